@@ -1,0 +1,531 @@
+//! The append-only event log, the decisions that produce events, and replay.
+//!
+//! Every change to a ticket is decided here as a list of [`Change`]s stamped
+//! with the actor, the time and the ticket's new `version`. The store writes
+//! the changes and the resulting ticket row in one transaction; [`replay`]
+//! rebuilds the ticket from the changes alone, and tests compare the two.
+
+use crate::access::Viewer;
+use crate::ids::{AgentId, CustomerId, MessageId, TeamId, TicketId};
+use crate::message::{Author, MessageKind};
+use crate::priority::{Level, PriorityMatrix, Tier};
+use crate::ticket::{
+    Channel, Status, TagError, Ticket, TransitionError, Trigger, normalise_tags, status_after_agent_reply,
+    transition,
+};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Who caused an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum Actor {
+    /// An agent (through the API, the UI or the CLI).
+    Agent(AgentId),
+    /// The customer.
+    Customer(CustomerId),
+    /// Rapport itself: timers and automations.
+    System,
+}
+
+impl From<Author> for Actor {
+    fn from(author: Author) -> Actor {
+        match author {
+            Author::Customer(id) => Actor::Customer(id),
+            Author::Agent(id) => Actor::Agent(id),
+            Author::System => Actor::System,
+        }
+    }
+}
+
+/// One change to a ticket, with its before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    /// The ticket was created with these fields.
+    Created {
+        /// Subject.
+        subject: String,
+        /// Initial status (always `new`).
+        status: Status,
+        /// Urgency.
+        urgency: Level,
+        /// Priority from the matrix.
+        priority: Level,
+        /// Channel of origin.
+        channel: Channel,
+        /// Customer.
+        customer: CustomerId,
+        /// Team.
+        team: Option<TeamId>,
+        /// Tags.
+        tags: Vec<String>,
+        /// The closed ticket it continues.
+        linked_to: Option<TicketId>,
+    },
+    /// Status changed.
+    StatusChanged {
+        /// Before.
+        from: Status,
+        /// After.
+        to: Status,
+    },
+    /// Urgency changed.
+    UrgencyChanged {
+        /// Before.
+        from: Level,
+        /// After.
+        to: Level,
+    },
+    /// Priority changed: by the matrix (no reason) or by an override (a reason).
+    PriorityChanged {
+        /// Before.
+        from: Level,
+        /// After.
+        to: Level,
+        /// Why it was overridden; `None` when it follows the matrix.
+        reason: Option<String>,
+    },
+    /// Owner changed.
+    OwnerChanged {
+        /// Before.
+        from: Option<AgentId>,
+        /// After.
+        to: Option<AgentId>,
+    },
+    /// Team changed.
+    TeamChanged {
+        /// Before.
+        from: Option<TeamId>,
+        /// After.
+        to: Option<TeamId>,
+    },
+    /// The tag set was replaced.
+    TagsChanged {
+        /// Before.
+        from: Vec<String>,
+        /// After.
+        to: Vec<String>,
+    },
+    /// A message was added (its text lives in the message, not in the event,
+    /// so erasure has one place to redact).
+    MessageAdded {
+        /// The message.
+        message: MessageId,
+        /// Its kind.
+        kind: MessageKind,
+    },
+    /// The customer's personal data was erased on request.
+    CustomerErased {
+        /// Whose.
+        customer: CustomerId,
+    },
+}
+
+impl Change {
+    /// The event's type word, as stored in the database.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::Created { .. } => "created",
+            Change::StatusChanged { .. } => "status_changed",
+            Change::UrgencyChanged { .. } => "urgency_changed",
+            Change::PriorityChanged { .. } => "priority_changed",
+            Change::OwnerChanged { .. } => "owner_changed",
+            Change::TeamChanged { .. } => "team_changed",
+            Change::TagsChanged { .. } => "tags_changed",
+            Change::MessageAdded { .. } => "message_added",
+            Change::CustomerErased { .. } => "customer_erased",
+        }
+    }
+}
+
+/// One entry of a ticket's event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// The ticket version this change produced; changes made together share it.
+    pub version: i64,
+    /// Who.
+    pub actor: Actor,
+    /// When.
+    pub at: Timestamp,
+    /// What.
+    pub change: Change,
+}
+
+/// A ticket after a decision, with the events that explain it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The ticket as it now is.
+    pub ticket: Ticket,
+    /// The events to append (empty when nothing changed).
+    pub events: Vec<Event>,
+}
+
+impl Decision {
+    /// Gives a freshly opened ticket the number the store allocated: core
+    /// decides before the row exists, the store numbers it when inserting.
+    pub fn renumber(mut self, id: TicketId) -> Decision {
+        self.ticket.id = id;
+        for event in &mut self.events {
+            event.ticket = id;
+        }
+        self
+    }
+
+    /// Records the customer's first message as part of the ticket's first version.
+    pub fn with_first_message(mut self, message: MessageId) -> Decision {
+        let Some(created) = self.events.first() else { return self };
+        let event = Event {
+            ticket: self.ticket.id,
+            version: created.version,
+            actor: created.actor,
+            at: created.at,
+            change: Change::MessageAdded { message, kind: MessageKind::Inbound },
+        };
+        self.events.push(event);
+        self
+    }
+}
+
+/// Everything needed to open a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    /// Subject.
+    pub subject: String,
+    /// Channel of origin.
+    pub channel: Channel,
+    /// Customer.
+    pub customer: CustomerId,
+    /// The customer's effective tier.
+    pub tier: Tier,
+    /// Urgency (default normal).
+    pub urgency: Level,
+    /// Team.
+    pub team: Option<TeamId>,
+    /// Tags, already normalised.
+    pub tags: Vec<String>,
+    /// The closed ticket this one continues.
+    pub linked_to: Option<TicketId>,
+}
+
+/// The longest subject accepted, in characters.
+pub const MAX_SUBJECT_CHARS: usize = 500;
+
+/// A ticket that cannot be opened.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// Blank subject.
+    #[error("subject must not be empty")]
+    EmptySubject,
+    /// Subject over the limit.
+    #[error("subject is longer than 500 characters")]
+    LongSubject,
+}
+
+/// Opens ticket `id`: status new, priority from the matrix, version 1.
+pub fn open(
+    id: TicketId,
+    new: NewTicket,
+    matrix: &PriorityMatrix,
+    actor: Actor,
+    now: Timestamp,
+) -> Result<Decision, OpenError> {
+    let subject = new.subject.trim().to_owned();
+    if subject.is_empty() {
+        return Err(OpenError::EmptySubject);
+    }
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(OpenError::LongSubject);
+    }
+    let change = Change::Created {
+        subject,
+        status: Status::New,
+        urgency: new.urgency,
+        priority: matrix.priority(&new.tier, new.urgency),
+        channel: new.channel,
+        customer: new.customer,
+        team: new.team,
+        tags: new.tags,
+        linked_to: new.linked_to,
+    };
+    let event = Event { ticket: id, version: 1, actor, at: now, change };
+    let ticket = replay(std::slice::from_ref(&event)).map_err(|_| OpenError::EmptySubject)?;
+    Ok(Decision { ticket, events: vec![event] })
+}
+
+/// A requested change to a ticket's fields. `None` leaves a field alone;
+/// `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TicketPatch {
+    /// New status.
+    pub status: Option<Status>,
+    /// New urgency.
+    pub urgency: Option<Level>,
+    /// A priority override and its reason.
+    pub priority: Option<(Level, String)>,
+    /// New owner, or unassign.
+    pub owner: Option<Option<AgentId>>,
+    /// New team, or none.
+    pub team: Option<Option<TeamId>>,
+    /// The new tag set.
+    pub tags: Option<Vec<String>>,
+}
+
+/// A patch that cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    /// The status change is not in the lifecycle.
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// The caller's role may not set this field this way.
+    #[error("your role may not change {field} this way")]
+    Forbidden {
+        /// The field.
+        field: &'static str,
+    },
+    /// The value is not acceptable.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+impl From<TagError> for PatchError {
+    fn from(error: TagError) -> PatchError {
+        PatchError::Invalid { field: "tags", message: error.to_string() }
+    }
+}
+
+/// Applies a patch on behalf of `viewer`: checks the lifecycle and the
+/// viewer's rights, recomputes priority from the matrix when urgency changes
+/// and no override is in force, and returns the events. All or nothing.
+pub fn patch(
+    ticket: &Ticket,
+    patch: TicketPatch,
+    viewer: &Viewer,
+    tier: &Tier,
+    matrix: &PriorityMatrix,
+    now: Timestamp,
+) -> Result<Decision, PatchError> {
+    let mut changes = Vec::new();
+    if let Some(to) = patch.status
+        && let Some(to) = transition(ticket.status, to, Trigger::AgentSets)?
+    {
+        changes.push(Change::StatusChanged { from: ticket.status, to });
+    }
+    if let Some((to, reason)) = &patch.priority {
+        if !viewer.can_direct_work() {
+            return Err(PatchError::Forbidden { field: "priority" });
+        }
+        let reason = reason.trim();
+        if reason.is_empty() || reason.len() > 500 {
+            return Err(PatchError::Invalid {
+                field: "priority_reason",
+                message: "a priority override needs a reason of 1-500 characters".into(),
+            });
+        }
+        if *to != ticket.priority || ticket.priority_reason.as_deref() != Some(reason) {
+            changes.push(Change::PriorityChanged { from: ticket.priority, to: *to, reason: Some(reason.to_owned()) });
+        }
+    }
+    if let Some(to) = patch.urgency
+        && to != ticket.urgency
+    {
+        changes.push(Change::UrgencyChanged { from: ticket.urgency, to });
+        let follows_matrix = ticket.priority_reason.is_none() && patch.priority.is_none();
+        let derived = matrix.priority(tier, to);
+        if follows_matrix && derived != ticket.priority {
+            changes.push(Change::PriorityChanged { from: ticket.priority, to: derived, reason: None });
+        }
+    }
+    if let Some(to) = patch.owner
+        && to != ticket.owner
+    {
+        let takes_or_releases_own =
+            to == Some(viewer.agent) || (to.is_none() && ticket.owner == Some(viewer.agent));
+        if !viewer.can_direct_work() && !takes_or_releases_own {
+            return Err(PatchError::Forbidden { field: "owner" });
+        }
+        changes.push(Change::OwnerChanged { from: ticket.owner, to });
+    }
+    if let Some(to) = patch.team
+        && to != ticket.team
+    {
+        changes.push(Change::TeamChanged { from: ticket.team, to });
+    }
+    if let Some(tags) = patch.tags {
+        let to = normalise_tags(tags)?;
+        if to != ticket.tags {
+            changes.push(Change::TagsChanged { from: ticket.tags.clone(), to });
+        }
+    }
+    Ok(decide(ticket, changes, Actor::Agent(viewer.agent), now))
+}
+
+/// A message that cannot be added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    /// Closed tickets take internal notes only; a customer's message on a
+    /// closed ticket starts a new linked ticket instead.
+    #[error("ticket is closed; only internal notes can be added")]
+    Closed,
+}
+
+/// Adds message `message` of `kind` by `author`: a public agent reply opens a
+/// new ticket; a customer message reopens a pending, on-hold or solved one.
+pub fn add_message(
+    ticket: &Ticket,
+    message: MessageId,
+    kind: MessageKind,
+    author: Author,
+    now: Timestamp,
+) -> Result<Decision, MessageError> {
+    if ticket.status == Status::Closed && kind != MessageKind::Note {
+        return Err(MessageError::Closed);
+    }
+    let mut changes = vec![Change::MessageAdded { message, kind }];
+    let reopened = match kind {
+        MessageKind::Reply => status_after_agent_reply(ticket.status),
+        MessageKind::Inbound => transition(ticket.status, Status::Open, Trigger::CustomerReplies).ok().flatten(),
+        MessageKind::Note => None,
+    };
+    if let Some(to) = reopened {
+        changes.push(Change::StatusChanged { from: ticket.status, to });
+    }
+    Ok(decide(ticket, changes, author.into(), now))
+}
+
+/// Closes a solved ticket whose auto-close time has come.
+pub fn auto_close(ticket: &Ticket, now: Timestamp) -> Result<Decision, TransitionError> {
+    let to = transition(ticket.status, Status::Closed, Trigger::AutoClose)?;
+    let changes = to.map(|to| Change::StatusChanged { from: ticket.status, to }).into_iter().collect();
+    Ok(decide(ticket, changes, Actor::System, now))
+}
+
+/// Records the erasure of the customer's personal data on one of their tickets.
+pub fn record_erasure(ticket: &Ticket, customer: CustomerId, actor: Actor, now: Timestamp) -> Decision {
+    decide(ticket, vec![Change::CustomerErased { customer }], actor, now)
+}
+
+/// Stamps `changes` as the next version and applies them.
+fn decide(ticket: &Ticket, changes: Vec<Change>, actor: Actor, now: Timestamp) -> Decision {
+    if changes.is_empty() {
+        return Decision { ticket: ticket.clone(), events: Vec::new() };
+    }
+    let version = ticket.version + 1;
+    let events: Vec<Event> =
+        changes.into_iter().map(|change| Event { ticket: ticket.id, version, actor, at: now, change }).collect();
+    let mut next = ticket.clone();
+    for event in &events {
+        // The changes were derived from `ticket` itself, so they always apply.
+        if apply(&mut next, event).is_err() {
+            debug_assert!(false, "a decided change did not apply");
+        }
+    }
+    Decision { ticket: next, events }
+}
+
+/// Events that do not rebuild a ticket.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplayError {
+    /// No events.
+    #[error("no events")]
+    Empty,
+    /// The first event is not a creation, or a creation comes later.
+    #[error("event {index} is out of place: a ticket's log starts with exactly one created event")]
+    OutOfPlace {
+        /// Position in the log.
+        index: usize,
+    },
+    /// An event's `from` does not match the state before it.
+    #[error("event {index} ({kind}) does not follow from the state before it")]
+    Mismatch {
+        /// Position in the log.
+        index: usize,
+        /// Its type.
+        kind: &'static str,
+    },
+    /// Versions go backwards.
+    #[error("event {index} has version {version}, lower than the one before it")]
+    Version {
+        /// Position in the log.
+        index: usize,
+        /// Its version.
+        version: i64,
+    },
+}
+
+/// Rebuilds a ticket from its events, checking that each follows from the last.
+pub fn replay(events: &[Event]) -> Result<Ticket, ReplayError> {
+    let first = events.first().ok_or(ReplayError::Empty)?;
+    let Change::Created { subject, status, urgency, priority, channel, customer, team, tags, linked_to } =
+        &first.change
+    else {
+        return Err(ReplayError::OutOfPlace { index: 0 });
+    };
+    let mut ticket = Ticket {
+        id: first.ticket,
+        subject: subject.clone(),
+        status: *status,
+        urgency: *urgency,
+        priority: *priority,
+        priority_reason: None,
+        channel: *channel,
+        customer: *customer,
+        team: *team,
+        owner: None,
+        tags: tags.clone(),
+        linked_to: *linked_to,
+        version: first.version,
+        created_at: first.at,
+        updated_at: first.at,
+        solved_at: None,
+    };
+    for (index, event) in events.iter().enumerate().skip(1) {
+        if event.version < ticket.version {
+            return Err(ReplayError::Version { index, version: event.version });
+        }
+        apply(&mut ticket, event).map_err(|kind| match kind {
+            None => ReplayError::OutOfPlace { index },
+            Some(kind) => ReplayError::Mismatch { index, kind },
+        })?;
+    }
+    Ok(ticket)
+}
+
+/// Applies one non-creation event. `Err(None)`: a creation out of place;
+/// `Err(Some(kind))`: the event's `from` does not match.
+fn apply(ticket: &mut Ticket, event: &Event) -> Result<(), Option<&'static str>> {
+    let kind = event.change.kind();
+    let matches = match &event.change {
+        Change::Created { .. } => return Err(None),
+        Change::StatusChanged { from, to } => {
+            let ok = ticket.status == *from;
+            ticket.status = *to;
+            if *to == Status::Solved {
+                ticket.solved_at = Some(event.at);
+            }
+            ok
+        }
+        Change::UrgencyChanged { from, to } => std::mem::replace(&mut ticket.urgency, *to) == *from,
+        Change::PriorityChanged { from, to, reason } => {
+            ticket.priority_reason = reason.clone();
+            std::mem::replace(&mut ticket.priority, *to) == *from
+        }
+        Change::OwnerChanged { from, to } => std::mem::replace(&mut ticket.owner, *to) == *from,
+        Change::TeamChanged { from, to } => std::mem::replace(&mut ticket.team, *to) == *from,
+        Change::TagsChanged { from, to } => std::mem::replace(&mut ticket.tags, to.clone()) == *from,
+        Change::MessageAdded { .. } | Change::CustomerErased { .. } => true,
+    };
+    ticket.version = event.version;
+    ticket.updated_at = event.at;
+    if matches { Ok(()) } else { Err(Some(kind)) }
+}
+
+#[cfg(test)]
+mod tests;

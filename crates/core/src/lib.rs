@@ -1,0 +1,28 @@
+//! Rapport's domain: tickets and their lifecycle, customers and their identities,
+//! agents and what they may see, the priority matrix and the event log.
+//!
+//! Everything here is plain data and pure functions. Time comes in as a
+//! [`Timestamp`] argument, ids are allocated by the store, and nothing here does
+//! I/O or knows about HTTP or SQL: the store persists what core decides, the
+//! server translates requests into core calls. That is why the lifecycle,
+//! priority and replay rules can be tested exhaustively here.
+
+pub mod access;
+pub mod customer;
+pub mod event;
+pub mod ids;
+pub mod identity;
+pub mod message;
+pub mod priority;
+pub mod ticket;
+pub mod time;
+
+pub use access::{Agent, Role, Viewer};
+pub use customer::{Customer, Organization, Team};
+pub use event::{Actor, Change, Event, ReplayError, replay};
+pub use identity::{Identity, IdentityError, IdentityKind};
+pub use ids::{AgentId, CustomerId, EventId, MessageId, OrganizationId, TeamId, TicketId};
+pub use message::{AttachmentMeta, Author, Message, MessageKind};
+pub use priority::{Level, PriorityMatrix, Tier};
+pub use ticket::{Channel, Status, Ticket, TransitionError, Trigger};
+pub use time::Timestamp;

@@ -1,0 +1,491 @@
+//! The JSON shapes of tickets, messages and events, and the request bodies
+//! of the ticket endpoints. Separate from core's types so the wire format
+//! changes only on purpose.
+
+use rapport_core::{
+    Actor, AgentId, AttachmentMeta, Author, Change, Channel, Event, Level, Message, MessageKind, Status, TeamId,
+    Ticket, Timestamp,
+};
+use rapport_store::{CreateTicket, CustomerRef, SearchHit, TicketDetail};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::customers::identities;
+use crate::error::ApiError;
+use crate::wire::{self, rfc3339, rfc3339_opt};
+
+/// A ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDto {
+    /// The ticket's number.
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Lifecycle status.
+    #[schema(schema_with = wire::status)]
+    pub status: Status,
+    /// How urgent the customer's problem is.
+    #[schema(schema_with = wire::level)]
+    pub urgency: Level,
+    /// How soon the team works on it (tier × urgency, or an override).
+    #[schema(schema_with = wire::level)]
+    pub priority: Level,
+    /// Why the priority was overridden; null while it follows the matrix.
+    pub priority_reason: Option<String>,
+    /// Channel of origin.
+    #[schema(schema_with = wire::channel)]
+    pub channel: Channel,
+    /// The customer's id.
+    pub customer: i64,
+    /// The team's id.
+    pub team: Option<i64>,
+    /// The owning agent's id.
+    pub owner: Option<i64>,
+    /// Tags, sorted.
+    pub tags: Vec<String>,
+    /// The closed ticket this one continues.
+    pub linked_to: Option<i64>,
+    /// Increments on every change; send it back as `If-Match`.
+    pub version: i64,
+    /// When it was created.
+    #[schema(schema_with = wire::timestamp)]
+    pub created_at: String,
+    /// When it last changed.
+    #[schema(schema_with = wire::timestamp)]
+    pub updated_at: String,
+    /// When it was last solved.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub solved_at: Option<String>,
+}
+
+impl From<&Ticket> for TicketDto {
+    fn from(ticket: &Ticket) -> TicketDto {
+        TicketDto {
+            id: ticket.id.0,
+            subject: ticket.subject.clone(),
+            status: ticket.status,
+            urgency: ticket.urgency,
+            priority: ticket.priority,
+            priority_reason: ticket.priority_reason.clone(),
+            channel: ticket.channel,
+            customer: ticket.customer.0,
+            team: ticket.team.map(|team| team.0),
+            owner: ticket.owner.map(|owner| owner.0),
+            tags: ticket.tags.clone(),
+            linked_to: ticket.linked_to.map(|linked| linked.0),
+            version: ticket.version,
+            created_at: rfc3339(ticket.created_at),
+            updated_at: rfc3339(ticket.updated_at),
+            solved_at: rfc3339_opt(ticket.solved_at),
+        }
+    }
+}
+
+/// A ticket with its messages and its event log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDetailDto {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: TicketDto,
+    /// Messages, oldest first.
+    pub messages: Vec<MessageDto>,
+    /// Events, oldest first.
+    pub events: Vec<EventDto>,
+}
+
+impl From<&TicketDetail> for TicketDetailDto {
+    fn from(detail: &TicketDetail) -> TicketDetailDto {
+        TicketDetailDto {
+            ticket: TicketDto::from(&detail.ticket),
+            messages: detail.messages.iter().map(MessageDto::from).collect(),
+            events: detail.events.iter().map(EventDto::from).collect(),
+        }
+    }
+}
+
+/// One page of tickets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketPageDto {
+    /// The tickets.
+    pub tickets: Vec<TicketDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Search results, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResultsDto {
+    /// The matches.
+    pub results: Vec<SearchResultDto>,
+}
+
+/// One search match.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResultDto {
+    /// The ticket.
+    pub ticket: TicketDto,
+    /// Relevance; higher is better.
+    pub rank: f64,
+}
+
+impl From<&SearchHit> for SearchResultDto {
+    fn from(hit: &SearchHit) -> SearchResultDto {
+        SearchResultDto { ticket: TicketDto::from(&hit.ticket), rank: hit.rank }
+    }
+}
+
+/// Who wrote a message or caused an event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActorDto {
+    /// `agent`, `customer` or `system`.
+    #[serde(rename = "type")]
+    #[schema(value_type = String)]
+    pub kind: &'static str,
+    /// The agent's or customer's id; null for the system.
+    pub id: Option<i64>,
+}
+
+impl From<Actor> for ActorDto {
+    fn from(actor: Actor) -> ActorDto {
+        match actor {
+            Actor::Agent(id) => ActorDto { kind: "agent", id: Some(id.0) },
+            Actor::Customer(id) => ActorDto { kind: "customer", id: Some(id.0) },
+            Actor::System => ActorDto { kind: "system", id: None },
+        }
+    }
+}
+
+impl From<Author> for ActorDto {
+    fn from(author: Author) -> ActorDto {
+        ActorDto::from(Actor::from(author))
+    }
+}
+
+/// A message on a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageDto {
+    /// Id.
+    pub id: i64,
+    /// The ticket's number.
+    pub ticket: i64,
+    /// inbound, reply or note.
+    #[schema(schema_with = wire::message_kind)]
+    pub kind: MessageKind,
+    /// Who wrote it.
+    pub author: ActorDto,
+    /// The channel it arrived or leaves on.
+    #[schema(schema_with = wire::channel)]
+    pub channel: Channel,
+    /// Plain text.
+    pub text: String,
+    /// Sanitised HTML, when the channel gave HTML.
+    pub html: Option<String>,
+    /// Attached files.
+    pub attachments: Vec<AttachmentDto>,
+    /// When it was written.
+    #[schema(schema_with = wire::timestamp)]
+    pub created_at: String,
+}
+
+impl From<&Message> for MessageDto {
+    fn from(message: &Message) -> MessageDto {
+        MessageDto {
+            id: message.id.0,
+            ticket: message.ticket.0,
+            kind: message.kind,
+            author: message.author.into(),
+            channel: message.channel,
+            text: message.text.clone(),
+            html: message.html.clone(),
+            attachments: message.attachments.iter().map(AttachmentDto::from).collect(),
+            created_at: rfc3339(message.created_at),
+        }
+    }
+}
+
+/// A file attached to a message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachmentDto {
+    /// File name.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+}
+
+impl From<&AttachmentMeta> for AttachmentDto {
+    fn from(meta: &AttachmentMeta) -> AttachmentDto {
+        AttachmentDto {
+            filename: meta.filename.clone(),
+            content_type: meta.content_type.clone(),
+            size: meta.size,
+            sha256: meta.sha256.clone(),
+        }
+    }
+}
+
+/// One entry of a ticket's append-only event log.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventDto {
+    /// The ticket version this change produced.
+    pub version: i64,
+    /// Who.
+    pub actor: ActorDto,
+    /// When.
+    #[schema(schema_with = wire::timestamp)]
+    pub at: String,
+    /// What: `type` and the change's fields.
+    #[serde(flatten)]
+    pub change: ChangeDto,
+}
+
+impl From<&Event> for EventDto {
+    fn from(event: &Event) -> EventDto {
+        EventDto {
+            version: event.version,
+            actor: event.actor.into(),
+            at: rfc3339(event.at),
+            change: ChangeDto::from(&event.change),
+        }
+    }
+}
+
+/// A change to a ticket, with its before (`from`) and after (`to`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ChangeDto {
+    /// The ticket was created with these fields.
+    Created {
+        /// Subject.
+        subject: String,
+        /// Initial status.
+        #[schema(schema_with = wire::status)]
+        status: Status,
+        /// Urgency.
+        #[schema(schema_with = wire::level)]
+        urgency: Level,
+        /// Priority from the matrix.
+        #[schema(schema_with = wire::level)]
+        priority: Level,
+        /// Channel of origin.
+        #[schema(schema_with = wire::channel)]
+        channel: Channel,
+        /// Customer id.
+        customer: i64,
+        /// Team id.
+        team: Option<i64>,
+        /// Tags.
+        tags: Vec<String>,
+        /// The closed ticket it continues.
+        linked_to: Option<i64>,
+    },
+    /// Status changed.
+    StatusChanged {
+        /// Before.
+        #[schema(schema_with = wire::status)]
+        from: Status,
+        /// After.
+        #[schema(schema_with = wire::status)]
+        to: Status,
+    },
+    /// Urgency changed.
+    UrgencyChanged {
+        /// Before.
+        #[schema(schema_with = wire::level)]
+        from: Level,
+        /// After.
+        #[schema(schema_with = wire::level)]
+        to: Level,
+    },
+    /// Priority changed: by the matrix (reason null) or by an override.
+    PriorityChanged {
+        /// Before.
+        #[schema(schema_with = wire::level)]
+        from: Level,
+        /// After.
+        #[schema(schema_with = wire::level)]
+        to: Level,
+        /// The override's reason.
+        reason: Option<String>,
+    },
+    /// Owner changed.
+    OwnerChanged {
+        /// Before.
+        from: Option<i64>,
+        /// After.
+        to: Option<i64>,
+    },
+    /// Team changed.
+    TeamChanged {
+        /// Before.
+        from: Option<i64>,
+        /// After.
+        to: Option<i64>,
+    },
+    /// The tag set was replaced.
+    TagsChanged {
+        /// Before.
+        from: Vec<String>,
+        /// After.
+        to: Vec<String>,
+    },
+    /// A message was added.
+    MessageAdded {
+        /// The message's id.
+        message: i64,
+        /// Its kind.
+        #[schema(schema_with = wire::message_kind)]
+        kind: MessageKind,
+    },
+    /// The customer's personal data was erased.
+    CustomerErased {
+        /// The customer's id.
+        customer: i64,
+    },
+}
+
+impl From<&Change> for ChangeDto {
+    fn from(change: &Change) -> ChangeDto {
+        let id = |id: Option<AgentId>| id.map(|id| id.0);
+        let team = |team: Option<TeamId>| team.map(|team| team.0);
+        match change {
+            Change::Created { subject, status, urgency, priority, channel, customer, team: created_team, tags, linked_to } => {
+                ChangeDto::Created {
+                    subject: subject.clone(),
+                    status: *status,
+                    urgency: *urgency,
+                    priority: *priority,
+                    channel: *channel,
+                    customer: customer.0,
+                    team: team(*created_team),
+                    tags: tags.clone(),
+                    linked_to: linked_to.map(|linked| linked.0),
+                }
+            }
+            Change::StatusChanged { from, to } => ChangeDto::StatusChanged { from: *from, to: *to },
+            Change::UrgencyChanged { from, to } => ChangeDto::UrgencyChanged { from: *from, to: *to },
+            Change::PriorityChanged { from, to, reason } => {
+                ChangeDto::PriorityChanged { from: *from, to: *to, reason: reason.clone() }
+            }
+            Change::OwnerChanged { from, to } => ChangeDto::OwnerChanged { from: id(*from), to: id(*to) },
+            Change::TeamChanged { from, to } => ChangeDto::TeamChanged { from: team(*from), to: team(*to) },
+            Change::TagsChanged { from, to } => ChangeDto::TagsChanged { from: from.clone(), to: to.clone() },
+            Change::MessageAdded { message, kind } => ChangeDto::MessageAdded { message: message.0, kind: *kind },
+            Change::CustomerErased { customer } => ChangeDto::CustomerErased { customer: customer.0 },
+        }
+    }
+}
+
+/// `POST /api/v1/tickets`: a ticket and its first message, from the customer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicketRequest {
+    /// Subject, 1-500 characters.
+    pub subject: String,
+    /// The customer's first message.
+    pub body: String,
+    /// Channel of origin.
+    #[schema(schema_with = wire::channel)]
+    pub channel: Channel,
+    /// Who the customer is: matched by any identity, created if unknown.
+    pub customer: CustomerRefRequest,
+    /// Urgency (default normal).
+    #[serde(default)]
+    #[schema(schema_with = wire::level)]
+    pub urgency: Option<Level>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The team's id.
+    #[serde(default)]
+    pub team: Option<i64>,
+}
+
+/// The customer of a new ticket: at least one of email, phone, chat, handle.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRefRequest {
+    /// Email address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number in international form.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Live-chat visitor id.
+    #[serde(default)]
+    pub chat: Option<String>,
+    /// Messaging handle, `network:id`.
+    #[serde(default)]
+    pub handle: Option<String>,
+    /// Name, used when the customer is new.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl CreateTicketRequest {
+    /// Validates the request into the store's command.
+    pub fn into_command(
+        self,
+        actor: Actor,
+        idempotency: Option<(AgentId, String, String)>,
+        now: Timestamp,
+    ) -> Result<CreateTicket, ApiError> {
+        rapport_core::message::check_text(&self.body).map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
+        let customer = self.customer;
+        let found = identities("customer.", &customer.email, &customer.phone, &customer.chat, &customer.handle)?;
+        if found.is_empty() {
+            return Err(ApiError::invalid("customer", "a customer needs at least one of email, phone, chat or handle"));
+        }
+        Ok(CreateTicket {
+            subject: self.subject,
+            body: self.body,
+            html: None,
+            channel: self.channel,
+            customer: CustomerRef { name: customer.name, identities: found },
+            urgency: self.urgency.unwrap_or(Level::Normal),
+            team: self.team.map(TeamId),
+            tags: self.tags,
+            attachments: Vec::new(),
+            actor,
+            idempotency,
+            now,
+        })
+    }
+}
+
+/// `POST /api/v1/tickets/{id}/messages`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMessageRequest {
+    /// The text.
+    pub body: String,
+    /// true: a public reply to the customer; false: an internal note.
+    pub public: bool,
+}
+
+/// `PATCH /api/v1/tickets/{id}`: a JSON merge patch. Absent fields stay as
+/// they are; `null` clears `owner` and `team`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct TicketPatchBody {
+    /// New status (must be allowed by the lifecycle).
+    #[schema(schema_with = wire::status)]
+    status: Option<Status>,
+    /// New urgency.
+    #[schema(schema_with = wire::level)]
+    urgency: Option<Level>,
+    /// A priority override (supervisors and admins); needs `priority_reason`.
+    #[schema(schema_with = wire::level)]
+    priority: Option<Level>,
+    /// Why the priority is overridden.
+    priority_reason: Option<String>,
+    /// New owner's id; null unassigns.
+    owner: Option<i64>,
+    /// New team's id; null clears.
+    team: Option<i64>,
+    /// The new tag set (replaces the old one).
+    tags: Option<Vec<String>>,
+}

@@ -1,0 +1,191 @@
+//! Rapport's persistence: one [`Store`] over SQLite (the embedded default) or
+//! PostgreSQL (for several instances and for scale), chosen by URL.
+//!
+//! The store carries out what core decides: it loads the facts, calls the
+//! pure decision in `rapport_core`, and writes the new row and its events in
+//! one transaction. On SQLite every write goes through one writer task that
+//! commits concurrent requests together ([`writer`]); on PostgreSQL each write
+//! is its own transaction. Reads use a pool on both.
+
+mod db;
+mod error;
+mod people;
+mod rows;
+mod search;
+mod tickets;
+mod tokens;
+mod writer;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use rapport_core::PriorityMatrix;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use db::Dialect;
+pub use error::{Rejection, StoreError};
+pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
+pub use search::SearchHit;
+pub use tickets::{
+    CreateTicket, CreatedTicket, CustomerRef, NewAttachment, NewMessage, Page, TicketDetail, TicketFilter, TicketSort,
+};
+pub use tokens::TokenInfo;
+
+use db::{Conn, Db};
+use writer::Writer;
+
+/// Migrations, embedded at compile time, one folder per engine with the same file names.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Settings the store needs from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct StoreOptions {
+    /// Tier × urgency → priority.
+    pub matrix: PriorityMatrix,
+}
+
+/// The one persistence API, on either database.
+#[derive(Clone)]
+pub struct Store {
+    db: Db,
+    writer: Option<Writer>,
+    options: Arc<StoreOptions>,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://…`), creating the
+    /// SQLite file and its folder if needed, and runs pending migrations.
+    pub async fn open(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let store = Store::connect(url, options).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let options = Arc::new(options);
+        if url.starts_with("sqlite:") {
+            let connect = sqlite_options(url)?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .min_connections(1)
+                .connect_with(connect.clone())
+                .await
+                .map_err(|error| anyhow::Error::new(error).context(format!("opening the SQLite database {url}")))?;
+            let writer_conn = connect
+                .connect()
+                .await
+                .map_err(|error| anyhow::Error::new(error).context("opening the SQLite write connection"))?;
+            let writer = Writer::start(writer_conn);
+            Ok(Store { db: Db::Sqlite(pool), writer: Some(writer), options })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let connect = PgConnectOptions::from_str(url)
+                .map_err(|error| anyhow::Error::new(error).context("reading the PostgreSQL URL"))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(connect)
+                .await
+                .map_err(|error| anyhow::Error::new(error).context("connecting to PostgreSQL"))?;
+            Ok(Store { db: Db::Postgres(pool), writer: None, options })
+        } else {
+            Err(StoreError::Other(anyhow::anyhow!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
+            )))
+        }
+    }
+
+    /// Runs pending migrations; returns how many were applied.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        match &self.db {
+            Db::Sqlite(pool) => {
+                let before = applied(&SQLITE_MIGRATIONS, pool.acquire().await?).await;
+                SQLITE_MIGRATIONS.run(pool).await?;
+                Ok(SQLITE_MIGRATIONS.iter().count().saturating_sub(before))
+            }
+            Db::Postgres(pool) => {
+                let before = applied(&POSTGRES_MIGRATIONS, pool.acquire().await?).await;
+                POSTGRES_MIGRATIONS.run(pool).await?;
+                Ok(POSTGRES_MIGRATIONS.iter().count().saturating_sub(before))
+            }
+        }
+    }
+
+    /// Which engine this store runs on.
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// The priority matrix in force.
+    pub fn matrix(&self) -> &PriorityMatrix {
+        &self.options.matrix
+    }
+
+    /// Checks that the database answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .read(|conn| Box::pin(async move { conn.fetch_one::<db::IdRow>("SELECT 1 AS id", vec![]).await.map(|_| ()) }))
+            .await
+    }
+
+    /// Closes the pools (waits for in-flight queries).
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Runs `work` as one durable write: batched with concurrent writes on
+    /// SQLite, its own transaction on PostgreSQL.
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c, 'd> FnOnce(&'c mut Conn<'d>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(work).await,
+            None => self.db.transaction(work).await,
+        }
+    }
+}
+
+async fn applied<DB: sqlx::Database>(migrator: &sqlx::migrate::Migrator, mut conn: sqlx::pool::PoolConnection<DB>) -> usize
+where
+    DB::Connection: sqlx::migrate::Migrate,
+{
+    use sqlx::migrate::Migrate;
+    let _ = migrator;
+    match conn.list_applied_migrations("_sqlx_migrations").await {
+        Ok(list) => list.len(),
+        Err(_) => 0,
+    }
+}
+
+/// SQLite connection settings: WAL so readers never block the writer,
+/// `synchronous=FULL` so an acknowledged write survives power loss, foreign
+/// keys on, and a busy timeout for the rare checkpoint contention.
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|error| anyhow::Error::new(error).context(format!("reading the SQLite URL {url:?}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-32000")
+        .pragma("temp_store", "memory");
+    if let Some(parent) = Path::new(options.get_filename()).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|error| anyhow::Error::new(error).context(format!("creating the data directory {}", parent.display())))?;
+    }
+    Ok(options)
+}

@@ -1,0 +1,831 @@
+//! Tickets: create (with customer resolution and idempotency), read, list
+//! with keyset pagination, patch, messages, auto-close.
+
+use std::collections::HashMap;
+
+use rapport_core::event::{self, Decision, NewTicket, TicketPatch};
+use rapport_core::ticket::normalise_tags;
+use rapport_core::{
+    Actor, AgentId, AttachmentMeta, Author, Channel, CustomerId, Event, Identity, Level, Message, MessageId,
+    MessageKind, Status, TeamId, Ticket, TicketId, Tier, Timestamp, Viewer,
+};
+use sha2::{Digest, Sha256};
+use sqlx::AssertSqlSafe;
+
+use crate::Store;
+use crate::db::{Arg, Conn, Dialect, IdRow, args};
+use crate::error::{Rejection, StoreError};
+use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
+
+/// The customer a new ticket is for: matched by any of their normalised identities.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerRef {
+    /// Name, used when the customer is new.
+    pub name: Option<String>,
+    /// At least one identity.
+    pub identities: Vec<Identity>,
+}
+
+/// A file to attach to a message.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    /// File name as given.
+    pub filename: String,
+    /// MIME type as given.
+    pub content_type: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+}
+
+/// A request to open a ticket with its first (inbound) message.
+#[derive(Debug, Clone)]
+pub struct CreateTicket {
+    /// Subject.
+    pub subject: String,
+    /// The first message's text.
+    pub body: String,
+    /// The first message's sanitised HTML, if any.
+    pub html: Option<String>,
+    /// Channel of origin.
+    pub channel: Channel,
+    /// Who the customer is.
+    pub customer: CustomerRef,
+    /// Urgency.
+    pub urgency: Level,
+    /// Team.
+    pub team: Option<TeamId>,
+    /// Tags (normalised here).
+    pub tags: Vec<String>,
+    /// Files on the first message.
+    pub attachments: Vec<NewAttachment>,
+    /// Who is creating it.
+    pub actor: Actor,
+    /// `(agent, key, hash of the request)` when the caller sent an Idempotency-Key.
+    pub idempotency: Option<(AgentId, String, String)>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// The result of a create.
+#[derive(Debug, Clone)]
+pub struct CreatedTicket {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// True when an earlier request with the same Idempotency-Key created it.
+    pub replayed: bool,
+}
+
+/// A message to add to an existing ticket.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Inbound, reply or note.
+    pub kind: MessageKind,
+    /// Who wrote it.
+    pub author: Author,
+    /// Text.
+    pub text: String,
+    /// Sanitised HTML.
+    pub html: Option<String>,
+    /// Files.
+    pub attachments: Vec<NewAttachment>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// A ticket with its messages and events.
+#[derive(Debug, Clone)]
+pub struct TicketDetail {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// Its messages, oldest first.
+    pub messages: Vec<Message>,
+    /// Its events, oldest first.
+    pub events: Vec<Event>,
+}
+
+/// Orderings of ticket lists (allow-listed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketSort {
+    /// Highest priority first, then oldest first: the queue.
+    #[default]
+    Priority,
+    /// Oldest first.
+    CreatedAsc,
+    /// Newest first.
+    CreatedDesc,
+    /// Least recently updated first.
+    UpdatedAsc,
+    /// Most recently updated first.
+    UpdatedDesc,
+}
+
+impl TicketSort {
+    /// Parses the `sort` query word.
+    pub fn parse(word: &str) -> Option<TicketSort> {
+        Some(match word {
+            "priority" => TicketSort::Priority,
+            "created" => TicketSort::CreatedAsc,
+            "-created" => TicketSort::CreatedDesc,
+            "updated" => TicketSort::UpdatedAsc,
+            "-updated" => TicketSort::UpdatedDesc,
+            _ => return None,
+        })
+    }
+
+    /// The accepted words.
+    pub const WORDS: &'static str = "priority, created, -created, updated, -updated";
+}
+
+/// Filters for a ticket list.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    /// Any of these statuses (empty: any).
+    pub statuses: Vec<Status>,
+    /// Owned by this agent.
+    pub owner: Option<AgentId>,
+    /// Only tickets without an owner.
+    pub unassigned: bool,
+    /// Of this team.
+    pub team: Option<TeamId>,
+    /// Carrying this tag.
+    pub tag: Option<String>,
+    /// Of this customer.
+    pub customer: Option<CustomerId>,
+    /// Order.
+    pub sort: TicketSort,
+    /// Page size (the caller bounds it).
+    pub limit: i64,
+    /// Where the previous page ended.
+    pub cursor: Option<Cursor>,
+}
+
+/// A keyset position: the sort key and id of the last ticket of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    priority: i64,
+    instant: i64,
+    id: i64,
+}
+
+impl Cursor {
+    /// Parses a cursor returned as `next_cursor`.
+    pub fn parse(text: &str) -> Option<Cursor> {
+        let mut parts = text.split('.');
+        let priority = parts.next()?.parse().ok()?;
+        let instant = parts.next()?.parse().ok()?;
+        let id = parts.next()?.parse().ok()?;
+        if parts.next().is_some() || !(0..=3).contains(&priority) {
+            return None;
+        }
+        Some(Cursor { priority, instant, id })
+    }
+
+    fn after(ticket: &Ticket, sort: TicketSort) -> String {
+        let instant = match sort {
+            TicketSort::Priority | TicketSort::CreatedAsc | TicketSort::CreatedDesc => ticket.created_at.0,
+            TicketSort::UpdatedAsc | TicketSort::UpdatedDesc => ticket.updated_at.0,
+        };
+        format!("{}.{}.{}", ticket.priority.rank(), instant, ticket.id.0)
+    }
+}
+
+/// One page of tickets.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// The tickets.
+    pub tickets: Vec<Ticket>,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl Store {
+    /// Opens a ticket with its first inbound message, creating the customer if
+    /// no identity matches. With an idempotency key, a retry returns the first result.
+    pub async fn create_ticket(&self, request: CreateTicket) -> Result<CreatedTicket, StoreError> {
+        let matrix = self.options.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                if let Some((agent, key, hash)) = &request.idempotency {
+                    let earlier: Option<KeyRow> = conn
+                        .fetch_optional(
+                            "SELECT request_hash, ticket_id FROM idempotency_keys WHERE agent_id = $1 AND key = $2",
+                            args![agent.0, key.as_str()],
+                        )
+                        .await?;
+                    if let Some(earlier) = earlier {
+                        if &earlier.request_hash != hash {
+                            return Err(Rejection::KeyReused.into());
+                        }
+                        let ticket = load_ticket(conn, TicketId(earlier.ticket_id), false).await?;
+                        return Ok(CreatedTicket { ticket, replayed: true });
+                    }
+                }
+                let tags = normalise_tags(&request.tags)
+                    .map_err(|error| Rejection::Patch(rapport_core::event::PatchError::from(error)))?;
+                let (customer, tier) = resolve_customer(conn, &request.customer, request.now).await?;
+                let new = NewTicket {
+                    subject: request.subject.clone(),
+                    channel: request.channel,
+                    customer,
+                    tier,
+                    urgency: request.urgency,
+                    team: request.team,
+                    tags,
+                    linked_to: None,
+                };
+                let decision = event::open(TicketId(0), new, &matrix.matrix, request.actor, request.now)
+                    .map_err(Rejection::from)?;
+                let id = insert_ticket(conn, &decision.ticket).await?;
+                let message = NewMessage {
+                    kind: MessageKind::Inbound,
+                    author: Author::Customer(customer),
+                    text: request.body,
+                    html: request.html,
+                    attachments: request.attachments,
+                    now: request.now,
+                };
+                let message_id = insert_message(conn, id, request.channel, &message).await?;
+                let decision = decision.renumber(id).with_first_message(message_id);
+                insert_events(conn, &decision.events).await?;
+                if let Some((agent, key, hash)) = request.idempotency {
+                    conn.execute(
+                        "INSERT INTO idempotency_keys (agent_id, key, request_hash, ticket_id, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                        args![agent.0, key, hash, id.0, request.now.0],
+                    )
+                    .await?;
+                }
+                Ok(CreatedTicket { ticket: decision.ticket, replayed: false })
+            })
+        })
+        .await
+    }
+
+    /// The ticket, if it exists and `viewer` (when given) may see it.
+    pub async fn get_ticket(&self, id: TicketId, viewer: Option<&Viewer>) -> Result<Ticket, StoreError> {
+        let ticket = self.db.read(move |conn| Box::pin(load_ticket(conn, id, false))).await?;
+        visible(ticket, viewer)
+    }
+
+    /// The ticket with its messages and events.
+    pub async fn get_ticket_detail(&self, id: TicketId, viewer: Option<&Viewer>) -> Result<TicketDetail, StoreError> {
+        let ticket = self.get_ticket(id, viewer).await?;
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let messages = load_messages(conn, id).await?;
+                    let events = load_events(conn, id).await?;
+                    Ok(TicketDetail { ticket, messages, events })
+                })
+            })
+            .await
+    }
+
+    /// The ticket's events, oldest first.
+    pub async fn list_events(&self, id: TicketId) -> Result<Vec<Event>, StoreError> {
+        self.db.read(move |conn| Box::pin(load_events(conn, id))).await
+    }
+
+    /// A page of tickets that `viewer` may see, filtered and sorted.
+    pub async fn list_tickets(&self, filter: TicketFilter, viewer: &Viewer) -> Result<Page, StoreError> {
+        let (sql, args) = list_query(&filter, viewer);
+        let rows: Vec<TicketRow> =
+            self.db.read(move |conn| Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), args).await })).await?;
+        let tickets = rows.into_iter().map(Ticket::try_from).collect::<Result<Vec<_>, _>>()?;
+        let limit = usize::try_from(filter.limit).unwrap_or(0);
+        let next_cursor = if tickets.len() == limit && limit > 0 {
+            tickets.last().map(|ticket| Cursor::after(ticket, filter.sort))
+        } else {
+            None
+        };
+        Ok(Page { tickets, next_cursor })
+    }
+
+    /// Applies an agent's patch. `expected_version` (from `If-Match`) must be
+    /// current, or the write is refused as stale.
+    pub async fn patch_ticket(
+        &self,
+        id: TicketId,
+        viewer: Viewer,
+        patch: TicketPatch,
+        expected_version: Option<i64>,
+        now: Timestamp,
+    ) -> Result<Ticket, StoreError> {
+        let options = self.options.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let ticket = visible(load_ticket(conn, id, true).await?, Some(&viewer))?;
+                if let Some(expected) = expected_version
+                    && expected != ticket.version
+                {
+                    return Err(StoreError::Stale { expected, current: ticket.version });
+                }
+                let tier = customer_tier(conn, ticket.customer).await?;
+                let decision = event::patch(&ticket, patch, &viewer, &tier, &options.matrix, now)
+                    .map_err(Rejection::from)?;
+                save_decision(conn, &ticket, &decision).await?;
+                Ok(decision.ticket)
+            })
+        })
+        .await
+    }
+
+    /// Adds a message. `viewer` is checked for visibility when given (agents);
+    /// customer messages arrive through intake without a viewer.
+    pub async fn add_message(
+        &self,
+        id: TicketId,
+        viewer: Option<Viewer>,
+        message: NewMessage,
+    ) -> Result<(Ticket, Message), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let ticket = visible(load_ticket(conn, id, true).await?, viewer.as_ref())?;
+                let message_id = insert_message(conn, id, ticket.channel, &message).await?;
+                let decision = event::add_message(&ticket, message_id, message.kind, message.author, message.now)
+                    .map_err(Rejection::from)?;
+                save_decision(conn, &ticket, &decision).await?;
+                let messages = load_messages_by_id(conn, message_id).await?;
+                let message = messages.into_iter().next().ok_or(StoreError::NotFound("message"))?;
+                Ok((decision.ticket, message))
+            })
+        })
+        .await
+    }
+
+    /// Closes every solved ticket solved at least `after_ms` before `now`;
+    /// returns how many were closed.
+    pub async fn auto_close(&self, after_ms: i64, now: Timestamp) -> Result<usize, StoreError> {
+        let cutoff = now.0.saturating_sub(after_ms);
+        let due: Vec<IdRow> = self
+            .db
+            .read(move |conn| {
+                Box::pin(async move {
+                    conn.fetch_all(
+                        "SELECT id FROM tickets WHERE status = 'solved' AND solved_at <= $1 ORDER BY solved_at LIMIT 1000",
+                        args![cutoff],
+                    )
+                    .await
+                })
+            })
+            .await?;
+        let mut closed = 0;
+        for row in due {
+            let id = TicketId(row.id);
+            let done = self
+                .write(move |conn| {
+                    Box::pin(async move {
+                        let ticket = load_ticket(conn, id, true).await?;
+                        if !rapport_core::ticket::due_for_auto_close(&ticket, after_ms, now) {
+                            return Ok(false);
+                        }
+                        let decision = event::auto_close(&ticket, now).map_err(Rejection::from)?;
+                        save_decision(conn, &ticket, &decision).await?;
+                        Ok(true)
+                    })
+                })
+                .await?;
+            closed += usize::from(done);
+        }
+        Ok(closed)
+    }
+
+    /// How many tickets exist.
+    pub async fn count_tickets(&self) -> Result<i64, StoreError> {
+        let row: IdRow = self
+            .db
+            .read(|conn| Box::pin(async move { conn.fetch_one("SELECT COUNT(*) AS id FROM tickets", vec![]).await }))
+            .await?;
+        Ok(row.id)
+    }
+
+    /// An attachment's bytes by SHA-256.
+    pub async fn get_attachment(&self, sha256: String) -> Result<Vec<u8>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct ContentRow {
+            content: Vec<u8>,
+        }
+        let row: Option<ContentRow> = self
+            .db
+            .read(move |conn| {
+                Box::pin(async move {
+                    conn.fetch_optional("SELECT content FROM attachments WHERE sha256 = $1", args![sha256]).await
+                })
+            })
+            .await?;
+        row.map(|row| row.content).ok_or(StoreError::NotFound("attachment"))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    request_hash: String,
+    ticket_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct TierRow {
+    tier: Option<String>,
+    org_tier: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdentityMatch {
+    customer_id: i64,
+}
+
+fn visible(ticket: Ticket, viewer: Option<&Viewer>) -> Result<Ticket, StoreError> {
+    match viewer {
+        Some(viewer) if !viewer.can_see(&ticket) => Err(StoreError::NotFound("ticket")),
+        _ => Ok(ticket),
+    }
+}
+
+/// Finds the customer by any identity, or creates them; returns their tier.
+pub(crate) async fn resolve_customer(
+    conn: &mut Conn<'_>,
+    customer: &CustomerRef,
+    now: Timestamp,
+) -> Result<(CustomerId, Tier), StoreError> {
+    if customer.identities.is_empty() {
+        return Err(Rejection::NoIdentity.into());
+    }
+    for identity in &customer.identities {
+        let found: Option<IdentityMatch> = conn
+            .fetch_optional(
+                "SELECT customer_id FROM identities WHERE kind = $1 AND value = $2",
+                args![identity.kind.as_str(), identity.value.as_str()],
+            )
+            .await?;
+        if let Some(found) = found {
+            let id = CustomerId(found.customer_id);
+            if customer.identities.len() > 1 {
+                attach_identities(conn, id, &customer.identities).await?;
+            }
+            let tier = customer_tier(conn, id).await?;
+            return Ok((id, tier));
+        }
+    }
+    let name = customer.name.clone().unwrap_or_default();
+    let created: IdRow = conn
+        .fetch_one(
+            "INSERT INTO customers (name, organization_id, tier, erased_at, created_at) VALUES ($1, NULL, NULL, NULL, $2) RETURNING id",
+            args![name, now.0],
+        )
+        .await?;
+    let id = CustomerId(created.id);
+    let attached = attach_identities(conn, id, &customer.identities).await?;
+    if attached == 0 {
+        // Another transaction registered the identity first (PostgreSQL,
+        // concurrent creates): use that customer and drop ours.
+        conn.execute("DELETE FROM customers WHERE id = $1", args![id.0]).await?;
+        let identity = &customer.identities[0];
+        let found: IdentityMatch = conn
+            .fetch_one(
+                "SELECT customer_id FROM identities WHERE kind = $1 AND value = $2",
+                args![identity.kind.as_str(), identity.value.as_str()],
+            )
+            .await?;
+        let id = CustomerId(found.customer_id);
+        return Ok((id, customer_tier(conn, id).await?));
+    }
+    Ok((id, Tier::basic()))
+}
+
+/// Adds identities to a customer, skipping any already registered to anyone.
+pub(crate) async fn attach_identities(
+    conn: &mut Conn<'_>,
+    customer: CustomerId,
+    identities: &[Identity],
+) -> Result<u64, StoreError> {
+    let mut attached = 0;
+    for identity in identities {
+        attached += conn
+            .execute(
+                "INSERT INTO identities (kind, value, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                args![identity.kind.as_str(), identity.value.as_str(), customer.0],
+            )
+            .await?;
+    }
+    Ok(attached)
+}
+
+pub(crate) async fn customer_tier(conn: &mut Conn<'_>, customer: CustomerId) -> Result<Tier, StoreError> {
+    let row: Option<TierRow> = conn
+        .fetch_optional(
+            "SELECT c.tier AS tier, o.tier AS org_tier FROM customers c \
+             LEFT JOIN organizations o ON o.id = c.organization_id WHERE c.id = $1",
+            args![customer.0],
+        )
+        .await?;
+    let row = row.ok_or(StoreError::NotFound("customer"))?;
+    Ok(row.tier.or(row.org_tier).map(Tier).unwrap_or_else(Tier::basic))
+}
+
+pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: bool) -> Result<Ticket, StoreError> {
+    let lock = if for_update && conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = $1{lock}");
+    let row: Option<TicketRow> = conn.fetch_optional(AssertSqlSafe(sql), args![id.0]).await?;
+    row.ok_or(StoreError::NotFound("ticket"))?.try_into()
+}
+
+async fn insert_ticket(conn: &mut Conn<'_>, ticket: &Ticket) -> Result<TicketId, StoreError> {
+    let row: Result<IdRow, StoreError> = conn
+        .fetch_one(
+            "INSERT INTO tickets (subject, status, active, urgency, priority, priority_reason, channel, customer_id, \
+             team_id, owner_id, tags, linked_to, version, created_at, updated_at, solved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
+            args![
+                ticket.subject.as_str(),
+                ticket.status.as_str(),
+                i64::from(ticket.status.is_unsolved()),
+                ticket.urgency.rank(),
+                ticket.priority.rank(),
+                ticket.priority_reason.clone(),
+                ticket.channel.as_str(),
+                ticket.customer.0,
+                ticket.team.map(|team| team.0),
+                ticket.owner.map(|owner| owner.0),
+                serde_json::to_string(&ticket.tags)?,
+                ticket.linked_to.map(|linked| linked.0),
+                ticket.version,
+                ticket.created_at.0,
+                ticket.updated_at.0,
+                ticket.solved_at.map(|at| at.0),
+            ],
+        )
+        .await;
+    let id = TicketId(row.map_err(|error| reference_error(error, "team"))?.id);
+    insert_tags(conn, id, &ticket.tags).await?;
+    Ok(id)
+}
+
+/// A foreign-key failure on a ticket write means a team or owner that does not exist.
+fn reference_error(error: StoreError, field: &'static str) -> StoreError {
+    match error {
+        StoreError::Conflict { .. } => StoreError::MissingReference { field },
+        other => other,
+    }
+}
+
+async fn insert_tags(conn: &mut Conn<'_>, id: TicketId, tags: &[String]) -> Result<(), StoreError> {
+    if tags.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("INSERT INTO ticket_tags (tag, ticket_id) VALUES ");
+    let mut values: Vec<Arg> = Vec::with_capacity(tags.len() * 2);
+    for (index, tag) in tags.iter().enumerate() {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${})", 2 * index + 1, 2 * index + 2));
+        values.push(tag.as_str().into());
+        values.push(id.0.into());
+    }
+    conn.execute(AssertSqlSafe(sql), values).await?;
+    Ok(())
+}
+
+/// Writes a decision: the new row (guarded by the old version) and its events.
+pub(crate) async fn save_decision(conn: &mut Conn<'_>, before: &Ticket, decision: &Decision) -> Result<(), StoreError> {
+    if decision.events.is_empty() {
+        return Ok(());
+    }
+    let ticket = &decision.ticket;
+    let changed = conn
+        .execute(
+            "UPDATE tickets SET status = $1, active = $2, urgency = $3, priority = $4, priority_reason = $5, \
+             team_id = $6, owner_id = $7, tags = $8, version = $9, updated_at = $10, solved_at = $11 \
+             WHERE id = $12 AND version = $13",
+            args![
+                ticket.status.as_str(),
+                i64::from(ticket.status.is_unsolved()),
+                ticket.urgency.rank(),
+                ticket.priority.rank(),
+                ticket.priority_reason.clone(),
+                ticket.team.map(|team| team.0),
+                ticket.owner.map(|owner| owner.0),
+                serde_json::to_string(&ticket.tags)?,
+                ticket.version,
+                ticket.updated_at.0,
+                ticket.solved_at.map(|at| at.0),
+                ticket.id.0,
+                before.version,
+            ],
+        )
+        .await
+        .map_err(|error| {
+            let field = if ticket.owner != before.owner { "owner" } else { "team" };
+            reference_error(error, field)
+        })?;
+    if changed == 0 {
+        return Err(StoreError::Stale { expected: before.version, current: before.version + 1 });
+    }
+    if ticket.tags != before.tags {
+        conn.execute("DELETE FROM ticket_tags WHERE ticket_id = $1", args![ticket.id.0]).await?;
+        insert_tags(conn, ticket.id, &ticket.tags).await?;
+    }
+    insert_events(conn, &decision.events).await
+}
+
+pub(crate) async fn insert_events(conn: &mut Conn<'_>, events: &[Event]) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) VALUES ");
+    let mut values: Vec<Arg> = Vec::with_capacity(events.len() * 7);
+    for (index, event) in events.iter().enumerate() {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        let base = index * 7;
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            base + 1,
+            base + 2,
+            base + 3,
+            base + 4,
+            base + 5,
+            base + 6,
+            base + 7
+        ));
+        let (actor_type, actor_id) = actor_columns(event.actor);
+        values.extend(args![
+            event.ticket.0,
+            event.version,
+            actor_type,
+            actor_id,
+            event.at.0,
+            event.change.kind(),
+            serde_json::to_string(&event.change)?,
+        ]);
+    }
+    conn.execute(AssertSqlSafe(sql), values).await?;
+    Ok(())
+}
+
+/// Inserts a message and its attachments (content deduplicated by hash).
+pub(crate) async fn insert_message(
+    conn: &mut Conn<'_>,
+    ticket: TicketId,
+    channel: Channel,
+    message: &NewMessage,
+) -> Result<MessageId, StoreError> {
+    let (author_type, author_id) = author_columns(message.author);
+    let row: IdRow = conn
+        .fetch_one(
+            "INSERT INTO messages (ticket_id, kind, author_type, author_id, channel, text, html, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+            args![
+                ticket.0,
+                message.kind.as_str(),
+                author_type,
+                author_id,
+                channel.as_str(),
+                message.text.as_str(),
+                message.html.clone(),
+                message.now.0,
+            ],
+        )
+        .await?;
+    for (position, attachment) in message.attachments.iter().enumerate() {
+        let sha256 = hex::encode(Sha256::digest(&attachment.content));
+        conn.execute(
+            "INSERT INTO attachments (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            args![sha256.as_str(), attachment.content.len() as i64, attachment.content.clone()],
+        )
+        .await?;
+        conn.execute(
+            "INSERT INTO message_attachments (message_id, position, sha256, filename, content_type) VALUES ($1, $2, $3, $4, $5)",
+            args![row.id, position as i64, sha256, attachment.filename.as_str(), attachment.content_type.as_str()],
+        )
+        .await?;
+    }
+    Ok(MessageId(row.id))
+}
+
+const MESSAGE_COLUMNS: &str = "id, ticket_id, kind, author_type, author_id, channel, text, html, created_at";
+
+pub(crate) async fn load_messages(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE ticket_id = $1 ORDER BY id");
+    let rows: Vec<MessageRow> = conn.fetch_all(AssertSqlSafe(sql), args![ticket.0]).await?;
+    let attachments: Vec<AttachmentRow> = conn
+        .fetch_all(
+            "SELECT ma.message_id, ma.sha256, ma.filename, ma.content_type, a.size FROM message_attachments ma \
+             JOIN attachments a ON a.sha256 = ma.sha256 JOIN messages m ON m.id = ma.message_id \
+             WHERE m.ticket_id = $1 ORDER BY ma.message_id, ma.position",
+            args![ticket.0],
+        )
+        .await?;
+    attach(rows, attachments)
+}
+
+async fn load_messages_by_id(conn: &mut Conn<'_>, message: MessageId) -> Result<Vec<Message>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
+    let rows: Vec<MessageRow> = conn.fetch_all(AssertSqlSafe(sql), args![message.0]).await?;
+    let attachments: Vec<AttachmentRow> = conn
+        .fetch_all(
+            "SELECT ma.message_id, ma.sha256, ma.filename, ma.content_type, a.size FROM message_attachments ma \
+             JOIN attachments a ON a.sha256 = ma.sha256 WHERE ma.message_id = $1 ORDER BY ma.position",
+            args![message.0],
+        )
+        .await?;
+    attach(rows, attachments)
+}
+
+fn attach(rows: Vec<MessageRow>, attachments: Vec<AttachmentRow>) -> Result<Vec<Message>, StoreError> {
+    let mut by_message: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
+    for row in attachments {
+        by_message.entry(row.message_id).or_default().push(row.into());
+    }
+    rows.into_iter()
+        .map(|row| {
+            let files = by_message.remove(&row.id).unwrap_or_default();
+            row.into_message(files)
+        })
+        .collect()
+}
+
+pub(crate) async fn load_events(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Event>, StoreError> {
+    let rows: Vec<EventRow> = conn
+        .fetch_all(
+            "SELECT ticket_id, version, actor_type, actor_id, at, payload FROM events WHERE ticket_id = $1 ORDER BY id",
+            args![ticket.0],
+        )
+        .await?;
+    rows.into_iter().map(Event::try_from).collect()
+}
+
+/// Builds the list query. Every piece of SQL here is fixed text; values are bound.
+fn list_query(filter: &TicketFilter, viewer: &Viewer) -> (String, Vec<Arg>) {
+    let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1");
+    let mut values: Vec<Arg> = Vec::new();
+    let bind = |values: &mut Vec<Arg>, value: Arg| {
+        values.push(value);
+        format!("${}", values.len())
+    };
+    if !filter.statuses.is_empty() {
+        if filter.statuses.iter().all(|status| status.is_unsolved()) {
+            // Lets the queue indexes (team/owner, active, priority, age) serve the query.
+            sql.push_str(" AND t.active = 1");
+        }
+        let placeholders: Vec<String> =
+            filter.statuses.iter().map(|status| bind(&mut values, status.as_str().into())).collect();
+        sql.push_str(&format!(" AND t.status IN ({})", placeholders.join(", ")));
+    }
+    if let Some(owner) = filter.owner {
+        let p = bind(&mut values, owner.0.into());
+        sql.push_str(&format!(" AND t.owner_id = {p}"));
+    }
+    if filter.unassigned {
+        sql.push_str(" AND t.owner_id IS NULL");
+    }
+    if let Some(team) = filter.team {
+        let p = bind(&mut values, team.0.into());
+        sql.push_str(&format!(" AND t.team_id = {p}"));
+    }
+    if let Some(customer) = filter.customer {
+        let p = bind(&mut values, customer.0.into());
+        sql.push_str(&format!(" AND t.customer_id = {p}"));
+    }
+    if let Some(tag) = &filter.tag {
+        let p = bind(&mut values, tag.as_str().into());
+        sql.push_str(&format!(" AND t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {p})"));
+    }
+    if !viewer.sees_all() {
+        let me = bind(&mut values, viewer.agent.0.into());
+        let mut clause = format!(" AND (t.owner_id IS NULL OR t.owner_id = {me}");
+        if !viewer.teams.is_empty() {
+            let teams: Vec<String> = viewer.teams.iter().map(|team| bind(&mut values, team.0.into())).collect();
+            clause.push_str(&format!(" OR t.team_id IN ({})", teams.join(", ")));
+        }
+        clause.push(')');
+        sql.push_str(&clause);
+    }
+    let (column, ascending) = match filter.sort {
+        TicketSort::Priority | TicketSort::CreatedAsc => ("t.created_at", true),
+        TicketSort::CreatedDesc => ("t.created_at", false),
+        TicketSort::UpdatedAsc => ("t.updated_at", true),
+        TicketSort::UpdatedDesc => ("t.updated_at", false),
+    };
+    let (later, order) = if ascending { (">", "ASC") } else { ("<", "DESC") };
+    if let Some(cursor) = filter.cursor {
+        let instant = bind(&mut values, cursor.instant.into());
+        let id = bind(&mut values, cursor.id.into());
+        let after = format!("({column} {later} {instant} OR ({column} = {instant} AND t.id {later} {id}))");
+        if filter.sort == TicketSort::Priority {
+            let priority = bind(&mut values, cursor.priority.into());
+            sql.push_str(&format!(" AND (t.priority < {priority} OR (t.priority = {priority} AND {after}))"));
+        } else {
+            sql.push_str(&format!(" AND {after}"));
+        }
+    }
+    if filter.sort == TicketSort::Priority {
+        sql.push_str(" ORDER BY t.priority DESC, t.created_at ASC, t.id ASC");
+    } else {
+        sql.push_str(&format!(" ORDER BY {column} {order}, t.id {order}"));
+    }
+    let limit = bind(&mut values, filter.limit.into());
+    sql.push_str(&format!(" LIMIT {limit}"));
+    (sql, values)
+}
