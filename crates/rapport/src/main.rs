@@ -1,1 +1,78 @@
-fn main() {}
+//! `rapport`: the one binary a support team runs.
+//!
+//! This crate is the edge: it reads the command line and the configuration,
+//! opens the store, and hands over to the server, the demo loader or the
+//! benchmark. Decisions live in `rapport_core`, persistence in
+//! `rapport_store`, HTTP in `rapport_server`.
+
+mod bench;
+mod cli;
+mod config;
+mod demo;
+mod serve;
+mod token;
+
+use clap::Parser;
+
+use cli::{Cli, Command, ConfigCommand};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let database_flag = cli.global.database.clone();
+    match cli.command {
+        Command::Config { command: ConfigCommand::PrintDefault } => {
+            print!("{}", config::DEFAULT_CONFIG);
+            Ok(())
+        }
+        Command::Bench(args) => bench::run(args, database_flag).await,
+        command => {
+            let config = config::RawConfig::load(&cli.global)?.validate()?;
+            match command {
+                Command::Serve(args) => serve::run(config, args).await,
+                Command::Migrate => {
+                    let store = rapport_store::Store::connect(&config.database_url, config.store_options()).await?;
+                    let applied = store.migrate().await?;
+                    println!("{applied} migration(s) applied to {}", config.redacted_database_url());
+                    Ok(())
+                }
+                Command::Token { command } => token::run(config, command).await,
+                Command::Demo => {
+                    let store = rapport_store::Store::open(&config.database_url, config.store_options()).await?;
+                    let summary = demo::load(&store, demo::Progress::Bar).await?;
+                    println!("{summary}");
+                    Ok(())
+                }
+                Command::Config { .. } | Command::Bench(_) => Ok(()),
+            }
+        }
+    }
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

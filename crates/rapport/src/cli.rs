@@ -1,0 +1,101 @@
+//! The command line, with clap. Every command that touches the database
+//! takes `--database`, `--data-dir` and `--config`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::bench::BenchArgs;
+
+/// Rapport: a self-hosted customer-support platform in one binary.
+///
+/// Start with `rapport serve --demo`, then open the address it prints.
+#[derive(Parser, Debug)]
+#[command(name = "rapport", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// Write logs as JSON lines (for log collectors)
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data lives.
+#[derive(Args, Debug, Clone, Default)]
+pub struct GlobalArgs {
+    /// Database URL: sqlite://PATH (default: <data-dir>/rapport.db) or postgres://USER@HOST/DB
+    #[arg(long, global = true, env = "RAPPORT_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+    /// Directory for the embedded database and other local state
+    #[arg(long, global = true, env = "RAPPORT_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file (see `rapport config print-default`)
+    #[arg(long, global = true, env = "RAPPORT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (API, health checks, background jobs)
+    Serve(ServeArgs),
+    /// Apply pending database migrations (serve also does this at start)
+    Migrate,
+    /// Create, list and revoke API tokens
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Load the demo help desk into an empty database
+    Demo,
+    /// Measure ticket creation, the queue view and search against a real server
+    Bench(BenchArgs),
+    /// Configuration helpers
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Load the demo data into an empty database first, then print a sign-in and a token
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create a token (and the agent, if no agent has this email); prints the token last
+    Create {
+        /// The agent's email address
+        #[arg(long)]
+        email: String,
+        /// The agent's name (for a new agent)
+        #[arg(long)]
+        name: Option<String>,
+        /// Role of a new agent: admin, supervisor or agent
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// A label for the token
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+    /// List tokens (never their secrets)
+    List,
+    /// Revoke a token by id
+    Revoke {
+        /// The token id from `rapport token list`
+        id: i64,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Print a fully commented configuration file with the defaults
+    PrintDefault,
+}
