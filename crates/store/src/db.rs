@@ -111,7 +111,11 @@ impl Conn<'_> {
         })
     }
 
-    pub(crate) async fn fetch_all<T: AnyRow>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<Vec<T>, StoreError> {
+    pub(crate) async fn fetch_all<T: AnyRow>(
+        &mut self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
         let sql: SqlStr = sql.into_sql_str();
         Ok(match self {
             Conn::Sqlite(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **conn).await?,

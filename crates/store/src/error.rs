@@ -40,7 +40,10 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db_error) = &error {
             if db_error.is_unique_violation() {
                 return StoreError::Conflict {
-                    constraint: db_error.constraint().map(str::to_owned).unwrap_or_else(|| db_error.message().to_owned()),
+                    constraint: db_error
+                        .constraint()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| db_error.message().to_owned()),
                 };
             }
             if db_error.is_foreign_key_violation() {

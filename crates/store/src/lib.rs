@@ -32,7 +32,8 @@ pub use error::{Rejection, StoreError};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use search::SearchHit;
 pub use tickets::{
-    CreateTicket, CreatedTicket, CustomerRef, NewAttachment, NewMessage, Page, TicketDetail, TicketFilter, TicketSort,
+    CreateTicket, CreatedTicket, Cursor, CustomerRef, NewAttachment, NewMessage, Page, TicketDetail, TicketFilter,
+    TicketSort,
 };
 pub use tokens::TokenInfo;
 
@@ -130,7 +131,9 @@ impl Store {
     /// Checks that the database answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db
-            .read(|conn| Box::pin(async move { conn.fetch_one::<db::IdRow>("SELECT 1 AS id", vec![]).await.map(|_| ()) }))
+            .read(|conn| {
+                Box::pin(async move { conn.fetch_one::<db::IdRow>("SELECT 1 AS id", vec![]).await.map(|_| ()) })
+            })
             .await
     }
 
@@ -156,7 +159,10 @@ impl Store {
     }
 }
 
-async fn applied<DB: sqlx::Database>(migrator: &sqlx::migrate::Migrator, mut conn: sqlx::pool::PoolConnection<DB>) -> usize
+async fn applied<DB: sqlx::Database>(
+    migrator: &sqlx::migrate::Migrator,
+    mut conn: sqlx::pool::PoolConnection<DB>,
+) -> usize
 where
     DB::Connection: sqlx::migrate::Migrate,
 {
@@ -184,8 +190,9 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     if let Some(parent) = Path::new(options.get_filename()).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)
-            .map_err(|error| anyhow::Error::new(error).context(format!("creating the data directory {}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|error| {
+            anyhow::Error::new(error).context(format!("creating the data directory {}", parent.display()))
+        })?;
     }
     Ok(options)
 }

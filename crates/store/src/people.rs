@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use rapport_core::customer::REDACTED;
 use rapport_core::{
-    Actor, Agent, AgentId, Customer, CustomerId, Identity, Organization, OrganizationId, Role, Team, TeamId,
-    TicketId, Tier, Timestamp,
+    Actor, Agent, AgentId, Customer, CustomerId, Identity, Organization, OrganizationId, Role, Team, TeamId, TicketId,
+    Tier, Timestamp,
 };
 use sqlx::AssertSqlSafe;
 
@@ -251,7 +251,12 @@ impl Store {
     }
 
     /// Creates an organization.
-    pub async fn insert_organization(&self, name: String, tier: Tier, now: Timestamp) -> Result<Organization, StoreError> {
+    pub async fn insert_organization(
+        &self,
+        name: String,
+        tier: Tier,
+        now: Timestamp,
+    ) -> Result<Organization, StoreError> {
         let id = self
             .write(move |conn| {
                 Box::pin(async move {
@@ -274,8 +279,11 @@ impl Store {
             .db
             .read(move |conn| {
                 Box::pin(async move {
-                    conn.fetch_optional("SELECT id, name, tier, created_at FROM organizations WHERE id = $1", args![id.0])
-                        .await
+                    conn.fetch_optional(
+                        "SELECT id, name, tier, created_at FROM organizations WHERE id = $1",
+                        args![id.0],
+                    )
+                    .await
                 })
             })
             .await?;
@@ -283,7 +291,11 @@ impl Store {
     }
 
     /// Organizations by id, after `after`.
-    pub async fn list_organizations(&self, after: Option<OrganizationId>, limit: i64) -> Result<Vec<Organization>, StoreError> {
+    pub async fn list_organizations(
+        &self,
+        after: Option<OrganizationId>,
+        limit: i64,
+    ) -> Result<Vec<Organization>, StoreError> {
         let rows: Vec<OrganizationRow> = self
             .db
             .read(move |conn| {
@@ -344,8 +356,11 @@ impl Store {
             .db
             .read(move |conn| {
                 Box::pin(async move {
-                    conn.fetch_optional("SELECT id, name, description, created_at FROM teams WHERE id = $1", args![id.0])
-                        .await
+                    conn.fetch_optional(
+                        "SELECT id, name, description, created_at FROM teams WHERE id = $1",
+                        args![id.0],
+                    )
+                    .await
                 })
             })
             .await?;
@@ -557,9 +572,8 @@ async fn erase(conn: &mut Conn<'_>, id: CustomerId, actor: Actor, now: Timestamp
         personal.push(name.trim().to_owned());
     }
     personal.sort_by_key(|text| std::cmp::Reverse(text.len()));
-    let redact = |text: &str| {
-        personal.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), REDACTED))
-    };
+    let redact =
+        |text: &str| personal.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), REDACTED));
 
     conn.execute("UPDATE customers SET name = $1, erased_at = $2 WHERE id = $3", args![REDACTED, now.0, id.0]).await?;
     conn.execute("DELETE FROM identities WHERE customer_id = $1", args![id.0]).await?;

@@ -83,7 +83,9 @@ impl Store {
         let rows: Vec<TicketRow> = self
             .db
             .read(move |conn| {
-                Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), ids.into_iter().map(Into::into).collect()).await })
+                Box::pin(
+                    async move { conn.fetch_all(AssertSqlSafe(sql), ids.into_iter().map(Into::into).collect()).await },
+                )
             })
             .await?;
         let mut tickets: std::collections::HashMap<TicketId, Ticket> = std::collections::HashMap::new();
@@ -93,7 +95,9 @@ impl Store {
         }
         Ok(ranked
             .into_iter()
-            .filter_map(|row| tickets.remove(&TicketId(row.ticket_id)).map(|ticket| SearchHit { ticket, rank: row.score }))
+            .filter_map(|row| {
+                tickets.remove(&TicketId(row.ticket_id)).map(|ticket| SearchHit { ticket, rank: row.score })
+            })
             .filter(|hit| viewer.can_see(&hit.ticket))
             .take(limit)
             .collect())

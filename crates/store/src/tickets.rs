@@ -321,8 +321,8 @@ impl Store {
                     return Err(StoreError::Stale { expected, current: ticket.version });
                 }
                 let tier = customer_tier(conn, ticket.customer).await?;
-                let decision = event::patch(&ticket, patch, &viewer, &tier, &options.matrix, now)
-                    .map_err(Rejection::from)?;
+                let decision =
+                    event::patch(&ticket, patch, &viewer, &tier, &options.matrix, now).map_err(Rejection::from)?;
                 save_decision(conn, &ticket, &decision).await?;
                 Ok(decision.ticket)
             })
@@ -632,7 +632,8 @@ pub(crate) async fn insert_events(conn: &mut Conn<'_>, events: &[Event]) -> Resu
     if events.is_empty() {
         return Ok(());
     }
-    let mut sql = String::from("INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) VALUES ");
+    let mut sql =
+        String::from("INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) VALUES ");
     let mut values: Vec<Arg> = Vec::with_capacity(events.len() * 7);
     for (index, event) in events.iter().enumerate() {
         if index > 0 {

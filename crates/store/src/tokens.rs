@@ -112,7 +112,8 @@ impl Store {
     pub async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let found: Option<IdRow> = conn.fetch_optional("SELECT id FROM api_tokens WHERE id = $1", args![id]).await?;
+                let found: Option<IdRow> =
+                    conn.fetch_optional("SELECT id FROM api_tokens WHERE id = $1", args![id]).await?;
                 found.ok_or(StoreError::NotFound("token"))?;
                 conn.execute(
                     "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",

@@ -1,0 +1,83 @@
+//! A fresh store per test, on the backend the environment selects.
+
+use rapport_core::{Actor, Channel, Identity, Level, Role, TeamId, Timestamp, Viewer};
+use rapport_store::{CreateTicket, CustomerRef, NewAgent, Store, StoreOptions};
+use sqlx::Connection;
+
+pub struct TestStore {
+    pub store: Store,
+    // Keeps the SQLite file alive for the test's duration.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// A migrated, empty store.
+pub async fn fresh_store() -> TestStore {
+    match std::env::var("RAPPORT_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let url = fresh_postgres_database(&base).await;
+            TestStore { store: Store::open(&url, StoreOptions::default()).await.unwrap(), _dir: None }
+        }
+        _ => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("test.db").display());
+            TestStore { store: Store::open(&url, StoreOptions::default()).await.unwrap(), _dir: Some(dir) }
+        }
+    }
+}
+
+/// Creates `rapport_test_<random>` on the server of `base` and returns its URL.
+pub async fn fresh_postgres_database(base: &str) -> String {
+    let name = format!("rapport_test_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(base).await.expect("connecting to RAPPORT_TEST_DATABASE_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+    let (server, _) =
+        base.rsplit_once('/').expect("RAPPORT_TEST_DATABASE_URL has the form postgres://USER@HOST:PORT/DB");
+    format!("{server}/{name}")
+}
+
+pub const T0: Timestamp = Timestamp(1_790_000_000_000);
+
+pub fn at(seconds: i64) -> Timestamp {
+    T0.plus_millis(seconds * 1000)
+}
+
+pub async fn agent(store: &Store, email: &str, role: Role, teams: Vec<TeamId>) -> Viewer {
+    let agent = store
+        .insert_agent(NewAgent {
+            email: email.to_owned(),
+            name: email.to_owned(),
+            role,
+            teams,
+            skills: vec![],
+            languages: vec!["en".into()],
+            password_hash: None,
+            now: T0,
+        })
+        .await
+        .unwrap();
+    Viewer::of(&agent)
+}
+
+pub fn request(subject: &str, email: &str) -> CreateTicket {
+    CreateTicket {
+        subject: subject.to_owned(),
+        body: format!("Body of {subject}"),
+        html: None,
+        channel: Channel::Email,
+        customer: CustomerRef { name: Some("Ann Example".into()), identities: vec![Identity::email(email).unwrap()] },
+        urgency: Level::Normal,
+        team: None,
+        tags: vec![],
+        attachments: vec![],
+        actor: Actor::System,
+        idempotency: None,
+        now: T0,
+    }
+}

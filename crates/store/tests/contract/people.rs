@@ -1,0 +1,117 @@
+use rapport_core::event::TicketPatch;
+use rapport_core::{Actor, Author, Identity, MessageKind, Role, Tier};
+use rapport_store::{CustomerRef, NewCustomer, NewMessage, StoreError};
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn erasure_redacts_everywhere_and_is_an_event() {
+    let store = fresh_store().await;
+    let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
+    let mut first = request("Refund for Ann Example", "ann.example@mail.test");
+    first.customer = CustomerRef {
+        name: Some("Ann Example".into()),
+        identities: vec![Identity::email("ann.example@mail.test").unwrap(), Identity::phone("+4915112345678").unwrap()],
+    };
+    first.body = "Hi, this is Ann Example, reach me at ann.example@mail.test or +4915112345678".into();
+    let ticket = store.create_ticket(first).await.unwrap().ticket;
+    let reply = NewMessage {
+        kind: MessageKind::Reply,
+        author: Author::Agent(supervisor.agent),
+        text: "Dear Ann Example, we will write to ann.example@mail.test".into(),
+        html: None,
+        attachments: vec![],
+        now: at(5),
+    };
+    store.add_message(ticket.id, Some(supervisor.clone()), reply).await.unwrap();
+    let tags = TicketPatch { tags: Some(vec!["vip".into()]), ..Default::default() };
+    store.patch_ticket(ticket.id, supervisor.clone(), tags, None, at(6)).await.unwrap();
+    let before = store.list_events(ticket.id).await.unwrap().len();
+
+    let erased = store.erase_customer(ticket.customer, Actor::Agent(supervisor.agent), at(10)).await.unwrap();
+    assert!(erased.identities.is_empty());
+    assert_eq!(erased.name, "[redacted]");
+    assert!(erased.erased_at.is_some());
+
+    let detail = store.get_ticket_detail(ticket.id, None).await.unwrap();
+    let everything = format!("{:?} {:?} {:?}", detail.ticket, detail.messages, detail.events);
+    for secret in ["ann.example@mail.test", "+4915112345678", "Ann Example"] {
+        assert!(!everything.contains(secret), "{secret} survived erasure: {everything}");
+    }
+    assert_eq!(detail.messages[0].text, "[redacted]");
+    assert_eq!(detail.events.len(), before + 1);
+    assert!(matches!(detail.events.last().unwrap().change, rapport_core::Change::CustomerErased { .. }));
+    assert_eq!(rapport_core::replay(&detail.events).unwrap(), detail.ticket, "the log still replays");
+    let identity = Identity::email("ann.example@mail.test").unwrap();
+    assert!(store.find_customer_by_identity(&identity).await.unwrap().is_none());
+    let missing = store.erase_customer(rapport_core::CustomerId(9999), Actor::System, at(11)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound("customer")));
+}
+
+#[tokio::test]
+async fn identities_are_unique_across_customers() {
+    let store = fresh_store().await;
+    let email = Identity::email("dup@example.com").unwrap();
+    let customer =
+        NewCustomer { name: "One".into(), organization: None, tier: None, identities: vec![email.clone()], now: T0 };
+    store.insert_customer(customer.clone()).await.unwrap();
+    let error = store.insert_customer(NewCustomer { name: "Two".into(), ..customer }).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
+    assert_eq!(store.list_customers(None, 10).await.unwrap().len(), 1, "the failed insert left no customer");
+}
+
+#[tokio::test]
+async fn organizations_teams_and_agents_round_trip() {
+    let store = fresh_store().await;
+    let organization = store.insert_organization("Globex".into(), Tier("business".into()), T0).await.unwrap();
+    let renamed = store
+        .update_organization(
+            organization.id,
+            rapport_store::OrganizationChanges { name: Some("Globex Corp".into()), tier: None },
+        )
+        .await
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), renamed.tier.0.as_str()), ("Globex Corp", "business"));
+    let team = store.insert_team("Billing".into(), "Money".into(), T0).await.unwrap();
+    let duplicate = store.insert_team("Billing".into(), String::new(), T0).await.unwrap_err();
+    assert!(matches!(duplicate, StoreError::Conflict { .. }));
+    let viewer = agent(&store, "a@rapport.example", Role::Agent, vec![team.id]).await;
+    let changes =
+        rapport_store::AgentChanges { role: Some(Role::Supervisor), teams: Some(vec![]), ..Default::default() };
+    let updated = store.update_agent(viewer.agent, changes).await.unwrap();
+    assert_eq!(updated.role, Role::Supervisor);
+    assert!(updated.teams.is_empty());
+    let bad_team = rapport_store::AgentChanges { teams: Some(vec![rapport_core::TeamId(77)]), ..Default::default() };
+    let error = store.update_agent(viewer.agent, bad_team).await.unwrap_err();
+    assert!(matches!(error, StoreError::MissingReference { field: "teams" }), "{error:?}");
+    assert_eq!(store.get_agent(viewer.agent).await.unwrap().teams, Vec::new(), "nothing half-written");
+    assert_eq!(store.list_agents(None, 10).await.unwrap().len(), 1);
+    assert_eq!(store.find_agent_by_email("a@rapport.example").await.unwrap().unwrap().id, viewer.agent);
+}
+
+#[tokio::test]
+async fn tokens_are_found_by_hash_until_revoked() {
+    let store = fresh_store().await;
+    let viewer = agent(&store, "t@rapport.example", Role::Admin, vec![]).await;
+    let id = store.insert_token(viewer.agent, "cli".into(), "hash-1".into(), T0).await.unwrap();
+    assert_eq!(store.find_agent_by_token("hash-1").await.unwrap().unwrap().id, viewer.agent);
+    assert!(store.find_agent_by_token("hash-2").await.unwrap().is_none());
+    store.revoke_token(id, at(1)).await.unwrap();
+    assert!(store.find_agent_by_token("hash-1").await.unwrap().is_none());
+    assert!(store.list_tokens().await.unwrap()[0].revoked_at.is_some());
+    assert!(matches!(store.revoke_token(999, at(2)).await, Err(StoreError::NotFound("token"))));
+}
+
+#[test]
+fn migration_folders_match() {
+    let names = |dir: &str| {
+        let mut names: Vec<String> = std::fs::read_dir(format!("{}/migrations/{dir}", env!("CARGO_MANIFEST_DIR")))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert!(!names("sqlite").is_empty());
+    assert_eq!(names("sqlite"), names("postgres"));
+}
