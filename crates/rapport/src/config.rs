@@ -62,9 +62,8 @@ impl RawConfig {
             None => toml::Table::new(),
         };
         apply_env(&mut table, std::env::vars())?;
-        let mut raw: RawConfig = toml::Value::Table(table)
-            .try_into()
-            .context("reading the configuration (file and RAPPORT_* variables)")?;
+        let mut raw: RawConfig =
+            toml::Value::Table(table).try_into().context("reading the configuration (file and RAPPORT_* variables)")?;
         if let Some(database) = &args.database {
             raw.database_url = Some(database.clone());
         }
@@ -78,7 +77,11 @@ impl RawConfig {
     pub fn validate(self) -> anyhow::Result<ValidConfig> {
         let data_dir = self.data_dir.unwrap_or_else(|| PathBuf::from("./data"));
         let database_url = match self.database_url {
-            Some(url) if url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:") => url,
+            Some(url)
+                if url.starts_with("sqlite:") || url.starts_with("postgres:") || url.starts_with("postgresql:") =>
+            {
+                url
+            }
             Some(url) => bail!("database_url {url:?} is not supported: use sqlite://PATH or postgres://USER@HOST/DB"),
             None => format!("sqlite://{}", data_dir.join("rapport.db").display()),
         };
@@ -132,7 +135,8 @@ pub fn redact_url(url: &str) -> String {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<toml::Table> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading the configuration file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading the configuration file {}", path.display()))?;
     text.parse::<toml::Table>().with_context(|| format!("parsing the configuration file {}", path.display()))
 }
 
@@ -190,7 +194,9 @@ mod tests {
 
     #[test]
     fn env_overrides_file() {
-        let config = load("[server]\nlisten = \"0.0.0.0:1\"\nmax_page_size = 10", &[("RAPPORT_SERVER__MAX_PAGE_SIZE", "20")]).unwrap();
+        let config =
+            load("[server]\nlisten = \"0.0.0.0:1\"\nmax_page_size = 10", &[("RAPPORT_SERVER__MAX_PAGE_SIZE", "20")])
+                .unwrap();
         assert_eq!(config.listen, "0.0.0.0:1");
         assert_eq!(config.server.max_page_size, 20);
     }

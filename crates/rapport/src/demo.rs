@@ -11,8 +11,7 @@ use rand::{Rng, SeedableRng};
 use rapport_core::event::TicketPatch;
 use rapport_core::time::{DAY, HOUR, MINUTE};
 use rapport_core::{
-    Actor, Agent, Author, Channel, Identity, Level, MessageKind, Role, Status, TeamId, Tier,
-    Timestamp, Viewer,
+    Actor, Agent, Author, Channel, Identity, Level, MessageKind, Role, Status, TeamId, Tier, Timestamp, Viewer,
 };
 use rapport_store::{AgentChanges, CreateTicket, CustomerRef, NewAgent, NewCustomer, NewMessage, Store};
 
@@ -29,6 +28,14 @@ pub const ADMIN_EMAIL: &str = "admin@rapport.example";
 pub enum Progress {
     Bar,
     Hidden,
+}
+
+impl Progress {
+    /// A bar when a person is watching stderr, nothing in logs and pipes.
+    pub fn for_stderr() -> Progress {
+        use std::io::IsTerminal;
+        if std::io::stderr().is_terminal() { Progress::Bar } else { Progress::Hidden }
+    }
 }
 
 /// What `serve --demo` prints.
@@ -65,15 +72,47 @@ const LAST: [&str; 15] = [
 
 /// (team index, subject, body) of the demo's contact reasons.
 const REASONS: [(usize, &str, &str); 12] = [
-    (0, "Charged twice for the March invoice", "I was billed twice this month for the same invoice. Please refund the duplicate charge."),
-    (0, "How do I change my payment card?", "Our company card expired and I can't find where to update the payment method."),
-    (0, "Refund for cancelled order", "I cancelled my order within the trial period but haven't received a refund yet."),
-    (0, "Invoice needs our VAT number", "Could you reissue last month's invoice with our VAT number on it? Finance needs it."),
-    (1, "Login page shows an error 500", "Since this morning the login page shows an internal error for our whole team."),
-    (1, "API returns 429 too often", "Our integration hits rate limits at low volume. Is the limit per key or per account?"),
+    (
+        0,
+        "Charged twice for the March invoice",
+        "I was billed twice this month for the same invoice. Please refund the duplicate charge.",
+    ),
+    (
+        0,
+        "How do I change my payment card?",
+        "Our company card expired and I can't find where to update the payment method.",
+    ),
+    (
+        0,
+        "Refund for cancelled order",
+        "I cancelled my order within the trial period but haven't received a refund yet.",
+    ),
+    (
+        0,
+        "Invoice needs our VAT number",
+        "Could you reissue last month's invoice with our VAT number on it? Finance needs it.",
+    ),
+    (
+        1,
+        "Login page shows an error 500",
+        "Since this morning the login page shows an internal error for our whole team.",
+    ),
+    (
+        1,
+        "API returns 429 too often",
+        "Our integration hits rate limits at low volume. Is the limit per key or per account?",
+    ),
     (1, "Export to CSV is empty", "When I export the report to CSV the file only has the header row."),
-    (1, "App crashes when uploading photos", "The mobile app closes whenever I try to upload a photo larger than a few megabytes."),
-    (1, "Webhook deliveries stopped", "We stopped receiving webhook deliveries yesterday around 3pm; nothing changed on our side."),
+    (
+        1,
+        "App crashes when uploading photos",
+        "The mobile app closes whenever I try to upload a photo larger than a few megabytes.",
+    ),
+    (
+        1,
+        "Webhook deliveries stopped",
+        "We stopped receiving webhook deliveries yesterday around 3pm; nothing changed on our side.",
+    ),
     (2, "Help setting up our account", "We just signed up and need help inviting our team and setting permissions."),
     (2, "Training session for new staff", "Can we book a training session for five new colleagues next week?"),
     (2, "Importing our old tickets", "We are moving from another help desk. How do we import our history?"),
@@ -90,7 +129,9 @@ const REPLIES: [&str; 5] = [
 /// Loads the demo data set into an empty database; returns a one-line summary.
 pub async fn load(store: &Store, progress: Progress) -> anyhow::Result<String> {
     if store.count_tickets().await? > 0 {
-        bail!("this database already holds tickets; the demo loads only into an empty database (use a new --data-dir or --database)");
+        bail!(
+            "this database already holds tickets; the demo loads only into an empty database (use a new --data-dir or --database)"
+        );
     }
     let mut rng = StdRng::seed_from_u64(20261122);
     let now = rapport_server::now();
@@ -157,8 +198,18 @@ pub async fn load(store: &Store, progress: Progress) -> anyhow::Result<String> {
 
     bar.set_message("tickets");
     let channels = [
-        Channel::Email, Channel::Email, Channel::Email, Channel::Web, Channel::Chat, Channel::Whatsapp,
-        Channel::Telegram, Channel::Messenger, Channel::Instagram, Channel::Sms, Channel::Phone, Channel::Api,
+        Channel::Email,
+        Channel::Email,
+        Channel::Email,
+        Channel::Web,
+        Channel::Chat,
+        Channel::Whatsapp,
+        Channel::Telegram,
+        Channel::Messenger,
+        Channel::Instagram,
+        Channel::Sms,
+        Channel::Phone,
+        Channel::Api,
     ];
     for index in 0..TICKETS {
         let customer = &customers[rng.random_range(0..customers.len())];
@@ -196,7 +247,13 @@ pub async fn load(store: &Store, progress: Progress) -> anyhow::Result<String> {
             let viewer = Viewer { agent: admin.id, role: Role::Admin, teams: teams.clone() };
             let at = |minutes: i64| Timestamp((created_at.0 + minutes * MINUTE).min(now.0));
             store
-                .patch_ticket(created.ticket.id, viewer.clone(), TicketPatch { owner: Some(Some(owner.id)), ..Default::default() }, None, at(5))
+                .patch_ticket(
+                    created.ticket.id,
+                    viewer.clone(),
+                    TicketPatch { owner: Some(Some(owner.id)), ..Default::default() },
+                    None,
+                    at(5),
+                )
                 .await?;
             let owner_viewer = Viewer::of(&owner);
             let reply = REPLIES[rng.random_range(0..REPLIES.len())];
@@ -256,7 +313,8 @@ fn pick_status(index: usize, rng: &mut StdRng) -> Status {
 }
 
 fn pick_owner(agents: &[Agent], team: TeamId, rng: &mut StdRng) -> Agent {
-    let members: Vec<&Agent> = agents.iter().filter(|agent| agent.role == Role::Agent && agent.teams.contains(&team)).collect();
+    let members: Vec<&Agent> =
+        agents.iter().filter(|agent| agent.role == Role::Agent && agent.teams.contains(&team)).collect();
     let index = rng.random_range(0..members.len().max(1));
     members.get(index).map(|agent| (*agent).clone()).unwrap_or_else(|| agents[0].clone())
 }
@@ -295,4 +353,33 @@ fn ascii(name: &str) -> String {
         })
         .collect::<String>()
         .to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn demo_fills_an_empty_database_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+        let store = Store::open(&url, rapport_store::StoreOptions::default()).await.unwrap();
+        let summary = load(&store, Progress::Hidden).await.unwrap();
+        assert!(summary.contains("320 tickets"), "{summary}");
+        assert_eq!(store.count_tickets().await.unwrap(), TICKETS as i64);
+        let admin = store.find_agent_by_email(ADMIN_EMAIL).await.unwrap().unwrap();
+        let page = store
+            .list_tickets(rapport_store::TicketFilter { limit: 500, ..Default::default() }, &Viewer::of(&admin))
+            .await
+            .unwrap();
+        let statuses: std::collections::HashSet<Status> = page.tickets.iter().map(|t| t.status).collect();
+        let channels: std::collections::HashSet<Channel> = page.tickets.iter().map(|t| t.channel).collect();
+        assert_eq!(statuses.len(), Status::ALL.len(), "every status is represented");
+        assert_eq!(channels.len(), Channel::ALL.len(), "every channel is represented");
+        assert!(load(&store, Progress::Hidden).await.is_err(), "a second load is refused");
+        let welcome = sign_in(&store).await.unwrap();
+        let hash = store.find_password_hash(admin.id).await.unwrap().unwrap();
+        assert!(rapport_server::auth::verify_password(&welcome.password, &hash));
+        assert!(welcome.token.len() > 20);
+    }
 }

@@ -13,15 +13,15 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let listen = args.listen.unwrap_or_else(|| config.listen.clone());
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .with_context(|| format!("listening on {listen} (is another program using that port? try --listen 127.0.0.1:0)"))?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| {
+        format!("listening on {listen} (is another program using that port? try --listen 127.0.0.1:0)")
+    })?;
     let address = listener.local_addr().context("reading the bound address")?;
 
     let mut welcome = None;
     if args.demo {
         if store.count_tickets().await? == 0 {
-            let summary = demo::load(&store, demo::Progress::Bar).await?;
+            let summary = demo::load(&store, demo::Progress::for_stderr()).await?;
             eprintln!("{summary}");
         }
         welcome = Some(demo::sign_in(&store).await?);

@@ -18,7 +18,10 @@ pub async fn run(config: ValidConfig, command: TokenCommand) -> anyhow::Result<(
             if created {
                 println!("created {} agent {} <{}> (id {})", agent.role, agent.name, agent.email, agent.id);
             } else if agent.role != role {
-                println!("note: {} already exists with role {}; the token acts with that role", agent.email, agent.role);
+                println!(
+                    "note: {} already exists with role {}; the token acts with that role",
+                    agent.email, agent.role
+                );
             }
             let secret = create_token(&store, &agent, label).await?;
             println!("token for {} (shown once; store it now):", agent.email);
