@@ -49,6 +49,11 @@ pub enum Command {
     },
     /// Load the demo help desk into an empty database
     Demo,
+    /// Copy the embedded SQLite database to a new file while the server runs
+    Backup {
+        /// The file to write (must not exist)
+        path: PathBuf,
+    },
     /// Measure ticket creation, the queue view and search against a real server
     Bench(BenchArgs),
     /// Configuration helpers

@@ -60,6 +60,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("{summary}");
                     Ok(())
                 }
+                Command::Backup { path } => {
+                    let store = rapport_store::Store::open(&config.database_url, config.store_options()).await?;
+                    store.backup(&path).await?;
+                    println!("backed up {} to {}", config.redacted_database_url(), path.display());
+                    Ok(())
+                }
                 Command::Config { .. } | Command::Bench(_) => Ok(()),
             }
         }

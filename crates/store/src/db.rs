@@ -10,7 +10,9 @@
 use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::{FromRow, SqlSafeStr, SqlStr};
+use std::collections::HashMap;
+
+use sqlx::{AssertSqlSafe, FromRow, SqlSafeStr, SqlStr};
 
 use crate::error::StoreError;
 
@@ -76,9 +78,46 @@ impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'
 
 /// One connection (or transaction) of either engine, borrowed for a query or a unit of work.
 pub(crate) enum Conn<'a> {
-    Sqlite(&'a mut SqliteConnection),
+    /// A SQLite connection; inside the writer it carries the writer's state.
+    Sqlite(&'a mut SqliteConnection, Option<&'a mut WriterState>),
     Postgres(&'a mut PgConnection),
 }
+
+/// What the SQLite writer threads through the jobs of one batch.
+///
+/// Every statement is a round trip to sqlx's SQLite worker thread, and on a
+/// busy two-core machine those hops, not SQLite, bound the write rate. So the
+/// writer's savepoint statements ride along with the next statement a job
+/// runs (`prefix`), and ticket and message numbers are allocated here (one
+/// writer, so the next number is known) so that a ticket's inserts go as one
+/// multi-statement round trip.
+#[derive(Default)]
+pub(crate) struct WriterState {
+    /// Statements to run before the next statement of the current job.
+    pub(crate) prefix: &'static str,
+    /// True once the current job's savepoint has been opened.
+    pub(crate) opened: bool,
+    /// The last number handed out per table.
+    pub(crate) sequences: HashMap<&'static str, i64>,
+}
+
+impl WriterState {
+    fn take_prefix(&mut self) -> &'static str {
+        let prefix = std::mem::take(&mut self.prefix);
+        if !prefix.is_empty() {
+            self.opened = true;
+        }
+        prefix
+    }
+}
+
+/// Prepends `prefix` to `sql`.
+fn prefixed(prefix: &'static str, sql: SqlStr) -> SqlStr {
+    if prefix.is_empty() { sql } else { AssertSqlSafe(format!("{prefix}{}", sql.as_str())).into_sql_str() }
+}
+
+/// One statement of a multi-statement write, with its arguments numbered from `$1`.
+pub(crate) type Statement = (&'static str, Vec<Arg>);
 
 macro_rules! bind_all {
     ($query:expr, $args:expr) => {{
@@ -97,8 +136,64 @@ macro_rules! bind_all {
 impl Conn<'_> {
     pub(crate) fn dialect(&self) -> Dialect {
         match self {
-            Conn::Sqlite(_) => Dialect::Sqlite,
+            Conn::Sqlite(..) => Dialect::Sqlite,
             Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs several writes as one unit of work: on SQLite one multi-statement
+    /// round trip (placeholders renumbered), on PostgreSQL one after another.
+    pub(crate) async fn execute_all(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        match self {
+            Conn::Sqlite(..) => {
+                let mut sql = String::new();
+                let mut all_args = Vec::new();
+                for (text, args) in statements {
+                    sql.push_str(&renumber(text, all_args.len()));
+                    sql.push_str(";\n");
+                    all_args.extend(args);
+                }
+                self.execute(AssertSqlSafe(sql), all_args).await?;
+            }
+            Conn::Postgres(_) => {
+                for (text, args) in statements {
+                    self.execute(text, args).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The next free id of `table` (a table with an integer `id` sequence).
+    /// On SQLite only the writer may ask: it owns the sequence while it runs.
+    pub(crate) async fn next_id(&mut self, table: &'static str) -> Result<i64, StoreError> {
+        match self {
+            Conn::Sqlite(_, None) => Err(StoreError::Other(anyhow::anyhow!("ids are allocated by the SQLite writer only"))),
+            Conn::Sqlite(conn, Some(state)) => {
+                let last = match state.sequences.get(table) {
+                    Some(last) => *last,
+                    None => {
+                        let row: Option<IdRow> = bind_all!(
+                            sqlx::query_as::<_, IdRow>("SELECT seq AS id FROM sqlite_sequence WHERE name = $1"),
+                            vec![Arg::from(table)]
+                        )
+                        .fetch_optional(&mut **conn)
+                        .await?;
+                        row.map_or(0, |row| row.id)
+                    }
+                };
+                state.sequences.insert(table, last + 1);
+                Ok(last + 1)
+            }
+            Conn::Postgres(conn) => {
+                let row: IdRow = bind_all!(
+                    sqlx::query_as::<_, IdRow>("SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id"),
+                    vec![Arg::from(table)]
+                )
+                .fetch_one(&mut **conn)
+                .await?;
+                Ok(row.id)
+            }
         }
     }
 
@@ -106,7 +201,10 @@ impl Conn<'_> {
     pub(crate) async fn execute(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<u64, StoreError> {
         let sql: SqlStr = sql.into_sql_str();
         Ok(match self {
-            Conn::Sqlite(conn) => bind_all!(sqlx::query(sql), args).execute(&mut **conn).await?.rows_affected(),
+            Conn::Sqlite(conn, state) => {
+                let sql = prefixed(state.as_deref_mut().map_or("", WriterState::take_prefix), sql);
+                bind_all!(sqlx::query(sql), args).execute(&mut **conn).await?.rows_affected()
+            }
             Conn::Postgres(conn) => bind_all!(sqlx::query(sql), args).execute(&mut **conn).await?.rows_affected(),
         })
     }
@@ -118,7 +216,10 @@ impl Conn<'_> {
     ) -> Result<Vec<T>, StoreError> {
         let sql: SqlStr = sql.into_sql_str();
         Ok(match self {
-            Conn::Sqlite(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **conn).await?,
+            Conn::Sqlite(conn, state) => {
+                let sql = prefixed(state.as_deref_mut().map_or("", WriterState::take_prefix), sql);
+                bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **conn).await?
+            }
             Conn::Postgres(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_all(&mut **conn).await?,
         })
     }
@@ -130,7 +231,10 @@ impl Conn<'_> {
     ) -> Result<Option<T>, StoreError> {
         let sql: SqlStr = sql.into_sql_str();
         Ok(match self {
-            Conn::Sqlite(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **conn).await?,
+            Conn::Sqlite(conn, state) => {
+                let sql = prefixed(state.as_deref_mut().map_or("", WriterState::take_prefix), sql);
+                bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **conn).await?
+            }
             Conn::Postgres(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_optional(&mut **conn).await?,
         })
     }
@@ -138,7 +242,10 @@ impl Conn<'_> {
     pub(crate) async fn fetch_one<T: AnyRow>(&mut self, sql: impl SqlSafeStr, args: Vec<Arg>) -> Result<T, StoreError> {
         let sql: SqlStr = sql.into_sql_str();
         Ok(match self {
-            Conn::Sqlite(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **conn).await?,
+            Conn::Sqlite(conn, state) => {
+                let sql = prefixed(state.as_deref_mut().map_or("", WriterState::take_prefix), sql);
+                bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **conn).await?
+            }
             Conn::Postgres(conn) => bind_all!(sqlx::query_as::<_, T>(sql), args).fetch_one(&mut **conn).await?,
         })
     }
@@ -173,7 +280,7 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
-                work(&mut Conn::Sqlite(&mut conn)).await
+                work(&mut Conn::Sqlite(&mut conn, None)).await
             }
             Db::Postgres(pool) => {
                 let mut conn = pool.acquire().await?;
@@ -191,7 +298,7 @@ impl Db {
             Db::Sqlite(pool) => {
                 let mut conn = pool.acquire().await?;
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-                let result = work(&mut Conn::Sqlite(&mut conn)).await;
+                let result = work(&mut Conn::Sqlite(&mut conn, None)).await;
                 let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
                 sqlx::query(end).execute(&mut *conn).await?;
                 result
@@ -211,5 +318,43 @@ impl Db {
                 }
             }
         }
+    }
+}
+
+/// Shifts every `$N` placeholder in `sql` by `offset`.
+fn renumber(sql: &str, offset: usize) -> String {
+    if offset == 0 {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut number = 0usize;
+        let mut digits = 0;
+        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+            number = number * 10 + (d as usize - '0' as usize);
+            digits += 1;
+            chars.next();
+        }
+        if digits > 0 {
+            out.push_str(&(number + offset).to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::renumber;
+
+    #[test]
+    fn placeholders_shift() {
+        assert_eq!(renumber("VALUES ($1, $2, $10)", 3), "VALUES ($4, $5, $13)");
+        assert_eq!(renumber("SELECT 1", 5), "SELECT 1");
+        assert_eq!(renumber("($1)", 0), "($1)");
     }
 }

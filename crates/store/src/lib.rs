@@ -137,6 +137,25 @@ impl Store {
             .await
     }
 
+    /// Writes a consistent copy of the SQLite database to `path` while the
+    /// server keeps running (`VACUUM INTO`). PostgreSQL has its own tools
+    /// (`pg_dump`), so this refuses a PostgreSQL store.
+    pub async fn backup(&self, path: &Path) -> Result<(), StoreError> {
+        if path.exists() {
+            return Err(StoreError::Other(anyhow::anyhow!("{} already exists; choose a new file", path.display())));
+        }
+        let target = path.to_string_lossy().into_owned();
+        match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(StoreError::Other(anyhow::anyhow!(
+                "backup copies the embedded SQLite database; for PostgreSQL use pg_dump"
+            ))),
+        }
+    }
+
     /// Closes the pools (waits for in-flight queries).
     pub async fn close(&self) {
         match &self.db {
@@ -185,7 +204,7 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
-        .pragma("cache_size", "-32000")
+        .pragma("cache_size", "-8000")
         .pragma("temp_store", "memory");
     if let Some(parent) = Path::new(options.get_filename()).parent()
         && !parent.as_os_str().is_empty()

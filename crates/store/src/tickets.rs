@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Arg, Conn, Dialect, IdRow, args};
+use crate::db::{Arg, Conn, Dialect, IdRow, Statement, args};
 use crate::error::{Rejection, StoreError};
 use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
 
@@ -235,7 +235,10 @@ impl Store {
                 };
                 let decision = event::open(TicketId(0), new, &matrix.matrix, request.actor, request.now)
                     .map_err(Rejection::from)?;
-                let id = insert_ticket(conn, &decision.ticket).await?;
+                // Numbers first, then every insert of the ticket in one unit of work.
+                let id = TicketId(conn.next_id("tickets").await?);
+                let message_id = MessageId(conn.next_id("messages").await?);
+                let decision = decision.renumber(id).with_first_message(message_id);
                 let message = NewMessage {
                     kind: MessageKind::Inbound,
                     author: Author::Customer(customer),
@@ -244,17 +247,18 @@ impl Store {
                     attachments: request.attachments,
                     now: request.now,
                 };
-                let message_id = insert_message(conn, id, request.channel, &message).await?;
-                let decision = decision.renumber(id).with_first_message(message_id);
-                insert_events(conn, &decision.events).await?;
+                let mut statements = vec![ticket_insert(&decision.ticket)?];
+                statements.extend(tags_insert(id, &decision.ticket.tags));
+                statements.extend(message_insert(message_id, id, request.channel, &message));
+                statements.push(events_insert(&decision.events)?);
                 if let Some((agent, key, hash)) = request.idempotency {
-                    conn.execute(
+                    statements.push((
                         "INSERT INTO idempotency_keys (agent_id, key, request_hash, ticket_id, created_at) \
                          VALUES ($1, $2, $3, $4, $5)",
                         args![agent.0, key, hash, id.0, request.now.0],
-                    )
-                    .await?;
+                    ));
                 }
+                conn.execute_all(statements).await.map_err(|error| reference_error(error, "team"))?;
                 Ok(CreatedTicket { ticket: decision.ticket, replayed: false })
             })
         })
@@ -432,6 +436,8 @@ struct TierRow {
 #[derive(sqlx::FromRow)]
 struct IdentityMatch {
     customer_id: i64,
+    tier: Option<String>,
+    org_tier: Option<String>,
 }
 
 fn visible(ticket: Ticket, viewer: Option<&Viewer>) -> Result<Ticket, StoreError> {
@@ -453,7 +459,9 @@ pub(crate) async fn resolve_customer(
     for identity in &customer.identities {
         let found: Option<IdentityMatch> = conn
             .fetch_optional(
-                "SELECT customer_id FROM identities WHERE kind = $1 AND value = $2",
+                "SELECT i.customer_id AS customer_id, c.tier AS tier, o.tier AS org_tier FROM identities i \
+                 JOIN customers c ON c.id = i.customer_id LEFT JOIN organizations o ON o.id = c.organization_id \
+                 WHERE i.kind = $1 AND i.value = $2",
                 args![identity.kind.as_str(), identity.value.as_str()],
             )
             .await?;
@@ -462,7 +470,7 @@ pub(crate) async fn resolve_customer(
             if customer.identities.len() > 1 {
                 attach_identities(conn, id, &customer.identities).await?;
             }
-            let tier = customer_tier(conn, id).await?;
+            let tier = found.tier.or(found.org_tier).map(Tier).unwrap_or_else(Tier::basic);
             return Ok((id, tier));
         }
     }
@@ -480,13 +488,13 @@ pub(crate) async fn resolve_customer(
         // concurrent creates): use that customer and drop ours.
         conn.execute("DELETE FROM customers WHERE id = $1", args![id.0]).await?;
         let identity = &customer.identities[0];
-        let found: IdentityMatch = conn
+        let found: IdRow = conn
             .fetch_one(
-                "SELECT customer_id FROM identities WHERE kind = $1 AND value = $2",
+                "SELECT customer_id AS id FROM identities WHERE kind = $1 AND value = $2",
                 args![identity.kind.as_str(), identity.value.as_str()],
             )
             .await?;
-        let id = CustomerId(found.customer_id);
+        let id = CustomerId(found.id);
         return Ok((id, customer_tier(conn, id).await?));
     }
     Ok((id, Tier::basic()))
@@ -529,35 +537,31 @@ pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: b
     row.ok_or(StoreError::NotFound("ticket"))?.try_into()
 }
 
-async fn insert_ticket(conn: &mut Conn<'_>, ticket: &Ticket) -> Result<TicketId, StoreError> {
-    let row: Result<IdRow, StoreError> = conn
-        .fetch_one(
-            "INSERT INTO tickets (subject, status, active, urgency, priority, priority_reason, channel, customer_id, \
-             team_id, owner_id, tags, linked_to, version, created_at, updated_at, solved_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id",
-            args![
-                ticket.subject.as_str(),
-                ticket.status.as_str(),
-                i64::from(ticket.status.is_unsolved()),
-                ticket.urgency.rank(),
-                ticket.priority.rank(),
-                ticket.priority_reason.clone(),
-                ticket.channel.as_str(),
-                ticket.customer.0,
-                ticket.team.map(|team| team.0),
-                ticket.owner.map(|owner| owner.0),
-                serde_json::to_string(&ticket.tags)?,
-                ticket.linked_to.map(|linked| linked.0),
-                ticket.version,
-                ticket.created_at.0,
-                ticket.updated_at.0,
-                ticket.solved_at.map(|at| at.0),
-            ],
-        )
-        .await;
-    let id = TicketId(row.map_err(|error| reference_error(error, "team"))?.id);
-    insert_tags(conn, id, &ticket.tags).await?;
-    Ok(id)
+fn ticket_insert(ticket: &Ticket) -> Result<Statement, StoreError> {
+    Ok((
+        "INSERT INTO tickets (id, subject, status, active, urgency, priority, priority_reason, channel, customer_id, \
+         team_id, owner_id, tags, linked_to, version, created_at, updated_at, solved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        args![
+            ticket.id.0,
+            ticket.subject.as_str(),
+            ticket.status.as_str(),
+            i64::from(ticket.status.is_unsolved()),
+            ticket.urgency.rank(),
+            ticket.priority.rank(),
+            ticket.priority_reason.clone(),
+            ticket.channel.as_str(),
+            ticket.customer.0,
+            ticket.team.map(|team| team.0),
+            ticket.owner.map(|owner| owner.0),
+            serde_json::to_string(&ticket.tags)?,
+            ticket.linked_to.map(|linked| linked.0),
+            ticket.version,
+            ticket.created_at.0,
+            ticket.updated_at.0,
+            ticket.solved_at.map(|at| at.0),
+        ],
+    ))
 }
 
 /// A foreign-key failure on a ticket write means a team or owner that does not exist.
@@ -568,22 +572,15 @@ fn reference_error(error: StoreError, field: &'static str) -> StoreError {
     }
 }
 
+/// One insert per tag: a handful at most, and fixed SQL text keeps statements cached.
+fn tags_insert(id: TicketId, tags: &[String]) -> Vec<Statement> {
+    tags.iter()
+        .map(|tag| ("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)", args![tag.as_str(), id.0]))
+        .collect()
+}
+
 async fn insert_tags(conn: &mut Conn<'_>, id: TicketId, tags: &[String]) -> Result<(), StoreError> {
-    if tags.is_empty() {
-        return Ok(());
-    }
-    let mut sql = String::from("INSERT INTO ticket_tags (tag, ticket_id) VALUES ");
-    let mut values: Vec<Arg> = Vec::with_capacity(tags.len() * 2);
-    for (index, tag) in tags.iter().enumerate() {
-        if index > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${})", 2 * index + 1, 2 * index + 2));
-        values.push(tag.as_str().into());
-        values.push(id.0.into());
-    }
-    conn.execute(AssertSqlSafe(sql), values).await?;
-    Ok(())
+    conn.execute_all(tags_insert(id, tags)).await
 }
 
 /// Writes a decision: the new row (guarded by the old version) and its events.
@@ -628,30 +625,34 @@ pub(crate) async fn save_decision(conn: &mut Conn<'_>, before: &Ticket, decision
     insert_events(conn, &decision.events).await
 }
 
+/// Inserts events as one statement per event (fixed SQL text, cached).
 pub(crate) async fn insert_events(conn: &mut Conn<'_>, events: &[Event]) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let mut sql =
-        String::from("INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) VALUES ");
-    let mut values: Vec<Arg> = Vec::with_capacity(events.len() * 7);
-    for (index, event) in events.iter().enumerate() {
-        if index > 0 {
-            sql.push_str(", ");
-        }
-        let base = index * 7;
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            base + 1,
-            base + 2,
-            base + 3,
-            base + 4,
-            base + 5,
-            base + 6,
-            base + 7
-        ));
-        let (actor_type, actor_id) = actor_columns(event.actor);
-        values.extend(args![
+    let statements = events.iter().map(event_insert).collect::<Result<Vec<_>, _>>()?;
+    conn.execute_all(statements).await
+}
+
+fn events_insert(events: &[Event]) -> Result<Statement, StoreError> {
+    // Creation writes two events (created, first message) in one statement.
+    let [created, message] = events else {
+        return Err(StoreError::Other(anyhow::anyhow!("a new ticket has exactly two events, not {}", events.len())));
+    };
+    let (first_sql, mut first) = event_insert(created)?;
+    let (_, second) = event_insert(message)?;
+    debug_assert!(first_sql.contains("VALUES"));
+    first.extend(second);
+    Ok((
+        "INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)",
+        first,
+    ))
+}
+
+fn event_insert(event: &Event) -> Result<Statement, StoreError> {
+    let (actor_type, actor_id) = actor_columns(event.actor);
+    Ok((
+        "INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
             event.ticket.0,
             event.version,
             actor_type,
@@ -659,50 +660,53 @@ pub(crate) async fn insert_events(conn: &mut Conn<'_>, events: &[Event]) -> Resu
             event.at.0,
             event.change.kind(),
             serde_json::to_string(&event.change)?,
-        ]);
-    }
-    conn.execute(AssertSqlSafe(sql), values).await?;
-    Ok(())
+        ],
+    ))
 }
 
-/// Inserts a message and its attachments (content deduplicated by hash).
+/// The inserts of a message (numbered by the caller) and its attachments (content deduplicated by hash).
+fn message_insert(id: MessageId, ticket: TicketId, channel: Channel, message: &NewMessage) -> Vec<Statement> {
+    let (author_type, author_id) = author_columns(message.author);
+    let mut statements = vec![(
+        "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        args![
+            id.0,
+            ticket.0,
+            message.kind.as_str(),
+            author_type,
+            author_id,
+            channel.as_str(),
+            message.text.as_str(),
+            message.html.clone(),
+            message.now.0,
+        ],
+    )];
+    for (position, attachment) in message.attachments.iter().enumerate() {
+        let sha256 = hex::encode(Sha256::digest(&attachment.content));
+        statements.push((
+            "INSERT INTO attachments (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            args![sha256.as_str(), attachment.content.len() as i64, attachment.content.clone()],
+        ));
+        statements.push((
+            "INSERT INTO message_attachments (message_id, position, sha256, filename, content_type) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![id.0, position as i64, sha256, attachment.filename.as_str(), attachment.content_type.as_str()],
+        ));
+    }
+    statements
+}
+
+/// Numbers and inserts a message.
 pub(crate) async fn insert_message(
     conn: &mut Conn<'_>,
     ticket: TicketId,
     channel: Channel,
     message: &NewMessage,
 ) -> Result<MessageId, StoreError> {
-    let (author_type, author_id) = author_columns(message.author);
-    let row: IdRow = conn
-        .fetch_one(
-            "INSERT INTO messages (ticket_id, kind, author_type, author_id, channel, text, html, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-            args![
-                ticket.0,
-                message.kind.as_str(),
-                author_type,
-                author_id,
-                channel.as_str(),
-                message.text.as_str(),
-                message.html.clone(),
-                message.now.0,
-            ],
-        )
-        .await?;
-    for (position, attachment) in message.attachments.iter().enumerate() {
-        let sha256 = hex::encode(Sha256::digest(&attachment.content));
-        conn.execute(
-            "INSERT INTO attachments (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            args![sha256.as_str(), attachment.content.len() as i64, attachment.content.clone()],
-        )
-        .await?;
-        conn.execute(
-            "INSERT INTO message_attachments (message_id, position, sha256, filename, content_type) VALUES ($1, $2, $3, $4, $5)",
-            args![row.id, position as i64, sha256, attachment.filename.as_str(), attachment.content_type.as_str()],
-        )
-        .await?;
-    }
-    Ok(MessageId(row.id))
+    let id = MessageId(conn.next_id("messages").await?);
+    conn.execute_all(message_insert(id, ticket, channel, message)).await?;
+    Ok(id)
 }
 
 const MESSAGE_COLUMNS: &str = "id, ticket_id, kind, author_type, author_id, channel, text, html, created_at";

@@ -12,14 +12,15 @@ use futures_util::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::Conn;
+use crate::db::{Conn, WriterState};
 use crate::error::StoreError;
 
 /// The most jobs committed together.
 pub(crate) const MAX_BATCH: usize = 128;
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;
-type Job = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Finish)> + Send>;
+type Job =
+    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, &'c mut WriterState) -> BoxFuture<'c, (bool, Finish)> + Send>;
 
 /// A handle to the writer task.
 #[derive(Clone)]
@@ -42,9 +43,9 @@ impl Writer {
         F: for<'c, 'd> FnOnce(&'c mut Conn<'d>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |conn: &mut SqliteConnection| {
+        let job: Job = Box::new(move |conn: &mut SqliteConnection, state: &mut WriterState| {
             Box::pin(async move {
-                let result = work(&mut Conn::Sqlite(conn)).await;
+                let result = work(&mut Conn::Sqlite(conn, Some(state))).await;
                 let ok = result.is_ok();
                 let finish: Finish = Box::new(move |commit_error: Option<String>| {
                     let outcome = match (commit_error, result) {
@@ -90,36 +91,36 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         batch.clear();
         return;
     }
+    // Each job runs inside its own savepoint, so a failing job rolls back
+    // alone. The savepoint statements travel with the job's first statement
+    // (see `WriterState`), so they cost no round trips of their own.
+    let mut state = WriterState { prefix: "SAVEPOINT job; ", ..WriterState::default() };
     let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
-    if batch.len() == 1 {
-        // One job alone: the transaction itself is its savepoint.
-        for job in batch.drain(..) {
-            let (ok, finish) = job(conn).await;
-            if !ok {
-                if let Err(message) = exec(conn, "ROLLBACK").await {
-                    tracing::error!(error = %message, "rolling back failed");
-                }
-                finish(None);
-                return;
+    for job in batch.drain(..) {
+        state.opened = false;
+        let (ok, finish) = job(conn, &mut state).await;
+        if ok {
+            if state.opened {
+                state.prefix = "RELEASE job; SAVEPOINT job; ";
             }
             finishes.push(finish);
-        }
-    }
-    for job in batch.drain(..) {
-        if let Err(message) = exec(conn, "SAVEPOINT job").await {
-            tracing::error!(error = %message, "starting a savepoint failed");
             continue;
         }
-        let (ok, finish) = job(conn).await;
-        let end = if ok { exec(conn, "RELEASE job").await } else { rollback_savepoint(conn).await };
-        match (ok, end) {
-            (true, Ok(())) => finishes.push(finish),
-            (false, Ok(())) => finish(None),
-            (_, Err(message)) => {
-                tracing::error!(error = %message, "ending a savepoint failed");
-                finish(Some(message));
+        // A job that ran no statement opened no savepoint and wrote nothing.
+        if state.opened {
+            if let Err(message) = exec(conn, "ROLLBACK TO job").await {
+                tracing::error!(error = %message, "rolling back a failed write failed");
+                let _ = exec(conn, "ROLLBACK").await;
+                finish(Some(message.clone()));
+                for finish in finishes {
+                    finish(Some(message.clone()));
+                }
+                // The jobs still in the batch are dropped unanswered: their callers get an error.
+                return;
             }
+            state.prefix = "RELEASE job; SAVEPOINT job; ";
         }
+        finish(None);
     }
     let committed = exec(conn, "COMMIT").await;
     if let Err(message) = &committed {
@@ -130,9 +131,4 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     for finish in finishes {
         finish(commit_error.clone());
     }
-}
-
-async fn rollback_savepoint(conn: &mut SqliteConnection) -> Result<(), String> {
-    exec(conn, "ROLLBACK TO job").await?;
-    exec(conn, "RELEASE job").await
 }

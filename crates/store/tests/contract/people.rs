@@ -115,3 +115,21 @@ fn migration_folders_match() {
     assert!(!names("sqlite").is_empty());
     assert_eq!(names("sqlite"), names("postgres"));
 }
+
+#[tokio::test]
+async fn sqlite_backups_hold_the_data() {
+    let store = fresh_store().await;
+    store.create_ticket(request("Backed up", "b@example.com")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("backup.db");
+    match store.dialect() {
+        rapport_store::Dialect::Sqlite => {
+            store.backup(&path).await.unwrap();
+            let url = format!("sqlite://{}", path.display());
+            let copy = rapport_store::Store::open(&url, rapport_store::StoreOptions::default()).await.unwrap();
+            assert_eq!(copy.count_tickets().await.unwrap(), 1);
+            assert!(store.backup(&path).await.is_err(), "an existing file is never overwritten");
+        }
+        rapport_store::Dialect::Postgres => assert!(store.backup(&path).await.is_err()),
+    }
+}

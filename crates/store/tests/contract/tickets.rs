@@ -243,3 +243,42 @@ async fn solved_tickets_close_automatically_after_the_period() {
     let events = store.list_events(ticket.id).await.unwrap();
     assert_eq!(events.last().unwrap().actor, rapport_core::Actor::System);
 }
+
+#[tokio::test]
+async fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
+    let store = fresh_store().await;
+    let mut tasks = Vec::new();
+    for index in 0..120 {
+        let store = store.store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ticket = request(&format!("Batch {index}"), &format!("batch{index}@example.com"));
+            if index % 3 == 0 {
+                ticket.team = Some(rapport_core::TeamId(4242));
+            }
+            (index, store.create_ticket(ticket).await)
+        }));
+    }
+    let mut landed = Vec::new();
+    for task in tasks {
+        let (index, result) = task.await.unwrap();
+        match result {
+            Ok(created) => {
+                assert_ne!(index % 3, 0);
+                landed.push(created.ticket);
+            }
+            Err(error) => {
+                assert_eq!(index % 3, 0, "{error:?}");
+                assert!(matches!(error, StoreError::MissingReference { field: "team" }), "{error:?}");
+            }
+        }
+    }
+    assert_eq!(landed.len(), 80);
+    assert_eq!(store.count_tickets().await.unwrap(), 80);
+    for ticket in landed {
+        let detail = store.get_ticket_detail(ticket.id, None).await.unwrap();
+        assert_eq!(detail.ticket, ticket);
+        assert_eq!(detail.messages.len(), 1);
+        assert_eq!(rapport_core::replay(&detail.events).unwrap(), ticket);
+    }
+    assert_eq!(store.list_customers(None, 500).await.unwrap().len(), 80, "failed creates left no customer");
+}
