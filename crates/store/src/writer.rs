@@ -94,6 +94,8 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     // Each job runs inside its own savepoint, so a failing job rolls back
     // alone. The savepoint statements travel with the job's first statement
     // (see `WriterState`), so they cost no round trips of their own.
+    let started = std::time::Instant::now();
+    let size = batch.len();
     let mut state = WriterState { prefix: "SAVEPOINT job; ", ..WriterState::default() };
     let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
     for job in batch.drain(..) {
@@ -122,7 +124,9 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         }
         finish(None);
     }
+    let executed = started.elapsed();
     let committed = exec(conn, "COMMIT").await;
+    tracing::debug!(size, exec_us = executed.as_micros() as u64, total_us = started.elapsed().as_micros() as u64, "write batch");
     if let Err(message) = &committed {
         tracing::error!(error = %message, "committing a write batch failed");
         let _ = exec(conn, "ROLLBACK").await;
