@@ -144,16 +144,21 @@ impl Conn<'_> {
     /// Runs several writes as one unit of work: on SQLite one multi-statement
     /// round trip (placeholders renumbered), on PostgreSQL one after another.
     pub(crate) async fn execute_all(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
+        if statements.is_empty() {
+            return Ok(());
+        }
         match self {
             Conn::Sqlite(..) => {
-                let mut sql = String::new();
+                let Conn::Sqlite(conn, state) = self else { return Ok(()) };
+                let mut sql = String::from(state.as_deref_mut().map_or("", WriterState::take_prefix));
                 let mut all_args = Vec::new();
                 for (text, args) in statements {
                     sql.push_str(&renumber(text, all_args.len()));
                     sql.push_str(";\n");
                     all_args.extend(args);
                 }
-                self.execute(AssertSqlSafe(sql), all_args).await?;
+                // The text differs from call to call: not worth a slot in the statement cache.
+                bind_all!(sqlx::query(AssertSqlSafe(sql)), all_args).persistent(false).execute(&mut **conn).await?;
             }
             Conn::Postgres(_) => {
                 for (text, args) in statements {

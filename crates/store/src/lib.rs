@@ -7,6 +7,7 @@
 //! commits concurrent requests together ([`writer`]); on PostgreSQL each write
 //! is its own transaction. Reads use a pool on both.
 
+mod create_batch;
 mod db;
 mod error;
 mod people;

@@ -12,7 +12,7 @@ use rapport_core::{
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
-use crate::Store;
+use crate::{Store, StoreOptions};
 use crate::db::{Arg, Conn, Dialect, IdRow, Statement, args};
 use crate::error::{Rejection, StoreError};
 use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
@@ -202,67 +202,12 @@ impl Store {
     /// Opens a ticket with its first inbound message, creating the customer if
     /// no identity matches. With an idempotency key, a retry returns the first result.
     pub async fn create_ticket(&self, request: CreateTicket) -> Result<CreatedTicket, StoreError> {
-        let matrix = self.options.clone();
-        self.write(move |conn| {
-            Box::pin(async move {
-                if let Some((agent, key, hash)) = &request.idempotency {
-                    let earlier: Option<KeyRow> = conn
-                        .fetch_optional(
-                            "SELECT request_hash, ticket_id FROM idempotency_keys WHERE agent_id = $1 AND key = $2",
-                            args![agent.0, key.as_str()],
-                        )
-                        .await?;
-                    if let Some(earlier) = earlier {
-                        if &earlier.request_hash != hash {
-                            return Err(Rejection::KeyReused.into());
-                        }
-                        let ticket = load_ticket(conn, TicketId(earlier.ticket_id), false).await?;
-                        return Ok(CreatedTicket { ticket, replayed: true });
-                    }
-                }
-                let tags = normalise_tags(&request.tags)
-                    .map_err(|error| Rejection::Patch(rapport_core::event::PatchError::from(error)))?;
-                let (customer, tier) = resolve_customer(conn, &request.customer, request.now).await?;
-                let new = NewTicket {
-                    subject: request.subject.clone(),
-                    channel: request.channel,
-                    customer,
-                    tier,
-                    urgency: request.urgency,
-                    team: request.team,
-                    tags,
-                    linked_to: None,
-                };
-                let decision = event::open(TicketId(0), new, &matrix.matrix, request.actor, request.now)
-                    .map_err(Rejection::from)?;
-                // Numbers first, then every insert of the ticket in one unit of work.
-                let id = TicketId(conn.next_id("tickets").await?);
-                let message_id = MessageId(conn.next_id("messages").await?);
-                let decision = decision.renumber(id).with_first_message(message_id);
-                let message = NewMessage {
-                    kind: MessageKind::Inbound,
-                    author: Author::Customer(customer),
-                    text: request.body,
-                    html: request.html,
-                    attachments: request.attachments,
-                    now: request.now,
-                };
-                let mut statements = vec![ticket_insert(&decision.ticket)?];
-                statements.extend(tags_insert(id, &decision.ticket.tags));
-                statements.extend(message_insert(message_id, id, request.channel, &message));
-                statements.push(events_insert(&decision.events)?);
-                if let Some((agent, key, hash)) = request.idempotency {
-                    statements.push((
-                        "INSERT INTO idempotency_keys (agent_id, key, request_hash, ticket_id, created_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                        args![agent.0, key, hash, id.0, request.now.0],
-                    ));
-                }
-                conn.execute_all(statements).await.map_err(|error| reference_error(error, "team"))?;
-                Ok(CreatedTicket { ticket: decision.ticket, replayed: false })
-            })
-        })
-        .await
+        let options = self.options.clone();
+        match &self.writer {
+            // The common case on SQLite: batched with the other creates of the moment.
+            Some(writer) if request.idempotency.is_none() => writer.create(request, options).await,
+            _ => self.write(move |conn| Box::pin(async move { create_one(conn, request, &options).await })).await,
+        }
     }
 
     /// The ticket, if it exists and `viewer` (when given) may see it.
@@ -447,6 +392,69 @@ fn visible(ticket: Ticket, viewer: Option<&Viewer>) -> Result<Ticket, StoreError
     }
 }
 
+/// Opens one ticket inside the caller's transaction (see [`Store::create_ticket`]).
+pub(crate) async fn create_one(
+    conn: &mut Conn<'_>,
+    request: CreateTicket,
+    options: &StoreOptions,
+) -> Result<CreatedTicket, StoreError> {
+    if let Some((agent, key, hash)) = &request.idempotency {
+        let earlier: Option<KeyRow> = conn
+            .fetch_optional(
+                "SELECT request_hash, ticket_id FROM idempotency_keys WHERE agent_id = $1 AND key = $2",
+                args![agent.0, key.as_str()],
+            )
+            .await?;
+        if let Some(earlier) = earlier {
+            if &earlier.request_hash != hash {
+                return Err(Rejection::KeyReused.into());
+            }
+            let ticket = load_ticket(conn, TicketId(earlier.ticket_id), false).await?;
+            return Ok(CreatedTicket { ticket, replayed: true });
+        }
+    }
+    let tags = normalise_tags(&request.tags)
+        .map_err(|error| Rejection::Patch(rapport_core::event::PatchError::from(error)))?;
+    let (customer, tier) = resolve_customer(conn, &request.customer, request.now).await?;
+    let new = NewTicket {
+        subject: request.subject.clone(),
+        channel: request.channel,
+        customer,
+        tier,
+        urgency: request.urgency,
+        team: request.team,
+        tags,
+        linked_to: None,
+    };
+    let decision = event::open(TicketId(0), new, &options.matrix, request.actor, request.now)
+        .map_err(Rejection::from)?;
+    // Numbers first, then every insert of the ticket in one unit of work.
+    let id = TicketId(conn.next_id("tickets").await?);
+    let message_id = MessageId(conn.next_id("messages").await?);
+    let decision = decision.renumber(id).with_first_message(message_id);
+    let message = NewMessage {
+        kind: MessageKind::Inbound,
+        author: Author::Customer(customer),
+        text: request.body,
+        html: request.html,
+        attachments: request.attachments,
+        now: request.now,
+    };
+    let mut statements = vec![ticket_insert(&decision.ticket)?];
+    statements.extend(tags_insert(id, &decision.ticket.tags));
+    statements.extend(message_insert(message_id, id, request.channel, &message));
+    statements.push(events_insert(&decision.events)?);
+    if let Some((agent, key, hash)) = request.idempotency {
+        statements.push((
+            "INSERT INTO idempotency_keys (agent_id, key, request_hash, ticket_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![agent.0, key, hash, id.0, request.now.0],
+        ));
+    }
+    conn.execute_all(statements).await.map_err(|error| reference_error(error, "team"))?;
+    Ok(CreatedTicket { ticket: decision.ticket, replayed: false })
+}
+
 /// Finds the customer by any identity, or creates them; returns their tier.
 pub(crate) async fn resolve_customer(
     conn: &mut Conn<'_>,
@@ -537,7 +545,7 @@ pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: b
     row.ok_or(StoreError::NotFound("ticket"))?.try_into()
 }
 
-fn ticket_insert(ticket: &Ticket) -> Result<Statement, StoreError> {
+pub(crate) fn ticket_insert(ticket: &Ticket) -> Result<Statement, StoreError> {
     Ok((
         "INSERT INTO tickets (id, subject, status, active, urgency, priority, priority_reason, channel, customer_id, \
          team_id, owner_id, tags, linked_to, version, created_at, updated_at, solved_at) \
@@ -573,7 +581,7 @@ fn reference_error(error: StoreError, field: &'static str) -> StoreError {
 }
 
 /// One insert per tag: a handful at most, and fixed SQL text keeps statements cached.
-fn tags_insert(id: TicketId, tags: &[String]) -> Vec<Statement> {
+pub(crate) fn tags_insert(id: TicketId, tags: &[String]) -> Vec<Statement> {
     tags.iter()
         .map(|tag| ("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)", args![tag.as_str(), id.0]))
         .collect()
@@ -631,7 +639,7 @@ pub(crate) async fn insert_events(conn: &mut Conn<'_>, events: &[Event]) -> Resu
     conn.execute_all(statements).await
 }
 
-fn events_insert(events: &[Event]) -> Result<Statement, StoreError> {
+pub(crate) fn events_insert(events: &[Event]) -> Result<Statement, StoreError> {
     // Creation writes two events (created, first message) in one statement.
     let [created, message] = events else {
         return Err(StoreError::Other(anyhow::anyhow!("a new ticket has exactly two events, not {}", events.len())));
@@ -665,7 +673,7 @@ fn event_insert(event: &Event) -> Result<Statement, StoreError> {
 }
 
 /// The inserts of a message (numbered by the caller) and its attachments (content deduplicated by hash).
-fn message_insert(id: MessageId, ticket: TicketId, channel: Channel, message: &NewMessage) -> Vec<Statement> {
+pub(crate) fn message_insert(id: MessageId, ticket: TicketId, channel: Channel, message: &NewMessage) -> Vec<Statement> {
     let (author_type, author_id) = author_columns(message.author);
     let mut statements = vec![(
         "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at) \

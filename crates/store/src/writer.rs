@@ -12,15 +12,70 @@ use futures_util::future::BoxFuture;
 use sqlx::sqlite::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
+use std::sync::Arc;
+
+use crate::StoreOptions;
+use crate::create_batch;
 use crate::db::{Conn, WriterState};
+use crate::tickets::{CreateTicket, CreatedTicket, create_one};
 use crate::error::StoreError;
 
 /// The most jobs committed together.
 pub(crate) const MAX_BATCH: usize = 128;
 
 type Finish = Box<dyn FnOnce(Option<String>) + Send>;
-type Job =
+type WorkFn =
     Box<dyn for<'c> FnOnce(&'c mut SqliteConnection, &'c mut WriterState) -> BoxFuture<'c, (bool, Finish)> + Send>;
+
+/// One write waiting for the writer.
+pub(crate) enum Job {
+    /// Any unit of work.
+    Work(WorkFn),
+    /// A ticket creation: the creates of a batch are written together (`create_batch`).
+    Create(PendingCreate),
+}
+
+/// A create waiting for its batch, with the channel its answer goes back on.
+pub(crate) struct PendingCreate {
+    pub(crate) request: CreateTicket,
+    pub(crate) options: Arc<StoreOptions>,
+    pub(crate) answer: oneshot::Sender<Result<CreatedTicket, StoreError>>,
+}
+
+impl PendingCreate {
+    /// The same create as an ordinary unit of work (the fallback path).
+    fn into_work(self) -> WorkFn {
+        let PendingCreate { request, options, answer } = self;
+        work_fn(move |conn| Box::pin(async move { create_one(conn, request, &options).await }), answer)
+    }
+}
+
+/// Wraps `work` so that its answer is sent after the batch's commit.
+fn work_fn<T, F>(work: F, answer: oneshot::Sender<Result<T, StoreError>>) -> WorkFn
+where
+    T: Send + 'static,
+    F: for<'c, 'd> FnOnce(&'c mut Conn<'d>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
+{
+    Box::new(move |conn: &mut SqliteConnection, state: &mut WriterState| {
+        Box::pin(async move {
+            let result = work(&mut Conn::Sqlite(conn, Some(state))).await;
+            let ok = result.is_ok();
+            (ok, finish_with(result, answer))
+        })
+    })
+}
+
+/// The answer to send once the commit's outcome is known.
+fn finish_with<T: Send + 'static>(result: Result<T, StoreError>, answer: oneshot::Sender<Result<T, StoreError>>) -> Finish {
+    Box::new(move |commit_error: Option<String>| {
+        let outcome = match (commit_error, result) {
+            (Some(message), Ok(_)) => Err(StoreError::Other(anyhow::anyhow!("committing: {message}"))),
+            (_, result) => result,
+        };
+        // The caller may have gone away (client disconnected); the write stands.
+        let _ = answer.send(outcome);
+    })
+}
 
 /// A handle to the writer task.
 #[derive(Clone)]
@@ -43,21 +98,20 @@ impl Writer {
         F: for<'c, 'd> FnOnce(&'c mut Conn<'d>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |conn: &mut SqliteConnection, state: &mut WriterState| {
-            Box::pin(async move {
-                let result = work(&mut Conn::Sqlite(conn, Some(state))).await;
-                let ok = result.is_ok();
-                let finish: Finish = Box::new(move |commit_error: Option<String>| {
-                    let outcome = match (commit_error, result) {
-                        (Some(message), Ok(_)) => Err(StoreError::Other(anyhow::anyhow!("committing: {message}"))),
-                        (_, result) => result,
-                    };
-                    // The caller may have gone away (client disconnected); the write stands.
-                    let _ = answer.send(outcome);
-                });
-                (ok, finish)
-            })
-        });
+        self.send(Job::Work(work_fn(work, answer)), answered).await
+    }
+
+    /// Opens a ticket in the next batch; resolves after the batch has committed.
+    pub(crate) async fn create(
+        &self,
+        request: CreateTicket,
+        options: Arc<StoreOptions>,
+    ) -> Result<CreatedTicket, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        self.send(Job::Create(PendingCreate { request, options, answer }), answered).await
+    }
+
+    async fn send<T>(&self, job: Job, answered: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
         self.queue
             .send(job)
             .await
@@ -91,14 +145,53 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         batch.clear();
         return;
     }
+    let started = std::time::Instant::now();
+    let size = batch.len();
     // Each job runs inside its own savepoint, so a failing job rolls back
     // alone. The savepoint statements travel with the job's first statement
     // (see `WriterState`), so they cost no round trips of their own.
-    let started = std::time::Instant::now();
-    let size = batch.len();
     let mut state = WriterState { prefix: "SAVEPOINT job; ", ..WriterState::default() };
     let mut finishes: Vec<Finish> = Vec::with_capacity(batch.len());
+    let mut works: Vec<WorkFn> = Vec::with_capacity(batch.len());
+    let mut creates: Vec<PendingCreate> = Vec::new();
     for job in batch.drain(..) {
+        match job {
+            Job::Work(work) => works.push(work),
+            Job::Create(create) => creates.push(create),
+        }
+    }
+    // All creates of the batch first, together, as one unit with one savepoint;
+    // if that unit fails, each create runs again on its own so that only the
+    // faulty one fails, with its own error.
+    if !creates.is_empty() {
+        state.opened = false;
+        let (grouped, single) = create_batch::split(creates);
+        works.extend(single.into_iter().map(PendingCreate::into_work));
+        if !grouped.is_empty() {
+            match create_batch::write(conn, &mut state, &grouped).await {
+                Ok(created) => {
+                    if state.opened {
+                        state.prefix = "RELEASE job; SAVEPOINT job; ";
+                    }
+                    for (pending, ticket) in grouped.into_iter().zip(created) {
+                        finishes.push(finish_with(Ok(ticket), pending.answer));
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "a batch of creates failed; retrying them one by one");
+                    if state.opened {
+                        if let Err(message) = exec(conn, "ROLLBACK TO job").await {
+                            abort(conn, &message, finishes).await;
+                            return;
+                        }
+                        state.prefix = "RELEASE job; SAVEPOINT job; ";
+                    }
+                    works.extend(grouped.into_iter().map(PendingCreate::into_work));
+                }
+            }
+        }
+    }
+    for job in works {
         state.opened = false;
         let (ok, finish) = job(conn, &mut state).await;
         if ok {
@@ -111,13 +204,9 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         // A job that ran no statement opened no savepoint and wrote nothing.
         if state.opened {
             if let Err(message) = exec(conn, "ROLLBACK TO job").await {
-                tracing::error!(error = %message, "rolling back a failed write failed");
-                let _ = exec(conn, "ROLLBACK").await;
                 finish(Some(message.clone()));
-                for finish in finishes {
-                    finish(Some(message.clone()));
-                }
-                // The jobs still in the batch are dropped unanswered: their callers get an error.
+                // The jobs not yet run are dropped unanswered: their callers get an error.
+                abort(conn, &message, finishes).await;
                 return;
             }
             state.prefix = "RELEASE job; SAVEPOINT job; ";
@@ -134,5 +223,14 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     let commit_error = committed.err();
     for finish in finishes {
         finish(commit_error.clone());
+    }
+}
+
+/// Gives up on the whole batch after a rollback failed.
+async fn abort(conn: &mut SqliteConnection, message: &str, finishes: Vec<Finish>) {
+    tracing::error!(error = %message, "rolling back a failed write failed; abandoning the batch");
+    let _ = exec(conn, "ROLLBACK").await;
+    for finish in finishes {
+        finish(Some(message.to_owned()));
     }
 }
