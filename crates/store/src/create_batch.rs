@@ -19,7 +19,8 @@ use sqlx::sqlite::SqliteConnection;
 use crate::db::{Arg, Conn, Statement, WriterState, args};
 use crate::error::StoreError;
 use crate::tickets::{
-    CreatedTicket, NewMessage, events_insert, message_insert, tags_insert, ticket_insert,
+    CUSTOMER_INSERT, CreatedTicket, IDENTITY_INSERT, NewMessage, events_insert, message_insert, tags_insert,
+    ticket_insert,
 };
 use crate::writer::PendingCreate;
 
@@ -77,20 +78,18 @@ pub(crate) async fn write(
             Some(found) => found,
             None => {
                 let id = CustomerId(conn.next_id("customers").await?);
+                let none: Option<i64> = None;
+                let no_tier: Option<String> = None;
                 statements.push((
-                    "INSERT INTO customers (id, name, organization_id, tier, erased_at, created_at) \
-                     VALUES ($1, $2, NULL, NULL, NULL, $3)",
-                    args![id.0, request.customer.name.clone().unwrap_or_default(), request.now.0],
+                    &CUSTOMER_INSERT,
+                    args![id.0, request.customer.name.clone().unwrap_or_default(), none, no_tier, none, request.now.0],
                 ));
                 (id, Tier::basic())
             }
         };
         for identity in &request.customer.identities {
             if !known.contains_key(&key(identity)) {
-                statements.push((
-                    "INSERT INTO identities (kind, value, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                    args![identity.kind.as_str(), identity.value.as_str(), customer.0],
-                ));
+                statements.push((&IDENTITY_INSERT, args![identity.kind.as_str(), identity.value.as_str(), customer.0]));
                 known.insert(key(identity), (customer, tier.clone()));
             }
         }
@@ -122,7 +121,7 @@ pub(crate) async fn write(
         statements.push(ticket_insert(&decision.ticket)?);
         statements.extend(tags_insert(id, &decision.ticket.tags));
         statements.extend(message_insert(message_id, id, request.channel, &message));
-        statements.push(events_insert(&decision.events)?);
+        statements.extend(events_insert(&decision.events)?);
         created.push(CreatedTicket { ticket: decision.ticket, replayed: false });
     }
     conn.execute_all(statements).await?;

@@ -116,8 +116,40 @@ fn prefixed(prefix: &'static str, sql: SqlStr) -> SqlStr {
     if prefix.is_empty() { sql } else { AssertSqlSafe(format!("{prefix}{}", sql.as_str())).into_sql_str() }
 }
 
-/// One statement of a multi-statement write, with its arguments numbered from `$1`.
-pub(crate) type Statement = (&'static str, Vec<Arg>);
+/// An insert into one table: `head` is `INSERT INTO t (a, b) VALUES`, `tail`
+/// what follows the rows, `width` the number of columns, `order` where the
+/// table comes when several are written together (parents before children).
+pub(crate) struct Insert {
+    pub(crate) head: &'static str,
+    pub(crate) tail: &'static str,
+    pub(crate) width: usize,
+    pub(crate) order: u8,
+}
+
+/// One row for an [`Insert`].
+pub(crate) type Statement = (&'static Insert, Vec<Arg>);
+
+/// Rows go in chunks of these sizes, so that a handful of statement texts per
+/// table cover every batch and stay in the prepared-statement cache.
+const CHUNKS: [usize; 3] = [32, 8, 1];
+
+fn insert_text(insert: &Insert, rows: usize) -> String {
+    let mut text = String::with_capacity(insert.head.len() + rows * insert.width * 5 + insert.tail.len() + 8);
+    text.push_str(insert.head);
+    for row in 0..rows {
+        text.push_str(if row == 0 { " (" } else { ", (" });
+        for column in 0..insert.width {
+            if column > 0 {
+                text.push_str(", ");
+            }
+            text.push('$');
+            text.push_str(&(row * insert.width + column + 1).to_string());
+        }
+        text.push(')');
+    }
+    text.push_str(insert.tail);
+    text
+}
 
 macro_rules! bind_all {
     ($query:expr, $args:expr) => {{
@@ -141,29 +173,26 @@ impl Conn<'_> {
         }
     }
 
-    /// Runs several writes as one unit of work: on SQLite one multi-statement
-    /// round trip (placeholders renumbered), on PostgreSQL one after another.
+    /// Inserts rows into several tables, parents first, as multi-row inserts
+    /// in cached chunk sizes: a few statements however many rows.
     pub(crate) async fn execute_all(&mut self, statements: Vec<Statement>) -> Result<(), StoreError> {
-        if statements.is_empty() {
-            return Ok(());
-        }
-        match self {
-            Conn::Sqlite(..) => {
-                let Conn::Sqlite(conn, state) = self else { return Ok(()) };
-                let mut sql = String::from(state.as_deref_mut().map_or("", WriterState::take_prefix));
-                let mut all_args = Vec::new();
-                for (text, args) in statements {
-                    sql.push_str(&renumber(text, all_args.len()));
-                    sql.push_str(";\n");
-                    all_args.extend(args);
-                }
-                // The text differs from call to call: not worth a slot in the statement cache.
-                bind_all!(sqlx::query(AssertSqlSafe(sql)), all_args).persistent(false).execute(&mut **conn).await?;
+        let mut by_table: Vec<(&'static Insert, Vec<Vec<Arg>>)> = Vec::new();
+        for (insert, row) in statements {
+            debug_assert_eq!(row.len(), insert.width, "{}", insert.head);
+            match by_table.iter_mut().find(|(known, _)| std::ptr::eq(*known, insert)) {
+                Some((_, rows)) => rows.push(row),
+                None => by_table.push((insert, vec![row])),
             }
-            Conn::Postgres(_) => {
-                for (text, args) in statements {
-                    self.execute(text, args).await?;
-                }
+        }
+        by_table.sort_by_key(|(insert, _)| insert.order);
+        for (insert, rows) in by_table {
+            let mut remaining = rows.len();
+            let mut rows = rows.into_iter();
+            while remaining > 0 {
+                let chunk = CHUNKS.into_iter().find(|size| *size <= remaining).unwrap_or(1);
+                let args: Vec<Arg> = rows.by_ref().take(chunk).flatten().collect();
+                self.execute(AssertSqlSafe(insert_text(insert, chunk)), args).await?;
+                remaining -= chunk;
             }
         }
         Ok(())
@@ -326,40 +355,14 @@ impl Db {
     }
 }
 
-/// Shifts every `$N` placeholder in `sql` by `offset`.
-fn renumber(sql: &str, offset: usize) -> String {
-    if offset == 0 {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut chars = sql.char_indices().peekable();
-    while let Some((_, c)) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut number = 0usize;
-        let mut digits = 0;
-        while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
-            number = number * 10 + (d as usize - '0' as usize);
-            digits += 1;
-            chars.next();
-        }
-        if digits > 0 {
-            out.push_str(&(number + offset).to_string());
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use super::renumber;
+    use super::{Insert, insert_text};
 
     #[test]
-    fn placeholders_shift() {
-        assert_eq!(renumber("VALUES ($1, $2, $10)", 3), "VALUES ($4, $5, $13)");
-        assert_eq!(renumber("SELECT 1", 5), "SELECT 1");
-        assert_eq!(renumber("($1)", 0), "($1)");
+    fn multi_row_inserts_number_their_placeholders() {
+        let insert = Insert { head: "INSERT INTO t (a, b) VALUES", tail: " ON CONFLICT DO NOTHING", width: 2, order: 0 };
+        assert_eq!(insert_text(&insert, 1), "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+        assert_eq!(insert_text(&insert, 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING");
     }
 }

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
 use crate::{Store, StoreOptions};
-use crate::db::{Arg, Conn, Dialect, IdRow, Statement, args};
+use crate::db::{Arg, Conn, Dialect, IdRow, Insert, Statement, args};
 use crate::error::{Rejection, StoreError};
 use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
 
@@ -366,6 +366,58 @@ impl Store {
     }
 }
 
+/// The inserts of a ticket's creation, in the order they must run.
+pub(crate) static CUSTOMER_INSERT: Insert = Insert {
+    head: "INSERT INTO customers (id, name, organization_id, tier, erased_at, created_at) VALUES",
+    tail: "",
+    width: 6,
+    order: 0,
+};
+pub(crate) static IDENTITY_INSERT: Insert = Insert {
+    head: "INSERT INTO identities (kind, value, customer_id) VALUES",
+    tail: " ON CONFLICT DO NOTHING",
+    width: 3,
+    order: 1,
+};
+static TICKET_INSERT: Insert = Insert {
+    head: "INSERT INTO tickets (id, subject, status, active, urgency, priority, priority_reason, channel, customer_id, \
+           team_id, owner_id, tags, linked_to, version, created_at, updated_at, solved_at) VALUES",
+    tail: "",
+    width: 17,
+    order: 2,
+};
+static TAG_INSERT: Insert = Insert { head: "INSERT INTO ticket_tags (tag, ticket_id) VALUES", tail: "", width: 2, order: 3 };
+static MESSAGE_INSERT: Insert = Insert {
+    head: "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at) VALUES",
+    tail: "",
+    width: 9,
+    order: 4,
+};
+static ATTACHMENT_INSERT: Insert = Insert {
+    head: "INSERT INTO attachments (sha256, size, content) VALUES",
+    tail: " ON CONFLICT DO NOTHING",
+    width: 3,
+    order: 5,
+};
+static MESSAGE_ATTACHMENT_INSERT: Insert = Insert {
+    head: "INSERT INTO message_attachments (message_id, position, sha256, filename, content_type) VALUES",
+    tail: "",
+    width: 5,
+    order: 6,
+};
+static EVENT_INSERT: Insert = Insert {
+    head: "INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) VALUES",
+    tail: "",
+    width: 7,
+    order: 7,
+};
+static IDEMPOTENCY_INSERT: Insert = Insert {
+    head: "INSERT INTO idempotency_keys (agent_id, key, request_hash, ticket_id, created_at) VALUES",
+    tail: "",
+    width: 5,
+    order: 8,
+};
+
 #[derive(sqlx::FromRow)]
 struct KeyRow {
     request_hash: String,
@@ -443,13 +495,9 @@ pub(crate) async fn create_one(
     let mut statements = vec![ticket_insert(&decision.ticket)?];
     statements.extend(tags_insert(id, &decision.ticket.tags));
     statements.extend(message_insert(message_id, id, request.channel, &message));
-    statements.push(events_insert(&decision.events)?);
+    statements.extend(events_insert(&decision.events)?);
     if let Some((agent, key, hash)) = request.idempotency {
-        statements.push((
-            "INSERT INTO idempotency_keys (agent_id, key, request_hash, ticket_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            args![agent.0, key, hash, id.0, request.now.0],
-        ));
+        statements.push((&IDEMPOTENCY_INSERT, args![agent.0, key, hash, id.0, request.now.0]));
     }
     conn.execute_all(statements).await.map_err(|error| reference_error(error, "team"))?;
     Ok(CreatedTicket { ticket: decision.ticket, replayed: false })
@@ -547,9 +595,7 @@ pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: b
 
 pub(crate) fn ticket_insert(ticket: &Ticket) -> Result<Statement, StoreError> {
     Ok((
-        "INSERT INTO tickets (id, subject, status, active, urgency, priority, priority_reason, channel, customer_id, \
-         team_id, owner_id, tags, linked_to, version, created_at, updated_at, solved_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        &TICKET_INSERT,
         args![
             ticket.id.0,
             ticket.subject.as_str(),
@@ -583,7 +629,7 @@ fn reference_error(error: StoreError, field: &'static str) -> StoreError {
 /// One insert per tag: a handful at most, and fixed SQL text keeps statements cached.
 pub(crate) fn tags_insert(id: TicketId, tags: &[String]) -> Vec<Statement> {
     tags.iter()
-        .map(|tag| ("INSERT INTO ticket_tags (tag, ticket_id) VALUES ($1, $2)", args![tag.as_str(), id.0]))
+        .map(|tag| (&TAG_INSERT, args![tag.as_str(), id.0]))
         .collect()
 }
 
@@ -639,27 +685,14 @@ pub(crate) async fn insert_events(conn: &mut Conn<'_>, events: &[Event]) -> Resu
     conn.execute_all(statements).await
 }
 
-pub(crate) fn events_insert(events: &[Event]) -> Result<Statement, StoreError> {
-    // Creation writes two events (created, first message) in one statement.
-    let [created, message] = events else {
-        return Err(StoreError::Other(anyhow::anyhow!("a new ticket has exactly two events, not {}", events.len())));
-    };
-    let (first_sql, mut first) = event_insert(created)?;
-    let (_, second) = event_insert(message)?;
-    debug_assert!(first_sql.contains("VALUES"));
-    first.extend(second);
-    Ok((
-        "INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)",
-        first,
-    ))
+pub(crate) fn events_insert(events: &[Event]) -> Result<Vec<Statement>, StoreError> {
+    events.iter().map(event_insert).collect()
 }
 
 fn event_insert(event: &Event) -> Result<Statement, StoreError> {
     let (actor_type, actor_id) = actor_columns(event.actor);
     Ok((
-        "INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &EVENT_INSERT,
         args![
             event.ticket.0,
             event.version,
@@ -676,8 +709,7 @@ fn event_insert(event: &Event) -> Result<Statement, StoreError> {
 pub(crate) fn message_insert(id: MessageId, ticket: TicketId, channel: Channel, message: &NewMessage) -> Vec<Statement> {
     let (author_type, author_id) = author_columns(message.author);
     let mut statements = vec![(
-        "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &MESSAGE_INSERT,
         args![
             id.0,
             ticket.0,
@@ -693,12 +725,11 @@ pub(crate) fn message_insert(id: MessageId, ticket: TicketId, channel: Channel, 
     for (position, attachment) in message.attachments.iter().enumerate() {
         let sha256 = hex::encode(Sha256::digest(&attachment.content));
         statements.push((
-            "INSERT INTO attachments (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &ATTACHMENT_INSERT,
             args![sha256.as_str(), attachment.content.len() as i64, attachment.content.clone()],
         ));
         statements.push((
-            "INSERT INTO message_attachments (message_id, position, sha256, filename, content_type) \
-             VALUES ($1, $2, $3, $4, $5)",
+            &MESSAGE_ATTACHMENT_INSERT,
             args![id.0, position as i64, sha256, attachment.filename.as_str(), attachment.content_type.as_str()],
         ));
     }

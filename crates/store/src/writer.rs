@@ -160,32 +160,36 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
             Job::Create(create) => creates.push(create),
         }
     }
-    // All creates of the batch first, together, as one unit with one savepoint;
-    // if that unit fails, each create runs again on its own so that only the
-    // faulty one fails, with its own error.
+    // All creates of the batch first, together, as one unit. It needs no
+    // savepoint: it is the first thing in the transaction, so if it fails the
+    // whole transaction is rolled back and begun again, and each create then
+    // runs on its own so that only the faulty one fails, with its own error.
+    // (A savepoint would also make FTS5 flush its index once more per batch.)
     if !creates.is_empty() {
-        state.opened = false;
         let (grouped, single) = create_batch::split(creates);
         works.extend(single.into_iter().map(PendingCreate::into_work));
         if !grouped.is_empty() {
-            match create_batch::write(conn, &mut state, &grouped).await {
+            state.prefix = "";
+            let written = create_batch::write(conn, &mut state, &grouped).await;
+            state = WriterState { prefix: "SAVEPOINT job; ", ..state };
+            match written {
                 Ok(created) => {
-                    if state.opened {
-                        state.prefix = "RELEASE job; SAVEPOINT job; ";
-                    }
                     for (pending, ticket) in grouped.into_iter().zip(created) {
                         finishes.push(finish_with(Ok(ticket), pending.answer));
                     }
                 }
                 Err(error) => {
                     tracing::debug!(%error, "a batch of creates failed; retrying them one by one");
-                    if state.opened {
-                        if let Err(message) = exec(conn, "ROLLBACK TO job").await {
-                            abort(conn, &message, finishes).await;
-                            return;
-                        }
-                        state.prefix = "RELEASE job; SAVEPOINT job; ";
+                    let restarted = match exec(conn, "ROLLBACK").await {
+                        Ok(()) => exec(conn, "BEGIN IMMEDIATE").await,
+                        Err(message) => Err(message),
+                    };
+                    if let Err(message) = restarted {
+                        // Dropping the jobs unanswered tells each caller its write failed.
+                        tracing::error!(error = %message, "restarting a write transaction failed");
+                        return;
                     }
+                    state = WriterState { prefix: "SAVEPOINT job; ", ..WriterState::default() };
                     works.extend(grouped.into_iter().map(PendingCreate::into_work));
                 }
             }
