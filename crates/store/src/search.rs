@@ -36,6 +36,17 @@ pub(crate) fn words(query: &str) -> Vec<String> {
         .collect()
 }
 
+/// Indexes the tickets and messages written since the last call (SQLite
+/// only; the writer runs it at the end of every batch, inside the batch's
+/// transaction, so whatever is committed is searchable).
+pub(crate) const SQLITE_INDEX_NEW_ROWS: &str = "\
+    INSERT INTO tickets_fts(rowid, subject) SELECT id, subject FROM tickets \
+        WHERE id > (SELECT last_id FROM search_indexed WHERE name = 'tickets'); \
+    UPDATE search_indexed SET last_id = (SELECT COALESCE(MAX(id), 0) FROM tickets) WHERE name = 'tickets'; \
+    INSERT INTO messages_fts(rowid, text) SELECT id, text FROM messages \
+        WHERE id > (SELECT last_id FROM search_indexed WHERE name = 'messages'); \
+    UPDATE search_indexed SET last_id = (SELECT COALESCE(MAX(id), 0) FROM messages) WHERE name = 'messages'";
+
 /// How many matching tickets are ranked before visibility filtering.
 const CANDIDATES: i64 = 500;
 

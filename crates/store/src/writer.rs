@@ -217,6 +217,11 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         }
         finish(None);
     }
+    if let Err(message) = exec(conn, crate::search::SQLITE_INDEX_NEW_ROWS).await {
+        // Without its index entries the batch would be unsearchable: fail it whole.
+        abort(conn, &message, finishes).await;
+        return;
+    }
     let executed = started.elapsed();
     let committed = exec(conn, "COMMIT").await;
     tracing::debug!(size, exec_us = executed.as_micros() as u64, total_us = started.elapsed().as_micros() as u64, "write batch");

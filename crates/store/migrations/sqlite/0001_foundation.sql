@@ -145,27 +145,35 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (agent_id, key)
 );
 
--- Full-text search: external-content FTS5 tables kept in step by triggers.
+-- Full-text search: external-content FTS5 tables. New rows are indexed by
+-- the writer once per write batch (FTS5 flushes its pending index at every
+-- statement, so per-row triggers would write a tiny segment per statement);
+-- search_indexed records how far each table is indexed, in the same
+-- transaction. Updates and deletes of indexed rows are kept in step by triggers.
+CREATE TABLE search_indexed (
+    name    TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+);
+INSERT INTO search_indexed (name, last_id) VALUES ('tickets', 0), ('messages', 0);
+
 CREATE VIRTUAL TABLE tickets_fts USING fts5(subject, content='tickets', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
-CREATE TRIGGER tickets_fts_insert AFTER INSERT ON tickets BEGIN
-    INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject);
-END;
-CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets BEGIN
+CREATE TRIGGER tickets_fts_delete AFTER DELETE ON tickets
+WHEN old.id <= (SELECT last_id FROM search_indexed WHERE name = 'tickets') BEGIN
     INSERT INTO tickets_fts(tickets_fts, rowid, subject) VALUES ('delete', old.id, old.subject);
 END;
-CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject ON tickets BEGIN
+CREATE TRIGGER tickets_fts_update AFTER UPDATE OF subject ON tickets
+WHEN old.id <= (SELECT last_id FROM search_indexed WHERE name = 'tickets') BEGIN
     INSERT INTO tickets_fts(tickets_fts, rowid, subject) VALUES ('delete', old.id, old.subject);
     INSERT INTO tickets_fts(rowid, subject) VALUES (new.id, new.subject);
 END;
 
 CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
-CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+WHEN old.id <= (SELECT last_id FROM search_indexed WHERE name = 'messages') BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
-CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+WHEN old.id <= (SELECT last_id FROM search_indexed WHERE name = 'messages') BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
     INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
 END;
