@@ -122,15 +122,34 @@ impl Writer {
 
 async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut last_size = 0;
     while let Some(first) = jobs.recv().await {
         batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
+        drain(&mut jobs, &mut batch);
+        // Under load, the callers of the batch just committed are about to send
+        // their next writes: waiting a moment for them makes one commit (one
+        // fsync) serve both halves instead of alternating half-full batches.
+        // A lone write on an idle server never waits.
+        if last_size >= GATHER_THRESHOLD && batch.len() < MAX_BATCH {
+            tokio::time::sleep(GATHER_WAIT).await;
+            drain(&mut jobs, &mut batch);
         }
+        last_size = batch.len();
         run_batch(&mut conn, &mut batch).await;
+    }
+}
+
+/// A batch at least this big means load: the next one waits [`GATHER_WAIT`] to fill up.
+const GATHER_THRESHOLD: usize = 8;
+/// How long a batch under load waits for more writes (tokio rounds it up to its 1 ms timer tick).
+const GATHER_WAIT: std::time::Duration = std::time::Duration::from_micros(500);
+
+fn drain(jobs: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+    while batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(_) => break,
+        }
     }
 }
 
