@@ -44,14 +44,9 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = crate::ticket::UnknownWord;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        [Role::Agent, Role::Supervisor, Role::Admin]
-            .into_iter()
-            .find(|role| role.as_str() == value)
-            .ok_or_else(|| crate::ticket::UnknownWord {
-                kind: "role",
-                value: value.to_owned(),
-                expected: "admin, supervisor, agent",
-            })
+        [Role::Agent, Role::Supervisor, Role::Admin].into_iter().find(|role| role.as_str() == value).ok_or_else(|| {
+            crate::ticket::UnknownWord { kind: "role", value: value.to_owned(), expected: "admin, supervisor, agent" }
+        })
     }
 }
 

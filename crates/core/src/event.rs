@@ -10,8 +10,7 @@ use crate::ids::{AgentId, CustomerId, MessageId, TeamId, TicketId};
 use crate::message::{Author, MessageKind};
 use crate::priority::{Level, PriorityMatrix, Tier};
 use crate::ticket::{
-    Channel, Status, TagError, Ticket, TransitionError, Trigger, normalise_tags, status_after_agent_reply,
-    transition,
+    Channel, Status, TagError, Ticket, TransitionError, Trigger, normalise_tags, status_after_agent_reply, transition,
 };
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -346,8 +345,7 @@ pub fn patch(
     if let Some(to) = patch.owner
         && to != ticket.owner
     {
-        let takes_or_releases_own =
-            to == Some(viewer.agent) || (to.is_none() && ticket.owner == Some(viewer.agent));
+        let takes_or_releases_own = to == Some(viewer.agent) || (to.is_none() && ticket.owner == Some(viewer.agent));
         if !viewer.can_direct_work() && !takes_or_releases_own {
             return Err(PatchError::Forbidden { field: "owner" });
         }

@@ -193,7 +193,9 @@ mod tests {
     #[test]
     fn emails_are_lower_cased_and_checked() {
         assert_eq!(Identity::email(" Ann@Example.COM ").unwrap().value, "ann@example.com");
-        for bad in ["ann", "ann@", "@example.com", "ann@localhost", "a b@example.com", "ann@@example.com", "ann@example..com"] {
+        for bad in
+            ["ann", "ann@", "@example.com", "ann@localhost", "a b@example.com", "ann@@example.com", "ann@example..com"]
+        {
             assert!(Identity::email(bad).is_err(), "{bad}");
         }
     }

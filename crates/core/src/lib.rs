@@ -10,8 +10,8 @@
 pub mod access;
 pub mod customer;
 pub mod event;
-pub mod ids;
 pub mod identity;
+pub mod ids;
 pub mod message;
 pub mod priority;
 pub mod ticket;

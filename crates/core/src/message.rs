@@ -30,9 +30,7 @@ impl MessageKind {
 
     /// Parses the database/JSON word.
     pub fn parse(word: &str) -> Option<MessageKind> {
-        [MessageKind::Inbound, MessageKind::Reply, MessageKind::Note]
-            .into_iter()
-            .find(|kind| kind.as_str() == word)
+        [MessageKind::Inbound, MessageKind::Reply, MessageKind::Note].into_iter().find(|kind| kind.as_str() == word)
     }
 }
 

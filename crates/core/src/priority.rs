@@ -60,14 +60,11 @@ impl fmt::Display for Level {
 impl FromStr for Level {
     type Err = UnknownWord;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Level::ALL
-            .into_iter()
-            .find(|level| level.as_str() == value)
-            .ok_or_else(|| UnknownWord {
-                kind: "level",
-                value: value.to_owned(),
-                expected: "low, normal, high, urgent",
-            })
+        Level::ALL.into_iter().find(|level| level.as_str() == value).ok_or_else(|| UnknownWord {
+            kind: "level",
+            value: value.to_owned(),
+            expected: "low, normal, high, urgent",
+        })
     }
 }
 
@@ -131,12 +128,7 @@ impl PriorityMatrix {
 
     /// The priority for a tier and an urgency. An unknown tier is treated as basic.
     pub fn priority(&self, tier: &Tier, urgency: Level) -> Level {
-        let row = self
-            .rows
-            .get(&tier.0)
-            .or_else(|| self.rows.get("basic"))
-            .copied()
-            .unwrap_or(Level::ALL);
+        let row = self.rows.get(&tier.0).or_else(|| self.rows.get("basic")).copied().unwrap_or(Level::ALL);
         row[urgency as usize]
     }
 

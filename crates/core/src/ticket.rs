@@ -31,14 +31,8 @@ pub enum Status {
 
 impl Status {
     /// Every status, in lifecycle order.
-    pub const ALL: [Status; 6] = [
-        Status::New,
-        Status::Open,
-        Status::Pending,
-        Status::OnHold,
-        Status::Solved,
-        Status::Closed,
-    ];
+    pub const ALL: [Status; 6] =
+        [Status::New, Status::Open, Status::Pending, Status::OnHold, Status::Solved, Status::Closed];
 
     /// The word used in JSON, URLs and the database.
     pub fn as_str(self) -> &'static str {
@@ -79,14 +73,11 @@ pub struct UnknownWord {
 impl FromStr for Status {
     type Err = UnknownWord;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|status| status.as_str() == value)
-            .ok_or_else(|| UnknownWord {
-                kind: "status",
-                value: value.to_owned(),
-                expected: "new, open, pending, on_hold, solved, closed",
-            })
+        Status::ALL.into_iter().find(|status| status.as_str() == value).ok_or_else(|| UnknownWord {
+            kind: "status",
+            value: value.to_owned(),
+            expected: "new, open, pending, on_hold, solved, closed",
+        })
     }
 }
 
@@ -157,14 +148,11 @@ impl fmt::Display for Channel {
 impl FromStr for Channel {
     type Err = UnknownWord;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Channel::ALL
-            .into_iter()
-            .find(|channel| channel.as_str() == value)
-            .ok_or_else(|| UnknownWord {
-                kind: "channel",
-                value: value.to_owned(),
-                expected: "email, web, chat, whatsapp, telegram, messenger, instagram, sms, phone, api",
-            })
+        Channel::ALL.into_iter().find(|channel| channel.as_str() == value).ok_or_else(|| UnknownWord {
+            kind: "channel",
+            value: value.to_owned(),
+            expected: "email, web, chat, whatsapp, telegram, messenger, instagram, sms, phone, api",
+        })
     }
 }
 
@@ -256,9 +244,7 @@ pub fn customer_message_outcome(status: Status) -> CustomerMessageOutcome {
 /// True when a solved ticket has waited `auto_close_after_ms` since solving.
 pub fn due_for_auto_close(ticket: &Ticket, auto_close_after_ms: i64, now: Timestamp) -> bool {
     ticket.status == Status::Solved
-        && ticket
-            .solved_at
-            .is_some_and(|solved_at| solved_at.plus_millis(auto_close_after_ms) <= now)
+        && ticket.solved_at.is_some_and(|solved_at| solved_at.plus_millis(auto_close_after_ms) <= now)
 }
 
 /// A ticket's current state. It can always be rebuilt from its events
@@ -365,9 +351,8 @@ mod tests {
             for to in Status::ALL {
                 for trigger in triggers {
                     let got = transition(from, to, trigger);
-                    let expected_allowed = table
-                        .iter()
-                        .any(|(f, t, allowed)| *f == from && *t == to && allowed.contains(&trigger));
+                    let expected_allowed =
+                        table.iter().any(|(f, t, allowed)| *f == from && *t == to && allowed.contains(&trigger));
                     match got {
                         Ok(Some(status)) => {
                             assert!(expected_allowed, "{from} -> {to} by {trigger:?} should be illegal");

@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Number of queue-view and search requests to time
     #[arg(long, default_value_t = 500)]
     pub queries: usize,
+    /// Concurrent queue-view and search requests (default: one per CPU core, so that latency is
+    /// measured without requests queueing for a core)
+    #[arg(long)]
+    pub query_concurrency: Option<usize>,
     /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
@@ -230,7 +234,7 @@ impl Report {
             tickets: args.tickets,
             concurrency: args.concurrency,
             queries: args.queries,
-            query_concurrency: query_concurrency(args.concurrency),
+            query_concurrency: query_concurrency(&args),
             created,
             create_errors: create.errors,
             create_wall_s: round3(wall),
@@ -296,8 +300,9 @@ fn round1(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
-fn query_concurrency(concurrency: usize) -> usize {
-    concurrency.clamp(1, MAX_QUERY_CONCURRENCY)
+fn query_concurrency(args: &BenchArgs) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    args.query_concurrency.unwrap_or(cores).min(args.concurrency).clamp(1, MAX_QUERY_CONCURRENCY)
 }
 
 #[cfg(test)]
@@ -346,7 +351,18 @@ mod tests {
 
     #[test]
     fn query_concurrency_is_capped() {
-        assert_eq!(query_concurrency(32), 8);
-        assert_eq!(query_concurrency(3), 3);
+        let args = |query_concurrency, concurrency| BenchArgs {
+            tickets: 1,
+            concurrency,
+            url: None,
+            token: None,
+            queries: 1,
+            query_concurrency,
+            json: false,
+        };
+        assert_eq!(query_concurrency(&args(Some(32), 32)), 8);
+        assert_eq!(query_concurrency(&args(Some(3), 32)), 3);
+        assert_eq!(query_concurrency(&args(Some(8), 2)), 2);
+        assert!(query_concurrency(&args(None, 32)) >= 1);
     }
 }

@@ -133,7 +133,10 @@ pub(crate) type Statement = (&'static Insert, Vec<Arg>);
 /// table cover every batch and stay in the prepared-statement cache.
 const CHUNKS: [usize; 3] = [32, 8, 1];
 
-fn insert_text(insert: &Insert, rows: usize) -> String {
+/// The text of a multi-row insert. SQLite gets positional `?` placeholders
+/// (binding `$N` makes sqlx look up every parameter's name, a measurable cost
+/// on the hot path); PostgreSQL gets `$N`.
+fn insert_text(insert: &Insert, rows: usize, dialect: Dialect) -> String {
     let mut text = String::with_capacity(insert.head.len() + rows * insert.width * 5 + insert.tail.len() + 8);
     text.push_str(insert.head);
     for row in 0..rows {
@@ -142,8 +145,13 @@ fn insert_text(insert: &Insert, rows: usize) -> String {
             if column > 0 {
                 text.push_str(", ");
             }
-            text.push('$');
-            text.push_str(&(row * insert.width + column + 1).to_string());
+            match dialect {
+                Dialect::Sqlite => text.push('?'),
+                Dialect::Postgres => {
+                    text.push('$');
+                    text.push_str(&(row * insert.width + column + 1).to_string());
+                }
+            }
         }
         text.push(')');
     }
@@ -185,13 +193,14 @@ impl Conn<'_> {
             }
         }
         by_table.sort_by_key(|(insert, _)| insert.order);
+        let dialect = self.dialect();
         for (insert, rows) in by_table {
             let mut remaining = rows.len();
             let mut rows = rows.into_iter();
             while remaining > 0 {
                 let chunk = CHUNKS.into_iter().find(|size| *size <= remaining).unwrap_or(1);
                 let args: Vec<Arg> = rows.by_ref().take(chunk).flatten().collect();
-                self.execute(AssertSqlSafe(insert_text(insert, chunk)), args).await?;
+                self.execute(AssertSqlSafe(insert_text(insert, chunk, dialect)), args).await?;
                 remaining -= chunk;
             }
         }
@@ -357,12 +366,17 @@ impl Db {
 
 #[cfg(test)]
 mod tests {
-    use super::{Insert, insert_text};
+    use super::{Dialect, Insert, insert_text};
 
     #[test]
     fn multi_row_inserts_number_their_placeholders() {
         let insert = Insert { head: "INSERT INTO t (a, b) VALUES", tail: " ON CONFLICT DO NOTHING", width: 2, order: 0 };
-        assert_eq!(insert_text(&insert, 1), "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING");
-        assert_eq!(insert_text(&insert, 2), "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING");
+        let postgres = Dialect::Postgres;
+        assert_eq!(insert_text(&insert, 1, postgres), "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING");
+        assert_eq!(
+            insert_text(&insert, 2, postgres),
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(insert_text(&insert, 2, Dialect::Sqlite), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING");
     }
 }

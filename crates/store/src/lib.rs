@@ -80,11 +80,17 @@ impl Store {
                 .connect_with(connect.clone())
                 .await
                 .map_err(|error| anyhow::Error::new(error).context(format!("opening the SQLite database {url}")))?;
+            // The writer never checkpoints inside a commit; a background task
+            // does it (PASSIVE: it never blocks the writer), so the fsync of the
+            // database file stays off the write path.
             let writer_conn = connect
+                .clone()
+                .pragma("wal_autocheckpoint", "0")
                 .connect()
                 .await
                 .map_err(|error| anyhow::Error::new(error).context("opening the SQLite write connection"))?;
             let writer = Writer::start(writer_conn);
+            tokio::spawn(checkpoint_periodically(pool.clone()));
             Ok(Store { db: Db::Sqlite(pool), writer: Some(writer), options })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url)
@@ -175,6 +181,26 @@ impl Store {
         match &self.writer {
             Some(writer) => writer.write(work).await,
             None => self.db.transaction(work).await,
+        }
+    }
+}
+
+/// Copies the WAL back into the database file every half second, so the WAL
+/// stays small without the writer ever waiting for a checkpoint. Stops when
+/// the pool is closed.
+async fn checkpoint_periodically(pool: sqlx::SqlitePool) {
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(%error, "checkpointing the SQLite WAL failed; will retry");
         }
     }
 }

@@ -47,7 +47,8 @@ pub(crate) const SQLITE_INDEX_NEW_ROWS: &str = "\
         WHERE id > (SELECT last_id FROM search_indexed WHERE name = 'messages'); \
     UPDATE search_indexed SET last_id = (SELECT COALESCE(MAX(id), 0) FROM messages) WHERE name = 'messages'";
 
-/// How many matching tickets are ranked before visibility filtering.
+/// How many matching tickets are ranked before visibility filtering, for a
+/// caller who does not see every ticket.
 const CANDIDATES: i64 = 500;
 
 impl Store {
@@ -61,29 +62,39 @@ impl Store {
         let (sql, text) = match dialect {
             Dialect::Sqlite => {
                 let fts_query = words.iter().map(|word| format!("\"{word}\"")).collect::<Vec<_>>().join(" ");
+                // Each index ranks its own best matches first (FTS5 keeps only the
+                // top `$3` while ranking), so only those are joined and grouped.
                 let sql = "SELECT ticket_id, -MIN(score) AS score FROM ( \
-                       SELECT m.ticket_id AS ticket_id, messages_fts.rank AS score FROM messages_fts \
-                       JOIN messages m ON m.id = messages_fts.rowid WHERE messages_fts MATCH $1 \
+                       SELECT m.ticket_id AS ticket_id, f.score AS score FROM ( \
+                         SELECT rowid, rank AS score FROM messages_fts WHERE messages_fts MATCH $1 \
+                         ORDER BY rank LIMIT $3) f \
+                       JOIN messages m ON m.id = f.rowid \
                        UNION ALL \
-                       SELECT tickets_fts.rowid AS ticket_id, tickets_fts.rank * 2 AS score FROM tickets_fts \
-                       WHERE tickets_fts MATCH $1 \
+                       SELECT * FROM (SELECT rowid AS ticket_id, rank * 2 AS score FROM tickets_fts \
+                         WHERE tickets_fts MATCH $1 ORDER BY rank LIMIT $3) \
                      ) GROUP BY ticket_id ORDER BY MIN(score) LIMIT $2";
                 (sql, fts_query)
             }
             Dialect::Postgres => {
                 let sql = "SELECT ticket_id, MAX(score)::float8 AS score FROM ( \
-                       SELECT m.ticket_id AS ticket_id, ts_rank(m.search, q) AS score \
-                       FROM messages m, plainto_tsquery('simple', $1) q WHERE m.search @@ q \
+                       (SELECT m.ticket_id AS ticket_id, ts_rank(m.search, q) AS score \
+                        FROM messages m, plainto_tsquery('simple', $1) q WHERE m.search @@ q \
+                        ORDER BY score DESC LIMIT $3) \
                        UNION ALL \
-                       SELECT t.id AS ticket_id, ts_rank(t.search, q) * 2 AS score \
-                       FROM tickets t, plainto_tsquery('simple', $1) q WHERE t.search @@ q \
+                       (SELECT t.id AS ticket_id, ts_rank(t.search, q) * 2 AS score \
+                        FROM tickets t, plainto_tsquery('simple', $1) q WHERE t.search @@ q \
+                        ORDER BY score DESC LIMIT $3) \
                      ) ranked GROUP BY ticket_id ORDER BY MAX(score) DESC, ticket_id LIMIT $2";
                 (sql, words.join(" "))
             }
         };
+        // Supervisors and admins see everything: rank exactly as many as asked for.
+        let candidates = if viewer.sees_all() { i64::try_from(limit).unwrap_or(CANDIDATES) } else { CANDIDATES };
         let ranked: Vec<RankedRow> = self
             .db
-            .read(move |conn| Box::pin(async move { conn.fetch_all(sql, args![text, CANDIDATES]).await }))
+            .read(move |conn| {
+                Box::pin(async move { conn.fetch_all(sql, args![text, candidates, candidates.saturating_mul(4)]).await })
+            })
             .await?;
         if ranked.is_empty() {
             return Ok(Vec::new());

@@ -31,28 +31,49 @@ fn open_derives_priority_and_starts_at_version_one() {
     assert_eq!(decision.ticket.status, Status::New);
     assert_eq!(decision.ticket.version, 1);
     assert_eq!(decision.events.len(), 1);
-    let blank = open(TicketId(1), NewTicket { subject: "  ".into(), ..new_ticket("basic", Level::Low) },
-        &PriorityMatrix::default(), Actor::System, Timestamp(0));
+    let blank = open(
+        TicketId(1),
+        NewTicket { subject: "  ".into(), ..new_ticket("basic", Level::Low) },
+        &PriorityMatrix::default(),
+        Actor::System,
+        Timestamp(0),
+    );
     assert_eq!(blank, Err(OpenError::EmptySubject));
 }
 
 #[test]
 fn agent_reply_opens_and_customer_reply_reopens() {
     let ticket = opened().ticket;
-    let replied = add_message(&ticket, MessageId(1), MessageKind::Reply, Author::Agent(AgentId(7)), Timestamp(2000)).unwrap();
+    let replied =
+        add_message(&ticket, MessageId(1), MessageKind::Reply, Author::Agent(AgentId(7)), Timestamp(2000)).unwrap();
     assert_eq!(replied.ticket.status, Status::Open);
     assert_eq!(replied.ticket.version, 2);
     assert!(replied.events.iter().all(|event| event.version == 2));
-    let pending = patch(&replied.ticket, TicketPatch { status: Some(Status::Pending), ..Default::default() },
-        &viewer(Role::Agent), &Tier::basic(), &PriorityMatrix::default(), Timestamp(3000)).unwrap();
-    let answered = add_message(&pending.ticket, MessageId(2), MessageKind::Inbound, Author::Customer(CustomerId(3)), Timestamp(4000)).unwrap();
+    let pending = patch(
+        &replied.ticket,
+        TicketPatch { status: Some(Status::Pending), ..Default::default() },
+        &viewer(Role::Agent),
+        &Tier::basic(),
+        &PriorityMatrix::default(),
+        Timestamp(3000),
+    )
+    .unwrap();
+    let answered = add_message(
+        &pending.ticket,
+        MessageId(2),
+        MessageKind::Inbound,
+        Author::Customer(CustomerId(3)),
+        Timestamp(4000),
+    )
+    .unwrap();
     assert_eq!(answered.ticket.status, Status::Open);
 }
 
 #[test]
 fn notes_do_not_change_status() {
     let ticket = opened().ticket;
-    let noted = add_message(&ticket, MessageId(1), MessageKind::Note, Author::Agent(AgentId(7)), Timestamp(2000)).unwrap();
+    let noted =
+        add_message(&ticket, MessageId(1), MessageKind::Note, Author::Agent(AgentId(7)), Timestamp(2000)).unwrap();
     assert_eq!(noted.ticket.status, Status::New);
     assert_eq!(noted.ticket.version, 2);
 }
@@ -83,20 +104,49 @@ fn urgency_recomputes_priority_unless_overridden() {
     let matrix = PriorityMatrix::default();
     let tier = Tier("premium".into());
     let ticket = opened().ticket;
-    let raised = patch(&ticket, TicketPatch { urgency: Some(Level::High), ..Default::default() },
-        &viewer(Role::Agent), &tier, &matrix, Timestamp(5)).unwrap();
+    let raised = patch(
+        &ticket,
+        TicketPatch { urgency: Some(Level::High), ..Default::default() },
+        &viewer(Role::Agent),
+        &tier,
+        &matrix,
+        Timestamp(5),
+    )
+    .unwrap();
     assert_eq!(raised.ticket.priority, Level::Urgent);
-    let overridden = patch(&ticket, TicketPatch { priority: Some((Level::Low, "duplicate".into())), ..Default::default() },
-        &viewer(Role::Admin), &tier, &matrix, Timestamp(5)).unwrap();
-    let raised = patch(&overridden.ticket, TicketPatch { urgency: Some(Level::Urgent), ..Default::default() },
-        &viewer(Role::Agent), &tier, &matrix, Timestamp(6)).unwrap();
+    let overridden = patch(
+        &ticket,
+        TicketPatch { priority: Some((Level::Low, "duplicate".into())), ..Default::default() },
+        &viewer(Role::Admin),
+        &tier,
+        &matrix,
+        Timestamp(5),
+    )
+    .unwrap();
+    let raised = patch(
+        &overridden.ticket,
+        TicketPatch { urgency: Some(Level::Urgent), ..Default::default() },
+        &viewer(Role::Agent),
+        &tier,
+        &matrix,
+        Timestamp(6),
+    )
+    .unwrap();
     assert_eq!(raised.ticket.priority, Level::Low);
 }
 
 #[test]
 fn empty_patch_changes_nothing() {
     let ticket = opened().ticket;
-    let same = patch(&ticket, TicketPatch::default(), &viewer(Role::Agent), &Tier::basic(), &PriorityMatrix::default(), Timestamp(9)).unwrap();
+    let same = patch(
+        &ticket,
+        TicketPatch::default(),
+        &viewer(Role::Agent),
+        &Tier::basic(),
+        &PriorityMatrix::default(),
+        Timestamp(9),
+    )
+    .unwrap();
     assert!(same.events.is_empty());
     assert_eq!(same.ticket, ticket);
 }
@@ -105,7 +155,10 @@ fn empty_patch_changes_nothing() {
 fn closed_tickets_take_notes_only() {
     let mut ticket = opened().ticket;
     ticket.status = Status::Closed;
-    assert_eq!(add_message(&ticket, MessageId(1), MessageKind::Reply, Author::Agent(AgentId(1)), Timestamp(1)), Err(MessageError::Closed));
+    assert_eq!(
+        add_message(&ticket, MessageId(1), MessageKind::Reply, Author::Agent(AgentId(1)), Timestamp(1)),
+        Err(MessageError::Closed)
+    );
     assert!(add_message(&ticket, MessageId(1), MessageKind::Note, Author::Agent(AgentId(1)), Timestamp(1)).is_ok());
 }
 
@@ -113,8 +166,13 @@ fn closed_tickets_take_notes_only() {
 fn replay_rejects_logs_that_do_not_follow() {
     let mut events = opened().events;
     assert_eq!(replay(&[]), Err(ReplayError::Empty));
-    events.push(Event { ticket: TicketId(42), version: 2, actor: Actor::System, at: Timestamp(5),
-        change: Change::StatusChanged { from: Status::Open, to: Status::Solved } });
+    events.push(Event {
+        ticket: TicketId(42),
+        version: 2,
+        actor: Actor::System,
+        at: Timestamp(5),
+        change: Change::StatusChanged { from: Status::Open, to: Status::Solved },
+    });
     assert!(matches!(replay(&events), Err(ReplayError::Mismatch { index: 1, .. })));
     let created_twice = vec![events[0].clone(), events[0].clone()];
     assert!(matches!(replay(&created_twice), Err(ReplayError::OutOfPlace { index: 1 })));
@@ -143,7 +201,14 @@ fn step() -> impl Strategy<Value = Step> {
         proptest::option::of(proptest::option::of((1i64..3).prop_map(TeamId))),
         proptest::option::of(proptest::collection::vec("[a-c]{1,2}", 0..3)),
     )
-        .prop_map(|(status, urgency, priority, owner, team, tags)| TicketPatch { status, urgency, priority, owner, team, tags });
+        .prop_map(|(status, urgency, priority, owner, team, tags)| TicketPatch {
+            status,
+            urgency,
+            priority,
+            owner,
+            team,
+            tags,
+        });
     prop_oneof![
         4 => (patch, role).prop_map(|(patch, role)| Step::Patch(patch, role)),
         2 => prop_oneof![Just(MessageKind::Inbound), Just(MessageKind::Reply), Just(MessageKind::Note)].prop_map(Step::Message),

@@ -124,7 +124,7 @@ pub(super) async fn measure(target: &Target, team_name: &str, args: &BenchArgs) 
     create.ensure_mostly_succeeded("create")?;
 
     let expected = create.succeeded().min(QUEUE_PAGE);
-    let concurrency = query_concurrency(args.concurrency);
+    let concurrency = query_concurrency(args);
     let queue = phase_run(Phase::Queue { team, expected }, args.queries, concurrency).await?;
     queue.ensure_mostly_succeeded("queue view")?;
 
