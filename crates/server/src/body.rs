@@ -99,31 +99,34 @@ pub fn too_deep(bytes: &[u8], max: usize) -> bool {
 }
 
 /// Parses a whole body as `T`: syntax errors are 400, data errors are 422 naming the field.
+///
+/// The syntax is checked on its own first: serde_json reports some type
+/// errors (a number where an enum word belongs) as syntax errors, and a body
+/// with a type error early and broken syntax later must still be a 400.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|error| ApiError::MalformedJson(format!("the body is not valid JSON: {error}")))?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)?;
-    deserializer.end().map_err(|error| ApiError::MalformedJson(format!("the body is not valid JSON: {error}")))?;
-    Ok(value)
+    serde_path_to_error::deserialize(&mut deserializer).map_err(path_error)
 }
 
 fn path_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = error.path().to_string();
-    let inner = error.into_inner();
-    if !inner.is_data() {
-        return ApiError::MalformedJson(format!("the body is not valid JSON: {inner}"));
-    }
-    let message = without_location(&inner.to_string());
+    let message = without_location(&error.into_inner().to_string());
     let parent = if path == "." { None } else { Some(path) };
-    // "unknown field `x`" and "missing field `x`" are reported at the parent
-    // object; the client wants the field itself.
-    let named = ["unknown field `", "missing field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
-        .and_then(|rest| rest.split('`').next());
-    let field = match (parent, named) {
+    // serde_path_to_error puts an unknown field in the path, but reports a
+    // missing one at its parent object; the client wants the field itself.
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    let field = match (parent, missing) {
         (Some(parent), Some(name)) => Some(format!("{parent}.{name}")),
         (None, Some(name)) => Some(name.to_owned()),
         (parent, None) => parent,
+    };
+    // serde_json says "expected value" for a number or array where a word belongs.
+    let message = if message == "expected value" { "has the wrong type".to_owned() } else { message };
+    let message = match &field {
+        Some(field) if !message.contains('`') => format!("{field}: {message}"),
+        _ => message,
     };
     ApiError::Invalid { field, message }
 }

@@ -176,9 +176,10 @@ impl From<Rejection> for ApiError {
                 ApiError::invalid("subject", error.to_string())
             }
             Rejection::Patch(PatchError::Transition(error)) | Rejection::Transition(error) => transition(error),
-            Rejection::Patch(PatchError::Forbidden { field }) => {
-                ApiError::Forbidden { field: Some(field.to_owned()), message: format!("your role may not change {field}") }
-            }
+            Rejection::Patch(PatchError::Forbidden { field }) => ApiError::Forbidden {
+                field: Some(field.to_owned()),
+                message: format!("your role may not change {field}"),
+            },
             Rejection::Patch(PatchError::Invalid { field, message }) => ApiError::invalid(field, message),
             Rejection::Message(error @ MessageError::Closed) => ApiError::TicketClosed(error.to_string()),
             Rejection::KeyReused => ApiError::IdempotencyKeyReused,

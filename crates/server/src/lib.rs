@@ -1,1 +1,169 @@
-//! placeholder
+//! Rapport's HTTP API: the axum router, its handlers and DTOs, the one
+//! [`error::ApiError`], token authentication, and the OpenAPI document.
+//!
+//! One module per resource (`tickets`, `customers`, `organizations`, `teams`,
+//! `agents`, `search`, `health`), each exposing a `router()` whose handlers
+//! carry their own OpenAPI description. Handlers parse, call the store, and
+//! respond; business rules live in `rapport_core`, SQL in `rapport_store`.
+//! Input is read defensively by hand-written extractors ([`body`], `params`,
+//! `merge_patch`) so that every refusal is a JSON error naming its field.
+
+mod agents;
+pub mod auth;
+pub mod body;
+mod customers;
+pub mod error;
+mod health;
+mod merge_patch;
+mod openapi;
+mod organizations;
+mod params;
+mod search;
+mod teams;
+mod tickets;
+mod wire;
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::body::Bytes;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::{Extension, Router};
+use rapport_core::Timestamp;
+use rapport_core::time::DAY;
+use rapport_store::Store;
+use tokio::sync::watch;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::auth::TokenCache;
+use crate::error::ApiError;
+
+/// How often solved tickets are checked for auto-closing.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// The server's settings, validated by the binary's configuration.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The largest request body accepted, in bytes (default 1 MiB).
+    pub max_body_bytes: usize,
+    /// The largest page a list returns (default 100).
+    pub max_page_size: i64,
+    /// How long after solving a ticket closes by itself, in ms (default 4 days).
+    pub auto_close_after_ms: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { max_body_bytes: 1024 * 1024, max_page_size: 100, auto_close_after_ms: 4 * DAY }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The settings.
+    pub config: Arc<ServerConfig>,
+}
+
+/// The full router: `/healthz`, `/readyz`, `/api/v1/...` and `/api/v1/openapi.json`.
+pub fn app(state: AppState) -> Router {
+    let (router, document) = openapi::api_router().split_for_parts();
+    let document = match serde_json::to_vec(&document) {
+        Ok(json) => Bytes::from(json),
+        Err(error) => {
+            tracing::error!(%error, "serialising the OpenAPI document");
+            Bytes::new()
+        }
+    };
+    let serve_document = move || {
+        let document = document.clone();
+        async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+    };
+    router
+        .route("/api/v1/openapi.json", get(serve_document))
+        .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(Extension(TokenCache::default()))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
+                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
+        )
+        .with_state(state)
+}
+
+/// The OpenAPI document, generated from the handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    openapi::api_router().into_openapi()
+}
+
+/// A panic in a handler becomes the same opaque 500 as any internal error.
+fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a handler panicked".to_owned());
+    ApiError::Internal(anyhow::anyhow!("handler panicked: {what}")).into_response()
+}
+
+/// Serves until `shutdown` resolves; also runs the auto-close sweeper (every
+/// 60 s: `store.auto_close(config.auto_close_after_ms, now)`).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop, stopped) = watch::channel(false);
+    let sweeper = tokio::spawn(sweep(state.clone(), stopped));
+    let listener = listener.tap_io(|tcp| {
+        // Small JSON responses should not wait for Nagle's algorithm.
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "setting TCP_NODELAY");
+        }
+    });
+    let signal = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    let served = axum::serve(listener, app(state)).with_graceful_shutdown(signal).await.context("serving HTTP");
+    if let Err(error) = sweeper.await {
+        tracing::warn!(%error, "the auto-close sweeper ended abnormally");
+    }
+    served
+}
+
+/// Closes solved tickets whose time has come, every [`SWEEP_EVERY`], until stopped.
+async fn sweep(state: AppState, mut stopped: watch::Receiver<bool>) {
+    let mut interval = tokio::time::interval(SWEEP_EVERY);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            // A send (shutdown) or a dropped sender (the server ended) both stop the sweeper.
+            _ = stopped.changed() => return,
+        }
+        match state.store.auto_close(state.config.auto_close_after_ms, now()).await {
+            Ok(0) => {}
+            Ok(closed) => tracing::info!(closed, "auto-closed solved tickets"),
+            Err(error) => tracing::warn!(%error, "auto-closing solved tickets"),
+        }
+    }
+}
+
+/// Now, from the system clock, in milliseconds.
+pub fn now() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Timestamp(i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX))
+}

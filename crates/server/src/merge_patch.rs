@@ -58,11 +58,6 @@ impl PatchObject {
         self.take(key).map(|value| word(key, value)).transpose()
     }
 
-    /// An id that may not be null.
-    pub fn id(&mut self, key: &str) -> Result<Option<i64>, ApiError> {
-        self.take(key).map(|value| id(key, value)).transpose()
-    }
-
     /// An id, or `null` to clear it.
     pub fn nullable_id(&mut self, key: &str) -> Result<Option<Option<i64>>, ApiError> {
         self.take(key).map(|value| nullable(value, |value| id(key, value))).transpose()
@@ -96,7 +91,10 @@ impl PatchObject {
     /// values, so an unknown key is reported even when another value is wrong.
     pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {
         match self.fields.keys().find(|key| !allowed.contains(&key.as_str())) {
-            Some(key) => Err(ApiError::invalid(key.clone(), format!("unknown field {key:?}; expected one of: {}", allowed.join(", ")))),
+            Some(key) => Err(ApiError::invalid(
+                key.clone(),
+                format!("unknown field {key:?}; expected one of: {}", allowed.join(", ")),
+            )),
             None => Ok(()),
         }
     }
@@ -131,11 +129,9 @@ fn id(key: &str, value: Value) -> Result<i64, ApiError> {
 
 fn strings(key: &str, value: Value) -> Result<Vec<String>, ApiError> {
     match value {
-        Value::Array(items) => items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| string(&format!("{key}[{index}]"), item))
-            .collect(),
+        Value::Array(items) => {
+            items.into_iter().enumerate().map(|(index, item)| string(&format!("{key}[{index}]"), item)).collect()
+        }
         _ => Err(ApiError::invalid(key, format!("{key} must be an array of strings"))),
     }
 }
@@ -163,8 +159,12 @@ mod tests {
     #[test]
     fn unknown_keys_and_wrong_types_name_the_field() {
         let object = patch(json!({"colour": "red", "name": "x"}));
-        assert!(matches!(object.only(&["name"]), Err(ApiError::Invalid { field: Some(field), .. }) if field == "colour"));
+        assert!(
+            matches!(object.only(&["name"]), Err(ApiError::Invalid { field: Some(field), .. }) if field == "colour")
+        );
         let mut object = patch(json!({"tags": ["a", 1]}));
-        assert!(matches!(object.strings("tags"), Err(ApiError::Invalid { field: Some(field), .. }) if field == "tags[1]"));
+        assert!(
+            matches!(object.strings("tags"), Err(ApiError::Invalid { field: Some(field), .. }) if field == "tags[1]")
+        );
     }
 }

@@ -62,7 +62,9 @@ impl QueryParams {
     /// Takes a parameter that must be an integer.
     pub fn take_id(&mut self, key: &str) -> Result<Option<i64>, ApiError> {
         self.take(key)
-            .map(|value| value.parse::<i64>().map_err(|_| ApiError::invalid(key, format!("{key} must be an integer id"))))
+            .map(|value| {
+                value.parse::<i64>().map_err(|_| ApiError::invalid(key, format!("{key} must be an integer id")))
+            })
             .transpose()
     }
 

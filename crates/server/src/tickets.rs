@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use dto::{SearchResultDto, SearchResultsDto, TicketDto};
 use dto::{AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketPageDto, TicketPatchBody};
+pub use dto::{SearchResultDto, SearchResultsDto, TicketDto};
 
 use crate::auth::CurrentAgent;
 use crate::body::{JsonBody, RawJson};
@@ -80,9 +80,8 @@ async fn create_ticket(
     headers: HeaderMap,
     RawJson(bytes): RawJson,
 ) -> Result<Response, ApiError> {
+    let idempotency = idempotency_key(&headers)?.map(|key| (caller.agent.id, key, hex::encode(Sha256::digest(&bytes))));
     let request: CreateTicketRequest = crate::body::parse(&bytes)?;
-    let idempotency = idempotency_key(&headers)?
-        .map(|key| (caller.agent.id, key, hex::encode(Sha256::digest(&bytes))));
     let command = request.into_command(Actor::Agent(caller.agent.id), idempotency, now())?;
     let created = state.store.create_ticket(command).await?;
     Ok(ticket_response(StatusCode::CREATED, &created.ticket, created.replayed))
@@ -113,7 +112,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 404, description = "No such ticket, or not visible to the caller", body = ErrorBody),
     )
 )]
-async fn get_ticket(State(state): State<AppState>, caller: CurrentAgent, PathId(id): PathId) -> Result<Response, ApiError> {
+async fn get_ticket(
+    State(state): State<AppState>,
+    caller: CurrentAgent,
+    PathId(id): PathId,
+) -> Result<Response, ApiError> {
     let detail = state.store.get_ticket_detail(TicketId(id), Some(&caller.viewer)).await?;
     let mut response = Json(TicketDetailDto::from(&detail)).into_response();
     set_etag(&mut response, detail.ticket.version);
@@ -146,7 +149,10 @@ async fn list_tickets(
 ) -> Result<Json<TicketPageDto>, ApiError> {
     let filter = ticket_filter(query, &caller, state.config.max_page_size)?;
     let page = state.store.list_tickets(filter, &caller.viewer).await?;
-    Ok(Json(TicketPageDto { tickets: page.tickets.iter().map(TicketDto::from).collect(), next_cursor: page.next_cursor }))
+    Ok(Json(TicketPageDto {
+        tickets: page.tickets.iter().map(TicketDto::from).collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 fn ticket_filter(mut query: QueryParams, caller: &CurrentAgent, max_page_size: i64) -> Result<TicketFilter, ApiError> {
@@ -210,6 +216,7 @@ fn ticket_filter(mut query: QueryParams, caller: &CurrentAgent, max_page_size: i
         (status = 422, description = "Unknown field or bad value", body = ErrorBody),
     )
 )]
+#[tracing::instrument(skip_all, fields(ticket_id = id))]
 async fn update_ticket(
     State(state): State<AppState>,
     caller: CurrentAgent,
@@ -273,6 +280,7 @@ fn ticket_patch(mut object: PatchObject) -> Result<TicketPatch, ApiError> {
         (status = 422, description = "Invalid field", body = ErrorBody),
     )
 )]
+#[tracing::instrument(skip_all, fields(ticket_id = id))]
 async fn add_message(
     State(state): State<AppState>,
     caller: CurrentAgent,

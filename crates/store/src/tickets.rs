@@ -451,6 +451,13 @@ pub(crate) async fn create_one(
     options: &StoreOptions,
 ) -> Result<CreatedTicket, StoreError> {
     if let Some((agent, key, hash)) = &request.idempotency {
+        if conn.dialect() == Dialect::Postgres {
+            // Concurrent requests with the same new key would all miss it below
+            // and race to the unique index; this lock makes the later ones wait
+            // for the first to commit, then find its key and replay it.
+            let lock = format!("idempotency:{}:{key}", agent.0);
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![lock]).await?;
+        }
         let earlier: Option<KeyRow> = conn
             .fetch_optional(
                 "SELECT request_hash, ticket_id FROM idempotency_keys WHERE agent_id = $1 AND key = $2",

@@ -352,19 +352,27 @@ impl From<&Change> for ChangeDto {
         let id = |id: Option<AgentId>| id.map(|id| id.0);
         let team = |team: Option<TeamId>| team.map(|team| team.0);
         match change {
-            Change::Created { subject, status, urgency, priority, channel, customer, team: created_team, tags, linked_to } => {
-                ChangeDto::Created {
-                    subject: subject.clone(),
-                    status: *status,
-                    urgency: *urgency,
-                    priority: *priority,
-                    channel: *channel,
-                    customer: customer.0,
-                    team: team(*created_team),
-                    tags: tags.clone(),
-                    linked_to: linked_to.map(|linked| linked.0),
-                }
-            }
+            Change::Created {
+                subject,
+                status,
+                urgency,
+                priority,
+                channel,
+                customer,
+                team: created_team,
+                tags,
+                linked_to,
+            } => ChangeDto::Created {
+                subject: subject.clone(),
+                status: *status,
+                urgency: *urgency,
+                priority: *priority,
+                channel: *channel,
+                customer: customer.0,
+                team: team(*created_team),
+                tags: tags.clone(),
+                linked_to: linked_to.map(|linked| linked.0),
+            },
             Change::StatusChanged { from, to } => ChangeDto::StatusChanged { from: *from, to: *to },
             Change::UrgencyChanged { from, to } => ChangeDto::UrgencyChanged { from: *from, to: *to },
             Change::PriorityChanged { from, to, reason } => {
@@ -433,7 +441,8 @@ impl CreateTicketRequest {
         idempotency: Option<(AgentId, String, String)>,
         now: Timestamp,
     ) -> Result<CreateTicket, ApiError> {
-        rapport_core::message::check_text(&self.body).map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
+        rapport_core::message::check_text(&self.body)
+            .map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
         let customer = self.customer;
         let found = identities("customer.", &customer.email, &customer.phone, &customer.chat, &customer.handle)?;
         if found.is_empty() {

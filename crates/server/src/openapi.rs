@@ -1,0 +1,60 @@
+//! The OpenAPI 3.1 document. It is assembled from the handlers' own
+//! `#[utoipa::path]` attributes by the same routers that serve them, so a
+//! route cannot exist without being documented, nor the other way round.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{AppState, agents, customers, health, organizations, search, teams, tickets};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Rapport API",
+        description = "Rapport is a self-hosted customer-support platform. Every `/api/v1` call needs an API \
+                       token (`rapport token create`) sent as `Authorization: Bearer <token>`. Errors are \
+                       `{\"error\": {\"code\", \"message\", \"field\"?}}` with a stable machine `code`."
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "tickets", description = "Tickets, their messages and their event log"),
+        (name = "search", description = "Full-text search"),
+        (name = "customers", description = "Customers and their identities; erasure"),
+        (name = "organizations", description = "Organizations and their service tiers"),
+        (name = "teams", description = "Teams of agents"),
+        (name = "agents", description = "Agents and their roles"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+struct ApiDoc;
+
+/// Declares the bearer-token scheme that `security(("bearer" = []))` refers to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("rap_…")
+            .description(Some("An API token from `rapport token create`"))
+            .build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Every documented route: health at the root, the resources under `/api/v1`.
+pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .merge(tickets::router())
+        .merge(search::router())
+        .merge(customers::router())
+        .merge(organizations::router())
+        .merge(teams::router())
+        .merge(agents::router());
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).nest("/api/v1", api)
+}

@@ -1,0 +1,143 @@
+//! Tokens (401) and roles (403).
+
+use rapport_core::Role;
+use rapport_server::now;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{id, spawn_app, ticket_body};
+
+#[tokio::test]
+async fn no_token_is_401_with_a_bearer_challenge() {
+    let app = spawn_app().await;
+    let reply = app.send(app.request(Method::GET, "/api/v1/tickets", None)).await;
+    reply.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+    assert_eq!(reply.headers.get("www-authenticate").and_then(|value| value.to_str().ok()), Some("Bearer"));
+    let builder = app.request(Method::POST, "/api/v1/tickets", None).json(&ticket_body("ann@example.com"));
+    app.send(builder).await.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_token_is_401() {
+    let app = spawn_app().await;
+    for authorization in ["Bearer rap_not-a-real-token", "Bearer ", "Basic YWxhZGRpbjpvcGVuc2VzYW1l", "rap_x"] {
+        let builder = app.request(Method::GET, "/api/v1/tickets", None).header("authorization", authorization);
+        app.send(builder).await.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_401() {
+    let app = spawn_app().await;
+    let agent = app.agent(Role::Agent, &[]).await;
+    app.store.revoke_token(agent.token_id, now()).await.expect("revoking");
+    app.get("/api/v1/tickets", &agent).await.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+}
+
+#[tokio::test]
+async fn a_deactivated_agent_is_401() {
+    let app = spawn_app().await;
+    let agent = app.agent(Role::Agent, &[]).await;
+    app.patch(&format!("/api/v1/agents/{}", agent.id), &app.admin, &json!({"active": false}), None)
+        .await
+        .expect(StatusCode::OK);
+    app.get("/api/v1/tickets", &agent).await.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+}
+
+#[tokio::test]
+async fn an_agent_may_not_erase_a_customer() {
+    let app = spawn_app().await;
+    let agent = app.agent(Role::Agent, &[]).await;
+    let ticket = app.create_ticket(&agent, &ticket_body("ann@example.com")).await;
+    let customer = ticket["customer"].as_i64().expect("a customer id");
+    let reply = app.post(&format!("/api/v1/customers/{customer}/erase"), &agent, &json!({})).await;
+    reply.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+    let after = app.get(&format!("/api/v1/customers/{customer}"), &agent).await.expect(StatusCode::OK);
+    assert_eq!(after["name"], "Ann Example", "nothing was erased");
+}
+
+#[tokio::test]
+async fn an_agent_may_not_override_priority_or_assign_others() {
+    let app = spawn_app().await;
+    let agent = app.agent(Role::Agent, &[]).await;
+    let other = app.agent(Role::Agent, &[]).await;
+    let ticket = app.create_ticket(&agent, &ticket_body("ann@example.com")).await;
+    let path = format!("/api/v1/tickets/{}", id(&ticket));
+    let reply = app.patch(&path, &agent, &json!({"priority": "urgent", "priority_reason": "VIP"}), None).await;
+    reply.assert_error(StatusCode::FORBIDDEN, "forbidden", Some("priority"));
+    let reply = app.patch(&path, &agent, &json!({"owner": other.id}), None).await;
+    reply.assert_error(StatusCode::FORBIDDEN, "forbidden", Some("owner"));
+    let taken = app.patch(&path, &agent, &json!({"owner": agent.id}), None).await.expect(StatusCode::OK);
+    assert_eq!(taken["owner"], agent.id, "an agent may take a ticket themselves");
+
+    let supervisor = app.agent(Role::Supervisor, &[]).await;
+    let overridden = app
+        .patch(&path, &supervisor, &json!({"priority": "urgent", "priority_reason": "VIP"}), None)
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(overridden["priority"], "urgent");
+    assert_eq!(overridden["priority_reason"], "VIP");
+}
+
+#[tokio::test]
+async fn only_managers_manage_people_and_only_admins_make_admins() {
+    let app = spawn_app().await;
+    let agent = app.agent(Role::Agent, &[]).await;
+    let supervisor = app.agent(Role::Supervisor, &[]).await;
+    app.post("/api/v1/teams", &agent, &json!({"name": "Billing"})).await.assert_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+    app.post("/api/v1/organizations", &agent, &json!({"name": "Acme"})).await.assert_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+    let new_agent = json!({"email": "new@example.com", "name": "New", "role": "agent"});
+    app.post("/api/v1/agents", &agent, &new_agent).await.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+    let new_admin = json!({"email": "boss@example.com", "name": "Boss", "role": "admin"});
+    app.post("/api/v1/agents", &supervisor, &new_admin).await.assert_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        Some("role"),
+    );
+    app.post("/api/v1/agents", &supervisor, &new_agent).await.expect(StatusCode::CREATED);
+    app.post("/api/v1/agents", &app.admin, &new_admin).await.expect(StatusCode::CREATED);
+
+    let path = format!("/api/v1/agents/{}", agent.id);
+    app.patch(&path, &agent, &json!({"role": "admin"}), None).await.assert_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        Some("role"),
+    );
+    let renamed = app.patch(&path, &agent, &json!({"name": "Renamed"}), None).await.expect(StatusCode::OK);
+    assert_eq!(renamed["name"], "Renamed", "an agent may rename themselves");
+    let admin_path = format!("/api/v1/agents/{}", app.admin.id);
+    app.patch(&admin_path, &supervisor, &json!({"name": "Demoted"}), None).await.assert_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        None,
+    );
+}
+
+#[tokio::test]
+async fn agent_json_never_carries_a_password_hash() {
+    let app = spawn_app().await;
+    let created = app
+        .post(
+            "/api/v1/agents",
+            &app.admin,
+            &json!({"email": "Pat@Example.com", "name": "Pat", "role": "agent", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["email"], "pat@example.com");
+    let list = app.get("/api/v1/agents", &app.admin).await;
+    let fetched = app.get(&format!("/api/v1/agents/{}", id(&created.body)), &app.admin).await;
+    for text in [&created.text, &list.text, &fetched.text] {
+        assert!(!text.contains("argon2") && !text.contains("password"), "{text}");
+    }
+    let hash = app.store.find_password_hash(rapport_core::AgentId(id(&created.body))).await.expect("reading the hash");
+    assert!(hash.is_some_and(|hash| rapport_server::auth::verify_password("a long password", &hash)));
+}

@@ -1,0 +1,18 @@
+//! The API test suite: each test starts a real server on a free port over a
+//! fresh database (SQLite, or PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is
+//! set) and talks HTTP to it.
+
+// `#[cfg(test)]` lets clippy's allow-expect-in-tests cover helpers that are
+// not `#[test]` functions themselves: a failed set-up should fail the test loudly.
+#[cfg(test)]
+mod helpers;
+
+mod auth;
+mod erasure;
+mod errors;
+mod health;
+mod pagination;
+mod people;
+mod search;
+mod tickets;
+mod visibility;
