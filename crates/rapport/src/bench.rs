@@ -234,7 +234,7 @@ impl Report {
             tickets: args.tickets,
             concurrency: args.concurrency,
             queries: args.queries,
-            query_concurrency: query_concurrency(&args),
+            query_concurrency: query_concurrency(args),
             created,
             create_errors: create.errors,
             create_wall_s: round3(wall),

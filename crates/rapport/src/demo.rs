@@ -300,7 +300,7 @@ pub async fn sign_in(store: &Store) -> anyhow::Result<Welcome> {
 }
 
 fn pick_status(index: usize, rng: &mut StdRng) -> Status {
-    if index % 5 == 0 {
+    if index.is_multiple_of(5) {
         return Status::New;
     }
     match rng.random_range(0..20) {

@@ -2,6 +2,7 @@
 //! killed with SIGKILL. After a restart, every ticket that got a 201 is
 //! there, complete, and nothing half-written is. Runs on SQLite, or on
 //! PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};

@@ -88,9 +88,9 @@ pub(crate) async fn write(
             }
         };
         for identity in &request.customer.identities {
-            if !known.contains_key(&key(identity)) {
+            if let std::collections::hash_map::Entry::Vacant(entry) = known.entry(key(identity)) {
                 statements.push((&IDENTITY_INSERT, args![identity.kind.as_str(), identity.value.as_str(), customer.0]));
-                known.insert(key(identity), (customer, tier.clone()));
+                entry.insert((customer, tier.clone()));
             }
         }
         let tags = normalise_tags(&request.tags)

@@ -211,14 +211,16 @@ impl Conn<'_> {
     /// On SQLite only the writer may ask: it owns the sequence while it runs.
     pub(crate) async fn next_id(&mut self, table: &'static str) -> Result<i64, StoreError> {
         match self {
-            Conn::Sqlite(_, None) => Err(StoreError::Other(anyhow::anyhow!("ids are allocated by the SQLite writer only"))),
+            Conn::Sqlite(_, None) => {
+                Err(StoreError::Other(anyhow::anyhow!("ids are allocated by the SQLite writer only")))
+            }
             Conn::Sqlite(conn, Some(state)) => {
                 let last = match state.sequences.get(table) {
                     Some(last) => *last,
                     None => {
                         let row: Option<IdRow> = bind_all!(
                             sqlx::query_as::<_, IdRow>("SELECT seq AS id FROM sqlite_sequence WHERE name = $1"),
-                            vec![Arg::from(table)]
+                            [Arg::from(table)]
                         )
                         .fetch_optional(&mut **conn)
                         .await?;
@@ -231,7 +233,7 @@ impl Conn<'_> {
             Conn::Postgres(conn) => {
                 let row: IdRow = bind_all!(
                     sqlx::query_as::<_, IdRow>("SELECT nextval(pg_get_serial_sequence($1, 'id')) AS id"),
-                    vec![Arg::from(table)]
+                    [Arg::from(table)]
                 )
                 .fetch_one(&mut **conn)
                 .await?;
@@ -370,13 +372,17 @@ mod tests {
 
     #[test]
     fn multi_row_inserts_number_their_placeholders() {
-        let insert = Insert { head: "INSERT INTO t (a, b) VALUES", tail: " ON CONFLICT DO NOTHING", width: 2, order: 0 };
+        let insert =
+            Insert { head: "INSERT INTO t (a, b) VALUES", tail: " ON CONFLICT DO NOTHING", width: 2, order: 0 };
         let postgres = Dialect::Postgres;
         assert_eq!(insert_text(&insert, 1, postgres), "INSERT INTO t (a, b) VALUES ($1, $2) ON CONFLICT DO NOTHING");
         assert_eq!(
             insert_text(&insert, 2, postgres),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) ON CONFLICT DO NOTHING"
         );
-        assert_eq!(insert_text(&insert, 2, Dialect::Sqlite), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING");
+        assert_eq!(
+            insert_text(&insert, 2, Dialect::Sqlite),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING"
+        );
     }
 }

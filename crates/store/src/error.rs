@@ -47,9 +47,9 @@ impl From<sqlx::Error> for StoreError {
                 };
             }
             if db_error.is_foreign_key_violation() {
-                return StoreError::Conflict {
-                    constraint: db_error.constraint().map(str::to_owned).unwrap_or_else(|| "foreign key".to_owned()),
-                };
+                // The callers that write references know which field it was
+                // (`tickets::reference_error`); unnamed, it is still a reference.
+                return StoreError::MissingReference { field: "reference" };
             }
         }
         if let sqlx::Error::RowNotFound = error {

@@ -139,7 +139,9 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db
             .read(|conn| {
-                Box::pin(async move { conn.fetch_one::<db::IdRow>("SELECT CAST(1 AS BIGINT) AS id", vec![]).await.map(|_| ()) })
+                Box::pin(async move {
+                    conn.fetch_one::<db::IdRow>("SELECT CAST(1 AS BIGINT) AS id", vec![]).await.map(|_| ())
+                })
             })
             .await
     }

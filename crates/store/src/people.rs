@@ -538,9 +538,7 @@ async fn set_memberships(conn: &mut Conn<'_>, agent: AgentId, teams: &[TeamId]) 
 
 fn missing(error: StoreError, field: &'static str) -> StoreError {
     match error {
-        StoreError::Conflict { constraint } if !constraint.contains("unique") && !constraint.contains("UNIQUE") => {
-            StoreError::MissingReference { field }
-        }
+        StoreError::MissingReference { .. } => StoreError::MissingReference { field },
         other => other,
     }
 }

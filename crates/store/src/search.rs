@@ -93,7 +93,9 @@ impl Store {
         let ranked: Vec<RankedRow> = self
             .db
             .read(move |conn| {
-                Box::pin(async move { conn.fetch_all(sql, args![text, candidates, candidates.saturating_mul(4)]).await })
+                Box::pin(
+                    async move { conn.fetch_all(sql, args![text, candidates, candidates.saturating_mul(4)]).await },
+                )
             })
             .await?;
         if ranked.is_empty() {

@@ -12,10 +12,10 @@ use rapport_core::{
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
-use crate::{Store, StoreOptions};
 use crate::db::{Arg, Conn, Dialect, IdRow, Insert, Statement, args};
 use crate::error::{Rejection, StoreError};
 use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
+use crate::{Store, StoreOptions};
 
 /// The customer a new ticket is for: matched by any of their normalised identities.
 #[derive(Debug, Clone, Default)]
@@ -386,7 +386,8 @@ static TICKET_INSERT: Insert = Insert {
     width: 17,
     order: 2,
 };
-static TAG_INSERT: Insert = Insert { head: "INSERT INTO ticket_tags (tag, ticket_id) VALUES", tail: "", width: 2, order: 3 };
+static TAG_INSERT: Insert =
+    Insert { head: "INSERT INTO ticket_tags (tag, ticket_id) VALUES", tail: "", width: 2, order: 3 };
 static MESSAGE_INSERT: Insert = Insert {
     head: "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at) VALUES",
     tail: "",
@@ -485,8 +486,8 @@ pub(crate) async fn create_one(
         tags,
         linked_to: None,
     };
-    let decision = event::open(TicketId(0), new, &options.matrix, request.actor, request.now)
-        .map_err(Rejection::from)?;
+    let decision =
+        event::open(TicketId(0), new, &options.matrix, request.actor, request.now).map_err(Rejection::from)?;
     // Numbers first, then every insert of the ticket in one unit of work.
     let id = TicketId(conn.next_id("tickets").await?);
     let message_id = MessageId(conn.next_id("messages").await?);
@@ -628,16 +629,14 @@ pub(crate) fn ticket_insert(ticket: &Ticket) -> Result<Statement, StoreError> {
 /// A foreign-key failure on a ticket write means a team or owner that does not exist.
 fn reference_error(error: StoreError, field: &'static str) -> StoreError {
     match error {
-        StoreError::Conflict { .. } => StoreError::MissingReference { field },
+        StoreError::MissingReference { .. } => StoreError::MissingReference { field },
         other => other,
     }
 }
 
 /// One insert per tag: a handful at most, and fixed SQL text keeps statements cached.
 pub(crate) fn tags_insert(id: TicketId, tags: &[String]) -> Vec<Statement> {
-    tags.iter()
-        .map(|tag| (&TAG_INSERT, args![tag.as_str(), id.0]))
-        .collect()
+    tags.iter().map(|tag| (&TAG_INSERT, args![tag.as_str(), id.0])).collect()
 }
 
 async fn insert_tags(conn: &mut Conn<'_>, id: TicketId, tags: &[String]) -> Result<(), StoreError> {
@@ -713,7 +712,12 @@ fn event_insert(event: &Event) -> Result<Statement, StoreError> {
 }
 
 /// The inserts of a message (numbered by the caller) and its attachments (content deduplicated by hash).
-pub(crate) fn message_insert(id: MessageId, ticket: TicketId, channel: Channel, message: &NewMessage) -> Vec<Statement> {
+pub(crate) fn message_insert(
+    id: MessageId,
+    ticket: TicketId,
+    channel: Channel,
+    message: &NewMessage,
+) -> Vec<Statement> {
     let (author_type, author_id) = author_columns(message.author);
     let mut statements = vec![(
         &MESSAGE_INSERT,

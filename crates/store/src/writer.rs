@@ -17,8 +17,8 @@ use std::sync::Arc;
 use crate::StoreOptions;
 use crate::create_batch;
 use crate::db::{Conn, WriterState};
-use crate::tickets::{CreateTicket, CreatedTicket, create_one};
 use crate::error::StoreError;
+use crate::tickets::{CreateTicket, CreatedTicket, create_one};
 
 /// The most jobs committed together.
 pub(crate) const MAX_BATCH: usize = 128;
@@ -32,7 +32,7 @@ pub(crate) enum Job {
     /// Any unit of work.
     Work(WorkFn),
     /// A ticket creation: the creates of a batch are written together (`create_batch`).
-    Create(PendingCreate),
+    Create(Box<PendingCreate>),
 }
 
 /// A create waiting for its batch, with the channel its answer goes back on.
@@ -66,7 +66,10 @@ where
 }
 
 /// The answer to send once the commit's outcome is known.
-fn finish_with<T: Send + 'static>(result: Result<T, StoreError>, answer: oneshot::Sender<Result<T, StoreError>>) -> Finish {
+fn finish_with<T: Send + 'static>(
+    result: Result<T, StoreError>,
+    answer: oneshot::Sender<Result<T, StoreError>>,
+) -> Finish {
     Box::new(move |commit_error: Option<String>| {
         let outcome = match (commit_error, result) {
             (Some(message), Ok(_)) => Err(StoreError::Other(anyhow::anyhow!("committing: {message}"))),
@@ -108,7 +111,7 @@ impl Writer {
         options: Arc<StoreOptions>,
     ) -> Result<CreatedTicket, StoreError> {
         let (answer, answered) = oneshot::channel();
-        self.send(Job::Create(PendingCreate { request, options, answer }), answered).await
+        self.send(Job::Create(Box::new(PendingCreate { request, options, answer })), answered).await
     }
 
     async fn send<T>(&self, job: Job, answered: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
@@ -176,7 +179,7 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     for job in batch.drain(..) {
         match job {
             Job::Work(work) => works.push(work),
-            Job::Create(create) => creates.push(create),
+            Job::Create(create) => creates.push(*create),
         }
     }
     // All creates of the batch first, together, as one unit. It needs no
@@ -243,7 +246,12 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
     }
     let executed = started.elapsed();
     let committed = exec(conn, "COMMIT").await;
-    tracing::debug!(size, exec_us = executed.as_micros() as u64, total_us = started.elapsed().as_micros() as u64, "write batch");
+    tracing::debug!(
+        size,
+        exec_us = executed.as_micros() as u64,
+        total_us = started.elapsed().as_micros() as u64,
+        "write batch"
+    );
     if let Err(message) = &committed {
         tracing::error!(error = %message, "committing a write batch failed");
         let _ = exec(conn, "ROLLBACK").await;

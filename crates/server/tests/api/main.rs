@@ -1,6 +1,7 @@
 //! The API test suite: each test starts a real server on a free port over a
 //! fresh database (SQLite, or PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is
 //! set) and talks HTTP to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 // `#[cfg(test)]` lets clippy's allow-expect-in-tests cover helpers that are
 // not `#[test]` functions themselves: a failed set-up should fail the test loudly.

@@ -1,5 +1,6 @@
 //! The store contract: one story, run against SQLite (a temp file) and, when
 //! `RAPPORT_TEST_DATABASE_URL` is set, PostgreSQL (a fresh database per test).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 mod harness;
 mod people;

@@ -39,7 +39,10 @@ async fn erasure_redacts_everywhere_and_is_an_event() {
         assert!(!everything.contains(secret), "{secret} survived erasure: {everything}");
     }
     assert_eq!(detail.messages[0].text, "[redacted]");
-    assert!(store.search("4915112345678", &supervisor, 10).await.unwrap().is_empty(), "the search index forgot them too");
+    assert!(
+        store.search("4915112345678", &supervisor, 10).await.unwrap().is_empty(),
+        "the search index forgot them too"
+    );
     assert_eq!(store.search("redacted", &supervisor, 10).await.unwrap().len(), 1);
     assert_eq!(detail.events.len(), before + 1);
     assert!(matches!(detail.events.last().unwrap().change, rapport_core::Change::CustomerErased { .. }));
