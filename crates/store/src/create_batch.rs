@@ -12,16 +12,13 @@ use std::collections::HashMap;
 
 use rapport_core::event::{self, NewTicket};
 use rapport_core::ticket::normalise_tags;
-use rapport_core::{Author, CustomerId, Identity, MessageId, MessageKind, TicketId, Tier};
+use rapport_core::{CustomerId, Identity, TicketId, Tier};
 use sqlx::AssertSqlSafe;
 use sqlx::sqlite::SqliteConnection;
 
 use crate::db::{Arg, Conn, Statement, WriterState, args};
 use crate::error::StoreError;
-use crate::tickets::{
-    CUSTOMER_INSERT, CreatedTicket, IDENTITY_INSERT, NewMessage, events_insert, message_insert, tags_insert,
-    ticket_insert,
-};
+use crate::tickets::{CUSTOMER_INSERT, CreatedTicket, IDENTITY_INSERT, open_rows};
 use crate::writer::PendingCreate;
 
 /// Splits creates into those that can go together (valid, without an
@@ -93,36 +90,9 @@ pub(crate) async fn write(
                 entry.insert((customer, tier.clone()));
             }
         }
-        let tags = normalise_tags(&request.tags)
-            .map_err(|error| StoreError::Other(anyhow::anyhow!("tags were checked before batching: {error}")))?;
-        let new = NewTicket {
-            subject: request.subject.clone(),
-            channel: request.channel,
-            customer,
-            tier,
-            urgency: request.urgency,
-            team: request.team,
-            tags,
-            linked_to: None,
-        };
-        let decision = event::open(TicketId(0), new, &pending.options.matrix, request.actor, request.now)
-            .map_err(|error| StoreError::Other(anyhow::anyhow!("the ticket was checked before batching: {error}")))?;
-        let id = TicketId(conn.next_id("tickets").await?);
-        let message_id = MessageId(conn.next_id("messages").await?);
-        let decision = decision.renumber(id).with_first_message(message_id);
-        let message = NewMessage {
-            kind: MessageKind::Inbound,
-            author: Author::Customer(customer),
-            text: request.body.clone(),
-            html: request.html.clone(),
-            attachments: request.attachments.clone(),
-            now: request.now,
-        };
-        statements.push(ticket_insert(&decision.ticket)?);
-        statements.extend(tags_insert(id, &decision.ticket.tags));
-        statements.extend(message_insert(message_id, id, request.channel, &message));
-        statements.extend(events_insert(&decision.events)?);
-        created.push(CreatedTicket { ticket: decision.ticket, replayed: false });
+        let (ticket, rows) = open_rows(&mut conn, request, customer, tier, &pending.options).await?;
+        statements.extend(rows);
+        created.push(CreatedTicket { ticket, replayed: false });
     }
     conn.execute_all(statements).await?;
     Ok(created)

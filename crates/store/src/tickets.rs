@@ -473,9 +473,29 @@ pub(crate) async fn create_one(
             return Ok(CreatedTicket { ticket, replayed: true });
         }
     }
+    let (customer, tier) = resolve_customer(conn, &request.customer, request.now).await?;
+    let (ticket, mut statements) = open_rows(conn, &request, customer, tier, options).await?;
+    let id = ticket.id;
+    if let Some((agent, key, hash)) = &request.idempotency {
+        statements.push((&IDEMPOTENCY_INSERT, args![agent.0, key.clone(), hash.clone(), id.0, request.now.0]));
+    }
+    conn.execute_all(statements).await.map_err(|error| reference_error(error, "team"))?;
+    Ok(CreatedTicket { ticket, replayed: false })
+}
+
+/// Opens a ticket for a resolved customer: core decides, the ticket and its
+/// first message are numbered, and the rows to insert are returned (ticket,
+/// tags, first message and attachments, events). Shared by the one-by-one
+/// path and the SQLite writer's batches.
+pub(crate) async fn open_rows(
+    conn: &mut Conn<'_>,
+    request: &CreateTicket,
+    customer: CustomerId,
+    tier: Tier,
+    options: &StoreOptions,
+) -> Result<(Ticket, Vec<Statement>), StoreError> {
     let tags = normalise_tags(&request.tags)
         .map_err(|error| Rejection::Patch(rapport_core::event::PatchError::from(error)))?;
-    let (customer, tier) = resolve_customer(conn, &request.customer, request.now).await?;
     let new = NewTicket {
         subject: request.subject.clone(),
         channel: request.channel,
@@ -495,20 +515,16 @@ pub(crate) async fn create_one(
     let message = NewMessage {
         kind: MessageKind::Inbound,
         author: Author::Customer(customer),
-        text: request.body,
-        html: request.html,
-        attachments: request.attachments,
+        text: request.body.clone(),
+        html: request.html.clone(),
+        attachments: request.attachments.clone(),
         now: request.now,
     };
     let mut statements = vec![ticket_insert(&decision.ticket)?];
     statements.extend(tags_insert(id, &decision.ticket.tags));
     statements.extend(message_insert(message_id, id, request.channel, &message));
     statements.extend(events_insert(&decision.events)?);
-    if let Some((agent, key, hash)) = request.idempotency {
-        statements.push((&IDEMPOTENCY_INSERT, args![agent.0, key, hash, id.0, request.now.0]));
-    }
-    conn.execute_all(statements).await.map_err(|error| reference_error(error, "team"))?;
-    Ok(CreatedTicket { ticket: decision.ticket, replayed: false })
+    Ok((decision.ticket, statements))
 }
 
 /// Finds the customer by any identity, or creates them; returns their tier.
