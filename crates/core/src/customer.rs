@@ -25,14 +25,9 @@ pub struct Customer {
     pub created_at: Timestamp,
 }
 
-impl Customer {
-    /// The tier that applies: the customer's own, else the organization's, else basic.
-    pub fn effective_tier(&self, organization: Option<&Organization>) -> Tier {
-        self.tier
-            .clone()
-            .or_else(|| organization.map(|organization| organization.tier.clone()))
-            .unwrap_or_else(Tier::basic)
-    }
+/// The tier that applies to a customer: their own, else their organization's, else basic.
+pub fn effective_tier(own: Option<Tier>, organization: Option<Tier>) -> Tier {
+    own.or(organization).unwrap_or_else(Tier::basic)
 }
 
 /// A company whose people are customers.
@@ -63,3 +58,16 @@ pub struct Team {
 
 /// The text that replaces erased personal data.
 pub const REDACTED: &str = "[redacted]";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_tier_wins_then_organization_then_basic() {
+        let tier = |name: &str| Some(Tier(name.to_owned()));
+        assert_eq!(effective_tier(tier("premium"), tier("business")), Tier("premium".into()));
+        assert_eq!(effective_tier(None, tier("business")), Tier("business".into()));
+        assert_eq!(effective_tier(None, None), Tier::basic());
+    }
+}

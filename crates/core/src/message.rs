@@ -1,7 +1,6 @@
 //! Messages on a ticket: what the customer wrote, public replies and internal notes.
 
 use crate::ids::{AgentId, CustomerId, MessageId, TicketId};
-use crate::ticket::Channel;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -111,9 +110,4 @@ pub enum TextError {
     /// Over the limit.
     #[error("is longer than 256 KiB")]
     TooLong,
-}
-
-/// The channel a reply goes out on: the one the ticket came in on.
-pub fn reply_channel(ticket_channel: Channel) -> Channel {
-    ticket_channel
 }

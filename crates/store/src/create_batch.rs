@@ -129,7 +129,7 @@ async fn lookup(
     let mut known = HashMap::with_capacity(rows.len());
     for row in rows {
         let Some(kind) = rapport_core::IdentityKind::parse(&row.kind) else { continue };
-        let tier = row.tier.or(row.org_tier).map(Tier).unwrap_or_else(Tier::basic);
+        let tier = rapport_core::customer::effective_tier(row.tier.map(Tier), row.org_tier.map(Tier));
         known.insert((kind.as_str(), row.value), (CustomerId(row.customer_id), tier));
     }
     Ok(known)

@@ -550,7 +550,7 @@ pub(crate) async fn resolve_customer(
             if customer.identities.len() > 1 {
                 attach_identities(conn, id, &customer.identities).await?;
             }
-            let tier = found.tier.or(found.org_tier).map(Tier).unwrap_or_else(Tier::basic);
+            let tier = rapport_core::customer::effective_tier(found.tier.map(Tier), found.org_tier.map(Tier));
             return Ok((id, tier));
         }
     }
@@ -607,7 +607,7 @@ pub(crate) async fn customer_tier(conn: &mut Conn<'_>, customer: CustomerId) -> 
         )
         .await?;
     let row = row.ok_or(StoreError::NotFound("customer"))?;
-    Ok(row.tier.or(row.org_tier).map(Tier).unwrap_or_else(Tier::basic))
+    Ok(rapport_core::customer::effective_tier(row.tier.map(Tier), row.org_tier.map(Tier)))
 }
 
 pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: bool) -> Result<Ticket, StoreError> {
