@@ -1,0 +1,8 @@
+//! Channel adapters: each turns one outside format into core's
+//! [`rapport_core::InboundMessage`] and renders core's replies back into the
+//! channel's format. Adapters are thin: what a message means (which ticket,
+//! which customer, whether to answer) is decided in `rapport-core`; what is
+//! stored, in `rapport-store`. Network I/O here is only the protocol itself
+//! (SMTP, IMAP), never the database.
+
+pub mod email;
