@@ -388,7 +388,9 @@ pub fn add_message(
     }
     let mut changes = vec![Change::MessageAdded { message, kind }];
     let reopened = match kind {
-        MessageKind::Reply => status_after_agent_reply(ticket.status),
+        // Only a person's reply opens a new ticket: an automatic acknowledgment is not a response.
+        MessageKind::Reply if matches!(author, Author::Agent(_)) => status_after_agent_reply(ticket.status),
+        MessageKind::Reply => None,
         MessageKind::Inbound => transition(ticket.status, Status::Open, Trigger::CustomerReplies).ok().flatten(),
         MessageKind::Note => None,
     };

@@ -14,6 +14,7 @@ pub mod identity;
 pub mod intake;
 pub mod ids;
 pub mod message;
+pub mod outbox;
 pub mod priority;
 pub mod ticket;
 pub mod time;

@@ -83,6 +83,10 @@ pub struct Message {
     pub html: Option<String>,
     /// Attached files.
     pub attachments: Vec<AttachmentMeta>,
+    /// The channel's id for it (an email's Message-ID), inbound or outbound.
+    pub external_id: Option<String>,
+    /// Where an outbound message stands; `None` for inbound messages and notes.
+    pub delivery: Option<crate::outbox::DeliveryState>,
     /// When it was written.
     pub created_at: Timestamp,
 }

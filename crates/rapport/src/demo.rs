@@ -238,6 +238,8 @@ pub async fn load(store: &Store, progress: Progress) -> anyhow::Result<String> {
                 attachments: Vec::new(),
                 actor: Actor::Customer(customer.id),
                 idempotency: None,
+                linked_to: None,
+                origin: Default::default(),
                 now: created_at,
             })
             .await?;
@@ -337,6 +339,7 @@ fn reply_message(text: &str, agent: rapport_core::AgentId, now: Timestamp) -> Ne
         text: text.to_owned(),
         html: None,
         attachments: Vec::new(),
+        origin: Default::default(),
         now,
     }
 }

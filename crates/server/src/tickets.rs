@@ -296,6 +296,7 @@ async fn add_message(
         text: request.body,
         html: None,
         attachments: Vec::new(),
+        origin: Default::default(),
         now: now(),
     };
     let (_ticket, message) = state.store.add_message(TicketId(id), Some(caller.viewer), message).await?;

@@ -10,6 +10,8 @@
 mod create_batch;
 mod db;
 mod error;
+mod intake;
+mod outbox;
 mod people;
 mod rows;
 mod search;
@@ -30,11 +32,13 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub use db::Dialect;
 pub use error::{Rejection, StoreError};
+pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineReason};
+pub use outbox::{OutboxItem, SendOutcome};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use search::SearchHit;
 pub use tickets::{
-    CreateTicket, CreatedTicket, Cursor, CustomerRef, NewAttachment, NewMessage, Page, TicketDetail, TicketFilter,
-    TicketSort,
+    CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
+    TicketFilter, TicketSort,
 };
 pub use tokens::TokenInfo;
 

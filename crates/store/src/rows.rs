@@ -72,6 +72,8 @@ pub(crate) struct MessageRow {
     pub(crate) channel: String,
     pub(crate) text: String,
     pub(crate) html: Option<String>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) delivery: Option<String>,
     pub(crate) created_at: i64,
 }
 
@@ -108,6 +110,14 @@ impl MessageRow {
             text: self.text,
             html: self.html,
             attachments,
+            external_id: self.external_id,
+            delivery: match self.delivery {
+                Some(word) => Some(
+                    rapport_core::outbox::DeliveryState::parse(&word)
+                        .ok_or_else(|| corrupt("messages.delivery", &word))?,
+                ),
+                None => None,
+            },
             created_at: Timestamp(self.created_at),
         })
     }

@@ -62,6 +62,10 @@ pub struct CreateTicket {
     pub actor: Actor,
     /// `(agent, key, hash of the request)` when the caller sent an Idempotency-Key.
     pub idempotency: Option<(AgentId, String, String)>,
+    /// The closed ticket this one continues (or that intake linked for an agent to judge).
+    pub linked_to: Option<TicketId>,
+    /// The first message's channel side; its sender defaults to the first identity.
+    pub origin: MessageOrigin,
     /// Now.
     pub now: Timestamp,
 }
@@ -88,8 +92,23 @@ pub struct NewMessage {
     pub html: Option<String>,
     /// Files.
     pub attachments: Vec<NewAttachment>,
+    /// Where it came from or goes to (channel ids, delivery, sender).
+    pub origin: MessageOrigin,
     /// Now.
     pub now: Timestamp,
+}
+
+/// The channel side of a message: empty for messages typed into Rapport.
+#[derive(Debug, Clone, Default)]
+pub struct MessageOrigin {
+    /// The channel's id (an email's Message-ID).
+    pub external_id: Option<String>,
+    /// For outbound messages: the delivery state.
+    pub delivery: Option<rapport_core::outbox::DeliveryState>,
+    /// The full text before quoted history and signatures were stripped.
+    pub original_text: Option<String>,
+    /// For inbound messages: the identity that sent it.
+    pub sender: Option<Identity>,
 }
 
 /// A ticket with its messages and events.
@@ -389,9 +408,10 @@ static TICKET_INSERT: Insert = Insert {
 static TAG_INSERT: Insert =
     Insert { head: "INSERT INTO ticket_tags (tag, ticket_id) VALUES", tail: "", width: 2, order: 3 };
 static MESSAGE_INSERT: Insert = Insert {
-    head: "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at) VALUES",
+    head: "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at, \
+           external_id, delivery, original_text, sender_kind, sender_value) VALUES",
     tail: "",
-    width: 9,
+    width: 14,
     order: 4,
 };
 static ATTACHMENT_INSERT: Insert = Insert {
@@ -504,7 +524,7 @@ pub(crate) async fn open_rows(
         urgency: request.urgency,
         team: request.team,
         tags,
-        linked_to: None,
+        linked_to: request.linked_to,
     };
     let decision =
         event::open(TicketId(0), new, &options.matrix, request.actor, request.now).map_err(Rejection::from)?;
@@ -518,6 +538,10 @@ pub(crate) async fn open_rows(
         text: request.body.clone(),
         html: request.html.clone(),
         attachments: request.attachments.clone(),
+        origin: MessageOrigin {
+            sender: request.origin.sender.clone().or_else(|| request.customer.identities.first().cloned()),
+            ..request.origin.clone()
+        },
         now: request.now,
     };
     let mut statements = vec![ticket_insert(&decision.ticket)?];
@@ -747,6 +771,11 @@ pub(crate) fn message_insert(
             message.text.as_str(),
             message.html.clone(),
             message.now.0,
+            message.origin.external_id.clone(),
+            message.origin.delivery.map(|state| state.as_str().to_owned()),
+            message.origin.original_text.clone(),
+            message.origin.sender.as_ref().map(|sender| sender.kind.as_str().to_owned()),
+            message.origin.sender.as_ref().map(|sender| sender.value.clone()),
         ],
     )];
     for (position, attachment) in message.attachments.iter().enumerate() {
@@ -775,7 +804,8 @@ pub(crate) async fn insert_message(
     Ok(id)
 }
 
-const MESSAGE_COLUMNS: &str = "id, ticket_id, kind, author_type, author_id, channel, text, html, created_at";
+const MESSAGE_COLUMNS: &str =
+    "id, ticket_id, kind, author_type, author_id, channel, text, html, external_id, delivery, created_at";
 
 pub(crate) async fn load_messages(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE ticket_id = $1 ORDER BY id");

@@ -460,6 +460,8 @@ impl CreateTicketRequest {
             attachments: Vec::new(),
             actor,
             idempotency,
+            linked_to: None,
+            origin: Default::default(),
             now,
         })
     }

@@ -78,6 +78,8 @@ pub fn request(subject: &str, email: &str) -> CreateTicket {
         attachments: vec![],
         actor: Actor::System,
         idempotency: None,
+        linked_to: None,
+        origin: Default::default(),
         now: T0,
     }
 }

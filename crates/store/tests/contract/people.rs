@@ -21,6 +21,7 @@ async fn erasure_redacts_everywhere_and_is_an_event() {
         text: "Dear Ann Example, we will write to ann.example@mail.test".into(),
         html: None,
         attachments: vec![],
+        origin: Default::default(),
         now: at(5),
     };
     store.add_message(ticket.id, Some(supervisor.clone()), reply).await.unwrap();

@@ -121,6 +121,7 @@ async fn messages_move_the_status_and_attachments_are_deduplicated() {
         text: "We are on it".into(),
         html: None,
         attachments: vec![file.clone()],
+        origin: Default::default(),
         now: at(60),
     };
     let (after_reply, message) = store.add_message(ticket.id, Some(owner.clone()), reply.clone()).await.unwrap();

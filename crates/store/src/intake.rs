@@ -1,0 +1,703 @@
+//! Intake: files one inbound message from any channel, in one transaction.
+//!
+//! The store gathers the facts core's [`rapport_core::intake::place`] needs —
+//! whether the message was filed before, who the sender is, how much they sent
+//! lately, which tickets its thread hints point at — then carries out the
+//! placement: a message on an existing ticket (reopening it if needed) or a new
+//! ticket, with the sender and the Cc followers recorded as participants and,
+//! for a person's first message, an acknowledgment queued in the outbox. What
+//! cannot be filed goes to the quarantine whole, so nothing acknowledged to the
+//! sending server is ever lost.
+
+use rapport_core::event::{self};
+use rapport_core::intake::{
+    Candidate, InboundMessage, NewTicketReason, Placement, RATE_WINDOW_MS, RateLimit, RateVerdict, Sender,
+    acknowledgment_text, over_rate, place, reply_subject,
+};
+use rapport_core::outbox::{Automatic, DeliveryState, OutboundPayload, Recipient};
+use rapport_core::{
+    Actor, Author, Channel, CustomerId, Identity, Level, MessageId, MessageKind, Status, TicketId, Timestamp,
+};
+use sha2::{Digest, Sha256};
+
+use crate::db::{Conn, IdRow, args};
+use crate::error::{Rejection, StoreError};
+use crate::outbox::enqueue;
+use crate::tickets::{
+    CreateTicket, CustomerRef, MessageOrigin, NewAttachment, NewMessage, create_one, insert_message, load_ticket,
+    resolve_customer, save_decision,
+};
+use crate::{Store, StoreOptions};
+
+/// The most thread references looked up per message.
+const MAX_REFERENCES: usize = 20;
+
+/// A request to file one inbound message.
+#[derive(Debug, Clone)]
+pub struct FileInbound {
+    /// The message in core's shape.
+    pub message: InboundMessage,
+    /// The message exactly as received (kept whole if it has to be quarantined).
+    pub raw: Vec<u8>,
+    /// The Message-ID (or channel id) for the acknowledgment, if one should be
+    /// sent when this message opens a ticket; `None` sends none.
+    pub acknowledgment: Option<String>,
+    /// The per-sender rate limit.
+    pub rate_limit: RateLimit,
+}
+
+/// What filing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filed {
+    /// The same message was filed before (same channel id): nothing changed.
+    Duplicate {
+        /// Its ticket.
+        ticket: TicketId,
+        /// The message filed earlier.
+        message: MessageId,
+    },
+    /// Added to an existing ticket.
+    Added {
+        /// The ticket.
+        ticket: TicketId,
+        /// The new message.
+        message: MessageId,
+        /// True when the ticket was reopened.
+        reopened: bool,
+    },
+    /// Opened a new ticket.
+    Opened {
+        /// The new ticket.
+        ticket: TicketId,
+        /// Its first message.
+        message: MessageId,
+        /// The ticket it is linked to.
+        linked_to: Option<TicketId>,
+        /// Why it is new.
+        reason: NewTicketReason,
+        /// The acknowledgment queued, if any.
+        acknowledgment: Option<MessageId>,
+    },
+    /// Kept whole in the quarantine.
+    Quarantined {
+        /// The quarantine entry.
+        id: i64,
+        /// Why.
+        reason: QuarantineReason,
+    },
+}
+
+impl Filed {
+    /// The ticket the message is on, if it was filed on one.
+    pub fn ticket(&self) -> Option<TicketId> {
+        match self {
+            Filed::Duplicate { ticket, .. } | Filed::Added { ticket, .. } | Filed::Opened { ticket, .. } => {
+                Some(*ticket)
+            }
+            Filed::Quarantined { .. } => None,
+        }
+    }
+}
+
+/// Why a message is in the quarantine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineReason {
+    /// It could not be parsed into a message (held for an admin).
+    Unparseable,
+    /// The sender is flooding us (held; a retry files it).
+    RateLimited,
+    /// A bounce for a message we cannot find (held).
+    UnmatchedBounce,
+    /// Our own mail come back (kept for the record, needs nothing).
+    Loop,
+}
+
+impl QuarantineReason {
+    /// The database word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuarantineReason::Unparseable => "unparseable",
+            QuarantineReason::RateLimited => "rate_limited",
+            QuarantineReason::UnmatchedBounce => "unmatched_bounce",
+            QuarantineReason::Loop => "loop",
+        }
+    }
+
+    fn parse(word: &str) -> Option<QuarantineReason> {
+        [
+            QuarantineReason::Unparseable,
+            QuarantineReason::RateLimited,
+            QuarantineReason::UnmatchedBounce,
+            QuarantineReason::Loop,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == word)
+    }
+
+    /// Loops need no attention; everything else waits for an admin.
+    fn initial_state(self) -> &'static str {
+        match self {
+            QuarantineReason::Loop => "ignored",
+            _ => "held",
+        }
+    }
+}
+
+/// A quarantined message, for an admin to list and re-run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuarantineItem {
+    /// Id.
+    pub id: i64,
+    /// Channel it came in on.
+    pub channel: Channel,
+    /// Why it is here.
+    pub reason: QuarantineReason,
+    /// What went wrong, for a person.
+    pub detail: String,
+    /// held, ignored or resolved.
+    pub state: String,
+    /// Size of the raw message.
+    pub size: i64,
+    /// When it arrived.
+    pub created_at: Timestamp,
+    /// The ticket it was filed on after a re-run.
+    pub ticket: Option<TicketId>,
+}
+
+/// A bounce (delivery status notification) to attach to the message that bounced.
+#[derive(Debug, Clone)]
+pub struct BounceFiling {
+    /// The Message-ID of the mail that bounced, if the report gave one.
+    pub original_external_id: Option<String>,
+    /// The bounce's own id (for filing a redelivery once).
+    pub external_id: String,
+    /// A summary for the agent: who failed and why.
+    pub text: String,
+    /// True when the report says delivery failed (not merely delayed).
+    pub failed: bool,
+    /// The bounce exactly as received.
+    pub raw: Vec<u8>,
+    /// When it arrived.
+    pub received_at: Timestamp,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExistingRow {
+    id: i64,
+    ticket_id: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct SenderRow {
+    customer_id: i64,
+    verified_at: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct CandidateRow {
+    id: i64,
+    status: String,
+    customer_id: i64,
+    merged_into: Option<i64>,
+    participates: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    count: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct QuarantineRow {
+    id: i64,
+    channel: String,
+    reason: String,
+    detail: String,
+    state: String,
+    size: i64,
+    created_at: i64,
+    ticket_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RawRow {
+    raw: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboundRow {
+    id: i64,
+    ticket_id: i64,
+}
+
+impl Store {
+    /// Files one inbound message (see the module documentation).
+    pub async fn file_inbound(&self, request: FileInbound) -> Result<Filed, StoreError> {
+        let options = self.options.clone();
+        self.write(move |conn| Box::pin(async move { file(conn, request, &options).await })).await
+    }
+
+    /// Attaches a bounce to the ticket of the message that bounced, as an
+    /// internal note, and marks that message failed. A bounce never opens a
+    /// ticket: one whose message cannot be found goes to the quarantine.
+    pub async fn file_bounce(&self, bounce: BounceFiling) -> Result<Filed, StoreError> {
+        self.write(move |conn| Box::pin(async move { file_bounce(conn, bounce).await })).await
+    }
+
+    /// Keeps a message that cannot be filed, whole, for an admin.
+    pub async fn quarantine(
+        &self,
+        channel: Channel,
+        reason: QuarantineReason,
+        detail: String,
+        raw: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Filed, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let id = quarantine(conn, channel, reason, &detail, &raw, now).await?;
+                Ok(Filed::Quarantined { id, reason })
+            })
+        })
+        .await
+    }
+
+    /// Lists quarantined messages, newest first; `held_only` limits the list to those awaiting an admin.
+    pub async fn list_quarantine(&self, state: Option<&str>, limit: i64) -> Result<Vec<QuarantineItem>, StoreError> {
+        let state = state.map(str::to_owned);
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let rows: Vec<QuarantineRow> = conn
+                        .fetch_all(
+                            "SELECT id, channel, reason, detail, state, CAST(LENGTH(raw) AS BIGINT) AS size, created_at, ticket_id \
+                             FROM quarantine WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
+                            args![state, limit],
+                        )
+                        .await?;
+                    rows.into_iter().map(QuarantineItem::try_from).collect()
+                })
+            })
+            .await
+    }
+
+    /// The raw bytes of a quarantined message.
+    pub async fn get_quarantined_raw(&self, id: i64) -> Result<Vec<u8>, StoreError> {
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let row: Option<RawRow> =
+                        conn.fetch_optional("SELECT raw FROM quarantine WHERE id = $1", args![id]).await?;
+                    Ok(row.ok_or(StoreError::NotFound("quarantined message"))?.raw)
+                })
+            })
+            .await
+    }
+
+    /// Marks a quarantined message dealt with, with the ticket it ended on.
+    pub async fn resolve_quarantined(
+        &self,
+        id: i64,
+        ticket: Option<TicketId>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let changed = conn
+                    .execute(
+                        "UPDATE quarantine SET state = 'resolved', resolved_at = $1, ticket_id = $2 WHERE id = $3",
+                        args![now.0, ticket.map(|ticket| ticket.0), id],
+                    )
+                    .await?;
+                if changed == 0 { Err(StoreError::NotFound("quarantined message")) } else { Ok(()) }
+            })
+        })
+        .await
+    }
+
+    /// Records something an admin must look at (a refused oversize message, say).
+    pub async fn insert_alert(&self, kind: &'static str, detail: String, now: Timestamp) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                conn.execute(
+                    "INSERT INTO admin_alerts (kind, detail, created_at) VALUES ($1, $2, $3)",
+                    args![kind, detail, now.0],
+                )
+                .await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Lists admin alerts, newest first, as `(kind, detail, created_at)`.
+    pub async fn list_alerts(&self, limit: i64) -> Result<Vec<(String, String, Timestamp)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct AlertRow {
+            kind: String,
+            detail: String,
+            created_at: i64,
+        }
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let rows: Vec<AlertRow> = conn
+                        .fetch_all(
+                            "SELECT kind, detail, created_at FROM admin_alerts ORDER BY id DESC LIMIT $1",
+                            args![limit],
+                        )
+                        .await?;
+                    Ok(rows.into_iter().map(|row| (row.kind, row.detail, Timestamp(row.created_at))).collect())
+                })
+            })
+            .await
+    }
+}
+
+impl TryFrom<QuarantineRow> for QuarantineItem {
+    type Error = StoreError;
+    fn try_from(row: QuarantineRow) -> Result<QuarantineItem, StoreError> {
+        Ok(QuarantineItem {
+            id: row.id,
+            channel: row.channel.parse().map_err(|_| corrupt("quarantine.channel", &row.channel))?,
+            reason: QuarantineReason::parse(&row.reason).ok_or_else(|| corrupt("quarantine.reason", &row.reason))?,
+            detail: row.detail,
+            state: row.state,
+            size: row.size,
+            created_at: Timestamp(row.created_at),
+            ticket: row.ticket_id.map(TicketId),
+        })
+    }
+}
+
+fn corrupt(field: &str, value: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("unexpected value {value:?} in {field}"))
+}
+
+async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions) -> Result<Filed, StoreError> {
+    let inbound = request.message;
+    let now = inbound.received_at;
+    if let Some(external_id) = &inbound.external_id {
+        if let Some(existing) = find_external(conn, inbound.channel, external_id).await? {
+            return Ok(existing);
+        }
+    }
+    let recent = count_recent(conn, &inbound.sender, now).await?;
+    let verdict = over_rate(recent, request.rate_limit);
+    if verdict == RateVerdict::Storm {
+        let detail = format!("{} sent {recent} messages within an hour", inbound.sender.value);
+        let id = quarantine(conn, inbound.channel, QuarantineReason::RateLimited, &detail, &request.raw, now).await?;
+        return Ok(Filed::Quarantined { id, reason: QuarantineReason::RateLimited });
+    }
+    let sender = find_sender(conn, &inbound.sender).await?;
+    let candidates = candidates(conn, &inbound).await?;
+    let placement = place(sender, &candidates);
+    let origin = MessageOrigin {
+        external_id: inbound.external_id.clone(),
+        delivery: None,
+        original_text: inbound.original_text.clone(),
+        sender: Some(inbound.sender.clone()),
+    };
+    let attachments: Vec<NewAttachment> = inbound
+        .attachments
+        .iter()
+        .map(|attachment| NewAttachment {
+            filename: attachment.filename.clone(),
+            content_type: attachment.content_type.clone(),
+            content: attachment.content.clone(),
+        })
+        .collect();
+    let customer_ref = CustomerRef { name: inbound.sender_name.clone(), identities: vec![inbound.sender.clone()] };
+    match placement {
+        Placement::Existing { ticket, reopens } => {
+            let (author, _) = resolve_customer(conn, &customer_ref, now).await?;
+            let ticket = load_ticket(conn, ticket, true).await?;
+            let message = NewMessage {
+                kind: MessageKind::Inbound,
+                author: Author::Customer(author),
+                text: inbound.text.clone(),
+                html: inbound.html.clone(),
+                attachments,
+                origin,
+                now,
+            };
+            let message_id = insert_message(conn, ticket.id, inbound.channel, &message).await?;
+            let decision = event::add_message(&ticket, message_id, MessageKind::Inbound, message.author, now)
+                .map_err(Rejection::from)?;
+            save_decision(conn, &ticket, &decision).await?;
+            add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
+            add_followers(conn, ticket.id, &inbound, now).await?;
+            Ok(Filed::Added { ticket: ticket.id, message: message_id, reopened: reopens })
+        }
+        Placement::New { linked_to, reason } => {
+            let create = CreateTicket {
+                subject: inbound.subject.clone(),
+                body: inbound.text.clone(),
+                html: inbound.html.clone(),
+                channel: inbound.channel,
+                customer: customer_ref,
+                urgency: Level::Normal,
+                team: inbound.team,
+                tags: Vec::new(),
+                attachments,
+                actor: Actor::System,
+                idempotency: None,
+                linked_to,
+                origin,
+                now,
+            };
+            let created = create_one(conn, create, options).await?;
+            let ticket = created.ticket;
+            let first: IdRow = conn
+                .fetch_one("SELECT MIN(id) AS id FROM messages WHERE ticket_id = $1", args![ticket.id.0])
+                .await?;
+            add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
+            add_followers(conn, ticket.id, &inbound, now).await?;
+            let acknowledgment = match request.acknowledgment {
+                Some(ack_id) if !inbound.automatic && verdict == RateVerdict::Normal => {
+                    Some(acknowledge(conn, &ticket, &inbound, ack_id).await?)
+                }
+                _ => None,
+            };
+            Ok(Filed::Opened { ticket: ticket.id, message: MessageId(first.id), linked_to, reason, acknowledgment })
+        }
+    }
+}
+
+async fn find_external(conn: &mut Conn<'_>, channel: Channel, external_id: &str) -> Result<Option<Filed>, StoreError> {
+    let row: Option<ExistingRow> = conn
+        .fetch_optional(
+            "SELECT id, ticket_id FROM messages WHERE channel = $1 AND external_id = $2",
+            args![channel.as_str(), external_id],
+        )
+        .await?;
+    Ok(row.map(|row| Filed::Duplicate { ticket: TicketId(row.ticket_id), message: MessageId(row.id) }))
+}
+
+async fn count_recent(conn: &mut Conn<'_>, sender: &Identity, now: Timestamp) -> Result<u32, StoreError> {
+    let since = now.0.saturating_sub(RATE_WINDOW_MS);
+    let row: CountRow = conn
+        .fetch_one(
+            "SELECT COUNT(*) AS count FROM messages WHERE sender_kind = $1 AND sender_value = $2 AND created_at > $3",
+            args![sender.kind.as_str(), sender.value.as_str(), since],
+        )
+        .await?;
+    Ok(u32::try_from(row.count).unwrap_or(u32::MAX))
+}
+
+async fn find_sender(conn: &mut Conn<'_>, sender: &Identity) -> Result<Option<Sender>, StoreError> {
+    let row: Option<SenderRow> = conn
+        .fetch_optional(
+            "SELECT customer_id, verified_at FROM identities WHERE kind = $1 AND value = $2",
+            args![sender.kind.as_str(), sender.value.as_str()],
+        )
+        .await?;
+    Ok(row.map(|row| Sender { customer: CustomerId(row.customer_id), verified: row.verified_at.is_some() }))
+}
+
+/// The tickets the hints point at, references first, each followed through
+/// merges to the ticket that survived.
+async fn candidates(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<Vec<Candidate>, StoreError> {
+    let mut tickets: Vec<TicketId> = Vec::new();
+    for reference in inbound.thread.references.iter().take(MAX_REFERENCES) {
+        let row: Option<ExistingRow> = conn
+            .fetch_optional(
+                "SELECT id, ticket_id FROM messages WHERE external_id = $1 ORDER BY id LIMIT 1",
+                args![reference.as_str()],
+            )
+            .await?;
+        if let Some(row) = row {
+            tickets.push(TicketId(row.ticket_id));
+        }
+    }
+    tickets.extend(inbound.thread.tokens.iter().take(MAX_REFERENCES).copied());
+    let mut found: Vec<Candidate> = Vec::new();
+    for ticket in tickets {
+        if let Some(candidate) = candidate(conn, ticket, &inbound.sender).await? {
+            if !found.iter().any(|seen| seen.ticket == candidate.ticket) {
+                found.push(candidate);
+            }
+        }
+    }
+    Ok(found)
+}
+
+async fn candidate(conn: &mut Conn<'_>, ticket: TicketId, sender: &Identity) -> Result<Option<Candidate>, StoreError> {
+    let mut id = ticket;
+    // A merged ticket points at the one that survived; follow a short chain.
+    for _ in 0..8 {
+        let row: Option<CandidateRow> = conn
+            .fetch_optional(
+                "SELECT t.id, t.status, t.customer_id, t.merged_into, \
+                 (SELECT COUNT(*) FROM ticket_participants p WHERE p.ticket_id = t.id AND p.kind = $2 AND p.value = $3) \
+                 AS participates FROM tickets t WHERE t.id = $1",
+                args![id.0, sender.kind.as_str(), sender.value.as_str()],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        if let Some(next) = row.merged_into {
+            id = TicketId(next);
+            continue;
+        }
+        let status: Status = row.status.parse().map_err(|_| corrupt("tickets.status", &row.status))?;
+        return Ok(Some(Candidate {
+            ticket: TicketId(row.id),
+            status,
+            customer: CustomerId(row.customer_id),
+            sender_participates: row.participates > 0,
+        }));
+    }
+    Ok(None)
+}
+
+pub(crate) async fn add_participant(
+    conn: &mut Conn<'_>,
+    ticket: TicketId,
+    identity: &Identity,
+    role: &'static str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO ticket_participants (ticket_id, kind, value, role, created_at) VALUES ($1, $2, $3, $4, $5) \
+         ON CONFLICT DO NOTHING",
+        args![ticket.0, identity.kind.as_str(), identity.value.as_str(), role, now.0],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn add_followers(
+    conn: &mut Conn<'_>,
+    ticket: TicketId,
+    inbound: &InboundMessage,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for follower in inbound.followers.iter().filter(|follower| **follower != inbound.sender) {
+        add_participant(conn, ticket, follower, "follower", now).await?;
+    }
+    Ok(())
+}
+
+/// Queues the acknowledgment of a new ticket: a system reply on the ticket
+/// (which does not count as a response) and its outbox entry.
+async fn acknowledge(
+    conn: &mut Conn<'_>,
+    ticket: &rapport_core::Ticket,
+    inbound: &InboundMessage,
+    ack_id: String,
+) -> Result<MessageId, StoreError> {
+    let now = inbound.received_at;
+    let text = acknowledgment_text(ticket.id, inbound.sender_name.as_deref(), &inbound.subject);
+    let message = NewMessage {
+        kind: MessageKind::Reply,
+        author: Author::System,
+        text: text.clone(),
+        html: None,
+        attachments: Vec::new(),
+        origin: MessageOrigin {
+            external_id: Some(ack_id.clone()),
+            delivery: Some(DeliveryState::Queued),
+            original_text: None,
+            sender: None,
+        },
+        now,
+    };
+    let message_id = insert_message(conn, ticket.id, inbound.channel, &message).await?;
+    let decision =
+        event::add_message(ticket, message_id, MessageKind::Reply, Author::System, now).map_err(Rejection::from)?;
+    save_decision(conn, ticket, &decision).await?;
+    let mut references: Vec<String> = inbound.thread.references.iter().rev().cloned().collect();
+    if let Some(external_id) = &inbound.external_id {
+        references.push(external_id.clone());
+    }
+    let payload = OutboundPayload {
+        ticket: Some(ticket.id),
+        to: vec![Recipient { name: inbound.sender_name.clone(), identity: inbound.sender.clone() }],
+        cc: Vec::new(),
+        subject: reply_subject(ticket.id, &inbound.subject),
+        in_reply_to: inbound.external_id.clone(),
+        references,
+        author_name: None,
+        text,
+        html: None,
+        automatic: Some(Automatic::AutoReplied),
+    };
+    enqueue(conn, Some(message_id), Some(ticket.id), inbound.channel, &ack_id, &payload, now).await?;
+    Ok(message_id)
+}
+
+async fn file_bounce(conn: &mut Conn<'_>, bounce: BounceFiling) -> Result<Filed, StoreError> {
+    let now = bounce.received_at;
+    if let Some(existing) = find_external(conn, Channel::Email, &bounce.external_id).await? {
+        return Ok(existing);
+    }
+    let original: Option<OutboundRow> = match &bounce.original_external_id {
+        Some(original) => {
+            conn.fetch_optional(
+                "SELECT id, ticket_id FROM messages WHERE channel = 'email' AND external_id = $1 AND kind <> 'inbound'",
+                args![original.as_str()],
+            )
+            .await?
+        }
+        None => None,
+    };
+    let Some(original) = original else {
+        let detail = match &bounce.original_external_id {
+            Some(id) => format!("bounce for <{id}>, which is not a message Rapport sent"),
+            None => "bounce that names no message".to_owned(),
+        };
+        let id = quarantine(conn, Channel::Email, QuarantineReason::UnmatchedBounce, &detail, &bounce.raw, now).await?;
+        return Ok(Filed::Quarantined { id, reason: QuarantineReason::UnmatchedBounce });
+    };
+    if bounce.failed {
+        conn.execute("UPDATE messages SET delivery = 'failed' WHERE id = $1", args![original.id]).await?;
+        conn.execute(
+            "UPDATE outbox SET state = 'failed', last_error = $1 WHERE message_id = $2",
+            args![bounce.text.clone(), original.id],
+        )
+        .await?;
+    }
+    let ticket = load_ticket(conn, TicketId(original.ticket_id), true).await?;
+    let note = NewMessage {
+        kind: MessageKind::Note,
+        author: Author::System,
+        text: bounce.text,
+        html: None,
+        attachments: vec![NewAttachment {
+            filename: "bounce.eml".to_owned(),
+            content_type: "message/rfc822".to_owned(),
+            content: bounce.raw,
+        }],
+        origin: MessageOrigin { external_id: Some(bounce.external_id), ..MessageOrigin::default() },
+        now,
+    };
+    let message_id = insert_message(conn, ticket.id, Channel::Email, &note).await?;
+    let decision =
+        event::add_message(&ticket, message_id, MessageKind::Note, Author::System, now).map_err(Rejection::from)?;
+    save_decision(conn, &ticket, &decision).await?;
+    Ok(Filed::Added { ticket: ticket.id, message: message_id, reopened: false })
+}
+
+pub(crate) async fn quarantine(
+    conn: &mut Conn<'_>,
+    channel: Channel,
+    reason: QuarantineReason,
+    detail: &str,
+    raw: &[u8],
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    let sha256 = hex::encode(Sha256::digest(raw));
+    let existing: Option<IdRow> =
+        conn.fetch_optional("SELECT id FROM quarantine WHERE sha256 = $1", args![sha256.as_str()]).await?;
+    if let Some(existing) = existing {
+        return Ok(existing.id);
+    }
+    let row: IdRow = conn
+        .fetch_one(
+            "INSERT INTO quarantine (channel, reason, detail, sha256, raw, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            args![channel.as_str(), reason.as_str(), detail, sha256, raw.to_vec(), reason.initial_state(), now.0],
+        )
+        .await?;
+    Ok(row.id)
+}

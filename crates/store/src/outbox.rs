@@ -1,0 +1,201 @@
+//! The outbox: every outbound message waits here until a worker has handed it
+//! to its channel. Entries are written in the same transaction as the message
+//! they send, with the channel id (Message-ID) fixed, then claimed with a
+//! lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on
+//! SQLite), so several instances never send one entry at the same time, and an
+//! instance killed mid-send leaves an entry that is sent again, with the same id,
+//! once its lease runs out.
+
+use rapport_core::outbox::{DeliveryState, MAX_ATTEMPTS, OutboundPayload, next_attempt};
+use rapport_core::{Channel, MessageId, TicketId, Timestamp};
+use sqlx::AssertSqlSafe;
+
+use crate::Store;
+use crate::db::{Conn, Dialect, args};
+use crate::error::StoreError;
+
+/// One claimed outbox entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    /// Entry id.
+    pub id: i64,
+    /// The message it sends, if it belongs to a ticket.
+    pub message: Option<MessageId>,
+    /// The ticket.
+    pub ticket: Option<TicketId>,
+    /// The channel to send on.
+    pub channel: Channel,
+    /// The channel id, fixed before the first attempt (an email's Message-ID).
+    pub external_id: String,
+    /// What to send.
+    pub payload: OutboundPayload,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+}
+
+/// How an attempt went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The next hop accepted it.
+    Sent,
+    /// A temporary failure: try again later (until the attempts run out).
+    Retry(String),
+    /// A permanent refusal: give up.
+    Failed(String),
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    message_id: Option<i64>,
+    ticket_id: Option<i64>,
+    channel: String,
+    external_id: String,
+    payload: String,
+    attempts: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct StateRow {
+    state: String,
+    attempts: i64,
+    message_id: Option<i64>,
+}
+
+impl Store {
+    /// Claims up to `limit` due entries for `lease_ms`; each claim counts as an attempt.
+    pub async fn claim_outbox(&self, now: Timestamp, lease_ms: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+                let sql = format!(
+                    "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN (\
+                     SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $2 \
+                     AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+                     RETURNING id, message_id, ticket_id, channel, external_id, payload, attempts"
+                );
+                let rows: Vec<OutboxRow> =
+                    conn.fetch_all(AssertSqlSafe(sql), args![now.0.saturating_add(lease_ms), now.0, limit]).await?;
+                let mut items: Vec<OutboxItem> = rows.into_iter().map(OutboxItem::try_from).collect::<Result<_, _>>()?;
+                items.sort_by_key(|item| item.id);
+                Ok(items)
+            })
+        })
+        .await
+    }
+
+    /// Records how an attempt went: sent, retried later with backoff, or failed.
+    pub async fn finish_outbox(&self, id: i64, outcome: SendOutcome, now: Timestamp) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let row: Option<StateRow> = conn
+                    .fetch_optional("SELECT state, attempts, message_id FROM outbox WHERE id = $1", args![id])
+                    .await?;
+                let row = row.ok_or(StoreError::NotFound("outbox entry"))?;
+                if row.state != "queued" {
+                    // A bounce or a receipt got there first; it knows better.
+                    return Ok(());
+                }
+                let (state, error, next) = match outcome {
+                    SendOutcome::Sent => (DeliveryState::Sent, None, now),
+                    SendOutcome::Retry(error) if row.attempts < MAX_ATTEMPTS => {
+                        (DeliveryState::Queued, Some(error), next_attempt(row.attempts, now))
+                    }
+                    SendOutcome::Retry(error) | SendOutcome::Failed(error) => (DeliveryState::Failed, Some(error), now),
+                };
+                let sent_at = (state == DeliveryState::Sent).then_some(now.0);
+                conn.execute(
+                    "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, claimed_until = NULL, \
+                     sent_at = $4 WHERE id = $5",
+                    args![state.as_str(), error, next.0, sent_at, id],
+                )
+                .await?;
+                if let Some(message) = row.message_id {
+                    conn.execute(
+                        "UPDATE messages SET delivery = $1 WHERE id = $2",
+                        args![state.as_str(), message],
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Queues a message that belongs to no ticket (a refusal notice, say).
+    pub async fn enqueue_notice(
+        &self,
+        channel: Channel,
+        external_id: String,
+        payload: OutboundPayload,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move { enqueue(conn, None, None, channel, &external_id, &payload, now).await })
+        })
+        .await
+    }
+
+    /// Counts entries per state, for health checks and tests: `(state, count)`.
+    pub async fn count_outbox(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct CountRow {
+            state: String,
+            count: i64,
+        }
+        self.db
+            .read(|conn| {
+                Box::pin(async move {
+                    let rows: Vec<CountRow> = conn
+                        .fetch_all("SELECT state, COUNT(*) AS count FROM outbox GROUP BY state ORDER BY state", vec![])
+                        .await?;
+                    Ok(rows.into_iter().map(|row| (row.state, row.count)).collect())
+                })
+            })
+            .await
+    }
+}
+
+/// Writes an outbox entry inside the caller's transaction.
+pub(crate) async fn enqueue(
+    conn: &mut Conn<'_>,
+    message: Option<MessageId>,
+    ticket: Option<TicketId>,
+    channel: Channel,
+    external_id: &str,
+    payload: &OutboundPayload,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO outbox (message_id, ticket_id, channel, external_id, payload, state, attempts, next_attempt_at, \
+         created_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6)",
+        args![
+            message.map(|message| message.0),
+            ticket.map(|ticket| ticket.0),
+            channel.as_str(),
+            external_id,
+            serde_json::to_string(payload)?,
+            now.0
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+impl TryFrom<OutboxRow> for OutboxItem {
+    type Error = StoreError;
+    fn try_from(row: OutboxRow) -> Result<OutboxItem, StoreError> {
+        Ok(OutboxItem {
+            id: row.id,
+            message: row.message_id.map(MessageId),
+            ticket: row.ticket_id.map(TicketId),
+            channel: row.channel.parse().map_err(|_| {
+                StoreError::Other(anyhow::anyhow!("unexpected value {:?} in outbox.channel", row.channel))
+            })?,
+            external_id: row.external_id,
+            payload: serde_json::from_str(&row.payload)?,
+            attempts: row.attempts,
+        })
+    }
+}
