@@ -54,6 +54,13 @@ pub enum Command {
         /// The file to write (must not exist)
         path: PathBuf,
     },
+    /// File one email read from stdin (for an MTA pipe); exits 0, 75 (retry) or 78 (configuration)
+    Mailgate(MailgateArgs),
+    /// List and re-run messages that could not be filed
+    Quarantine {
+        #[command(subcommand)]
+        command: QuarantineCommand,
+    },
     /// Measure ticket creation, the queue view and search against a real server
     Bench(BenchArgs),
     /// Configuration helpers
@@ -95,6 +102,33 @@ pub enum TokenCommand {
     /// Revoke a token by id
     Revoke {
         /// The token id from `rapport token list`
+        id: i64,
+    },
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct MailgateArgs {
+    /// The team new tickets go to (by name)
+    #[arg(long, value_name = "NAME")]
+    pub team: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum QuarantineCommand {
+    /// List quarantined messages, newest first
+    List {
+        /// Show every entry, not only those waiting for an admin
+        #[arg(long)]
+        all: bool,
+    },
+    /// File a quarantined message again (after fixing what held it); the rate limit does not apply
+    Retry {
+        /// The id from `rapport quarantine list`
+        id: i64,
+    },
+    /// Write a quarantined message's raw bytes to stdout
+    Show {
+        /// The id from `rapport quarantine list`
         id: i64,
     },
 }

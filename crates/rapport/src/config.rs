@@ -10,6 +10,8 @@ use anyhow::{Context, bail};
 use rapport_core::{Level, PriorityMatrix};
 use serde::Deserialize;
 
+use rapport_server::mail::MailSettings;
+
 use crate::cli::GlobalArgs;
 
 /// The commented default configuration, printed by `rapport config print-default`
@@ -28,6 +30,53 @@ pub struct RawConfig {
     pub server: RawServer,
     /// Tier × urgency → priority.
     pub priority: RawPriority,
+    /// Email in and out.
+    pub email: RawEmail,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEmail {
+    pub address: Option<String>,
+    pub from_name: Option<String>,
+    pub aliases: Vec<String>,
+    pub smtp_url: Option<String>,
+    pub loop_id: Option<String>,
+    pub max_message_bytes: Option<usize>,
+    pub max_attachment_bytes: Option<usize>,
+    pub acknowledge: Option<bool>,
+    pub rate_limit_replies: Option<u32>,
+    pub rate_limit_messages: Option<u32>,
+    pub poll_interval_seconds: Option<u64>,
+    pub mailboxes: Vec<RawMailbox>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawMailbox {
+    pub address: Option<String>,
+    pub team: Option<String>,
+    pub imap_url: Option<String>,
+    pub auth: Option<String>,
+    pub password: Option<String>,
+    pub token_command: Option<String>,
+}
+
+/// One IMAP mailbox to poll, checked.
+#[derive(Clone)]
+pub struct MailboxConfig {
+    /// The mailbox's address (one of ours).
+    pub address: String,
+    /// The name of the team its mail goes to, if any.
+    pub team: Option<String>,
+    /// The IMAP URL and credentials.
+    pub imap: rapport_channels::email::imap::ImapMailbox,
+}
+
+impl std::fmt::Debug for MailboxConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailboxConfig").field("address", &self.address).field("team", &self.team).finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -52,6 +101,8 @@ pub struct ValidConfig {
     pub listen: String,
     pub server: rapport_server::ServerConfig,
     pub matrix: PriorityMatrix,
+    pub mailboxes: Vec<MailboxConfig>,
+    pub poll_interval: std::time::Duration,
 }
 
 impl RawConfig {
@@ -104,13 +155,100 @@ impl RawConfig {
             None => PriorityMatrix::default(),
         };
         let listen = self.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let (mail, mailboxes, poll_interval) = self.email.validate()?;
         Ok(ValidConfig {
             database_url,
             listen,
-            server: rapport_server::ServerConfig { max_body_bytes, max_page_size, auto_close_after_ms },
+            server: rapport_server::ServerConfig { max_body_bytes, max_page_size, auto_close_after_ms, mail },
             matrix,
+            mailboxes,
+            poll_interval,
         })
     }
+}
+
+impl RawEmail {
+    fn validate(self) -> anyhow::Result<(MailSettings, Vec<MailboxConfig>, std::time::Duration)> {
+        use rapport_channels::email::imap::{ImapAuth, ImapMailbox, parse_imap_url};
+        let defaults = MailSettings::default();
+        let address = match self.address {
+            Some(address) => email_address(&address, "email.address")?,
+            None => defaults.address.clone(),
+        };
+        let mut own_addresses = vec![address.clone()];
+        for (index, alias) in self.aliases.iter().enumerate() {
+            own_addresses.push(email_address(alias, &format!("email.aliases[{index}]"))?);
+        }
+        let mut mailboxes = Vec::new();
+        for (index, raw) in self.mailboxes.into_iter().enumerate() {
+            let field = |key: &str| format!("email.mailboxes[{index}].{key}");
+            let mailbox_address = email_address(
+                raw.address.as_deref().with_context(|| format!("{} is required", field("address")))?,
+                &field("address"),
+            )?;
+            let imap_url = raw.imap_url.with_context(|| format!("{} is required", field("imap_url")))?;
+            parse_imap_url(&imap_url).map_err(|error| anyhow::anyhow!("{}: {error}", field("imap_url")))?;
+            let auth = match raw.auth.as_deref().unwrap_or("password") {
+                "password" => ImapAuth::Password(
+                    raw.password.with_context(|| format!("{} is required when auth = \"password\"", field("password")))?,
+                ),
+                "xoauth2" => ImapAuth::XOAuth2 {
+                    token_command: raw.token_command.with_context(|| {
+                        format!("{} is required when auth = \"xoauth2\"", field("token_command"))
+                    })?,
+                },
+                other => bail!("{} must be \"password\" or \"xoauth2\", not {other:?}", field("auth")),
+            };
+            if !own_addresses.contains(&mailbox_address) {
+                own_addresses.push(mailbox_address.clone());
+            }
+            mailboxes.push(MailboxConfig {
+                address: mailbox_address.clone(),
+                team: raw.team,
+                imap: ImapMailbox { address: mailbox_address, imap_url, auth },
+            });
+        }
+        let smtp_url = self.smtp_url.filter(|url| !url.trim().is_empty());
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("email.smtp_url {:?} must start with smtp:// or smtps://", redact_url(url));
+            }
+        }
+        let loop_id = self.loop_id.unwrap_or(defaults.loop_id);
+        if loop_id.is_empty() || !loop_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+            bail!("email.loop_id must be letters, digits, '-', '_' or '.', not {loop_id:?}");
+        }
+        let max_message_bytes = self.max_message_bytes.unwrap_or(defaults.max_message_bytes);
+        if max_message_bytes < 1024 {
+            bail!("email.max_message_bytes must be at least 1024, not {max_message_bytes}");
+        }
+        let max_attachment_bytes = self.max_attachment_bytes.unwrap_or(defaults.max_attachment_bytes);
+        let replies = self.rate_limit_replies.unwrap_or(defaults.rate_limit.replies);
+        let messages = self.rate_limit_messages.unwrap_or(defaults.rate_limit.messages);
+        if messages < 1 || replies > messages {
+            bail!("email.rate_limit_messages must be at least 1 and at least email.rate_limit_replies");
+        }
+        let poll = self.poll_interval_seconds.unwrap_or(60);
+        if poll < 1 {
+            bail!("email.poll_interval_seconds must be at least 1");
+        }
+        let settings = MailSettings {
+            address,
+            from_name: self.from_name.unwrap_or(defaults.from_name),
+            own_addresses,
+            loop_id,
+            smtp_url,
+            max_message_bytes,
+            max_attachment_bytes,
+            acknowledge: self.acknowledge.unwrap_or(defaults.acknowledge),
+            rate_limit: rapport_core::intake::RateLimit { replies, messages },
+        };
+        Ok((settings, mailboxes, std::time::Duration::from_secs(poll)))
+    }
+}
+
+fn email_address(raw: &str, field: &str) -> anyhow::Result<String> {
+    rapport_core::Identity::email(raw).map(|identity| identity.value).map_err(|error| anyhow::anyhow!("{field}: {error}"))
 }
 
 impl ValidConfig {
@@ -208,6 +346,13 @@ mod tests {
         assert!(load("[server]\nmax_page_size = 0", &[]).is_err());
         assert!(load("database_url = \"mysql://x\"", &[]).is_err());
         assert!(load("[priority.matrix]\nbasic = [\"high\", \"low\", \"low\", \"low\"]", &[]).is_err());
+        assert!(load("[email]\naddress = \"not an address\"", &[]).is_err());
+        assert!(load("[email]\nsmtp_url = \"http://x\"", &[]).is_err());
+        assert!(load("[[email.mailboxes]]\naddress = \"a@b.example\"\nimap_url = \"imap://a@h/INBOX\"", &[]).is_err());
+        assert!(
+            load("[[email.mailboxes]]\naddress = \"a@b.example\"\nimap_url = \"ftp://h\"\npassword = \"p\"", &[])
+                .is_err()
+        );
     }
 
     #[test]

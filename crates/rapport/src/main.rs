@@ -9,6 +9,8 @@ mod bench;
 mod cli;
 mod config;
 mod demo;
+mod mailgate;
+mod quarantine;
 mod serve;
 mod token;
 
@@ -26,6 +28,9 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Command::Mailgate(args) = cli.command {
+        return runtime.block_on(mailgate::run(&cli.global, args));
+    }
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
@@ -66,7 +71,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("backed up {} to {}", config.redacted_database_url(), path.display());
                     Ok(())
                 }
-                Command::Config { .. } | Command::Bench(_) => Ok(()),
+                Command::Quarantine { command } => quarantine::run(config, command).await,
+                Command::Config { .. } | Command::Bench(_) | Command::Mailgate(_) => Ok(()),
             }
         }
     }

@@ -34,10 +34,73 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         println!("  API token: {}", welcome.token);
         println!("  API reference: http://{address}/api/v1/openapi.json");
     }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let poller = start_poller(&store, &config, stopped.clone()).await?;
     let state = rapport_server::AppState { store: store.clone(), config: std::sync::Arc::new(config.server.clone()) };
-    rapport_server::serve(listener, state, shutdown_signal()).await?;
+    let mut server_stopped = stopped;
+    rapport_server::serve(listener, state, async move {
+        let _ = server_stopped.wait_for(|stop| *stop).await;
+    })
+    .await?;
+    if let Some(poller) = poller {
+        let _ = poller.await;
+    }
     store.close().await;
     Ok(())
+}
+
+/// Polls the configured IMAP mailboxes, filing each message through the same
+/// intake as `rapport mailgate`; a message is marked seen only once stored.
+async fn start_poller(
+    store: &Store,
+    config: &ValidConfig,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    use rapport_channels::email::imap::{ImapTls, run_poller};
+    if config.mailboxes.is_empty() {
+        return Ok(None);
+    }
+    let teams = store.list_teams(None, 10_000).await?;
+    let mut routes = std::collections::HashMap::new();
+    for mailbox in &config.mailboxes {
+        let team = match &mailbox.team {
+            Some(name) => Some(
+                teams
+                    .iter()
+                    .find(|team| team.name.eq_ignore_ascii_case(name))
+                    .map(|team| team.id)
+                    .with_context(|| format!("email.mailboxes: {} routes to team {name:?}, which does not exist", mailbox.address))?,
+            ),
+            None => None,
+        };
+        routes.insert(mailbox.address.clone(), team);
+    }
+    let tls = ImapTls::webpki_roots().context("loading TLS roots for IMAP")?;
+    let mailboxes: Vec<_> = config.mailboxes.iter().map(|mailbox| mailbox.imap.clone()).collect();
+    let store = store.clone();
+    let mail = config.server.mail.clone();
+    let interval = config.poll_interval;
+    tracing::info!(mailboxes = mailboxes.len(), ?interval, "polling IMAP mailboxes");
+    Ok(Some(tokio::spawn(async move {
+        let file = |mailbox: &rapport_channels::email::imap::ImapMailbox, raw: Vec<u8>| {
+            let store = store.clone();
+            let mail = mail.clone();
+            let team = routes.get(&mailbox.address).copied().flatten();
+            async move {
+                let outcome = rapport_server::mail::file_email(&store, &mail, &raw, team, rapport_server::now()).await?;
+                tracing::info!(outcome = %crate::mailgate::describe(&outcome), "filed mail from IMAP");
+                Ok(())
+            }
+        };
+        run_poller(mailboxes, tls, interval, file, async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .await;
+    })))
 }
 
 async fn shutdown_signal() {

@@ -14,9 +14,11 @@ pub mod body;
 mod customers;
 pub mod error;
 mod health;
+pub mod mail;
 mod merge_patch;
 mod openapi;
 mod organizations;
+pub mod outbox;
 mod params;
 mod search;
 mod teams;
@@ -58,11 +60,18 @@ pub struct ServerConfig {
     pub max_page_size: i64,
     /// How long after solving a ticket closes by itself, in ms (default 4 days).
     pub auto_close_after_ms: i64,
+    /// Email in and out.
+    pub mail: mail::MailSettings,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { max_body_bytes: 1024 * 1024, max_page_size: 100, auto_close_after_ms: 4 * DAY }
+        ServerConfig {
+            max_body_bytes: 1024 * 1024,
+            max_page_size: 100,
+            auto_close_after_ms: 4 * DAY,
+            mail: mail::MailSettings::default(),
+        }
     }
 }
 
@@ -126,6 +135,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
+    let sender = match &state.config.mail.smtp_url {
+        Some(url) => {
+            let smtp = rapport_channels::email::smtp::SmtpSender::from_url(url).context("email.smtp_url")?;
+            let mail = state.config.mail.clone();
+            Some(tokio::spawn(outbox::run(state.store.clone(), mail, smtp, stopped.clone())))
+        }
+        None => None,
+    };
     let sweeper = tokio::spawn(sweep(state.clone(), stopped));
     let listener = listener.tap_io(|tcp| {
         // Small JSON responses should not wait for Nagle's algorithm.
@@ -140,6 +157,11 @@ pub async fn serve(
     let served = axum::serve(listener, app(state)).with_graceful_shutdown(signal).await.context("serving HTTP");
     if let Err(error) = sweeper.await {
         tracing::warn!(%error, "the auto-close sweeper ended abnormally");
+    }
+    if let Some(sender) = sender {
+        if let Err(error) = sender.await {
+            tracing::warn!(%error, "the outbox worker ended abnormally");
+        }
     }
     served
 }

@@ -290,13 +290,24 @@ async fn add_message(
     rapport_core::message::check_text(&request.body)
         .map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
     let kind = if request.public { MessageKind::Reply } else { MessageKind::Note };
+    // A public reply gets its Message-ID now; the store queues it for the
+    // customer's channel in the same transaction (or drops the id when no
+    // channel can carry it).
+    let origin = match kind {
+        MessageKind::Reply => rapport_store::MessageOrigin {
+            external_id: Some(rapport_channels::email::outbound::new_message_id(state.config.mail.domain())),
+            delivery: Some(rapport_core::outbox::DeliveryState::Queued),
+            ..Default::default()
+        },
+        _ => rapport_store::MessageOrigin::default(),
+    };
     let message = NewMessage {
         kind,
         author: Author::Agent(caller.agent.id),
         text: request.body,
         html: None,
         attachments: Vec::new(),
-        origin: Default::default(),
+        origin,
         now: now(),
     };
     let (_ticket, message) = state.store.add_message(TicketId(id), Some(caller.viewer), message).await?;

@@ -199,3 +199,106 @@ impl TryFrom<OutboxRow> for OutboxItem {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+struct ChannelRow {
+    channel: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ParticipantRow {
+    value: String,
+    role: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExternalRow {
+    external_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct NameRow {
+    name: String,
+}
+
+/// Plans how a public reply reaches the customer: on the channel of their
+/// latest message, to the ticket's requesters with followers in copy, threaded
+/// on the ticket's earlier messages. `None` when no channel adapter can carry it.
+pub(crate) async fn plan_reply(
+    conn: &mut Conn<'_>,
+    ticket: &rapport_core::Ticket,
+    author: rapport_core::Author,
+    text: &str,
+    html: Option<&str>,
+) -> Result<Option<(Channel, OutboundPayload)>, StoreError> {
+    use rapport_core::outbox::Recipient;
+    let latest: Option<ChannelRow> = conn
+        .fetch_optional(
+            "SELECT channel FROM messages WHERE ticket_id = $1 AND kind = 'inbound' ORDER BY id DESC LIMIT 1",
+            args![ticket.id.0],
+        )
+        .await?;
+    let channel = match latest {
+        Some(row) => row.channel.parse().unwrap_or(ticket.channel),
+        None => ticket.channel,
+    };
+    // Email carries replies for email and the web form; other channels bring their own adapters.
+    if !matches!(channel, Channel::Email | Channel::Web | Channel::Api) {
+        return Ok(None);
+    }
+    let participants: Vec<ParticipantRow> = conn
+        .fetch_all(
+            "SELECT value, role FROM ticket_participants WHERE ticket_id = $1 AND kind = 'email' ORDER BY created_at, value",
+            args![ticket.id.0],
+        )
+        .await?;
+    let recipient = |value: &str| rapport_core::Identity::email(value).ok().map(|identity| Recipient { name: None, identity });
+    let mut to: Vec<Recipient> =
+        participants.iter().filter(|row| row.role == "requester").filter_map(|row| recipient(&row.value)).collect();
+    if to.is_empty() {
+        let identities: Vec<ParticipantRow> = conn
+            .fetch_all(
+                "SELECT value, 'requester' AS role FROM identities WHERE customer_id = $1 AND kind = 'email' ORDER BY value",
+                args![ticket.customer.0],
+            )
+            .await?;
+        to.extend(identities.iter().take(1).filter_map(|row| recipient(&row.value)));
+    }
+    if to.is_empty() {
+        return Ok(None);
+    }
+    let cc: Vec<Recipient> =
+        participants.iter().filter(|row| row.role == "follower").filter_map(|row| recipient(&row.value)).collect();
+    let thread: Vec<ExternalRow> = conn
+        .fetch_all(
+            "SELECT external_id FROM messages WHERE ticket_id = $1 AND external_id IS NOT NULL AND kind <> 'note' \
+             ORDER BY id",
+            args![ticket.id.0],
+        )
+        .await?;
+    let references: Vec<String> =
+        thread.iter().rev().take(20).rev().map(|row| row.external_id.clone()).collect();
+    let author_name = match author {
+        rapport_core::Author::Agent(agent) => {
+            let row: Option<NameRow> =
+                conn.fetch_optional("SELECT name FROM agents WHERE id = $1", args![agent.0]).await?;
+            row.map(|row| row.name)
+        }
+        _ => None,
+    };
+    Ok(Some((
+        channel,
+        OutboundPayload {
+            ticket: Some(ticket.id),
+            to,
+            cc,
+            subject: rapport_core::intake::reply_subject(ticket.id, &ticket.subject),
+            in_reply_to: references.last().cloned(),
+            references,
+            author_name,
+            text: text.to_owned(),
+            html: html.map(str::to_owned),
+            automatic: None,
+        },
+    )))
+}

@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Arg, Conn, Dialect, IdRow, Insert, Statement, args};
+use crate::outbox::{enqueue, plan_reply};
+use rapport_core::outbox::DeliveryState;
 use crate::error::{Rejection, StoreError};
 use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
 use crate::{Store, StoreOptions};
@@ -309,7 +311,23 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let ticket = visible(load_ticket(conn, id, true).await?, viewer.as_ref())?;
-                let message_id = insert_message(conn, id, ticket.channel, &message).await?;
+                let mut message = message;
+                // A public reply that asks to be delivered goes out through the outbox, in this transaction.
+                let delivery = match (&message.origin.external_id, message.origin.delivery) {
+                    (Some(_), Some(DeliveryState::Queued)) if message.kind == MessageKind::Reply => {
+                        plan_reply(conn, &ticket, message.author, &message.text, message.html.as_deref()).await?
+                    }
+                    _ => None,
+                };
+                if delivery.is_none() && message.origin.delivery == Some(DeliveryState::Queued) {
+                    message.origin.delivery = None;
+                    message.origin.external_id = None;
+                }
+                let channel = delivery.as_ref().map_or(ticket.channel, |(channel, _)| *channel);
+                let message_id = insert_message(conn, id, channel, &message).await?;
+                if let (Some((channel, payload)), Some(external_id)) = (&delivery, &message.origin.external_id) {
+                    enqueue(conn, Some(message_id), Some(id), *channel, external_id, payload, message.now).await?;
+                }
                 let decision = event::add_message(&ticket, message_id, message.kind, message.author, message.now)
                     .map_err(Rejection::from)?;
                 save_decision(conn, &ticket, &decision).await?;

@@ -1,3 +1,6 @@
 //! Real protocol peers for Rapport's tests. Each listens on a free port of
 //! 127.0.0.1 and speaks the real protocol, so the code under test talks to it
 //! exactly as it would to a production server.
+
+pub mod dovecot;
+pub mod smtp;

@@ -182,6 +182,11 @@ pub struct MessageDto {
     pub html: Option<String>,
     /// Attached files.
     pub attachments: Vec<AttachmentDto>,
+    /// The channel's id for the message (an email's Message-ID).
+    pub external_id: Option<String>,
+    /// For outbound replies: queued, sent, delivered or failed.
+    #[schema(value_type = Option<String>)]
+    pub delivery: Option<rapport_core::outbox::DeliveryState>,
     /// When it was written.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
@@ -198,6 +203,8 @@ impl From<&Message> for MessageDto {
             text: message.text.clone(),
             html: message.html.clone(),
             attachments: message.attachments.iter().map(AttachmentDto::from).collect(),
+            external_id: message.external_id.clone(),
+            delivery: message.delivery,
             created_at: rfc3339(message.created_at),
         }
     }

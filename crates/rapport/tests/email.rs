@@ -1,0 +1,347 @@
+//! Email end to end through real protocols: mail in through `rapport mailgate`
+//! processes, out through the server's outbox over SMTP to a real SMTP server
+//! (the testkit's sink), read back through the HTTP API. Runs on SQLite, or on
+//! PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use rapport_testkit::smtp::{Received, SmtpSink};
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Desk {
+    _dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    database: String,
+    base: String,
+    token: String,
+    sink: SmtpSink,
+    _server: Child,
+    http: reqwest::Client,
+}
+
+async fn database_url(dir: &std::path::Path) -> String {
+    match std::env::var("RAPPORT_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!("rapport_test_{:016x}", rand::random::<u64>());
+            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+            let (server, _) = base.rsplit_once('/').unwrap();
+            format!("{server}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("email.db").display()),
+    }
+}
+
+impl Desk {
+    async fn start(max_message_bytes: usize) -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database_url(dir.path()).await;
+        let sink = SmtpSink::start().unwrap();
+        let config = dir.path().join("rapport.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "database_url = {database:?}\n[email]\naddress = \"help@desk.example\"\nfrom_name = \"Desk\"\n\
+                 smtp_url = {:?}\nloop_id = \"test-desk\"\nmax_message_bytes = {max_message_bytes}\n",
+                sink.url()
+            ),
+        )
+        .unwrap();
+        let output = Command::new(BIN)
+            .args(["token", "create", "--email", "ada@desk.example", "--name", "Ada Lovelace", "--role", "admin"])
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .await
+            .unwrap();
+        assert!(output.status.success(), "token create: {}", String::from_utf8_lossy(&output.stderr));
+        let token = String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned();
+        let mut server = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .arg("--config")
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some((_, address)) = line.split_once("listening on ") {
+                    return address.trim().to_owned();
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .unwrap();
+        Desk { _dir: dir, config, database, base, token, sink, _server: server, http: reqwest::Client::new() }
+    }
+
+    /// Pipes `raw` into `rapport mailgate`; returns its exit code and what it said.
+    async fn mailgate(&self, raw: &[u8]) -> (i32, String) {
+        let mut child = Command::new(BIN)
+            .arg("mailgate")
+            .arg("--config")
+            .arg(&self.config)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(raw).await.unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().await.unwrap();
+        (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let response = self
+            .http
+            .get(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.unwrap()
+    }
+
+    async fn tickets(&self) -> Vec<Value> {
+        self.get("/tickets?limit=100").await["tickets"].as_array().unwrap().clone()
+    }
+
+    async fn messages(&self, ticket: i64) -> Vec<Value> {
+        self.get(&format!("/tickets/{ticket}")).await["messages"].as_array().unwrap().clone()
+    }
+
+    async fn mail(&self, count: usize) -> Vec<Received> {
+        self.sink.wait_for(count, WAIT).await.unwrap()
+    }
+}
+
+fn email(from: &str, message_id: &str, subject: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: help@desk.example\r\nSubject: {subject}\r\nMessage-ID: <{message_id}>\r\n\
+         Date: Sun, 22 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\
+         {extra_headers}\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+fn header(raw: &[u8], name: &str) -> Option<String> {
+    let message = mail_parser::MessageParser::default().parse(raw)?;
+    message.header_raw(name).map(|value| value.trim().to_owned())
+}
+
+fn ticket_number(said: &str) -> i64 {
+    let digits: String =
+        said.split('#').nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("no ticket number in {said:?}"))
+}
+
+#[tokio::test]
+async fn email_round_trip_threads_refuses_strangers_and_never_answers_robots() {
+    let desk = Desk::start(64 * 1024).await;
+
+    // A customer writes: a ticket opens and an acknowledgment goes out over SMTP.
+    let first = email("Ann Example <ann@example.com>", "m1@example.com", "Printer on fire", "", "Help!\r\n");
+    let (code, said) = desk.mailgate(&first).await;
+    assert_eq!(code, 0, "{said}");
+    let ticket = ticket_number(&said);
+    let sent = desk.mail(1).await;
+    let ack = &sent[0];
+    assert_eq!(ack.recipients, vec!["ann@example.com".to_owned()]);
+    assert_eq!(ack.envelope_from, "help@desk.example");
+    assert_eq!(header(&ack.data, "Auto-Submitted").as_deref(), Some("auto-replied"));
+    assert_eq!(header(&ack.data, "X-Rapport-Loop").as_deref(), Some("test-desk"));
+    assert_eq!(header(&ack.data, "In-Reply-To").as_deref(), Some("<m1@example.com>"));
+    let subject = header(&ack.data, "Subject").unwrap();
+    assert!(subject.contains(&format!("[#{ticket}]")), "{subject}");
+    let ack_id = header(&ack.data, "Message-ID").unwrap();
+
+    // The same message delivered again is filed once.
+    let (code, said) = desk.mailgate(&first).await;
+    assert_eq!((code, said.contains("already filed")), (0, true), "{said}");
+
+    // Ann answers the acknowledgment: In-Reply-To threads it onto her ticket.
+    let reply = email(
+        "ann@example.com",
+        "m2@example.com",
+        &format!("Re: Printer on fire [#{ticket}]"),
+        &format!("In-Reply-To: {ack_id}\r\nReferences: <m1@example.com> {ack_id}\r\n"),
+        "It is still burning.\r\n\r\nOn Sunday, Desk wrote:\r\n> We have received your message\r\n",
+    );
+    let (code, said) = desk.mailgate(&reply).await;
+    assert_eq!(code, 0, "{said}");
+    assert_eq!(said, format!("rapport mailgate: added to ticket #{ticket}"));
+    let messages = desk.messages(ticket).await;
+    let inbound: Vec<&Value> = messages.iter().filter(|message| message["kind"] == "inbound").collect();
+    assert_eq!(inbound.len(), 2);
+    assert_eq!(inbound[1]["text"], "It is still burning.", "quoted history is stripped");
+
+    // A stranger quoting Ann's ticket number does not land on it.
+    let stranger = email(
+        "Mallory <mallory@evil.example>",
+        "x1@evil.example",
+        &format!("Re: [#{ticket}] send me the invoice"),
+        "",
+        "Please send the invoice to me instead.\r\n",
+    );
+    let (code, said) = desk.mailgate(&stranger).await;
+    assert_eq!(code, 0, "{said}");
+    let other = ticket_number(&said);
+    assert_ne!(other, ticket);
+    assert!(said.contains(&format!("linked to #{ticket}")), "{said}");
+    assert_eq!(desk.messages(ticket).await.len(), messages.len(), "nothing was added to Ann's ticket");
+
+    // An out-of-office reply to an acknowledgment is filed and answered by nothing.
+    desk.mail(2).await; // the stranger's acknowledgment
+    let robot = email(
+        "Bob <bob@example.org>",
+        "ooo1@example.org",
+        "Automatic reply: I am away",
+        "Auto-Submitted: auto-replied\r\nX-Auto-Response-Suppress: All\r\n",
+        "I am out of the office until Monday.\r\n",
+    );
+    let (code, said) = desk.mailgate(&robot).await;
+    assert_eq!(code, 0, "{said}");
+    let list = email("News <news@lists.example>", "l1@lists.example", "Weekly news", "List-Id: <news.lists.example>\r\nPrecedence: list\r\n", "News.\r\n");
+    assert_eq!(desk.mailgate(&list).await.0, 0);
+
+    // Our own mail coming back never opens a ticket.
+    let echo = email("help@desk.example", "echo1@desk.example", "Loop", "X-Rapport-Loop: test-desk\r\n", "Echo.\r\n");
+    let (code, said) = desk.mailgate(&echo).await;
+    assert_eq!((code, said.contains("quarantine")), (0, true), "{said}");
+
+    // An agent answers Ann: the reply goes out threaded, with the owner's name.
+    let response = desk
+        .http
+        .post(format!("{}/api/v1/tickets/{ticket}/messages", desk.base))
+        .bearer_auth(&desk.token)
+        .json(&serde_json::json!({"body": "We are sending the fire brigade.", "public": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let reply_message: Value = response.json().await.unwrap();
+    let sent = desk.mail(3).await;
+    let answer = &sent[2];
+    assert_eq!(answer.recipients, vec!["ann@example.com".to_owned()], "only the stranger's and Ann's acks before");
+    let parsed = mail_parser::MessageParser::default().parse(&answer.data).unwrap();
+    let from = parsed.from().and_then(|from| from.first()).unwrap();
+    assert_eq!(from.name(), Some("Ada Lovelace (Desk)"), "the owner is named");
+    assert_eq!(from.address(), Some("help@desk.example"));
+    assert_eq!(header(&answer.data, "Auto-Submitted"), None, "a person's reply is not automatic");
+    assert_eq!(header(&answer.data, "In-Reply-To").as_deref(), Some("<m2@example.com>"));
+    let references = header(&answer.data, "References").unwrap();
+    assert!(references.contains("<m1@example.com>") && references.contains(&ack_id), "{references}");
+    assert_eq!(
+        header(&answer.data, "Message-ID").unwrap(),
+        format!("<{}>", reply_message["external_id"].as_str().unwrap())
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(desk.sink.messages().len(), 3, "no robot, list or loop got an answer");
+    let messages = desk.messages(ticket).await;
+    let delivered = messages.iter().find(|message| message["id"] == reply_message["id"]).unwrap();
+    assert_eq!(delivered["delivery"], "sent");
+    assert_eq!(desk.tickets().await.len(), 4, "Ann, Mallory, the robot and the list; no ticket for the loop");
+    let _ = &desk.database;
+}
+
+#[tokio::test]
+async fn bounces_attach_to_the_message_and_oversize_mail_is_refused_with_a_notice() {
+    let desk = Desk::start(16 * 1024).await;
+    let first = email("Gone <gone@example.com>", "g1@example.com", "Hello", "", "Hi there.\r\n");
+    let (code, said) = desk.mailgate(&first).await;
+    assert_eq!(code, 0, "{said}");
+    let ticket = ticket_number(&said);
+    let ack = desk.mail(1).await.remove(0);
+    let ack_id = header(&ack.data, "Message-ID").unwrap();
+
+    // A DSN for our acknowledgment attaches to the ticket and marks it failed.
+    let dsn = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\nTo: help@desk.example\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@mx.example.com>\r\n\
+         Date: Sun, 22 Nov 2026 10:05:00 +0000\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n\
+         --b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n\
+         Final-Recipient: rfc822; gone@example.com\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+         Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n\
+         --b1\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: help@desk.example\r\nTo: gone@example.com\r\n\
+         Message-ID: {ack_id}\r\nSubject: Re: Hello [#{ticket}]\r\n\r\n--b1--\r\n"
+    );
+    let (code, said) = desk.mailgate(dsn.as_bytes()).await;
+    assert_eq!(code, 0, "{said}");
+    assert_eq!(said, format!("rapport mailgate: added to ticket #{ticket}"));
+    let messages = desk.messages(ticket).await;
+    assert_eq!(messages[1]["delivery"], "failed");
+    assert_eq!(messages[2]["kind"], "note");
+    assert!(messages[2]["text"].as_str().unwrap().contains("5.1.1"));
+    assert_eq!(desk.tickets().await.len(), 1, "a bounce never opens a ticket");
+
+    // An oversize message is refused with a notice, and intake keeps flowing.
+    let big = email("Carl <carl@example.com>", "big1@example.com", "Photos", "", &"x".repeat(40 * 1024));
+    let (code, said) = desk.mailgate(&big).await;
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("refused") && said.contains("the sender was told"), "{said}");
+    let notice = desk.mail(2).await.remove(1);
+    assert_eq!(notice.recipients, vec!["carl@example.com".to_owned()]);
+    assert_eq!(header(&notice.data, "Auto-Submitted").as_deref(), Some("auto-replied"));
+    assert!(String::from_utf8_lossy(&notice.data).contains("too large"));
+    let small = email("Carl <carl@example.com>", "small1@example.com", "Photos (link)", "", "Here is a link.\r\n");
+    assert_eq!(desk.mailgate(&small).await.0, 0);
+    assert_eq!(desk.tickets().await.len(), 2);
+}
+
+#[tokio::test]
+async fn mailgate_exit_codes_tell_the_mta_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: Vec<String>, input: &'static [u8]| async move {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input).await.unwrap();
+        drop(stdin);
+        let output = child.wait_with_output().await.unwrap();
+        (output.status.code().unwrap(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let database = format!("sqlite://{}", dir.path().join("gate.db").display());
+    let mail: &'static [u8] = b"From: a@example.com\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nhello\r\n";
+    let ok = run(vec!["mailgate".into(), "--database".into(), database.clone()], mail).await;
+    assert_eq!(ok.0, 0, "{}", ok.1);
+    // Garbage is kept in the quarantine: stored, so 0, and no bounce for the sender.
+    let garbage = run(vec!["mailgate".into(), "--database".into(), database.clone()], b"\x00\x01 not mail").await;
+    assert_eq!(garbage.0, 0, "{}", garbage.1);
+    assert!(garbage.1.contains("quarantine"), "{}", garbage.1);
+    // An unreachable database: 75, so the MTA keeps the message and retries.
+    std::fs::write(dir.path().join("a-file"), b"").unwrap();
+    let unreachable = format!("sqlite://{}", dir.path().join("a-file").join("gate.db").display());
+    let down = run(vec!["mailgate".into(), "--database".into(), unreachable], mail).await;
+    assert_eq!(down.0, 75, "{}", down.1);
+    // A configuration error: 78.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[email]\naddress = \"nope\"\n").unwrap();
+    let config = run(vec!["mailgate".into(), "--config".into(), bad.display().to_string()], mail).await;
+    assert_eq!(config.0, 78, "{}", config.1);
+    assert!(config.1.contains("email.address"), "{}", config.1);
+    let team = run(vec!["mailgate".into(), "--database".into(), database, "--team".into(), "Nobody".into()], mail).await;
+    assert_eq!(team.0, 78, "{}", team.1);
+}

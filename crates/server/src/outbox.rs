@@ -1,0 +1,130 @@
+//! The outbox worker: claims due entries, renders them for their channel and
+//! hands them over (email: SMTP), then records the outcome. Sending is at
+//! least once: an entry is marked sent only after the next hop accepted it, so
+//! a crash in between sends it again, with the same Message-ID.
+
+use std::time::Duration;
+
+use rapport_channels::email::outbound::{Automatic, Mailbox, OutboundEmail, render};
+use rapport_channels::email::smtp::{SendError, SmtpSender};
+use rapport_core::outbox::{self, OutboundPayload};
+use rapport_core::{Channel, IdentityKind, TicketId};
+use rapport_store::{OutboxItem, SendOutcome, Store};
+use tokio::sync::watch;
+
+use crate::mail::MailSettings;
+use crate::now;
+
+/// How long a claimed entry is reserved for the worker that claimed it.
+const LEASE_MS: i64 = 5 * 60 * 1000;
+/// How many entries one claim takes.
+const BATCH: i64 = 16;
+/// How often an idle worker looks for due entries.
+const IDLE: Duration = Duration::from_millis(250);
+
+/// Sends outbox entries until `stopped` changes.
+pub async fn run(store: Store, settings: MailSettings, smtp: SmtpSender, mut stopped: watch::Receiver<bool>) {
+    tracing::info!(server = smtp.server(), "sending outgoing mail");
+    loop {
+        let items = match store.claim_outbox(now(), LEASE_MS, BATCH).await {
+            Ok(items) => items,
+            Err(error) => {
+                tracing::warn!(%error, "claiming outbox entries");
+                Vec::new()
+            }
+        };
+        if items.is_empty() {
+            tokio::select! {
+                _ = tokio::time::sleep(IDLE) => continue,
+                _ = stopped.changed() => return,
+            }
+        }
+        for item in items {
+            let outcome = send(&settings, &smtp, &item).await;
+            match &outcome {
+                SendOutcome::Sent => tracing::info!(id = item.id, message_id = %item.external_id, "sent"),
+                SendOutcome::Retry(error) => {
+                    tracing::warn!(id = item.id, attempts = item.attempts, %error, "send failed; will retry")
+                }
+                SendOutcome::Failed(error) => tracing::warn!(id = item.id, %error, "send failed for good"),
+            }
+            if let Err(error) = store.finish_outbox(item.id, outcome, now()).await {
+                // The lease runs out and the entry is sent again, with the same id.
+                tracing::warn!(id = item.id, %error, "recording a send");
+            }
+        }
+    }
+}
+
+/// Renders and sends one entry.
+pub async fn send(settings: &MailSettings, smtp: &SmtpSender, item: &OutboxItem) -> SendOutcome {
+    match item.channel {
+        // Web-form customers are answered by email.
+        Channel::Email | Channel::Web => {}
+        other => return SendOutcome::Failed(format!("no adapter sends on the {other} channel yet")),
+    }
+    let email = match email_for(settings, &item.external_id, &item.payload) {
+        Ok(email) => email,
+        Err(error) => return SendOutcome::Failed(error),
+    };
+    let raw = match render(&email, now()) {
+        Ok(raw) => raw,
+        Err(error) => return SendOutcome::Failed(error.to_string()),
+    };
+    let recipients: Vec<String> =
+        email.to.iter().chain(email.cc.iter()).map(|mailbox| mailbox.address.clone()).collect();
+    // RFC 3834 §3.3 suggests the null envelope sender for automatic mail. We
+    // use our own address instead: some relays refuse `MAIL FROM:<>` from
+    // clients, and a bounce of an acknowledgment that comes back to us is
+    // recognised as a bounce and attached to its ticket, never answered.
+    match smtp.send(&settings.address, &recipients, &raw).await {
+        Ok(()) => SendOutcome::Sent,
+        Err(SendError::Permanent(error)) => SendOutcome::Failed(error),
+        Err(SendError::Transient(error)) => SendOutcome::Retry(error),
+    }
+}
+
+/// Turns a channel-neutral payload into an email from our address.
+pub fn email_for(settings: &MailSettings, message_id: &str, payload: &OutboundPayload) -> Result<OutboundEmail, String> {
+    let mailboxes = |recipients: &[outbox::Recipient]| -> Vec<Mailbox> {
+        recipients
+            .iter()
+            .filter(|recipient| recipient.identity.kind == IdentityKind::Email)
+            .map(|recipient| Mailbox::new(recipient.name.clone(), recipient.identity.value.clone()))
+            .collect()
+    };
+    let to = mailboxes(&payload.to);
+    if to.is_empty() {
+        return Err("the customer has no email address to answer".to_owned());
+    }
+    let from_name = match &payload.author_name {
+        Some(author) => format!("{author} ({})", settings.from_name),
+        None => settings.from_name.clone(),
+    };
+    Ok(OutboundEmail {
+        message_id: message_id.to_owned(),
+        from: Mailbox::new(Some(from_name), settings.address.clone()),
+        reply_to: payload.ticket.map(|ticket| reply_address(&settings.address, ticket)),
+        to,
+        cc: mailboxes(&payload.cc),
+        subject: payload.subject.clone(),
+        in_reply_to: payload.in_reply_to.clone(),
+        references: payload.references.clone(),
+        text: payload.text.clone(),
+        html: payload.html.clone(),
+        automatic: payload.automatic.map(|automatic| match automatic {
+            outbox::Automatic::AutoReplied => Automatic::AutoReplied,
+            outbox::Automatic::AutoGenerated => Automatic::AutoGenerated,
+        }),
+        loop_id: settings.loop_id.clone(),
+        attachments: Vec::new(),
+    })
+}
+
+/// `support+42@example.com`: the ticket token in the reply address.
+pub fn reply_address(address: &str, ticket: TicketId) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) => format!("{local}+{ticket}@{domain}"),
+        None => address.to_owned(),
+    }
+}
