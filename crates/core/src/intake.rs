@@ -151,7 +151,9 @@ pub fn place(sender: Option<Sender>, candidates: &[Candidate]) -> Placement {
             }
         },
         None => match candidates.first() {
-            Some(candidate) => Placement::New { linked_to: Some(candidate.ticket), reason: NewTicketReason::NotAllowed },
+            Some(candidate) => {
+                Placement::New { linked_to: Some(candidate.ticket), reason: NewTicketReason::NotAllowed }
+            }
             None => Placement::New { linked_to: None, reason: NewTicketReason::NoThread },
         },
     }
@@ -290,9 +292,9 @@ pub fn over_rate(recent: u32, limit: RateLimit) -> RateVerdict {
 
 /// The acknowledgment sent when a customer's message opens a ticket.
 pub fn acknowledgment_text(ticket: TicketId, name: Option<&str>, subject: &str) -> String {
-    let greeting = name.filter(|name| !name.trim().is_empty()).map_or_else(|| "Hello,".to_owned(), |name| {
-        format!("Hello {},", name.trim())
-    });
+    let greeting = name
+        .filter(|name| !name.trim().is_empty())
+        .map_or_else(|| "Hello,".to_owned(), |name| format!("Hello {},", name.trim()));
     format!(
         "{greeting}\n\nThank you for writing to us. We have received your message \"{subject}\" and opened ticket \
          #{ticket} for it. A member of our team will answer you soon; to add anything, simply reply to this \
@@ -307,12 +309,11 @@ pub fn subject_tokens(subject: &str) -> Vec<TicketId> {
     while let Some(start) = rest.find("[#") {
         rest = &rest[start + 2..];
         let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if !digits.is_empty() && rest[digits.len()..].starts_with(']') {
-            if let Ok(number) = digits.parse::<i64>() {
-                let ticket = TicketId(number);
-                if number > 0 && !tokens.contains(&ticket) {
-                    tokens.push(ticket);
-                }
+        let closed = !digits.is_empty() && rest[digits.len()..].starts_with(']');
+        if let Some(number) = digits.parse::<i64>().ok().filter(|number| closed && *number > 0) {
+            let ticket = TicketId(number);
+            if !tokens.contains(&ticket) {
+                tokens.push(ticket);
             }
         }
     }

@@ -11,6 +11,7 @@
 //! together and owns the report.
 
 mod load;
+mod mail;
 mod server;
 mod workload;
 
@@ -48,6 +49,13 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table
     #[arg(long)]
     pub json: bool,
+    /// Measure email intake instead: file this many typical messages in process
+    /// (with --concurrency in flight), then through `rapport mailgate` processes
+    #[arg(long, value_name = "MESSAGES")]
+    pub mail: Option<usize>,
+    /// With --mail: how many messages to pipe through one `rapport mailgate` process each
+    #[arg(long, default_value_t = 100)]
+    pub mailgate_runs: usize,
 }
 
 /// Queue-view and search requests run at most this many at a time: a help desk has many more
@@ -62,6 +70,16 @@ const MAX_QUERY_CONCURRENCY: usize = 8;
 pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Result<()> {
     anyhow::ensure!(args.tickets > 0, "--tickets must be at least 1");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    if let Some(messages) = args.mail {
+        anyhow::ensure!(messages > 0, "--mail must be at least 1");
+        let report = mail::run(messages, args.concurrency, args.mailgate_runs, database_url).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
 
     let (measurements, database, rss_mb) = match args.url.as_deref() {
         Some(url) => {
@@ -152,7 +170,7 @@ fn database_kind(url: &str) -> &'static str {
 
 /// A temporary directory for the benchmark's SQLite file, removed when dropped.
 struct ScratchDir {
-    path: PathBuf,
+    pub(crate) path: PathBuf,
 }
 
 impl ScratchDir {
@@ -359,6 +377,8 @@ mod tests {
             queries: 1,
             query_concurrency,
             json: false,
+            mail: None,
+            mailgate_runs: 0,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);
         assert_eq!(query_concurrency(&args(Some(3), 32)), 3);

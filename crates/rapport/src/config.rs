@@ -75,7 +75,10 @@ pub struct MailboxConfig {
 
 impl std::fmt::Debug for MailboxConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailboxConfig").field("address", &self.address).field("team", &self.team).finish_non_exhaustive()
+        f.debug_struct("MailboxConfig")
+            .field("address", &self.address)
+            .field("team", &self.team)
+            .finish_non_exhaustive()
     }
 }
 
@@ -190,12 +193,13 @@ impl RawEmail {
             parse_imap_url(&imap_url).map_err(|error| anyhow::anyhow!("{}: {error}", field("imap_url")))?;
             let auth = match raw.auth.as_deref().unwrap_or("password") {
                 "password" => ImapAuth::Password(
-                    raw.password.with_context(|| format!("{} is required when auth = \"password\"", field("password")))?,
+                    raw.password
+                        .with_context(|| format!("{} is required when auth = \"password\"", field("password")))?,
                 ),
                 "xoauth2" => ImapAuth::XOAuth2 {
-                    token_command: raw.token_command.with_context(|| {
-                        format!("{} is required when auth = \"xoauth2\"", field("token_command"))
-                    })?,
+                    token_command: raw
+                        .token_command
+                        .with_context(|| format!("{} is required when auth = \"xoauth2\"", field("token_command")))?,
                 },
                 other => bail!("{} must be \"password\" or \"xoauth2\", not {other:?}", field("auth")),
             };
@@ -209,10 +213,10 @@ impl RawEmail {
             });
         }
         let smtp_url = self.smtp_url.filter(|url| !url.trim().is_empty());
-        if let Some(url) = &smtp_url {
-            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
-                bail!("email.smtp_url {:?} must start with smtp:// or smtps://", redact_url(url));
-            }
+        if let Some(url) = &smtp_url
+            && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+        {
+            bail!("email.smtp_url {:?} must start with smtp:// or smtps://", redact_url(url));
         }
         let loop_id = self.loop_id.unwrap_or(defaults.loop_id);
         if loop_id.is_empty() || !loop_id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
@@ -248,7 +252,9 @@ impl RawEmail {
 }
 
 fn email_address(raw: &str, field: &str) -> anyhow::Result<String> {
-    rapport_core::Identity::email(raw).map(|identity| identity.value).map_err(|error| anyhow::anyhow!("{field}: {error}"))
+    rapport_core::Identity::email(raw)
+        .map(|identity| identity.value)
+        .map_err(|error| anyhow::anyhow!("{field}: {error}"))
 }
 
 impl ValidConfig {

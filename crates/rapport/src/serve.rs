@@ -68,13 +68,11 @@ async fn start_poller(
     let mut routes = std::collections::HashMap::new();
     for mailbox in &config.mailboxes {
         let team = match &mailbox.team {
-            Some(name) => Some(
-                teams
-                    .iter()
-                    .find(|team| team.name.eq_ignore_ascii_case(name))
-                    .map(|team| team.id)
-                    .with_context(|| format!("email.mailboxes: {} routes to team {name:?}, which does not exist", mailbox.address))?,
-            ),
+            Some(name) => {
+                Some(teams.iter().find(|team| team.name.eq_ignore_ascii_case(name)).map(|team| team.id).with_context(
+                    || format!("email.mailboxes: {} routes to team {name:?}, which does not exist", mailbox.address),
+                )?)
+            }
             None => None,
         };
         routes.insert(mailbox.address.clone(), team);
@@ -91,7 +89,8 @@ async fn start_poller(
             let mail = mail.clone();
             let team = routes.get(&mailbox.address).copied().flatten();
             async move {
-                let outcome = rapport_server::mail::file_email(&store, &mail, &raw, team, rapport_server::now()).await?;
+                let outcome =
+                    rapport_server::mail::file_email(&store, &mail, &raw, team, rapport_server::now()).await?;
                 tracing::info!(outcome = %crate::mailgate::describe(&outcome), "filed mail from IMAP");
                 Ok(())
             }

@@ -107,13 +107,8 @@ impl Desk {
     }
 
     async fn get(&self, path: &str) -> Value {
-        let response = self
-            .http
-            .get(format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
+        let response =
+            self.http.get(format!("{}/api/v1{path}", self.base)).bearer_auth(&self.token).send().await.unwrap();
         assert!(response.status().is_success(), "GET {path}: {}", response.status());
         response.json().await.unwrap()
     }
@@ -146,8 +141,7 @@ fn header(raw: &[u8], name: &str) -> Option<String> {
 }
 
 fn ticket_number(said: &str) -> i64 {
-    let digits: String =
-        said.split('#').nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = said.split('#').nth(1).unwrap_or_default().chars().take_while(char::is_ascii_digit).collect();
     digits.parse().unwrap_or_else(|_| panic!("no ticket number in {said:?}"))
 }
 
@@ -217,7 +211,13 @@ async fn email_round_trip_threads_refuses_strangers_and_never_answers_robots() {
     );
     let (code, said) = desk.mailgate(&robot).await;
     assert_eq!(code, 0, "{said}");
-    let list = email("News <news@lists.example>", "l1@lists.example", "Weekly news", "List-Id: <news.lists.example>\r\nPrecedence: list\r\n", "News.\r\n");
+    let list = email(
+        "News <news@lists.example>",
+        "l1@lists.example",
+        "Weekly news",
+        "List-Id: <news.lists.example>\r\nPrecedence: list\r\n",
+        "News.\r\n",
+    );
     assert_eq!(desk.mailgate(&list).await.0, 0);
 
     // Our own mail coming back never opens a ticket.
@@ -342,6 +342,7 @@ async fn mailgate_exit_codes_tell_the_mta_what_to_do() {
     let config = run(vec!["mailgate".into(), "--config".into(), bad.display().to_string()], mail).await;
     assert_eq!(config.0, 78, "{}", config.1);
     assert!(config.1.contains("email.address"), "{}", config.1);
-    let team = run(vec!["mailgate".into(), "--database".into(), database, "--team".into(), "Nobody".into()], mail).await;
+    let team =
+        run(vec!["mailgate".into(), "--database".into(), database, "--team".into(), "Nobody".into()], mail).await;
     assert_eq!(team.0, 78, "{}", team.1);
 }

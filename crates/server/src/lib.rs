@@ -158,10 +158,10 @@ pub async fn serve(
     if let Err(error) = sweeper.await {
         tracing::warn!(%error, "the auto-close sweeper ended abnormally");
     }
-    if let Some(sender) = sender {
-        if let Err(error) = sender.await {
-            tracing::warn!(%error, "the outbox worker ended abnormally");
-        }
+    if let Some(sender) = sender
+        && let Err(error) = sender.await
+    {
+        tracing::warn!(%error, "the outbox worker ended abnormally");
     }
     served
 }

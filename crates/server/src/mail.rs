@@ -167,7 +167,8 @@ async fn refuse(
     };
     let size = raw.len();
     let limit = settings.max_message_bytes;
-    let from = sender.as_ref().map_or_else(|| "an unknown sender".to_owned(), |(message, _)| message.sender.value.clone());
+    let from =
+        sender.as_ref().map_or_else(|| "an unknown sender".to_owned(), |(message, _)| message.sender.value.clone());
     store
         .insert_alert(
             "email_oversize",

@@ -85,7 +85,11 @@ pub async fn send(settings: &MailSettings, smtp: &SmtpSender, item: &OutboxItem)
 }
 
 /// Turns a channel-neutral payload into an email from our address.
-pub fn email_for(settings: &MailSettings, message_id: &str, payload: &OutboundPayload) -> Result<OutboundEmail, String> {
+pub fn email_for(
+    settings: &MailSettings,
+    message_id: &str,
+    payload: &OutboundPayload,
+) -> Result<OutboundEmail, String> {
     let mailboxes = |recipients: &[outbox::Recipient]| -> Vec<Mailbox> {
         recipients
             .iter()

@@ -377,10 +377,10 @@ fn corrupt(field: &str, value: &str) -> StoreError {
 async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions) -> Result<Filed, StoreError> {
     let inbound = request.message;
     let now = inbound.received_at;
-    if let Some(external_id) = &inbound.external_id {
-        if let Some(existing) = find_external(conn, inbound.channel, external_id).await? {
-            return Ok(existing);
-        }
+    if let Some(external_id) = &inbound.external_id
+        && let Some(existing) = find_external(conn, inbound.channel, external_id).await?
+    {
+        return Ok(existing);
     }
     let recent = count_recent(conn, &inbound.sender, now).await?;
     let verdict = over_rate(recent, request.rate_limit);
@@ -448,9 +448,8 @@ async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions)
             };
             let created = create_one(conn, create, options).await?;
             let ticket = created.ticket;
-            let first: IdRow = conn
-                .fetch_one("SELECT MIN(id) AS id FROM messages WHERE ticket_id = $1", args![ticket.id.0])
-                .await?;
+            let first: IdRow =
+                conn.fetch_one("SELECT MIN(id) AS id FROM messages WHERE ticket_id = $1", args![ticket.id.0]).await?;
             add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
             add_followers(conn, ticket.id, &inbound, now).await?;
             let acknowledgment = match request.acknowledgment {
@@ -513,10 +512,10 @@ async fn candidates(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<Vec
     tickets.extend(inbound.thread.tokens.iter().take(MAX_REFERENCES).copied());
     let mut found: Vec<Candidate> = Vec::new();
     for ticket in tickets {
-        if let Some(candidate) = candidate(conn, ticket, &inbound.sender).await? {
-            if !found.iter().any(|seen| seen.ticket == candidate.ticket) {
-                found.push(candidate);
-            }
+        if let Some(candidate) = candidate(conn, ticket, &inbound.sender).await?
+            && !found.iter().any(|seen| seen.ticket == candidate.ticket)
+        {
+            found.push(candidate);
         }
     }
     Ok(found)

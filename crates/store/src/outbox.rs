@@ -76,7 +76,8 @@ impl Store {
                 );
                 let rows: Vec<OutboxRow> =
                     conn.fetch_all(AssertSqlSafe(sql), args![now.0.saturating_add(lease_ms), now.0, limit]).await?;
-                let mut items: Vec<OutboxItem> = rows.into_iter().map(OutboxItem::try_from).collect::<Result<_, _>>()?;
+                let mut items: Vec<OutboxItem> =
+                    rows.into_iter().map(OutboxItem::try_from).collect::<Result<_, _>>()?;
                 items.sort_by_key(|item| item.id);
                 Ok(items)
             })
@@ -111,11 +112,8 @@ impl Store {
                 )
                 .await?;
                 if let Some(message) = row.message_id {
-                    conn.execute(
-                        "UPDATE messages SET delivery = $1 WHERE id = $2",
-                        args![state.as_str(), message],
-                    )
-                    .await?;
+                    conn.execute("UPDATE messages SET delivery = $1 WHERE id = $2", args![state.as_str(), message])
+                        .await?;
                 }
                 Ok(())
             })
@@ -252,7 +250,8 @@ pub(crate) async fn plan_reply(
             args![ticket.id.0],
         )
         .await?;
-    let recipient = |value: &str| rapport_core::Identity::email(value).ok().map(|identity| Recipient { name: None, identity });
+    let recipient =
+        |value: &str| rapport_core::Identity::email(value).ok().map(|identity| Recipient { name: None, identity });
     let mut to: Vec<Recipient> =
         participants.iter().filter(|row| row.role == "requester").filter_map(|row| recipient(&row.value)).collect();
     if to.is_empty() {
@@ -276,8 +275,7 @@ pub(crate) async fn plan_reply(
             args![ticket.id.0],
         )
         .await?;
-    let references: Vec<String> =
-        thread.iter().rev().take(20).rev().map(|row| row.external_id.clone()).collect();
+    let references: Vec<String> = thread.iter().rev().take(20).rev().map(|row| row.external_id.clone()).collect();
     let author_name = match author {
         rapport_core::Author::Agent(agent) => {
             let row: Option<NameRow> =

@@ -13,11 +13,11 @@ use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Arg, Conn, Dialect, IdRow, Insert, Statement, args};
-use crate::outbox::{enqueue, plan_reply};
-use rapport_core::outbox::DeliveryState;
 use crate::error::{Rejection, StoreError};
+use crate::outbox::{enqueue, plan_reply};
 use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
 use crate::{Store, StoreOptions};
+use rapport_core::outbox::DeliveryState;
 
 /// The customer a new ticket is for: matched by any of their normalised identities.
 #[derive(Debug, Clone, Default)]

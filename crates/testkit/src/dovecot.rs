@@ -575,3 +575,49 @@ fn answer_introspection(stream: TcpStream, tokens: &Mutex<HashMap<String, String
     )?;
     stream.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn introspect(addr: SocketAddr, token: &str) -> String {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let body = format!("token={token}&client_id=&client_secret=");
+        write!(
+            stream,
+            "POST /introspect HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\nConnection: Keep-Alive\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
+    #[test]
+    fn the_introspection_stand_in_knows_the_tokens_it_issued() {
+        let introspection = Introspection::start().unwrap();
+        let token = introspection.issue("alice");
+        let response = introspect(introspection.addr, &token);
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(response.ends_with(r#"{"active":true,"username":"alice"}"#), "{response}");
+        assert!(introspect(introspection.addr, "forged").ends_with(r#"{"active":false}"#));
+        introspection.revoke_all();
+        assert!(introspect(introspection.addr, &token).ends_with(r#"{"active":false}"#));
+    }
+
+    #[test]
+    fn the_config_confines_dovecot_to_its_directory() {
+        let owner = MailOwner { uid: 108, gid: 111, service_user: None };
+        let text = config_text(Path::new("/tmp/x"), &owner, 1143, 1993);
+        for line in ["base_dir = /tmp/x/run", "state_dir = /tmp/x/state", "listen = 127.0.0.1", "port = 1143"] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+        assert!(!text.contains("chroot"), "root keeps Dovecot's chroots");
+        let owner = MailOwner { service_user: Some(("ci".to_owned(), "ci".to_owned())), ..owner };
+        let text = config_text(Path::new("/tmp/x"), &owner, 1143, 1993);
+        assert!(text.contains("default_internal_user = ci\n"), "{text}");
+        assert!(text.contains("  chroot =\n"), "{text}");
+    }
+}

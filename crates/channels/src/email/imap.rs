@@ -260,7 +260,7 @@ impl Poll<'_> {
             mechanism,
             reason,
         };
-        let login = match auth {
+        let mut session = match auth {
             ImapAuth::Password(password) => {
                 command(async { client.login(user, password).await.map_err(|(error, _client)| error) })
                     .await
@@ -276,7 +276,6 @@ impl Poll<'_> {
                     .map_err(|reason| login_error("XOAUTH2", reason))?
             }
         };
-        let mut session = login;
 
         let folder = self.url.folder.as_str();
         command(session.select(imap_url::encode_folder(folder))).await.map_err(|reason| ImapError::Select {

@@ -4,10 +4,10 @@
 //!
 //! MIME structure, charsets and transfer encodings are mail-parser's job;
 //! this module decides what the pieces mean. It is split by the question each
-//! part answers: [`headers`] (who, which thread, which signals), [`body`]
-//! (which text, which HTML, which files), [`quote`] (what the customer wrote
-//! as opposed to what they quoted), [`bounce`] and [`dsn`] (is this a
-//! delivery failure, and for whom), [`html`] (making HTML safe and readable).
+//! part answers: `headers` (who, which thread, which signals), `body` (which
+//! text, which HTML, which files), `quote` (what the customer wrote as
+//! opposed to what they quoted), `bounce` and `dsn` (is this a delivery
+//! failure, and for whom), `html` (making HTML safe and readable).
 //!
 //! The parser never panics on its input and never trusts it: decoded header
 //! text has its control characters replaced, HTML is sanitised, and a message
@@ -123,7 +123,8 @@ pub fn parse(raw: &[u8], options: &ParseOptions, received_at: Timestamp) -> Resu
     let message = read(raw)?;
     let external_id = external_id(&message, raw);
     let subject = headers::subject(&message);
-    if let Some(report) = bounce::detect(&message, options, &subject, &external_id) {
+    let bodies = body::bodies(&message);
+    if let Some(report) = bounce::detect(&message, &bodies.text, options, &subject, &external_id) {
         return Ok(ParsedEmail::Bounce(report));
     }
     let (sender, sender_name) = headers::sender(&message).ok_or(ParseError::NoSender)?;
@@ -134,17 +135,16 @@ pub fn parse(raw: &[u8], options: &ParseOptions, received_at: Timestamp) -> Resu
     let mut tokens = rapport_core::intake::subject_tokens(&subject);
     for recipient in &recipients {
         for own in &options.own_addresses {
-            if let Some(token) = rapport_core::intake::address_token(recipient, own) {
-                if !tokens.contains(&token) {
-                    tokens.push(token);
-                }
+            if let Some(token) = rapport_core::intake::address_token(recipient, own)
+                && !tokens.contains(&token)
+            {
+                tokens.push(token);
             }
         }
     }
     let thread = ThreadHints { references: headers::references(&message), tokens };
     let followers = headers::followers(&message, &sender, options);
 
-    let bodies = body::bodies(&message);
     let files = body::attachments(&message, options.max_attachment_bytes);
     let stripped = quote::strip(&bodies.text);
     let (text, original_text) = with_notes(stripped, &files.notes);
@@ -183,7 +183,7 @@ fn without_envelope_line(raw: &[u8]) -> &[u8] {
 /// one bad message must not take the mail gateway down.
 fn read(raw: &[u8]) -> Result<Message<'_>, ParseError> {
     match catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw))) {
-        Ok(Some(message)) if !message.parts.is_empty() => Ok(message),
+        Ok(Some(message)) if !headers::top_headers(&message).is_empty() => Ok(message),
         Ok(_) => Err(ParseError::NotAMessage),
         Err(_) => Err(ParseError::Malformed),
     }

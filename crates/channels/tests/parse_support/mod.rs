@@ -29,10 +29,24 @@ pub fn render(raw: &[u8]) -> String {
             "message": error.to_string(),
         }),
     };
-    serde_json::to_string_pretty(&value).unwrap() + "\n"
+    serde_json::to_string_pretty(&sorted(value)).unwrap() + "\n"
+}
+
+/// The value with every object's keys in order, so golden files do not
+/// depend on whether serde_json's `preserve_order` feature is on.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(object) => {
+            let mut entries: Vec<_> = object.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(key, value)| (key, sorted(value))).collect())
+        }
+        serde_json::Value::Array(items) => serde_json::Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// The workspace's `fixtures/` folder.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").canonicalize().unwrap()
 }

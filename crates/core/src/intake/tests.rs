@@ -19,45 +19,54 @@ fn placement_follows_thread_hints_and_the_lifecycle() {
     let no_thread = Placement::New { linked_to: None, reason: NewTicketReason::NoThread };
     check(verified, &[], no_thread);
     check(None, &[], no_thread);
-    check(verified, &[candidate(7, Status::Open, ALICE, false)], Placement::Existing {
-        ticket: TicketId(7),
-        reopens: false,
-    });
-    check(verified, &[candidate(7, Status::Solved, ALICE, false)], Placement::Existing {
-        ticket: TicketId(7),
-        reopens: true,
-    });
-    check(verified, &[candidate(7, Status::Pending, ALICE, true)], Placement::Existing {
-        ticket: TicketId(7),
-        reopens: true,
-    });
-    check(verified, &[candidate(7, Status::Closed, ALICE, true)], Placement::New {
-        linked_to: Some(TicketId(7)),
-        reason: NewTicketReason::Closed,
-    });
+    check(
+        verified,
+        &[candidate(7, Status::Open, ALICE, false)],
+        Placement::Existing { ticket: TicketId(7), reopens: false },
+    );
+    check(
+        verified,
+        &[candidate(7, Status::Solved, ALICE, false)],
+        Placement::Existing { ticket: TicketId(7), reopens: true },
+    );
+    check(
+        verified,
+        &[candidate(7, Status::Pending, ALICE, true)],
+        Placement::Existing { ticket: TicketId(7), reopens: true },
+    );
+    check(
+        verified,
+        &[candidate(7, Status::Closed, ALICE, true)],
+        Placement::New { linked_to: Some(TicketId(7)), reason: NewTicketReason::Closed },
+    );
     // An unverified identity of the same customer reaches only tickets it is on.
-    check(unverified, &[candidate(7, Status::Open, ALICE, false)], Placement::New {
-        linked_to: Some(TicketId(7)),
-        reason: NewTicketReason::NotAllowed,
-    });
-    check(unverified, &[candidate(7, Status::Open, ALICE, true)], Placement::Existing {
-        ticket: TicketId(7),
-        reopens: false,
-    });
+    check(
+        unverified,
+        &[candidate(7, Status::Open, ALICE, false)],
+        Placement::New { linked_to: Some(TicketId(7)), reason: NewTicketReason::NotAllowed },
+    );
+    check(
+        unverified,
+        &[candidate(7, Status::Open, ALICE, true)],
+        Placement::Existing { ticket: TicketId(7), reopens: false },
+    );
     // A stranger quoting Alice's ticket number opens a new ticket linked to it.
-    check(stranger, &[candidate(7, Status::Open, ALICE, false)], Placement::New {
-        linked_to: Some(TicketId(7)),
-        reason: NewTicketReason::NotAllowed,
-    });
-    check(None, &[candidate(7, Status::Open, ALICE, false)], Placement::New {
-        linked_to: Some(TicketId(7)),
-        reason: NewTicketReason::NotAllowed,
-    });
+    check(
+        stranger,
+        &[candidate(7, Status::Open, ALICE, false)],
+        Placement::New { linked_to: Some(TicketId(7)), reason: NewTicketReason::NotAllowed },
+    );
+    check(
+        None,
+        &[candidate(7, Status::Open, ALICE, false)],
+        Placement::New { linked_to: Some(TicketId(7)), reason: NewTicketReason::NotAllowed },
+    );
     // A follower (Cc) may write even though the ticket is another customer's.
-    check(stranger, &[candidate(7, Status::New, ALICE, true)], Placement::Existing {
-        ticket: TicketId(7),
-        reopens: false,
-    });
+    check(
+        stranger,
+        &[candidate(7, Status::New, ALICE, true)],
+        Placement::Existing { ticket: TicketId(7), reopens: false },
+    );
     // The first ticket the sender may join wins, even behind a refused one.
     check(verified, &[candidate(9, Status::Open, MALLORY, false), candidate(7, Status::Open, ALICE, false)], {
         Placement::Existing { ticket: TicketId(7), reopens: false }
@@ -115,14 +124,17 @@ fn system_addresses() {
 fn rate_limit_quiets_then_quarantines() {
     let limit = RateLimit { replies: 2, messages: 4 };
     let verdicts: Vec<RateVerdict> = (0..6).map(|recent| over_rate(recent, limit)).collect();
-    assert_eq!(verdicts, vec![
-        RateVerdict::Normal,
-        RateVerdict::Normal,
-        RateVerdict::Quiet,
-        RateVerdict::Quiet,
-        RateVerdict::Storm,
-        RateVerdict::Storm
-    ]);
+    assert_eq!(
+        verdicts,
+        vec![
+            RateVerdict::Normal,
+            RateVerdict::Normal,
+            RateVerdict::Quiet,
+            RateVerdict::Quiet,
+            RateVerdict::Storm,
+            RateVerdict::Storm
+        ]
+    );
 }
 
 #[test]

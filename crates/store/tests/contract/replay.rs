@@ -66,8 +66,15 @@ async fn run(steps: Vec<Step>) {
                 } else {
                     Author::Agent(viewer.agent)
                 };
-                let message =
-                    NewMessage { kind, author, text: format!("message {index}"), html: None, attachments: vec![], origin: Default::default(), now };
+                let message = NewMessage {
+                    kind,
+                    author,
+                    text: format!("message {index}"),
+                    html: None,
+                    attachments: vec![],
+                    origin: Default::default(),
+                    now,
+                };
                 store.add_message(ticket.id, None, message).await.map(|_| ())
             }
             Step::Erase => store.erase_customer(ticket.customer, rapport_core::Actor::System, now).await.map(|_| ()),

@@ -184,7 +184,7 @@ mod tests {
             ("https://support@mail.example.com/INBOX", "imap:// or imaps://"),
             ("pop3://support@mail.example.com/INBOX", "imap:// or imaps://"),
             ("imaps://mail.example.com/INBOX", "no user"),
-            ("imaps://support@/INBOX", "no server"),
+            ("imaps://support@/INBOX", "empty host"),
             ("imaps:///INBOX", "no server"),
             ("imaps://support@mail.example.com:99999/INBOX", "invalid port"),
             ("imaps://support@mail.example.com/INBOX?x=1", "query"),

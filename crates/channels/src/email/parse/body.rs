@@ -116,7 +116,7 @@ fn filename(part: &MessagePart<'_>, content_type: &str, number: usize) -> String
         clean_line(base, 255)
     });
     match given {
-        Some(name) if !name.is_empty() && name.trim_matches('.').len() > 0 => name,
+        Some(name) if !name.trim_matches('.').is_empty() => name,
         _ if matches!(part.body, PartType::Message(_)) => "forwarded-message.eml".to_owned(),
         _ => format!("attachment-{number}.{}", extension(content_type)),
     }

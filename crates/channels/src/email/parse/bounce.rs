@@ -3,15 +3,18 @@
 //! A proper RFC 3464 DSN (`multipart/report; report-type=delivery-status`,
 //! or any `message/delivery-status` part) is a bounce whoever sent it: people
 //! do not write those by hand. Everything else is judged on two conditions
-//! together: the notice comes from a machine (MAILER-DAEMON, postmaster, a
-//! null Return-Path, an Auto-Submitted header, "Mail Delivery System"), and
-//! its subject or text reads like one of the failure notices the major mail
-//! servers send (qmail, Exim, Postfix, Sendmail, Exchange, Gmail, Yahoo…).
-//! Requiring both keeps a customer who writes "undeliverable" a customer,
-//! and keeps an out-of-office reply a message.
+//! together: the notice comes from a machine, and its subject or text reads
+//! like one of the failure notices the major mail servers send (qmail, Exim,
+//! Postfix, Sendmail, Exchange, Gmail, Yahoo…). How much wording is needed
+//! depends on how plainly the sender is a mail server: from MAILER-DAEMON,
+//! postmaster or a null Return-Path, "could not be delivered" is enough; from
+//! a merely automatic sender (Auto-Submitted, bulk, noreply) it takes a mail
+//! server's own sentences, so a shop's "your parcel could not be delivered"
+//! stays a message. A person is never a bounce: a customer who writes
+//! "undeliverable" stays a customer, and an out-of-office reply a message.
 
 use super::headers::{self, truncate_chars};
-use super::{BounceReport, ParseOptions, body, dsn};
+use super::{BounceReport, ParseOptions, dsn};
 use mail_parser::{Message, MimeHeaders, PartType};
 use rapport_core::Identity;
 use rapport_core::intake::is_system_address;
@@ -22,45 +25,72 @@ const MAX_TEXT_CHARS: usize = 64 * 1024;
 const SCAN_CHARS: usize = 16 * 1024;
 
 /// Local parts of the mailboxes bounces come from.
-const MACHINE_LOCAL_PARTS: &[&str] = &["mailer-daemon", "mailerdaemon", "mailer_daemon", "mail-daemon", "mdaemon", "postmaster"];
+const MACHINE_LOCAL_PARTS: &[&str] =
+    &["mailer-daemon", "mailerdaemon", "mailer_daemon", "mail-daemon", "mdaemon", "postmaster"];
 
 /// Display names of the mailboxes bounces come from.
-const MACHINE_NAMES: &[&str] =
-    &["mail delivery", "mailer-daemon", "mailer daemon", "postmaster", "mail administrator", "delivery subsystem", "mail system"];
+const MACHINE_NAMES: &[&str] = &[
+    "mail delivery",
+    "mailer-daemon",
+    "mailer daemon",
+    "postmaster",
+    "mail administrator",
+    "system administrator",
+    "delivery subsystem",
+    "mail system",
+];
 
-/// Subjects of failure notices (lower-case fragments).
+/// Subjects only mail delivery notices have (lower-case fragments).
 const SUBJECTS: &[&str] = &[
-    "undeliverable",
+    "undeliverable:",
     "undelivered mail",
+    "undelivered message",
     "returned mail",
     "mail delivery failed",
     "mail delivery failure",
-    "delivery failure",
     "delivery status notification",
-    "delivery notification",
-    "delivery has failed",
-    "delivery problem",
-    "delivery error",
     "failure notice",
     "message not delivered",
-    "not delivered:",
+    "mail could not be delivered",
+    "message could not be delivered",
     "non-deliverable",
     "nondeliverable",
+    "non-delivery",
     "could not send message",
     "mail system error",
-    "warning: could not send",
     "delayed mail",
-    "delivery delayed",
+    "failure delivery",
+    "failed mail",
+    "mail failed",
+    "returning to sender",
+    "rejected mail",
     "unzustellbar",
     "nicht zustellbar",
     "non remis",
     "non distribuible",
-    "no se puede entregar",
     "non recapitabile",
     "onbestelbaar",
+    "не доставлено",
+    "退信",
 ];
 
-/// Sentences the major mail servers put in their failure notices (lower-case).
+/// Subjects that could also be about a parcel: a notice only when the
+/// sender is plainly a mail server.
+const GENERIC_SUBJECTS: &[&str] = &[
+    "undeliverable",
+    "delivery failure",
+    "delivery notification",
+    "delivery has failed",
+    "delivery problem",
+    "delivery error",
+    "delivery delayed",
+    "delivery warning",
+    "not delivered",
+    "could not be delivered",
+    "no se puede entregar",
+];
+
+/// Sentences of the major mail servers' failure notices (lower-case).
 const PHRASES: &[&str] = &[
     "this is the qmail-send program",
     "this message was created automatically by mail delivery software",
@@ -80,12 +110,26 @@ const PHRASES: &[&str] = &[
     "delivery to the following recipients failed",
     "delivery to the following recipient has been delayed",
     "the email account that you tried to reach does not exist",
-    "address not found",
     "unable to deliver your message",
-    "message could not be delivered",
+    "unable to deliver message",
+    "non-delivery report",
+    "message delivery has been delayed",
+];
+
+/// Words any failure notice may use, and so may a shop's parcel notice: a
+/// bounce only when the sender is plainly a mail server.
+const GENERIC_PHRASES: &[&str] = &[
+    "address not found",
+    "unable to deliver",
+    "cannot be delivered",
     "could not be delivered",
     "was not delivered",
     "could not deliver",
+    "a message that you sent",
+    "mail has been returned",
+    "was automatically rejected",
+    "has been postponed",
+    "has not yet been delivered",
     "permanent error",
     "user unknown",
     "unknown user",
@@ -94,43 +138,63 @@ const PHRASES: &[&str] = &[
     "recipient address rejected",
     "delivery failed",
     "undeliverable",
-    "has not yet been delivered",
-    "message delivery has been delayed",
+    "无法发送",
 ];
 
-/// Lines after which a plain-text notice quotes the original message.
-const ORIGINAL_MARKERS: &[&str] = &[
+/// Words of a rule line (starting with `-`, `=`, `|`, `*` or `_`) after
+/// which a plain-text notice quotes the original message ("--- Below this
+/// line is a copy of the message.", "---- Header of the source mail
+/// attached ----").
+const RULE_MARKERS: &[&str] = &[
+    "copy of the message",
+    "original message",
+    "returned mail",
+    "returned message",
+    "unsent message",
+    "message text follows",
+    "source mail",
+    "header of the",
+    "headers of the",
+    "lines of the message",
+    "message follows",
+];
+
+/// Sentences that start the quoted original without a rule around them.
+const PLAIN_MARKERS: &[&str] = &[
     "below this line is a copy of the message",
     "this is a copy of the message",
-    "copy of the message's headers",
-    "original message follows",
-    "unsent message follows",
     "original message headers",
-    "the header of the original message",
-    "returned message",
-    "original message --",
-    "original message-",
+    "original message details",
+    "original message follows",
+    "original message as received",
+    "lines of your original message",
+    "returned message follows",
+    "unsent message follows",
+    "old message:",
 ];
 
-/// The bounce report for a message, or `None` when it is not a bounce.
+/// The bounce report for a message (whose readable text is `body_text`), or
+/// `None` when it is not a bounce.
 pub(super) fn detect(
     message: &Message<'_>,
+    body_text: &str,
     options: &ParseOptions,
     subject: &str,
     external_id: &str,
 ) -> Option<BounceReport> {
-    let (from, from_name) = headers::from_address(message);
+    let from_mailbox = headers::from_mailbox(message);
+    let from = from_mailbox.as_ref().map(|mailbox| mailbox.address.clone()).filter(|address| !address.is_empty());
     let statuses = delivery_statuses(message);
-    let full_text = body::bodies(message).text.replace("\r\n", "\n");
+    let full_text = body_text.replace("\r\n", "\n");
     let text = human_part(&full_text);
     let structured = is_report(message) || !statuses.is_empty();
-    if !structured && !(machine_sender(message, from.as_deref(), from_name.as_deref()) && reads_like_bounce(subject, &text)) {
+    let notice = reads_like_bounce(machine(message, from_mailbox.as_ref()), subject, &text);
+    if !structured && !notice {
         return None;
     }
 
     let dsn_recipients: Vec<dsn::DsnRecipient> = statuses.iter().flat_map(|status| dsn::recipients(status)).collect();
     let failed: Vec<&dsn::DsnRecipient> = dsn_recipients.iter().filter(|recipient| recipient.failed()).collect();
-    let original_from = originals(message).iter().find_map(|original| headers::from_address(original).0);
     let mut recipients: Vec<String> = Vec::new();
     for address in failed.iter().filter_map(|recipient| recipient.address.clone()) {
         if !recipients.contains(&address) {
@@ -148,16 +212,21 @@ pub(super) fn detect(
         }
     }
     if recipients.is_empty() {
+        // The notice goes back to the original sender: whoever it is
+        // addressed to is not a failed recipient.
+        let addressed_to = headers::recipients(message);
         let not_recipient = |address: &String| {
             Some(address) == from.as_ref()
-                || Some(address) == original_from.as_ref()
+                || addressed_to.contains(address)
                 || is_machine_address(address)
                 || options.own_addresses.iter().any(|own| own.eq_ignore_ascii_case(address))
         };
         recipients = dsn::addresses_in(&text).into_iter().filter(|address| !not_recipient(address)).collect();
     }
     let reported = failed.first().copied().or_else(|| dsn_recipients.first());
-    let status = reported.and_then(|recipient| recipient.status.clone()).or_else(|| dsn::status_code(&text));
+    let status = reported
+        .and_then(|recipient| recipient.status.clone())
+        .or_else(|| dsn::status_code(&text).filter(|code| !code.starts_with('2')));
     let diagnostic = reported.and_then(|recipient| recipient.diagnostic.clone()).or_else(|| dsn::key_line(&text));
 
     Some(BounceReport {
@@ -199,7 +268,9 @@ fn delivery_statuses(message: &Message<'_>) -> Vec<String> {
         })
         .filter_map(|part| match &part.body {
             PartType::Text(text) => Some(text.to_string()),
-            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+            PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
             _ => None,
         })
         .collect()
@@ -251,9 +322,8 @@ fn human_part(text: &str) -> String {
     let mut kept = Vec::new();
     for line in text.lines() {
         let plain = line.trim().to_lowercase();
-        if (plain.starts_with('-') || plain.starts_with("original message") || plain.starts_with("the header"))
-            && ORIGINAL_MARKERS.iter().any(|marker| plain.contains(marker))
-        {
+        let markers = if plain.starts_with(['-', '|', '=', '*', '_']) { RULE_MARKERS } else { PLAIN_MARKERS };
+        if plain.chars().count() < 120 && markers.iter().any(|marker| plain.contains(marker)) {
             break;
         }
         kept.push(line);
@@ -261,32 +331,76 @@ fn human_part(text: &str) -> String {
     kept.join("\n")
 }
 
-/// True for the mailboxes notices come from and that never fail delivery
-/// themselves.
-fn is_machine_address(address: &str) -> bool {
-    let local = address.split('@').next().unwrap_or_default().to_ascii_lowercase();
-    is_system_address(address)
-        || MACHINE_LOCAL_PARTS.contains(&local.as_str())
+/// True for the mailboxes of mail servers (MAILER-DAEMON, postmaster,
+/// Exchange's NDR sender).
+fn is_mail_server(address: &str) -> bool {
+    let local = address.rsplit_once('@').map_or(address, |(local, _)| local).to_lowercase();
+    MACHINE_LOCAL_PARTS.iter().any(|machine| local.contains(machine))
+        || MACHINE_NAMES.iter().any(|machine| local.contains(machine))
         || local.starts_with("microsoftexchange")
+        || local == "ndr"
 }
 
-/// True when the notice comes from a machine rather than a person.
-fn machine_sender(message: &Message<'_>, from: Option<&str>, from_name: Option<&str>) -> bool {
-    let auto_submitted = headers::raw_values(message, "Auto-Submitted")
-        .first()
-        .is_some_and(|value| !value.trim().eq_ignore_ascii_case("no"));
-    let machine_name = from_name.is_some_and(|name| {
-        let name = name.to_lowercase();
-        MACHINE_NAMES.iter().any(|machine| name.contains(machine))
+/// True for mailboxes that never are a failed recipient: mail servers and
+/// system mailboxes (noreply and the like).
+fn is_machine_address(address: &str) -> bool {
+    is_mail_server(address) || is_system_address(address)
+}
+
+/// Header fields only delivery notices carry.
+const NOTICE_FIELDS: &[&str] = &["X-Failed-Recipients", "X-MS-Exchange-Message-Is-Ndr", "X-DSNContext"];
+
+/// How plainly a message comes from a machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Machine {
+    /// Nothing says so.
+    No,
+    /// Automatic, but not necessarily a mail server: Auto-Submitted, bulk
+    /// precedence, a noreply sender.
+    Automatic,
+    /// A mail server: a MAILER-DAEMON or postmaster sender (or no usable one
+    /// at all), "Mail Delivery System", a null or MAILER-DAEMON Return-Path,
+    /// or a field only delivery notices carry.
+    MailServer,
+}
+
+/// How plainly the message comes from a machine.
+fn machine(message: &Message<'_>, from: Option<&headers::Mailbox>) -> Machine {
+    let server_sender = from.is_none_or(|mailbox| {
+        Identity::email(&mailbox.address).is_err()
+            || is_mail_server(&mailbox.address)
+            || mailbox.name.as_ref().is_some_and(|name| {
+                let name = name.to_lowercase();
+                MACHINE_NAMES.iter().any(|machine| name.contains(machine))
+            })
     });
-    from.is_none_or(is_machine_address) || machine_name || auto_submitted || headers::null_return_path(message)
+    let first = |name: &str| headers::raw_values(message, name).into_iter().next().map(|value| value.to_lowercase());
+    let return_path = first("Return-Path").is_some_and(|value| {
+        let address = value.trim().trim_start_matches('<').trim_end_matches('>');
+        address.trim().is_empty() || is_mail_server(address)
+    });
+    let notice_field = NOTICE_FIELDS.iter().any(|name| !headers::raw_values(message, name).is_empty());
+    if server_sender || return_path || notice_field {
+        return Machine::MailServer;
+    }
+    let auto_submitted = first("Auto-Submitted").is_some_and(|value| value.trim() != "no");
+    let bulk = first("Precedence").is_some_and(|value| ["bulk", "junk", "list"].contains(&value.trim()));
+    let system = from.is_some_and(|mailbox| is_system_address(&mailbox.address));
+    if auto_submitted || bulk || system { Machine::Automatic } else { Machine::No }
 }
 
-/// True when the subject or the start of the text reads like a failure notice.
-fn reads_like_bounce(subject: &str, text: &str) -> bool {
+/// True when the subject or the start of the text reads like a failure
+/// notice, for a message as plainly machine-made as `machine` says.
+fn reads_like_bounce(machine: Machine, subject: &str, text: &str) -> bool {
+    if machine == Machine::No {
+        return false;
+    }
     let subject = subject.to_lowercase();
     let start = truncate_chars(text, SCAN_CHARS).to_lowercase();
-    SUBJECTS.iter().any(|pattern| subject.contains(pattern)) || PHRASES.iter().any(|phrase| start.contains(phrase))
+    let matches = |subjects: &[&str], phrases: &[&str]| {
+        subjects.iter().any(|pattern| subject.contains(pattern)) || phrases.iter().any(|phrase| start.contains(phrase))
+    };
+    matches(SUBJECTS, PHRASES) || (machine == Machine::MailServer && matches(GENERIC_SUBJECTS, GENERIC_PHRASES))
 }
 
 #[cfg(test)]
@@ -295,21 +409,28 @@ mod tests {
 
     #[test]
     fn bounce_subjects_and_texts() {
+        use Machine::{Automatic, MailServer, No};
         let table = [
-            ("Undeliverable: Your ticket [#12]", "", true),
-            ("Delivery Status Notification (Failure)", "", true),
-            ("failure notice", "", true),
-            ("Mail delivery failed: returning message to sender", "", true),
-            ("Undelivered Mail Returned to Sender", "", true),
-            ("Unzustellbar: Ihre Anfrage", "", true),
-            ("Hello", "Hi. This is the qmail-send program at mx.example.net.", true),
-            ("Re: hello", "Address not found\n\nYour message wasn't delivered to ann@example.com", true),
-            ("Automatic reply: Your ticket", "I am out of the office until Monday.", false),
-            ("Out of Office", "I'm away with limited access to email.", false),
-            ("Your invoice", "Please find attached.", false),
+            (MailServer, "Undeliverable: Your ticket [#12]", "", true),
+            (MailServer, "Delivery Status Notification (Failure)", "", true),
+            (MailServer, "failure notice", "", true),
+            (MailServer, "Mail delivery failed: returning message to sender", "", true),
+            (MailServer, "Undelivered Mail Returned to Sender", "", true),
+            (MailServer, "Unzustellbar: Ihre Anfrage", "", true),
+            (MailServer, "Hello", "Hi. This is the qmail-send program at mx.example.net.", true),
+            (MailServer, "Re: hello", "Address not found\n\nYour message wasn't delivered to ann@example.com", true),
+            (MailServer, "Message could not be delivered", "User unknown", true),
+            (Automatic, "Undeliverable: Re: hello", "", true),
+            (Automatic, "Hello", "This message was created automatically by mail delivery software.", true),
+            (Automatic, "Your parcel could not be delivered", "The courier could not deliver it.", false),
+            (Automatic, "Undeliverable parcel", "", false),
+            (Automatic, "Automatic reply: Your ticket", "I am out of the office until Monday.", false),
+            (Automatic, "Out of Office", "I'm away with limited access to email.", false),
+            (No, "Undeliverable: my parcel", "It could not be delivered. Delivery failed.", false),
+            (MailServer, "Your invoice", "Please find attached.", false),
         ];
-        for (subject, text, expected) in table {
-            assert_eq!(reads_like_bounce(subject, text), expected, "{subject:?} / {text:?}");
+        for (machine, subject, text, expected) in table {
+            assert_eq!(reads_like_bounce(machine, subject, text), expected, "{machine:?} {subject:?} / {text:?}");
         }
     }
 

@@ -11,7 +11,7 @@ use rapport_core::Identity;
 /// One per-recipient block of a `message/delivery-status` part.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct DsnRecipient {
-    /// Final-Recipient (else Original-Recipient), lower-case.
+    /// Original-Recipient (else Final-Recipient), lower-case.
     pub address: Option<String>,
     /// Action, lower-case: failed, delayed, delivered, relayed, expanded.
     pub action: Option<String>,
@@ -65,9 +65,11 @@ pub(super) fn recipients(body: &str) -> Vec<DsnRecipient> {
     for block in body.split("\n\n") {
         let fields = fields(block);
         let value = |name: &str| fields.iter().find(|(field, _)| field == name).map(|(_, value)| value.as_str());
-        let address = value("final-recipient").and_then(address_value).or_else(|| {
-            value("original-recipient").and_then(address_value)
-        });
+        // Original-Recipient is the address as the sender wrote it (the one
+        // we know the customer by); Final-Recipient may be an alias's target.
+        let address = value("original-recipient")
+            .and_then(address_value)
+            .or_else(|| value("final-recipient").and_then(address_value));
         if address.is_none() && value("action").is_none() {
             continue;
         }
@@ -119,7 +121,8 @@ pub(super) fn status_code(text: &str) -> Option<String> {
 fn has_reply_code(line: &str) -> bool {
     let bytes = line.as_bytes();
     (0..bytes.len().saturating_sub(2)).any(|start| {
-        let before_ok = start == 0 || matches!(bytes[start - 1], b' ' | b':' | b'(' | b'"' | b'\'' | b'[' | b'<' | b'#');
+        let before_ok =
+            start == 0 || matches!(bytes[start - 1], b' ' | b':' | b'(' | b'"' | b'\'' | b'[' | b'<' | b'#');
         let after_ok = matches!(bytes.get(start + 3), None | Some(b' ' | b'-' | b':'));
         before_ok
             && after_ok
@@ -170,6 +173,8 @@ const NOT_RECIPIENT_LINES: &[&str] = &[
     "received:",
     "return-path:",
     "from:",
+    "to:",
+    "cc:",
     "reply-to:",
     "sender:",
     "date:",
@@ -187,7 +192,7 @@ const NOT_RECIPIENT_LINES: &[&str] = &[
 pub(super) fn addresses_in(text: &str) -> Vec<String> {
     let mut found: Vec<String> = Vec::new();
     for line in text.lines() {
-        let plain = line.trim_start_matches(['>', ' ', '\t']).to_ascii_lowercase();
+        let plain = line.trim_start_matches(['>', ' ', '\t', '*', '-']).to_ascii_lowercase();
         if NOT_RECIPIENT_LINES.iter().any(|prefix| plain.starts_with(prefix)) {
             continue;
         }
@@ -202,13 +207,15 @@ pub(super) fn addresses_in(text: &str) -> Vec<String> {
 
 /// The addresses in one line.
 fn line_addresses(line: &str) -> Vec<String> {
-    let is_local = |c: char| c.is_ascii_alphanumeric() || "._%+-'=/!#$&*^`{|}~".contains(c);
+    // `=` is left out: Exchange writes `SMTP=ann@example.com`.
+    let is_local = |c: char| c.is_ascii_alphanumeric() || "._%+-'/!#$&*^`{|}~".contains(c);
     let is_domain = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
     let mut addresses = Vec::new();
     for (at, _) in line.match_indices('@') {
-        let local_start = line[..at].rfind(|c: char| !is_local(c)).map_or(0, |index| index + 1);
+        let local_start =
+            line[..at].char_indices().rev().find(|(_, c)| !is_local(*c)).map_or(0, |(index, c)| index + c.len_utf8());
         let domain_end = line[at + 1..].find(|c: char| !is_domain(c)).map_or(line.len(), |index| at + 1 + index);
-        let local = line[local_start..at].trim_start_matches(['.', '\'', '=']);
+        let local = line[local_start..at].trim_start_matches(['.', '\'']);
         let domain = line[at + 1..domain_end].trim_end_matches(['.', '-']);
         if let Ok(identity) = Identity::email(&format!("{local}@{domain}")) {
             addresses.push(identity.value);
@@ -233,11 +240,11 @@ pub(super) fn id_field(text: &str, field: &str) -> Option<String> {
             continue;
         }
         let mut value = value.to_owned();
-        if !value.contains('>') {
-            if let Some(next) = lines.get(index + 1) {
-                value.push(' ');
-                value.push_str(next);
-            }
+        if !value.contains('>')
+            && let Some(next) = lines.get(index + 1)
+        {
+            value.push(' ');
+            value.push_str(next);
         }
         if let Some(id) = message_ids(&value).into_iter().next() {
             return Some(id);
@@ -300,6 +307,7 @@ mod tests {
     fn addresses_skip_header_lines() {
         let text = "<Ann@Example.com>:\nMessage-ID: <123@mail.example.com>\nRCPT TO:<bob@example.org>: 550\n";
         assert_eq!(addresses_in(text), ["ann@example.com", "bob@example.org"]);
+        assert_eq!(addresses_in("Empfänger:ünï@example.com é<carl@example.com>"), ["carl@example.com"]);
     }
 
     #[test]

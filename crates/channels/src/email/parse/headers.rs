@@ -7,9 +7,10 @@
 
 use super::ParseOptions;
 use crate::email::LOOP_HEADER;
-use mail_parser::{Addr, Header, HeaderName, HeaderValue, Message};
+use mail_parser::{Addr, Header, HeaderName, HeaderValue, Message, MessageParser};
 use rapport_core::Identity;
 use rapport_core::intake::{MailSignals, is_system_address};
+use std::panic::catch_unwind;
 
 /// Longest display name kept, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -90,7 +91,9 @@ pub(super) fn message_ids(value: &str) -> Vec<String> {
         rest = &rest[end + 1..];
     }
     if ids.is_empty() && !value.contains('<') {
-        ids.extend(value.split(|c: char| c.is_whitespace() || c == ',').filter(|word| word.contains('@')).filter_map(clean_id));
+        ids.extend(
+            value.split(|c: char| c.is_whitespace() || c == ',').filter(|word| word.contains('@')).filter_map(clean_id),
+        );
     }
     ids
 }
@@ -111,7 +114,8 @@ pub(super) fn clean_id(raw: &str) -> Option<String> {
 /// In-Reply-To ids, then References from the newest (last) back, without repeats.
 pub(super) fn references(message: &Message<'_>) -> Vec<String> {
     let mut references: Vec<String> = Vec::new();
-    let in_reply_to = raw_values(message, "In-Reply-To").iter().flat_map(|value| message_ids(value)).collect::<Vec<_>>();
+    let in_reply_to =
+        raw_values(message, "In-Reply-To").iter().flat_map(|value| message_ids(value)).collect::<Vec<_>>();
     let older = raw_values(message, "References").iter().flat_map(|value| message_ids(value)).collect::<Vec<_>>();
     for id in in_reply_to.into_iter().chain(older.into_iter().rev()) {
         if references.len() >= MAX_REFERENCES {
@@ -124,51 +128,105 @@ pub(super) fn references(message: &Message<'_>) -> Vec<String> {
     references
 }
 
+/// A mailbox: its address as written and its display name, both cleaned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Mailbox {
+    /// The address, lower-cased; empty when the header gave none.
+    pub address: String,
+    /// The display name, if any.
+    pub name: Option<String>,
+}
+
+impl Mailbox {
+    fn from_addr(addr: &Addr<'_>) -> Mailbox {
+        Mailbox {
+            address: addr.address().map(|address| clean_line(address, 254).to_lowercase()).unwrap_or_default(),
+            name: addr.name().map(|name| clean_line(name, MAX_NAME_CHARS)).filter(|name| !name.is_empty()),
+        }
+    }
+
+    /// The normalised identity, if the address is usable.
+    fn identity(&self) -> Option<Identity> {
+        Identity::email(&self.address).ok()
+    }
+}
+
 /// The mailboxes of every header field called `name`, in order.
-fn mailboxes<'a, 'x>(message: &'a Message<'x>, name: HeaderName<'static>) -> impl Iterator<Item = &'a Addr<'x>> + 'a {
-    top_headers(message)
+///
+/// mail-parser 0.11 sometimes loses the field after a malformed one (a Date
+/// ending in the obsolete zone `UT` swallows the next line), so when the
+/// parsed headers have no such field, the raw header block is read again and
+/// each raw value is parsed on its own.
+pub(super) fn mailboxes(message: &Message<'_>, name: HeaderName<'static>) -> Vec<Mailbox> {
+    let parsed: Vec<Mailbox> = top_headers(message)
         .iter()
-        .filter(move |header| header.name == name)
+        .filter(|header| header.name == name)
         .filter_map(|header| match &header.value {
-            HeaderValue::Address(address) => Some(address.iter()),
+            HeaderValue::Address(address) => Some(address.iter().map(Mailbox::from_addr).collect::<Vec<_>>()),
             _ => None,
         })
         .flatten()
+        .collect();
+    if !parsed.is_empty() || top_headers(message).iter().any(|header| header.name == name) {
+        return parsed;
+    }
+    let field = name.as_str().to_owned();
+    raw_header_block(&message.raw_message)
+        .into_iter()
+        .filter(|(raw_name, _)| raw_name.eq_ignore_ascii_case(&field))
+        .flat_map(|(_, value)| {
+            let single = format!("{field}: {value}\r\n\r\n");
+            let reparse = || {
+                MessageParser::default().parse_headers(single.as_bytes()).map(|message| {
+                    top_headers(&message)
+                        .iter()
+                        .filter_map(|header| header.value.as_address())
+                        .flat_map(|address| address.iter().map(Mailbox::from_addr))
+                        .collect::<Vec<_>>()
+                })
+            };
+            catch_unwind(reparse).ok().flatten().unwrap_or_default()
+        })
+        .collect()
 }
 
-/// The normalised identity of a mailbox, if its address is usable.
-fn identity(addr: &Addr<'_>) -> Option<Identity> {
-    addr.address().and_then(|address| Identity::email(address).ok())
+/// The fields of the raw top-level header block, unfolded, in order.
+fn raw_header_block(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in text.split('\n').map(|line| line.trim_end_matches('\r')) {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = fields.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            fields.push((name.trim().to_owned(), value.trim().to_owned()));
+        }
+    }
+    fields
 }
 
 /// The sender: the first usable mailbox of From, else Sender, else Reply-To,
 /// with its cleaned display name.
 pub(super) fn sender(message: &Message<'_>) -> Option<(Identity, Option<String>)> {
     [HeaderName::From, HeaderName::Sender, HeaderName::ReplyTo].into_iter().find_map(|name| {
-        mailboxes(message, name).find_map(|addr| {
-            let identity = identity(addr)?;
-            let name = addr.name().map(|name| clean_line(name, MAX_NAME_CHARS)).filter(|name| !name.is_empty());
-            Some((identity, name))
-        })
+        mailboxes(message, name).into_iter().find_map(|mailbox| Some((mailbox.identity()?, mailbox.name)))
     })
 }
 
-/// The From address as written (lower-cased), even when it is not a valid
-/// address (`MAILER-DAEMON` without a domain), with its display name.
-pub(super) fn from_address(message: &Message<'_>) -> (Option<String>, Option<String>) {
-    match mailboxes(message, HeaderName::From).next() {
-        Some(addr) => (
-            addr.address().map(|address| clean_line(address, 254).to_lowercase()).filter(|address| !address.is_empty()),
-            addr.name().map(|name| clean_line(name, MAX_NAME_CHARS)).filter(|name| !name.is_empty()),
-        ),
-        None => (None, None),
-    }
+/// The first From mailbox as written (`MAILER-DAEMON` without a domain too).
+pub(super) fn from_mailbox(message: &Message<'_>) -> Option<Mailbox> {
+    mailboxes(message, HeaderName::From).into_iter().next()
 }
 
 /// Normalised To, Delivered-To and X-Original-To addresses, without repeats.
 pub(super) fn recipients(message: &Message<'_>) -> Vec<String> {
     let mut recipients: Vec<String> = Vec::new();
-    let to = mailboxes(message, HeaderName::To).filter_map(identity);
+    let to = mailboxes(message, HeaderName::To).into_iter().filter_map(|mailbox| mailbox.identity());
     let delivered = ["Delivered-To", "X-Original-To"]
         .into_iter()
         .flat_map(|name| raw_values(message, name))
@@ -184,7 +242,7 @@ pub(super) fn recipients(message: &Message<'_>) -> Vec<String> {
 /// Cc addresses other than the sender and our own mailboxes, without repeats.
 pub(super) fn followers(message: &Message<'_>, sender: &Identity, options: &ParseOptions) -> Vec<Identity> {
     let mut followers: Vec<Identity> = Vec::new();
-    for identity in mailboxes(message, HeaderName::Cc).filter_map(identity) {
+    for identity in mailboxes(message, HeaderName::Cc).into_iter().filter_map(|mailbox| mailbox.identity()) {
         let ours = options.own_addresses.iter().any(|own| own.eq_ignore_ascii_case(&identity.value));
         if identity != *sender && !ours && !followers.contains(&identity) {
             followers.push(identity);

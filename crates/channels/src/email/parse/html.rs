@@ -64,7 +64,8 @@ fn tidy(text: &str) -> String {
 /// script and style contents dropped, block ends made line breaks, and the
 /// common entities decoded.
 fn strip_tags(html: &str) -> String {
-    const BREAKS: &[&str] = &["br", "/p", "/div", "/li", "/tr", "/h1", "/h2", "/h3", "/h4", "/h5", "/h6", "/blockquote"];
+    const BREAKS: &[&str] =
+        &["br", "/p", "/div", "/li", "/tr", "/h1", "/h2", "/h3", "/h4", "/h5", "/h6", "/blockquote"];
     let mut text = String::with_capacity(html.len() / 2);
     let mut rest = html;
     while let Some(start) = rest.find('<') {
@@ -113,7 +114,8 @@ fn nesting_depth(html: &str) -> usize {
                 depth = depth.saturating_sub(1);
             }
         } else if !tag.ends_with('/') {
-            let name: String = tag.chars().take_while(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+            let name: String =
+                tag.chars().take_while(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
             if !name.is_empty() && !VOID.contains(&name.as_str()) {
                 depth += 1;
                 deepest = deepest.max(depth);

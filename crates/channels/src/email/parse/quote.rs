@@ -21,6 +21,8 @@ pub(crate) struct Stripped {
 
 /// Longest attribution line, in characters, joined over up to three lines.
 const MAX_ATTRIBUTION_CHARS: usize = 400;
+/// Attributions looked at before giving up on a text.
+const MAX_ATTRIBUTIONS: usize = 20;
 /// A bare `--` line (without the standard trailing space) only starts a
 /// signature when at most this many lines follow it.
 const MAX_LOOSE_SIGNATURE_LINES: usize = 20;
@@ -29,18 +31,21 @@ const MAX_LOOSE_SIGNATURE_LINES: usize = 20;
 pub(crate) fn normalize(text: &str) -> String {
     let text = text.replace("\r\n", "\n").replace(['\r'], "\n").replace('\0', "");
     let text = text.trim_end();
-    let start = text.find(|c: char| !c.is_whitespace()).map_or(text.len(), |first| {
-        text[..first].rfind('\n').map_or(0, |newline| newline + 1)
-    });
+    let start = text
+        .find(|c: char| !c.is_whitespace())
+        .map_or(text.len(), |first| text[..first].rfind('\n').map_or(0, |newline| newline + 1));
     text[start..].to_owned()
 }
 
 /// Strips quoted history, the signature and mobile footers from a body.
 pub(crate) fn strip(text: &str) -> Stripped {
     let full = normalize(text);
-    let lines: Vec<&str> = full.lines().collect();
-    let mut end = history_start(&lines).unwrap_or(lines.len());
-    end = trailing_quote_start(&lines[..end]);
+    let all: Vec<&str> = full.lines().collect();
+    let lines: Vec<&str> = match history(&all) {
+        Some((start, end)) => all[..start].iter().chain(&all[end..]).copied().collect(),
+        None => all,
+    };
+    let mut end = trailing_quote_start(&lines);
     end = signature_start(&lines[..end]);
     end = footer_start(&lines[..end]);
     let kept = lines[..end].join("\n").trim_end().to_owned();
@@ -62,24 +67,38 @@ fn is_quoted(line: &str) -> bool {
     line.trim_start().starts_with('>')
 }
 
-/// The index of the first line of quoted history, if any.
-fn history_start(lines: &[&str]) -> Option<usize> {
+/// The lines of quoted history, as a range to take out: from the first
+/// line of history to the end, or (for a reply written below the quote) the
+/// attribution and the quote above the reply.
+fn history(lines: &[&str]) -> Option<(usize, usize)> {
+    let mut attributions = 0;
     for index in 0..lines.len() {
         if is_quoted(lines[index]) {
             continue;
         }
         if let Some(span) = attribution_span(lines, index) {
-            if !interleaved(&lines[index + span..]) {
-                return Some(index);
+            // Each attribution looks at the rest of the text; a text made of
+            // thousands of them must not take quadratic time.
+            attributions += 1;
+            if attributions > MAX_ATTRIBUTIONS {
+                return None;
+            }
+            let after = index + span;
+            match quote_layout(&lines[after..]) {
+                QuoteLayout::Above => return Some((index, lines.len())),
+                QuoteLayout::Below(end) if lines[..index].iter().all(|line| line.trim().is_empty()) => {
+                    return Some((index, after + end));
+                }
+                QuoteLayout::Below(_) | QuoteLayout::Interleaved => {}
             }
         } else if is_original_message_rule(lines[index]) {
-            return Some(index);
+            return Some((index, lines.len()));
         } else if outlook_header_block(lines, index) {
             let rule_above = index
                 .checked_sub(1)
                 .and_then(|above| lines[..=above].iter().rposition(|line| !line.trim().is_empty()))
                 .filter(|above| is_rule(lines[*above]));
-            return Some(rule_above.unwrap_or(index));
+            return Some((rule_above.unwrap_or(index), lines.len()));
         }
     }
     None
@@ -99,7 +118,9 @@ fn attribution_span(lines: &[&str], index: usize) -> Option<usize> {
         if joined.chars().count() > MAX_ATTRIBUTION_CHARS {
             return None;
         }
-        if is_attribution(&joined) {
+        // Joined over several lines, it must start like one: "Hello" above
+        // "Ann <ann@example.com> wrote:" is not part of the attribution.
+        if is_attribution(&joined) && (offset == 0 || starts_like_attribution(lines[index])) {
             let next = lines[index + offset + 1..].iter().find(|line| !line.trim().is_empty());
             let bare_wrote = !joined.to_lowercase().starts_with("on ") && joined.to_lowercase().ends_with("wrote:");
             // "Ann <ann@example.com> wrote:" without a date only counts above a quote.
@@ -110,6 +131,14 @@ fn attribution_span(lines: &[&str], index: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// True for the first line of a wrapped attribution: a date or the word
+/// that opens one.
+fn starts_like_attribution(line: &str) -> bool {
+    let line = line.trim().to_lowercase();
+    line.starts_with(|c: char| c.is_ascii_digit())
+        || ["on ", "am ", "le ", "el ", "op ", "il ", "em ", "den "].iter().any(|prefix| line.starts_with(prefix))
 }
 
 /// True for "On <date>, <name> wrote:" and its common translations.
@@ -125,27 +154,36 @@ fn is_attribution(line: &str) -> bool {
         || (starts("il ") && ends(&["ha scritto:", "ha scritto :"]))
         || (starts("em ") && ends(&["escreveu:", "escreveu :"]))
         || (starts("den ") && ends(&["skrev:", "skrev :"]))
+        || ends(&["написал:", "написала:", "написал(а):"])
         || (line.contains('@') && ends(&["wrote:"]))
 }
 
-/// True when the quote after an attribution has the reply written between
-/// its lines (unquoted text after the first quoted line, before any
-/// signature): then the quotes are the reply's context and stay.
-fn interleaved(after: &[&str]) -> bool {
-    let mut seen_quote = false;
-    for line in after {
-        if line.trim().is_empty() {
-            continue;
-        }
-        if is_quoted(line) {
-            seen_quote = true;
-        } else if !seen_quote || is_signature_separator(line) {
-            return false;
-        } else {
-            return true;
-        }
+/// Where the reply sits relative to the quote after an attribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QuoteLayout {
+    /// Only quoted lines (or unquoted history) follow: the reply is above.
+    Above,
+    /// One quote, then the reply to the end; the quote ends at this index.
+    Below(usize),
+    /// The reply is written between quoted lines: the quotes are its context.
+    Interleaved,
+}
+
+/// How the lines after an attribution mix quote and reply. A signature
+/// after the quote does not count as reply.
+fn quote_layout(after: &[&str]) -> QuoteLayout {
+    let first = after.iter().position(|line| !line.trim().is_empty());
+    let Some(first) = first.filter(|first| is_quoted(after[*first])) else {
+        return QuoteLayout::Above;
+    };
+    let Some(reply) = after[first..].iter().position(|line| !line.trim().is_empty() && !is_quoted(line)) else {
+        return QuoteLayout::Above;
+    };
+    let reply = first + reply;
+    if is_signature_separator(after[reply]) {
+        return QuoteLayout::Above;
     }
-    false
+    if after[reply..].iter().any(|line| is_quoted(line)) { QuoteLayout::Interleaved } else { QuoteLayout::Below(reply) }
 }
 
 /// Phrases of the "-----Original Message-----" rule in the clients' languages.
@@ -201,8 +239,28 @@ const DATE_LABELS: &[&str] = &[
     "skickat:",
 ];
 const TO_LABELS: &[&str] = &[
-    "to:", "subject:", "cc:", "à :", "à:", "objet :", "objet:", "an:", "betreff:", "aan:", "onderwerp:", "a:",
-    "oggetto:", "para:", "asunto:", "assunto:", "кому:", "тема:", "til:", "emne:", "till:", "ämne:",
+    "to:",
+    "subject:",
+    "cc:",
+    "à :",
+    "à:",
+    "objet :",
+    "objet:",
+    "an:",
+    "betreff:",
+    "aan:",
+    "onderwerp:",
+    "a:",
+    "oggetto:",
+    "para:",
+    "asunto:",
+    "assunto:",
+    "кому:",
+    "тема:",
+    "til:",
+    "emne:",
+    "till:",
+    "ämne:",
 ];
 /// Subject prefixes of a forward: a forwarded message is content, not history.
 const FORWARD_PREFIXES: &[&str] = &["fw:", "fwd:", "wg:", "tr:", "rv:", "doorst:"];

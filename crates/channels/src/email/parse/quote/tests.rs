@@ -63,6 +63,22 @@ fn attribution_lines() {
             None,
         ),
         (
+            "a reply below the quote",
+            "On Mon, Jan 8, 2024, Support wrote:\n> Did it work?\n\nYes, thanks.\n",
+            Some("Yes, thanks."),
+        ),
+        (
+            "russian",
+            "Спасибо!\n\n08.01.2024 18:02 пользователь Support <support@example.com> написал:\n> Попробуйте ещё раз.\n",
+            Some("Спасибо!"),
+        ),
+        (
+            "android, wrapped, without an opening word",
+            "Hello\n02.04.2012 14:20 пользователь \"bob@example.org\" <\nbob@example.org> написал:\n\n> Hi\n>\n",
+            Some("Hello"),
+        ),
+        ("a greeting is not part of a bare attribution", "Hello\nAnn <ann@example.com> wrote:\n> Hi\n", Some("Hello")),
+        (
             "interleaved with a trailing quote",
             "On Mon, Jan 8, 2024, Support wrote:\n> Which version?\n3.2\n> Thanks, Support\n",
             Some("On Mon, Jan 8, 2024, Support wrote:\n> Which version?\n3.2"),
@@ -124,11 +140,7 @@ fn signatures_and_footers() {
     let table: &[(&str, &str, Option<&str>)] = &[
         ("dash dash space", "Hello.\n\n-- \nAnn Example\nACME Ltd\n", Some("Hello.")),
         ("bare dash dash", "Hello.\n\n--\nAnn\n", Some("Hello.")),
-        (
-            "bare dash dash with a long tail is text",
-            &format!("Hello.\n--\n{}", "line\n".repeat(30)),
-            None,
-        ),
+        ("bare dash dash with a long tail is text", &format!("Hello.\n--\n{}", "line\n".repeat(30)), None),
         ("mobile footer", "Call me.\n\nSent from my iPhone\n", Some("Call me.")),
         ("outlook mobile footer", "Call me.\n\nGet Outlook for Android\n", Some("Call me.")),
         ("signature only is kept whole", "-- \nAnn\n", None),
