@@ -139,6 +139,7 @@ mod tests {
             owner: owner.map(AgentId),
             tags: vec![],
             linked_to: None,
+            merged_into: None,
             version: 1,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),

@@ -19,8 +19,14 @@ pub struct Customer {
     pub tier: Option<Tier>,
     /// Their addresses and handles, normalised.
     pub identities: Vec<Identity>,
+    /// The identities among them that the customer proved (a magic link they
+    /// followed) or an agent confirmed. Only these reach the customer's other
+    /// tickets; see [`crate::intake::may_join`].
+    pub verified: Vec<Identity>,
     /// When their personal data was erased, if it was.
     pub erased_at: Option<Timestamp>,
+    /// The customer this record was merged into; its identities and tickets are there now.
+    pub merged_into: Option<CustomerId>,
     /// When the record was created.
     pub created_at: Timestamp,
 }

@@ -119,6 +119,39 @@ pub enum Change {
         /// Whose.
         customer: CustomerId,
     },
+    /// This ticket was merged into `ticket`, which carries the conversation on
+    /// (a status change to closed comes with it).
+    MergedInto {
+        /// The ticket that survives.
+        ticket: TicketId,
+    },
+    /// `ticket` was merged into this one; its messages now show here too.
+    MergedFrom {
+        /// The merged ticket.
+        ticket: TicketId,
+    },
+    /// The ticket moved to another customer, because the two customer
+    /// records were found to be one person and merged.
+    CustomerChanged {
+        /// Before.
+        from: CustomerId,
+        /// After.
+        to: CustomerId,
+    },
+    /// This ticket was opened from a message split out of `ticket`.
+    SplitFrom {
+        /// The ticket the message was on.
+        ticket: TicketId,
+        /// The message that was split out (it stays on that ticket; this one has a copy).
+        message: MessageId,
+    },
+    /// A message of this ticket was split out into the new ticket `ticket`.
+    SplitTo {
+        /// The new ticket.
+        ticket: TicketId,
+        /// The message (it stays here; the new ticket has a copy).
+        message: MessageId,
+    },
 }
 
 impl Change {
@@ -134,6 +167,11 @@ impl Change {
             Change::TagsChanged { .. } => "tags_changed",
             Change::MessageAdded { .. } => "message_added",
             Change::CustomerErased { .. } => "customer_erased",
+            Change::MergedInto { .. } => "merged_into",
+            Change::MergedFrom { .. } => "merged_from",
+            Change::CustomerChanged { .. } => "customer_changed",
+            Change::SplitFrom { .. } => "split_from",
+            Change::SplitTo { .. } => "split_to",
         }
     }
 }
@@ -223,6 +261,18 @@ pub enum OpenError {
     LongSubject,
 }
 
+/// A subject as a ticket keeps it: trimmed, not blank, at most [`MAX_SUBJECT_CHARS`].
+pub fn parse_subject(subject: &str) -> Result<String, OpenError> {
+    let subject = subject.trim();
+    if subject.is_empty() {
+        return Err(OpenError::EmptySubject);
+    }
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(OpenError::LongSubject);
+    }
+    Ok(subject.to_owned())
+}
+
 /// Opens ticket `id`: status new, priority from the matrix, version 1.
 pub fn open(
     id: TicketId,
@@ -231,13 +281,7 @@ pub fn open(
     actor: Actor,
     now: Timestamp,
 ) -> Result<Decision, OpenError> {
-    let subject = new.subject.trim().to_owned();
-    if subject.is_empty() {
-        return Err(OpenError::EmptySubject);
-    }
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(OpenError::LongSubject);
-    }
+    let subject = parse_subject(&new.subject)?;
     let change = Change::Created {
         subject,
         status: Status::New,
@@ -372,6 +416,12 @@ pub enum MessageError {
     /// closed ticket starts a new linked ticket instead.
     #[error("ticket is closed; only internal notes can be added")]
     Closed,
+    /// The ticket was merged into another; the conversation goes on there.
+    #[error("ticket was merged into ticket {into}; add messages there (only internal notes can be added here)")]
+    Merged {
+        /// The ticket that survived the merge.
+        into: TicketId,
+    },
 }
 
 /// Adds message `message` of `kind` by `author`: a public agent reply opens a
@@ -383,6 +433,11 @@ pub fn add_message(
     author: Author,
     now: Timestamp,
 ) -> Result<Decision, MessageError> {
+    if let Some(into) = ticket.merged_into
+        && kind != MessageKind::Note
+    {
+        return Err(MessageError::Merged { into });
+    }
     if ticket.status == Status::Closed && kind != MessageKind::Note {
         return Err(MessageError::Closed);
     }
@@ -413,7 +468,7 @@ pub fn record_erasure(ticket: &Ticket, customer: CustomerId, actor: Actor, now: 
 }
 
 /// Stamps `changes` as the next version and applies them.
-fn decide(ticket: &Ticket, changes: Vec<Change>, actor: Actor, now: Timestamp) -> Decision {
+pub(crate) fn decide(ticket: &Ticket, changes: Vec<Change>, actor: Actor, now: Timestamp) -> Decision {
     if changes.is_empty() {
         return Decision { ticket: ticket.clone(), events: Vec::new() };
     }
@@ -481,6 +536,7 @@ pub fn replay(events: &[Event]) -> Result<Ticket, ReplayError> {
         owner: None,
         tags: tags.clone(),
         linked_to: *linked_to,
+        merged_into: None,
         version: first.version,
         created_at: first.at,
         updated_at: first.at,
@@ -520,7 +576,13 @@ fn apply(ticket: &mut Ticket, event: &Event) -> Result<(), Option<&'static str>>
         Change::OwnerChanged { from, to } => std::mem::replace(&mut ticket.owner, *to) == *from,
         Change::TeamChanged { from, to } => std::mem::replace(&mut ticket.team, *to) == *from,
         Change::TagsChanged { from, to } => std::mem::replace(&mut ticket.tags, to.clone()) == *from,
-        Change::MessageAdded { .. } | Change::CustomerErased { .. } => true,
+        Change::MergedInto { ticket: into } => ticket.merged_into.replace(*into).is_none(),
+        Change::CustomerChanged { from, to } => std::mem::replace(&mut ticket.customer, *to) == *from,
+        Change::MessageAdded { .. }
+        | Change::CustomerErased { .. }
+        | Change::MergedFrom { .. }
+        | Change::SplitFrom { .. }
+        | Change::SplitTo { .. } => true,
     };
     ticket.version = event.version;
     ticket.updated_at = event.at;

@@ -6,6 +6,7 @@
 //! and `ann@example.com` are one customer, and a WhatsApp id `447700900123`
 //! matches the SMS number `+44 7700 900123`.
 
+use crate::event::Actor;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -159,6 +160,15 @@ impl Identity {
     }
 }
 
+/// True when identities that `actor` records count as verified from the
+/// start. An agent who enters a customer's address (creating the customer or
+/// a ticket for them) vouches for it; an address that arrives on its own (an
+/// email, the web form) proves nothing until the customer follows a magic link
+/// sent to it or an agent confirms it.
+pub fn recorded_as_verified(actor: Actor) -> bool {
+    matches!(actor, Actor::Agent(_))
+}
+
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.kind, self.value)
@@ -198,6 +208,13 @@ mod tests {
         {
             assert!(Identity::email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn only_agents_vouch_for_the_identities_they_record() {
+        assert!(recorded_as_verified(Actor::Agent(crate::AgentId(1))));
+        assert!(!recorded_as_verified(Actor::System));
+        assert!(!recorded_as_verified(Actor::Customer(crate::CustomerId(1))));
     }
 
     #[test]

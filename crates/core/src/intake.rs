@@ -302,6 +302,36 @@ pub fn acknowledgment_text(ticket: TicketId, name: Option<&str>, subject: &str) 
     )
 }
 
+/// The paragraph that follows the acknowledgment of a web-form message: the
+/// customer's personal link to the ticket on the help pages. `link` is the
+/// link itself in the email, and a stand-in in the copy kept on the ticket,
+/// so the stored text never holds a working secret.
+pub fn portal_link_text(link: &str, valid_days: i64) -> String {
+    let days = if valid_days == 1 { "1 day".to_owned() } else { format!("{valid_days} days") };
+    format!(
+        "\nYou can also follow the ticket and answer on the web, without an account, by opening this \
+         link:\n\n{link}\n\nThe link is for you alone: it works once, within {days}, and signs you in on \
+         that device. If it has expired, ask for a new one on the page it opens.\n"
+    )
+}
+
+/// The subject of the email that answers a request for a new link.
+pub const PORTAL_LINK_SUBJECT: &str = "Your link to follow your requests";
+
+/// The email that answers a request for a new link to the help pages.
+pub fn portal_link_request_text(link: &str, valid_days: i64) -> String {
+    let days = if valid_days == 1 { "1 day".to_owned() } else { format!("{valid_days} days") };
+    format!(
+        "Hello,\n\nyou asked for a link to follow your requests with us. Open it to see your tickets and \
+         answer on the web:\n\n{link}\n\nThe link is for you alone: it works once, within {days}. If you did \
+         not ask for it, you can ignore this email; nobody can use the link without access to your mailbox.\n"
+    )
+}
+
+/// What the copy of a web-form acknowledgment kept on the ticket shows instead
+/// of the customer's link.
+pub const PORTAL_LINK_STAND_IN: &str = "[personal link, sent by email only]";
+
 /// Parses `[#N]` ticket tokens out of a subject line, in order, without repeats.
 pub fn subject_tokens(subject: &str) -> Vec<TicketId> {
     let mut tokens = Vec::new();
@@ -353,6 +383,23 @@ pub fn reply_subject(ticket: TicketId, subject: &str) -> String {
     let base = base.replace(&token, "");
     let base = base.split_whitespace().collect::<Vec<_>>().join(" ");
     if base.is_empty() { format!("Re: {token}") } else { format!("Re: {base} {token}") }
+}
+
+/// A subject that fits a ticket: whitespace runs collapsed, cut to
+/// [`crate::event::MAX_SUBJECT_CHARS`] with an ellipsis, and never blank.
+/// Channels deliver what senders wrote; intake must not refuse it for length.
+pub fn fit_subject(subject: &str) -> String {
+    let collapsed = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.is_empty() {
+        return "(no subject)".to_owned();
+    }
+    let limit = crate::event::MAX_SUBJECT_CHARS;
+    if collapsed.chars().count() <= limit {
+        return collapsed;
+    }
+    let mut cut: String = collapsed.chars().take(limit - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// The first line of a text, shortened, for channels without a subject.

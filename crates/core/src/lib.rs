@@ -13,6 +13,7 @@ pub mod event;
 pub mod identity;
 pub mod ids;
 pub mod intake;
+pub mod merge;
 pub mod message;
 pub mod outbox;
 pub mod priority;

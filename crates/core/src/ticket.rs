@@ -168,6 +168,9 @@ pub enum Trigger {
     CustomerReplies,
     /// The auto-close timer after solving.
     AutoClose,
+    /// The ticket is merged into another: whatever its status, it closes,
+    /// because the conversation goes on in the ticket that survives.
+    Merged,
 }
 
 /// A status change the lifecycle does not allow.
@@ -212,6 +215,7 @@ pub fn transition(from: Status, to: Status, trigger: Trigger) -> Result<Option<S
         Trigger::AgentReplies => matches!((from, to), (New, Open)),
         Trigger::CustomerReplies => matches!((from, to), (Pending | OnHold | Solved, Open)),
         Trigger::AutoClose => matches!((from, to), (Solved, Closed)),
+        Trigger::Merged => to == Closed,
     };
     if allowed { Ok(Some(to)) } else { Err(TransitionError::Illegal { from, to }) }
 }
@@ -275,6 +279,9 @@ pub struct Ticket {
     pub tags: Vec<String>,
     /// The closed ticket this one continues, if any.
     pub linked_to: Option<TicketId>,
+    /// The ticket this one was merged into; a merged ticket is closed and
+    /// its conversation continues there.
+    pub merged_into: Option<TicketId>,
     /// Increments on every change; used for optimistic concurrency.
     pub version: i64,
     /// When it was created.
@@ -339,13 +346,18 @@ mod tests {
             (Pending, Solved, vec![AgentSets]),
             (OnHold, Solved, vec![AgentSets]),
             (Solved, Open, vec![CustomerReplies, AgentSets]),
-            (Solved, Closed, vec![AgentSets, AutoClose]),
+            (Solved, Closed, vec![AgentSets, AutoClose, Merged]),
+            (New, Closed, vec![Merged]),
+            (Open, Closed, vec![Merged]),
+            (Pending, Closed, vec![Merged]),
+            (OnHold, Closed, vec![Merged]),
         ]
     }
 
     #[test]
     fn every_pair_and_trigger_matches_the_table() {
-        let triggers = [Trigger::AgentSets, Trigger::AgentReplies, Trigger::CustomerReplies, Trigger::AutoClose];
+        let triggers =
+            [Trigger::AgentSets, Trigger::AgentReplies, Trigger::CustomerReplies, Trigger::AutoClose, Trigger::Merged];
         let table = table();
         for from in Status::ALL {
             for to in Status::ALL {

@@ -32,6 +32,19 @@ pub struct RawConfig {
     pub priority: RawPriority,
     /// Email in and out.
     pub email: RawEmail,
+    /// The public help pages (web form, magic links).
+    pub portal: RawPortal,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPortal {
+    pub public_url: Option<String>,
+    pub limit_per_address: Option<i64>,
+    pub limit_per_ip: Option<i64>,
+    pub link_valid_days: Option<i64>,
+    pub session_days: Option<i64>,
+    pub trust_forwarded_for: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -48,6 +61,7 @@ pub struct RawEmail {
     pub rate_limit_replies: Option<u32>,
     pub rate_limit_messages: Option<u32>,
     pub poll_interval_seconds: Option<u64>,
+    pub send_lease_seconds: Option<i64>,
     pub mailboxes: Vec<RawMailbox>,
 }
 
@@ -159,10 +173,11 @@ impl RawConfig {
         };
         let listen = self.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let (mail, mailboxes, poll_interval) = self.email.validate()?;
+        let portal = self.portal.validate(&listen)?;
         Ok(ValidConfig {
             database_url,
             listen,
-            server: rapport_server::ServerConfig { max_body_bytes, max_page_size, auto_close_after_ms, mail },
+            server: rapport_server::ServerConfig { max_body_bytes, max_page_size, auto_close_after_ms, mail, portal },
             matrix,
             mailboxes,
             poll_interval,
@@ -236,6 +251,10 @@ impl RawEmail {
         if poll < 1 {
             bail!("email.poll_interval_seconds must be at least 1");
         }
+        let lease = self.send_lease_seconds.unwrap_or(defaults.send_lease_ms / 1000);
+        if !(1..=86_400).contains(&lease) {
+            bail!("email.send_lease_seconds must be between 1 and 86400, not {lease}");
+        }
         let settings = MailSettings {
             address,
             from_name: self.from_name.unwrap_or(defaults.from_name),
@@ -246,8 +265,44 @@ impl RawEmail {
             max_attachment_bytes,
             acknowledge: self.acknowledge.unwrap_or(defaults.acknowledge),
             rate_limit: rapport_core::intake::RateLimit { replies, messages },
+            send_lease_ms: lease * 1000,
         };
         Ok((settings, mailboxes, std::time::Duration::from_secs(poll)))
+    }
+}
+
+impl RawPortal {
+    fn validate(self, listen: &str) -> anyhow::Result<rapport_server::help::PortalSettings> {
+        let defaults = rapport_server::help::PortalSettings::default();
+        let public_url = match self.public_url {
+            Some(url) => {
+                let url = url.trim().trim_end_matches('/').to_owned();
+                let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => url,
+                    _ => bail!(
+                        "portal.public_url must be http:// or https:// and a host, without a path, \
+                         such as \"https://support.example.com\", not {url:?}"
+                    ),
+                }
+            }
+            None => format!("http://{listen}"),
+        };
+        let positive = |value: Option<i64>, default: i64, key: &str| -> anyhow::Result<i64> {
+            let value = value.unwrap_or(default);
+            if !(1..=1_000_000).contains(&value) {
+                bail!("portal.{key} must be between 1 and 1000000, not {value}");
+            }
+            Ok(value)
+        };
+        Ok(rapport_server::help::PortalSettings {
+            public_url,
+            limit_per_address: positive(self.limit_per_address, defaults.limit_per_address, "limit_per_address")?,
+            limit_per_ip: positive(self.limit_per_ip, defaults.limit_per_ip, "limit_per_ip")?,
+            link_valid_days: positive(self.link_valid_days, defaults.link_valid_days, "link_valid_days")?,
+            session_days: positive(self.session_days, defaults.session_days, "session_days")?,
+            trust_forwarded_for: self.trust_forwarded_for.unwrap_or(defaults.trust_forwarded_for),
+        })
     }
 }
 
@@ -334,6 +389,7 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://./data/rapport.db");
         assert_eq!(config.listen, "127.0.0.1:8080");
         assert_eq!(config.server.auto_close_after_ms, 96 * rapport_core::time::HOUR);
+        assert_eq!(config.server.portal.public_url, "http://127.0.0.1:8080");
     }
 
     #[test]
@@ -354,6 +410,9 @@ mod tests {
         assert!(load("[priority.matrix]\nbasic = [\"high\", \"low\", \"low\", \"low\"]", &[]).is_err());
         assert!(load("[email]\naddress = \"not an address\"", &[]).is_err());
         assert!(load("[email]\nsmtp_url = \"http://x\"", &[]).is_err());
+        assert!(load("[portal]\npublic_url = \"support.example.com\"", &[]).is_err());
+        assert!(load("[portal]\npublic_url = \"https://example.com/help\"", &[]).is_err());
+        assert!(load("[portal]\nlimit_per_ip = 0", &[]).is_err());
         assert!(load("[[email.mailboxes]]\naddress = \"a@b.example\"\nimap_url = \"imap://a@h/INBOX\"", &[]).is_err());
         assert!(
             load("[[email.mailboxes]]\naddress = \"a@b.example\"\nimap_url = \"ftp://h\"\npassword = \"p\"", &[])

@@ -65,9 +65,15 @@ enum Failure {
 }
 
 async fn file(config: &ValidConfig, args: MailgateArgs, raw: &[u8]) -> Result<EmailOutcome, Failure> {
-    let store = Store::open(&config.database_url, config.store_options())
-        .await
-        .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("opening the database")))?;
+    // SQLite: open (and create or migrate) the file, which costs little. PostgreSQL: only
+    // connect, since `rapport serve` and `rapport migrate` keep the schema current and a
+    // migration check on every delivered message costs a round of locks.
+    let store = if config.database_url.starts_with("sqlite:") {
+        Store::open(&config.database_url, config.store_options()).await
+    } else {
+        Store::connect(&config.database_url, config.store_options()).await
+    }
+    .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("opening the database")))?;
     let team = match &args.team {
         Some(name) => Some(find_team(&store, name).await?),
         None => None,

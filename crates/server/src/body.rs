@@ -30,6 +30,30 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// A JSON body whose fields are all optional: an empty body without a
+/// content type reads as `T::default()`, so `curl -X POST` needs no `-d '{}'`.
+pub struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        if request.headers().get(header::CONTENT_TYPE).is_some() {
+            let JsonBody(value) = JsonBody::from_request(request, state).await?;
+            return Ok(OptionalJsonBody(value));
+        }
+        let limit = state.config.max_body_bytes;
+        let bytes = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::MalformedJson("the request body could not be read".to_owned()))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            Ok(OptionalJsonBody(T::default()))
+        } else {
+            Err(ApiError::MalformedJson("expected Content-Type: application/json".to_owned()))
+        }
+    }
+}
+
 /// A JSON body, checked (content type, size, depth) but not yet parsed: for
 /// handlers that also need the exact bytes, such as idempotent creates.
 pub struct RawJson(pub Bytes);

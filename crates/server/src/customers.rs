@@ -1,4 +1,5 @@
-//! Customers: create, read, update, list, and erase on request.
+//! Customers: create, read, update, list, erase on request, and merge two
+//! records of one person (`merge`).
 //!
 //! Any agent may manage customers (answering them is the job); erasing one's
 //! personal data is irreversible, so it takes a supervisor or an admin.
@@ -21,12 +22,17 @@ use crate::params::{IdPage, PathId, QueryParams};
 use crate::wire::{self, rfc3339, rfc3339_opt};
 use crate::{AppState, now};
 
+mod merge;
+
 /// The customer routes, relative to `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_customer, list_customers))
         .routes(routes!(get_customer, update_customer))
         .routes(routes!(erase_customer))
+        .routes(routes!(merge::merge_customer))
+        .routes(routes!(merge::list_customer_merges))
+        .routes(routes!(verify_identity))
 }
 
 /// A customer with every identity they use.
@@ -45,6 +51,9 @@ pub struct CustomerDto {
     /// When their personal data was erased.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub erased_at: Option<String>,
+    /// The customer this record was merged into (its identities and tickets
+    /// are there now); null unless merged.
+    pub merged_into: Option<i64>,
     /// When the record was created.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
@@ -58,6 +67,10 @@ pub struct IdentityDto {
     pub kind: IdentityKind,
     /// The normalised value (lower-cased email, E.164 phone, ...).
     pub value: String,
+    /// True once the customer proved it (followed a magic link sent to it) or
+    /// an agent confirmed it. Only verified identities reach the customer's
+    /// other tickets by quoting their numbers.
+    pub verified: bool,
 }
 
 impl From<&Customer> for CustomerDto {
@@ -70,9 +83,14 @@ impl From<&Customer> for CustomerDto {
             identities: customer
                 .identities
                 .iter()
-                .map(|identity| IdentityDto { kind: identity.kind, value: identity.value.clone() })
+                .map(|identity| IdentityDto {
+                    kind: identity.kind,
+                    value: identity.value.clone(),
+                    verified: customer.verified.contains(identity),
+                })
                 .collect(),
             erased_at: rfc3339_opt(customer.erased_at),
+            merged_into: customer.merged_into.map(|into| into.0),
             created_at: rfc3339(customer.created_at),
         }
     }
@@ -274,7 +292,8 @@ async fn update_customer(
     let (email, phone) = (object.string("email")?, object.string("phone")?);
     let (chat, handle) = (object.string("chat")?, object.string("handle")?);
     let add_identities = identities("", &email, &phone, &chat, &handle)?;
-    let changes = CustomerChanges { name, organization, tier, add_identities };
+    // An agent adding an address vouches for it.
+    let changes = CustomerChanges { name, organization, tier, add_identities, confirmed_at: Some(now()) };
     let customer = state.store.update_customer(CustomerId(id), changes).await?;
     Ok(Json(CustomerDto::from(&customer)))
 }
@@ -304,5 +323,55 @@ async fn erase_customer(
         return Err(ApiError::forbidden("only supervisors and admins may erase a customer"));
     }
     let customer = state.store.erase_customer(CustomerId(id), Actor::Agent(caller.agent.id), now()).await?;
+    Ok(Json(CustomerDto::from(&customer)))
+}
+
+/// `POST /api/v1/customers/{id}/identities/verify`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyIdentityRequest {
+    /// email, phone, chat or handle.
+    #[schema(schema_with = wire::identity_kind)]
+    pub kind: IdentityKind,
+    /// The address or handle, as typed; it is normalised before matching.
+    pub value: String,
+}
+
+/// Confirm one of a customer's identities (any agent).
+///
+/// A verified identity may add to any of the customer's tickets, for example
+/// by quoting a ticket number in an email subject; an unverified one may only
+/// write to tickets it is already on. Customers verify their own addresses by
+/// following a link we email them; this is for an agent who has checked
+/// otherwise (a phone call, a signed contract).
+#[utoipa::path(
+    post, path = "/customers/{id}/identities/verify", tag = "customers",
+    request_body = VerifyIdentityRequest,
+    params(("id" = i64, Path, description = "The customer's id")),
+    responses(
+        (status = 200, description = "The customer, the identity now verified", body = CustomerDto),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "Not a valid identity, or not one of this customer's", body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(customer_id = id))]
+async fn verify_identity(
+    State(state): State<AppState>,
+    _caller: CurrentAgent,
+    PathId(id): PathId,
+    JsonBody(request): JsonBody<VerifyIdentityRequest>,
+) -> Result<Json<CustomerDto>, ApiError> {
+    let identity =
+        Identity::parse(request.kind, &request.value).map_err(|error| ApiError::invalid("value", error.to_string()))?;
+    let customer = state.store.get_customer(CustomerId(id)).await?;
+    if !customer.identities.contains(&identity) {
+        return Err(ApiError::invalid(
+            "value",
+            format!("{identity} is not an identity of customer {id}; add it to the customer first"),
+        ));
+    }
+    let customer = state.store.verify_identity(customer.id, identity, now()).await?;
     Ok(Json(CustomerDto::from(&customer)))
 }

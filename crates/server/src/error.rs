@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rapport_core::TransitionError;
 use rapport_core::event::{MessageError, OpenError, PatchError};
+use rapport_core::merge::{CustomerMergeError, MergeError};
 use rapport_store::{Rejection, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,6 +56,13 @@ pub enum ApiError {
     TicketClosed(String),
     /// 409 `conflict`: a unique value (identity, name, email) is taken.
     Conflict(String),
+    /// 409 `merge_refused`: the tickets or customers cannot be merged as
+    /// they stand (one is closed or was merged before, the tickets belong to
+    /// different customers, a customer was erased).
+    MergeRefused(String),
+    /// 409 `split_refused`: the message cannot start a ticket of its own
+    /// (only the customer's messages can).
+    SplitRefused(String),
     /// 413 `payload_too_large`: the body is over the configured limit.
     PayloadTooLarge {
         /// The limit in bytes.
@@ -77,7 +85,7 @@ pub struct ErrorDetail {
     /// Stable code: `malformed_json`, `invalid`, `idempotency_key_reused`,
     /// `unauthorized`, `forbidden`, `not_found`, `method_not_allowed`,
     /// `illegal_transition`, `stale_version`, `ticket_closed`, `conflict`,
-    /// `payload_too_large` or `internal`.
+    /// `merge_refused`, `split_refused`, `payload_too_large` or `internal`.
     pub code: &'static str,
     /// A human-readable explanation.
     pub message: String,
@@ -113,6 +121,8 @@ impl ApiError {
             ApiError::StaleVersion { .. } => (StatusCode::CONFLICT, "stale_version", Some("If-Match")),
             ApiError::TicketClosed(_) => (StatusCode::CONFLICT, "ticket_closed", None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            ApiError::MergeRefused(_) => (StatusCode::CONFLICT, "merge_refused", None),
+            ApiError::SplitRefused(_) => (StatusCode::CONFLICT, "split_refused", None),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
@@ -126,7 +136,9 @@ impl ApiError {
             | ApiError::NotFound(message)
             | ApiError::IllegalTransition(message)
             | ApiError::TicketClosed(message)
-            | ApiError::Conflict(message) => message.clone(),
+            | ApiError::Conflict(message)
+            | ApiError::MergeRefused(message)
+            | ApiError::SplitRefused(message) => message.clone(),
             ApiError::IdempotencyKeyReused => Rejection::KeyReused.to_string(),
             ApiError::Unauthorized(message) => (*message).to_owned(),
             ApiError::MethodNotAllowed => "this path does not accept that method".to_owned(),
@@ -181,9 +193,19 @@ impl From<Rejection> for ApiError {
                 message: format!("your role may not change {field}"),
             },
             Rejection::Patch(PatchError::Invalid { field, message }) => ApiError::invalid(field, message),
-            Rejection::Message(error @ MessageError::Closed) => ApiError::TicketClosed(error.to_string()),
+            Rejection::Message(error @ (MessageError::Closed | MessageError::Merged { .. })) => {
+                ApiError::TicketClosed(error.to_string())
+            }
             Rejection::KeyReused => ApiError::IdempotencyKeyReused,
             Rejection::NoIdentity => ApiError::invalid("customer", Rejection::NoIdentity.to_string()),
+            // Merging something into itself is a mistake in the request, not a state of the records.
+            Rejection::Merge(error @ MergeError::SameTicket) => ApiError::invalid("into", error.to_string()),
+            Rejection::CustomerMerge(error @ CustomerMergeError::SameCustomer) => {
+                ApiError::invalid("into", error.to_string())
+            }
+            Rejection::Merge(error) => ApiError::MergeRefused(error.to_string()),
+            Rejection::CustomerMerge(error) => ApiError::MergeRefused(error.to_string()),
+            Rejection::Split(error) => ApiError::SplitRefused(error.to_string()),
         }
     }
 }

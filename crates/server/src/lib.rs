@@ -14,6 +14,7 @@ pub mod body;
 mod customers;
 pub mod error;
 mod health;
+pub mod help;
 pub mod mail;
 mod merge_patch;
 mod openapi;
@@ -62,6 +63,8 @@ pub struct ServerConfig {
     pub auto_close_after_ms: i64,
     /// Email in and out.
     pub mail: mail::MailSettings,
+    /// The public help pages: web form, magic links, sessions.
+    pub portal: help::PortalSettings,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +74,7 @@ impl Default for ServerConfig {
             max_page_size: 100,
             auto_close_after_ms: 4 * DAY,
             mail: mail::MailSettings::default(),
+            portal: help::PortalSettings::default(),
         }
     }
 }
@@ -84,7 +88,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
 }
 
-/// The full router: `/healthz`, `/readyz`, `/api/v1/...` and `/api/v1/openapi.json`.
+/// The full router: `/healthz`, `/readyz`, `/api/v1/...`, `/api/v1/openapi.json`
+/// and the customers' help pages under `/help`.
 pub fn app(state: AppState) -> Router {
     let (router, document) = openapi::api_router().split_for_parts();
     let document = match serde_json::to_vec(&document) {
@@ -100,6 +105,7 @@ pub fn app(state: AppState) -> Router {
     };
     router
         .route("/api/v1/openapi.json", get(serve_document))
+        .merge(help::router(&state.config))
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(TokenCache::default()))
@@ -154,7 +160,10 @@ pub async fn serve(
         shutdown.await;
         let _ = stop.send(true);
     };
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(signal).await.context("serving HTTP");
+    // The peer address reaches handlers as `ConnectInfo` (the help pages'
+    // per-IP rate limit).
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(signal).await.context("serving HTTP");
     if let Err(error) = sweeper.await {
         tracing::warn!(%error, "the auto-close sweeper ended abnormally");
     }
@@ -180,6 +189,10 @@ async fn sweep(state: AppState, mut stopped: watch::Receiver<bool>) {
             Ok(0) => {}
             Ok(closed) => tracing::info!(closed, "auto-closed solved tickets"),
             Err(error) => tracing::warn!(%error, "auto-closing solved tickets"),
+        }
+        // Spent rate counters, expired magic links and help-page sessions.
+        if let Err(error) = state.store.purge_portal(rapport_core::time::HOUR, now()).await {
+            tracing::warn!(%error, "purging expired help-page records");
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct MailSettings {
     pub acknowledge: bool,
     /// The per-sender rate limit.
     pub rate_limit: RateLimit,
+    /// How long a claimed outbox entry is reserved for the instance sending it;
+    /// an instance killed mid-send leaves entries that are sent again after this.
+    pub send_lease_ms: i64,
 }
 
 impl Default for MailSettings {
@@ -49,6 +52,7 @@ impl Default for MailSettings {
             max_attachment_bytes: 10 * 1024 * 1024,
             acknowledge: true,
             rate_limit: RateLimit::default(),
+            send_lease_ms: 5 * 60 * 1000,
         }
     }
 }
@@ -105,6 +109,26 @@ pub async fn file_email(
             return Ok(EmailOutcome::Filed(filed));
         }
     };
+    let filed = match file_parsed(store, settings, raw, parsed, now).await {
+        Ok(filed) => filed,
+        // Intake refused what the parser produced (a rule of core's): keep it
+        // whole for an admin rather than asking the MTA to retry for ever.
+        Err(StoreError::Rejected(rejection)) => {
+            let detail = format!("intake refused it: {rejection}");
+            store.quarantine(Channel::Email, QuarantineReason::Unparseable, detail, raw.to_vec(), now).await?
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(EmailOutcome::Filed(filed))
+}
+
+async fn file_parsed(
+    store: &Store,
+    settings: &MailSettings,
+    raw: &[u8],
+    parsed: ParsedEmail,
+    now: Timestamp,
+) -> Result<Filed, StoreError> {
     let filed = match parsed {
         ParsedEmail::Bounce(report) => {
             let failed = !report.status.as_deref().is_some_and(|status| status.starts_with('4'));
@@ -145,7 +169,7 @@ pub async fn file_email(
                 .await?
         }
     };
-    Ok(EmailOutcome::Filed(filed))
+    Ok(filed)
 }
 
 /// Refuses an oversize message: the admin gets an alert, and the sender a

@@ -15,8 +15,6 @@ use tokio::sync::watch;
 use crate::mail::MailSettings;
 use crate::now;
 
-/// How long a claimed entry is reserved for the worker that claimed it.
-const LEASE_MS: i64 = 5 * 60 * 1000;
 /// How many entries one claim takes.
 const BATCH: i64 = 16;
 /// How often an idle worker looks for due entries.
@@ -26,7 +24,7 @@ const IDLE: Duration = Duration::from_millis(250);
 pub async fn run(store: Store, settings: MailSettings, smtp: SmtpSender, mut stopped: watch::Receiver<bool>) {
     tracing::info!(server = smtp.server(), "sending outgoing mail");
     loop {
-        let items = match store.claim_outbox(now(), LEASE_MS, BATCH).await {
+        let items = match store.claim_outbox(now(), settings.send_lease_ms, BATCH).await {
             Ok(items) => items,
             Err(error) => {
                 tracing::warn!(%error, "claiming outbox entries");

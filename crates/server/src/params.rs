@@ -25,6 +25,22 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// The two integer ids of a nested path (`/tickets/{id}/messages/{message_id}`).
+/// Anything else names no record: 404.
+#[derive(Debug, Clone, Copy)]
+pub struct PathIds(pub i64, pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<(i64, i64)>::from_request_parts(parts, state).await {
+            Ok(Path((first, second))) => Ok(PathIds(first, second)),
+            Err(_) => Err(ApiError::NotFound("no record has this id".to_owned())),
+        }
+    }
+}
+
 /// The query string of a request, as decoded key/value pairs.
 #[derive(Debug, Default)]
 pub struct QueryParams {

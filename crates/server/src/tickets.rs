@@ -1,12 +1,13 @@
 //! Tickets: create (idempotently), read with messages and events, list with
-//! filters and keyset pages, merge-patch with optimistic concurrency, and
-//! add replies and notes.
+//! filters and keyset pages, merge-patch with optimistic concurrency, add
+//! replies and notes, merge tickets and split messages out (`merge`).
 //!
 //! Each handler is a recipe: parse → call the store (which calls core) →
 //! respond. Rules live in core; visibility and versions are checked in the
 //! store, inside the write.
 
 mod dto;
+mod merge;
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +21,7 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub(crate) use dto::ActorDto;
 use dto::{AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketPageDto, TicketPatchBody};
 pub use dto::{SearchResultDto, SearchResultsDto, TicketDto};
 
@@ -39,6 +41,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(get_ticket, update_ticket))
         .routes(routes!(add_message))
+        .routes(routes!(merge::merge_ticket))
+        .routes(routes!(merge::split_message))
 }
 
 /// A ticket response: the JSON and its version as an `ETag`.

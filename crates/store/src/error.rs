@@ -92,4 +92,13 @@ pub enum Rejection {
     /// A customer reference with no identity.
     #[error("a customer needs at least one of email, phone, chat or handle")]
     NoIdentity,
+    /// The tickets cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] rapport_core::merge::MergeError),
+    /// The customers cannot be merged.
+    #[error(transparent)]
+    CustomerMerge(#[from] rapport_core::merge::CustomerMergeError),
+    /// The message cannot be split out.
+    #[error(transparent)]
+    Split(#[from] rapport_core::merge::SplitError),
 }

@@ -11,8 +11,8 @@
 
 use rapport_core::event::{self};
 use rapport_core::intake::{
-    Candidate, InboundMessage, NewTicketReason, Placement, RATE_WINDOW_MS, RateLimit, RateVerdict, Sender,
-    acknowledgment_text, over_rate, place, reply_subject,
+    Candidate, InboundMessage, NewTicketReason, PORTAL_LINK_STAND_IN, Placement, RATE_WINDOW_MS, RateLimit,
+    RateVerdict, Sender, acknowledgment_text, over_rate, place, portal_link_text, reply_subject,
 };
 use rapport_core::outbox::{Automatic, DeliveryState, OutboundPayload, Recipient};
 use rapport_core::{
@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use crate::outbox::enqueue;
+use crate::portal::{MagicLink, insert_link};
 use crate::tickets::{
     CreateTicket, CustomerRef, MessageOrigin, NewAttachment, NewMessage, create_one, insert_message, load_ticket,
     resolve_customer, save_decision,
@@ -234,7 +235,17 @@ impl Store {
     /// Files one inbound message (see the module documentation).
     pub async fn file_inbound(&self, request: FileInbound) -> Result<Filed, StoreError> {
         let options = self.options.clone();
-        self.write(move |conn| Box::pin(async move { file(conn, request, &options).await })).await
+        self.write(move |conn| Box::pin(async move { file(conn, request, None, &options).await })).await
+    }
+
+    /// Files a message like [`Store::file_inbound`]; when it opens a ticket
+    /// and is acknowledged, the acknowledgment also carries `link`, a magic
+    /// link for the sender to follow that ticket, created in the same
+    /// transaction (the web form). The copy of the acknowledgment kept on the
+    /// ticket shows a stand-in instead of the link.
+    pub async fn file_inbound_with_link(&self, request: FileInbound, link: MagicLink) -> Result<Filed, StoreError> {
+        let options = self.options.clone();
+        self.write(move |conn| Box::pin(async move { file(conn, request, Some(&link), &options).await })).await
     }
 
     /// Attaches a bounce to the ticket of the message that bounced, as an
@@ -374,7 +385,12 @@ fn corrupt(field: &str, value: &str) -> StoreError {
     StoreError::Other(anyhow::anyhow!("unexpected value {value:?} in {field}"))
 }
 
-async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions) -> Result<Filed, StoreError> {
+async fn file(
+    conn: &mut Conn<'_>,
+    request: FileInbound,
+    link: Option<&MagicLink>,
+    options: &StoreOptions,
+) -> Result<Filed, StoreError> {
     let inbound = request.message;
     let now = inbound.received_at;
     if let Some(external_id) = &inbound.external_id
@@ -410,7 +426,8 @@ async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions)
     let customer_ref = CustomerRef { name: inbound.sender_name.clone(), identities: vec![inbound.sender.clone()] };
     match placement {
         Placement::Existing { ticket, reopens } => {
-            let (author, _) = resolve_customer(conn, &customer_ref, now).await?;
+            // Intake records addresses unverified: a message proves nothing about its sender.
+            let (author, _) = resolve_customer(conn, &customer_ref, now, None).await?;
             let ticket = load_ticket(conn, ticket, true).await?;
             let message = NewMessage {
                 kind: MessageKind::Inbound,
@@ -431,7 +448,7 @@ async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions)
         }
         Placement::New { linked_to, reason } => {
             let create = CreateTicket {
-                subject: inbound.subject.clone(),
+                subject: rapport_core::intake::fit_subject(&inbound.subject),
                 body: inbound.text.clone(),
                 html: inbound.html.clone(),
                 channel: inbound.channel,
@@ -454,7 +471,7 @@ async fn file(conn: &mut Conn<'_>, request: FileInbound, options: &StoreOptions)
             add_followers(conn, ticket.id, &inbound, now).await?;
             let acknowledgment = match request.acknowledgment {
                 Some(ack_id) if !inbound.automatic && verdict == RateVerdict::Normal => {
-                    Some(acknowledge(conn, &ticket, &inbound, ack_id).await?)
+                    Some(acknowledge(conn, &ticket, &inbound, ack_id, link).await?)
                 }
                 _ => None,
             };
@@ -578,19 +595,27 @@ async fn add_followers(
 }
 
 /// Queues the acknowledgment of a new ticket: a system reply on the ticket
-/// (which does not count as a response) and its outbox entry.
+/// (which does not count as a response) and its outbox entry, with the
+/// sender's magic link when there is one.
 async fn acknowledge(
     conn: &mut Conn<'_>,
     ticket: &rapport_core::Ticket,
     inbound: &InboundMessage,
     ack_id: String,
+    link: Option<&MagicLink>,
 ) -> Result<MessageId, StoreError> {
     let now = inbound.received_at;
-    let text = acknowledgment_text(ticket.id, inbound.sender_name.as_deref(), &inbound.subject);
+    let mut text = acknowledgment_text(ticket.id, inbound.sender_name.as_deref(), &inbound.subject);
+    let mut sent_text = text.clone();
+    if let Some(link) = link {
+        insert_link(conn, link, ticket.customer, &inbound.sender, Some(ticket.id), now).await?;
+        text.push_str(&portal_link_text(PORTAL_LINK_STAND_IN, link.valid_days));
+        sent_text.push_str(&portal_link_text(&link.url, link.valid_days));
+    }
     let message = NewMessage {
         kind: MessageKind::Reply,
         author: Author::System,
-        text: text.clone(),
+        text,
         html: None,
         attachments: Vec::new(),
         origin: MessageOrigin {
@@ -617,7 +642,7 @@ async fn acknowledge(
         in_reply_to: inbound.external_id.clone(),
         references,
         author_name: None,
-        text,
+        text: sent_text,
         html: None,
         automatic: Some(Automatic::AutoReplied),
     };

@@ -11,8 +11,10 @@ mod create_batch;
 mod db;
 mod error;
 mod intake;
+mod merge;
 mod outbox;
 mod people;
+mod portal;
 mod rows;
 mod search;
 mod tickets;
@@ -33,8 +35,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use db::Dialect;
 pub use error::{Rejection, StoreError};
 pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineReason};
+pub use merge::CustomerMerge;
 pub use outbox::{OutboxItem, SendOutcome};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
+pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
 pub use search::SearchHit;
 pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,

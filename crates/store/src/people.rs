@@ -24,7 +24,8 @@ pub struct NewCustomer {
     pub organization: Option<OrganizationId>,
     /// Own tier.
     pub tier: Option<Tier>,
-    /// Identities (each must be unregistered).
+    /// Identities (each must be unregistered); they count as confirmed by
+    /// whoever creates the customer.
     pub identities: Vec<Identity>,
     /// Now.
     pub now: Timestamp,
@@ -41,6 +42,9 @@ pub struct CustomerChanges {
     pub tier: Option<Option<Tier>>,
     /// Identities to add.
     pub add_identities: Vec<Identity>,
+    /// When the added identities were confirmed (an agent adding them vouches
+    /// for them); `None` adds them unverified.
+    pub confirmed_at: Option<Timestamp>,
 }
 
 /// Changes to an organization.
@@ -101,7 +105,7 @@ pub struct AgentChanges {
     pub password_hash: Option<String>,
 }
 
-const CUSTOMER_COLUMNS: &str = "id, name, organization_id, tier, erased_at, created_at";
+pub(crate) const CUSTOMER_COLUMNS: &str = "id, name, organization_id, tier, erased_at, merged_into, created_at";
 
 impl Store {
     /// Creates a customer; an identity already registered is a conflict.
@@ -123,7 +127,8 @@ impl Store {
                         .await
                         .map_err(|error| missing(error, "organization"))?;
                     let id = CustomerId(row.id);
-                    let attached = attach_identities(conn, id, &customer.identities).await?;
+                    // Identities entered with a new customer are confirmed by whoever entered them.
+                    let attached = attach_identities(conn, id, &customer.identities, Some(customer.now)).await?;
                     if attached != customer.identities.len() as u64 {
                         return Err(StoreError::Conflict { constraint: "identities".into() });
                     }
@@ -144,7 +149,8 @@ impl Store {
                     let row = row.ok_or(StoreError::NotFound("customer"))?;
                     let identities: Vec<IdentityRow> = conn
                         .fetch_all(
-                            "SELECT customer_id, kind, value FROM identities WHERE customer_id = $1 ORDER BY kind, value",
+                            "SELECT customer_id, kind, value, verified_at FROM identities WHERE customer_id = $1 \
+                             ORDER BY kind, value",
                             args![id.0],
                         )
                         .await?;
@@ -188,7 +194,8 @@ impl Store {
                     };
                     let identities: Vec<IdentityRow> = conn
                         .fetch_all(
-                            "SELECT customer_id, kind, value FROM identities WHERE customer_id BETWEEN $1 AND $2 \
+                            "SELECT customer_id, kind, value, verified_at FROM identities \
+                             WHERE customer_id BETWEEN $1 AND $2 \
                              ORDER BY kind, value",
                             args![first, last],
                         )
@@ -230,7 +237,7 @@ impl Store {
                     conn.execute("UPDATE customers SET tier = $1 WHERE id = $2", args![tier.map(|t| t.0), id.0])
                         .await?;
                 }
-                let attached = attach_identities(conn, id, &changes.add_identities).await?;
+                let attached = attach_identities(conn, id, &changes.add_identities, changes.confirmed_at).await?;
                 if attached != changes.add_identities.len() as u64 {
                     return Err(StoreError::Conflict { constraint: "identities".into() });
                 }
@@ -574,6 +581,7 @@ async fn erase(conn: &mut Conn<'_>, id: CustomerId, actor: Actor, now: Timestamp
         |text: &str| personal.iter().fold(text.to_owned(), |text, secret| text.replace(secret.as_str(), REDACTED));
 
     conn.execute("UPDATE customers SET name = $1, erased_at = $2 WHERE id = $3", args![REDACTED, now.0, id.0]).await?;
+    crate::portal::forget_customer(conn, id).await?;
     conn.execute("DELETE FROM identities WHERE customer_id = $1", args![id.0]).await?;
     conn.execute(
         "UPDATE messages SET text = $1, html = NULL WHERE author_type = 'customer' AND author_id = $2",
@@ -619,6 +627,7 @@ async fn erase(conn: &mut Conn<'_>, id: CustomerId, actor: Actor, now: Timestamp
         let decision = rapport_core::event::record_erasure(&current, id, actor, now);
         save_decision(conn, &current, &decision).await?;
     }
+    crate::merge::redact_merges(conn, id, &redact).await?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@ fn corrupt(column: &str, value: impl std::fmt::Display) -> StoreError {
 
 /// The columns of `tickets`, in the order [`TICKET_COLUMNS`] lists them.
 pub(crate) const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.urgency, t.priority, t.priority_reason, \
-    t.channel, t.customer_id, t.team_id, t.owner_id, t.tags, t.linked_to, t.version, t.created_at, t.updated_at, t.solved_at";
+    t.channel, t.customer_id, t.team_id, t.owner_id, t.tags, t.linked_to, t.merged_into, t.version, t.created_at, t.updated_at, t.solved_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TicketRow {
@@ -32,6 +32,7 @@ pub(crate) struct TicketRow {
     owner_id: Option<i64>,
     tags: String,
     linked_to: Option<i64>,
+    merged_into: Option<i64>,
     version: i64,
     created_at: i64,
     updated_at: i64,
@@ -54,6 +55,7 @@ impl TryFrom<TicketRow> for Ticket {
             owner: row.owner_id.map(AgentId),
             tags: serde_json::from_str(&row.tags)?,
             linked_to: row.linked_to.map(TicketId),
+            merged_into: row.merged_into.map(TicketId),
             version: row.version,
             created_at: Timestamp(row.created_at),
             updated_at: Timestamp(row.updated_at),
@@ -169,6 +171,7 @@ pub(crate) struct CustomerRow {
     pub(crate) organization_id: Option<i64>,
     pub(crate) tier: Option<String>,
     pub(crate) erased_at: Option<i64>,
+    pub(crate) merged_into: Option<i64>,
     pub(crate) created_at: i64,
 }
 
@@ -177,15 +180,23 @@ pub(crate) struct IdentityRow {
     pub(crate) customer_id: i64,
     pub(crate) kind: String,
     pub(crate) value: String,
+    /// Queries that do not select it read the identity as unverified.
+    #[sqlx(default)]
+    pub(crate) verified_at: Option<i64>,
 }
 
 impl CustomerRow {
     pub(crate) fn into_customer(self, identities: Vec<IdentityRow>) -> Result<Customer, StoreError> {
+        let mut verified = Vec::new();
         let identities = identities
             .into_iter()
             .map(|row| {
                 let kind = IdentityKind::parse(&row.kind).ok_or_else(|| corrupt("identities.kind", &row.kind))?;
-                Ok(Identity { kind, value: row.value })
+                let identity = Identity { kind, value: row.value };
+                if row.verified_at.is_some() {
+                    verified.push(identity.clone());
+                }
+                Ok(identity)
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Customer {
@@ -194,7 +205,9 @@ impl CustomerRow {
             organization: self.organization_id.map(OrganizationId),
             tier: self.tier.map(Tier),
             identities,
+            verified,
             erased_at: self.erased_at.map(Timestamp),
+            merged_into: self.merged_into.map(CustomerId),
             created_at: Timestamp(self.created_at),
         })
     }

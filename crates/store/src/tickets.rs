@@ -243,7 +243,8 @@ impl Store {
         self.db
             .read(move |conn| {
                 Box::pin(async move {
-                    let messages = load_messages(conn, id).await?;
+                    // A survivor of merges shows the messages of the tickets merged into it too.
+                    let messages = crate::merge::load_conversation(conn, id).await?;
                     let events = load_events(conn, id).await?;
                     Ok(TicketDetail { ticket, messages, events })
                 })
@@ -411,9 +412,9 @@ pub(crate) static CUSTOMER_INSERT: Insert = Insert {
     order: 0,
 };
 pub(crate) static IDENTITY_INSERT: Insert = Insert {
-    head: "INSERT INTO identities (kind, value, customer_id) VALUES",
+    head: "INSERT INTO identities (kind, value, customer_id, verified_at) VALUES",
     tail: " ON CONFLICT DO NOTHING",
-    width: 3,
+    width: 4,
     order: 1,
 };
 static TICKET_INSERT: Insert = Insert {
@@ -476,7 +477,7 @@ struct IdentityMatch {
     org_tier: Option<String>,
 }
 
-fn visible(ticket: Ticket, viewer: Option<&Viewer>) -> Result<Ticket, StoreError> {
+pub(crate) fn visible(ticket: Ticket, viewer: Option<&Viewer>) -> Result<Ticket, StoreError> {
     match viewer {
         Some(viewer) if !viewer.can_see(&ticket) => Err(StoreError::NotFound("ticket")),
         _ => Ok(ticket),
@@ -511,7 +512,8 @@ pub(crate) async fn create_one(
             return Ok(CreatedTicket { ticket, replayed: true });
         }
     }
-    let (customer, tier) = resolve_customer(conn, &request.customer, request.now).await?;
+    let confirmed_at = rapport_core::identity::recorded_as_verified(request.actor).then_some(request.now);
+    let (customer, tier) = resolve_customer(conn, &request.customer, request.now, confirmed_at).await?;
     let (ticket, mut statements) = open_rows(conn, &request, customer, tier, options).await?;
     let id = ticket.id;
     if let Some((agent, key, hash)) = &request.idempotency {
@@ -570,10 +572,13 @@ pub(crate) async fn open_rows(
 }
 
 /// Finds the customer by any identity, or creates them; returns their tier.
+/// Identities it adds are verified as of `confirmed_at` (see
+/// [`rapport_core::identity::recorded_as_verified`]); known ones keep their state.
 pub(crate) async fn resolve_customer(
     conn: &mut Conn<'_>,
     customer: &CustomerRef,
     now: Timestamp,
+    confirmed_at: Option<Timestamp>,
 ) -> Result<(CustomerId, Tier), StoreError> {
     if customer.identities.is_empty() {
         return Err(Rejection::NoIdentity.into());
@@ -590,7 +595,7 @@ pub(crate) async fn resolve_customer(
         if let Some(found) = found {
             let id = CustomerId(found.customer_id);
             if customer.identities.len() > 1 {
-                attach_identities(conn, id, &customer.identities).await?;
+                attach_identities(conn, id, &customer.identities, confirmed_at).await?;
             }
             let tier = rapport_core::customer::effective_tier(found.tier.map(Tier), found.org_tier.map(Tier));
             return Ok((id, tier));
@@ -604,7 +609,7 @@ pub(crate) async fn resolve_customer(
         )
         .await?;
     let id = CustomerId(created.id);
-    let attached = attach_identities(conn, id, &customer.identities).await?;
+    let attached = attach_identities(conn, id, &customer.identities, confirmed_at).await?;
     if attached == 0 {
         // Another transaction registered the identity first (PostgreSQL,
         // concurrent creates): use that customer and drop ours.
@@ -622,18 +627,21 @@ pub(crate) async fn resolve_customer(
     Ok((id, Tier::basic()))
 }
 
-/// Adds identities to a customer, skipping any already registered to anyone.
+/// Adds identities to a customer, skipping any already registered to anyone;
+/// `confirmed_at` marks the added ones verified.
 pub(crate) async fn attach_identities(
     conn: &mut Conn<'_>,
     customer: CustomerId,
     identities: &[Identity],
+    confirmed_at: Option<Timestamp>,
 ) -> Result<u64, StoreError> {
     let mut attached = 0;
     for identity in identities {
         attached += conn
             .execute(
-                "INSERT INTO identities (kind, value, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                args![identity.kind.as_str(), identity.value.as_str(), customer.0],
+                "INSERT INTO identities (kind, value, customer_id, verified_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT DO NOTHING",
+                args![identity.kind.as_str(), identity.value.as_str(), customer.0, confirmed_at.map(|at| at.0)],
             )
             .await?;
     }
@@ -710,8 +718,8 @@ pub(crate) async fn save_decision(conn: &mut Conn<'_>, before: &Ticket, decision
     let changed = conn
         .execute(
             "UPDATE tickets SET status = $1, active = $2, urgency = $3, priority = $4, priority_reason = $5, \
-             team_id = $6, owner_id = $7, tags = $8, version = $9, updated_at = $10, solved_at = $11 \
-             WHERE id = $12 AND version = $13",
+             team_id = $6, owner_id = $7, tags = $8, version = $9, updated_at = $10, solved_at = $11, \
+             customer_id = $14, merged_into = $15 WHERE id = $12 AND version = $13",
             args![
                 ticket.status.as_str(),
                 i64::from(ticket.status.is_unsolved()),
@@ -726,6 +734,8 @@ pub(crate) async fn save_decision(conn: &mut Conn<'_>, before: &Ticket, decision
                 ticket.solved_at.map(|at| at.0),
                 ticket.id.0,
                 before.version,
+                ticket.customer.0,
+                ticket.merged_into.map(|into| into.0),
             ],
         )
         .await
@@ -822,7 +832,7 @@ pub(crate) async fn insert_message(
     Ok(id)
 }
 
-const MESSAGE_COLUMNS: &str =
+pub(crate) const MESSAGE_COLUMNS: &str =
     "id, ticket_id, kind, author_type, author_id, channel, text, html, external_id, delivery, created_at";
 
 pub(crate) async fn load_messages(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
@@ -839,7 +849,7 @@ pub(crate) async fn load_messages(conn: &mut Conn<'_>, ticket: TicketId) -> Resu
     attach(rows, attachments)
 }
 
-async fn load_messages_by_id(conn: &mut Conn<'_>, message: MessageId) -> Result<Vec<Message>, StoreError> {
+pub(crate) async fn load_messages_by_id(conn: &mut Conn<'_>, message: MessageId) -> Result<Vec<Message>, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
     let rows: Vec<MessageRow> = conn.fetch_all(AssertSqlSafe(sql), args![message.0]).await?;
     let attachments: Vec<AttachmentRow> = conn
@@ -852,7 +862,7 @@ async fn load_messages_by_id(conn: &mut Conn<'_>, message: MessageId) -> Result<
     attach(rows, attachments)
 }
 
-fn attach(rows: Vec<MessageRow>, attachments: Vec<AttachmentRow>) -> Result<Vec<Message>, StoreError> {
+pub(crate) fn attach(rows: Vec<MessageRow>, attachments: Vec<AttachmentRow>) -> Result<Vec<Message>, StoreError> {
     let mut by_message: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
     for row in attachments {
         by_message.entry(row.message_id).or_default().push(row.into());

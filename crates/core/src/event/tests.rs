@@ -1,5 +1,7 @@
 use super::*;
 use crate::access::Role;
+use crate::merge::{SplitTicket, merge_tickets, move_to_customer, split};
+use crate::message::Message;
 use proptest::prelude::*;
 
 fn new_ticket(tier: &str, urgency: Level) -> NewTicket {
@@ -184,6 +186,14 @@ enum Step {
     Patch(TicketPatch, Role),
     Message(MessageKind),
     AutoClose,
+    /// Merge this ticket into another of the same customer, in this status.
+    MergeAway(Status),
+    /// Merge another ticket of the same customer, in this status, into this one.
+    Absorb(Status),
+    /// Move the ticket to this customer (a customer merge).
+    Move(i64),
+    /// Split a customer message of this ticket out into a new ticket.
+    Split,
 }
 
 fn level() -> impl Strategy<Value = Level> {
@@ -213,13 +223,18 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (patch, role).prop_map(|(patch, role)| Step::Patch(patch, role)),
         2 => prop_oneof![Just(MessageKind::Inbound), Just(MessageKind::Reply), Just(MessageKind::Note)].prop_map(Step::Message),
         1 => Just(Step::AutoClose),
+        1 => (0usize..6).prop_map(|i| Step::MergeAway(Status::ALL[i])),
+        1 => (0usize..6).prop_map(|i| Step::Absorb(Status::ALL[i])),
+        1 => (3i64..6).prop_map(Step::Move),
+        1 => Just(Step::Split),
     ]
 }
 
 proptest! {
     /// Whatever sequence of decisions is taken, accepted or refused, replaying
     /// the accepted events rebuilds exactly the ticket the decisions produced,
-    /// versions never go down, and a closed ticket never changes status again.
+    /// versions never go down, a closed ticket never changes status again, and
+    /// a merged ticket stays merged into the same ticket.
     #[test]
     fn replay_rebuilds_every_history(steps in proptest::collection::vec(step(), 0..40)) {
         let matrix = PriorityMatrix::default();
@@ -234,10 +249,50 @@ proptest! {
                 Step::Patch(changes, role) => patch(&ticket, changes, &Viewer { role, ..viewer(role) }, &tier, &matrix, now).ok(),
                 Step::Message(kind) => add_message(&ticket, MessageId(index as i64), kind, Author::Agent(AgentId(7)), now).ok(),
                 Step::AutoClose => auto_close(&ticket, now).ok(),
+                Step::MergeAway(status) => {
+                    let other = Ticket { id: TicketId(1000 + index as i64), status, ..ticket.clone() };
+                    let other = Ticket { merged_into: None, ..other };
+                    merge_tickets(&ticket, &other, Actor::Agent(AgentId(7)), now).ok().map(|(merged, _)| merged)
+                }
+                Step::Absorb(status) => {
+                    let other = Ticket { id: TicketId(1000 + index as i64), status, merged_into: None, ..ticket.clone() };
+                    merge_tickets(&other, &ticket, Actor::Agent(AgentId(7)), now).ok().map(|(_, survivor)| survivor)
+                }
+                Step::Move(customer) => {
+                    Some(move_to_customer(&ticket, CustomerId(customer), &tier, &matrix, Actor::System, now))
+                }
+                Step::Split => {
+                    let message = Message {
+                        id: MessageId(index as i64),
+                        ticket: ticket.id,
+                        kind: MessageKind::Inbound,
+                        author: Author::Customer(ticket.customer),
+                        channel: Channel::Email,
+                        text: "one more thing".into(),
+                        html: None,
+                        attachments: vec![],
+                        external_id: None,
+                        delivery: None,
+                        created_at: now,
+                    };
+                    let new = SplitTicket { id: TicketId(2000 + index as i64), copy: MessageId(5000 + index as i64), subject: None, tier: tier.clone() };
+                    let done = split(&ticket, &message, new, &matrix, Actor::Agent(AgentId(7)), now).ok();
+                    if let Some(done) = &done {
+                        prop_assert_eq!(replay(&done.new.events).unwrap(), done.new.ticket.clone());
+                        prop_assert_eq!(done.new.ticket.linked_to, Some(ticket.id));
+                    }
+                    done.map(|done| done.original)
+                }
             };
             if let Some(decision) = decision {
                 prop_assert!(decision.ticket.version >= before.version);
                 if before.status == Status::Closed {
+                    prop_assert_eq!(decision.ticket.status, Status::Closed);
+                }
+                if before.merged_into.is_some() {
+                    prop_assert_eq!(decision.ticket.merged_into, before.merged_into);
+                }
+                if decision.ticket.merged_into.is_some() {
                     prop_assert_eq!(decision.ticket.status, Status::Closed);
                 }
                 log.extend(decision.events);

@@ -168,9 +168,26 @@ fn acknowledgment_names_the_ticket() {
 }
 
 #[test]
+fn the_portal_paragraph_carries_the_link_and_its_lifetime() {
+    let text = portal_link_text("https://help.example/help/t/abc", 7);
+    assert!(text.contains("\nhttps://help.example/help/t/abc\n") && text.contains("within 7 days"), "{text}");
+    assert!(portal_link_text(PORTAL_LINK_STAND_IN, 1).contains("within 1 day,"));
+}
+
+#[test]
 fn summaries_take_the_first_line() {
     assert_eq!(summary_subject("\n  hi there \nmore"), "hi there");
     assert_eq!(summary_subject(""), "(no subject)");
     let long = "x".repeat(100);
     assert_eq!(summary_subject(&long).chars().count(), 81);
+}
+
+#[test]
+fn subjects_are_fitted_not_refused() {
+    assert_eq!(fit_subject("  Printer \t on   fire "), "Printer on fire");
+    assert_eq!(fit_subject(" \n "), "(no subject)");
+    let long = "é".repeat(800);
+    let fitted = fit_subject(&long);
+    assert_eq!(fitted.chars().count(), crate::event::MAX_SUBJECT_CHARS);
+    assert!(fitted.ends_with('…'));
 }

@@ -45,6 +45,8 @@ pub struct TicketDto {
     pub tags: Vec<String>,
     /// The closed ticket this one continues.
     pub linked_to: Option<i64>,
+    /// The ticket this one was merged into (it is closed; the conversation goes on there).
+    pub merged_into: Option<i64>,
     /// Increments on every change; send it back as `If-Match`.
     pub version: i64,
     /// When it was created.
@@ -73,6 +75,7 @@ impl From<&Ticket> for TicketDto {
             owner: ticket.owner.map(|owner| owner.0),
             tags: ticket.tags.clone(),
             linked_to: ticket.linked_to.map(|linked| linked.0),
+            merged_into: ticket.merged_into.map(|into| into.0),
             version: ticket.version,
             created_at: rfc3339(ticket.created_at),
             updated_at: rfc3339(ticket.updated_at),
@@ -352,6 +355,37 @@ pub enum ChangeDto {
         /// The customer's id.
         customer: i64,
     },
+    /// This ticket was merged into `ticket` (and closed with it).
+    MergedInto {
+        /// The ticket that survives.
+        ticket: i64,
+    },
+    /// `ticket` was merged into this one; its messages show here too.
+    MergedFrom {
+        /// The merged ticket.
+        ticket: i64,
+    },
+    /// The ticket moved to another customer when two customers were merged.
+    CustomerChanged {
+        /// The customer before.
+        from: i64,
+        /// The customer after.
+        to: i64,
+    },
+    /// This ticket was opened from a message split out of `ticket`.
+    SplitFrom {
+        /// The ticket the message was on.
+        ticket: i64,
+        /// The message that was split out (this ticket starts with a copy).
+        message: i64,
+    },
+    /// A message of this ticket was split out into the new ticket `ticket`.
+    SplitTo {
+        /// The new ticket.
+        ticket: i64,
+        /// The message (it stays here).
+        message: i64,
+    },
 }
 
 impl From<&Change> for ChangeDto {
@@ -390,6 +424,11 @@ impl From<&Change> for ChangeDto {
             Change::TagsChanged { from, to } => ChangeDto::TagsChanged { from: from.clone(), to: to.clone() },
             Change::MessageAdded { message, kind } => ChangeDto::MessageAdded { message: message.0, kind: *kind },
             Change::CustomerErased { customer } => ChangeDto::CustomerErased { customer: customer.0 },
+            Change::MergedInto { ticket } => ChangeDto::MergedInto { ticket: ticket.0 },
+            Change::MergedFrom { ticket } => ChangeDto::MergedFrom { ticket: ticket.0 },
+            Change::CustomerChanged { from, to } => ChangeDto::CustomerChanged { from: from.0, to: to.0 },
+            Change::SplitFrom { ticket, message } => ChangeDto::SplitFrom { ticket: ticket.0, message: message.0 },
+            Change::SplitTo { ticket, message } => ChangeDto::SplitTo { ticket: ticket.0, message: message.0 },
         }
     }
 }

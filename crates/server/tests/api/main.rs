@@ -12,6 +12,8 @@ mod auth;
 mod erasure;
 mod errors;
 mod health;
+mod help;
+mod merge;
 mod pagination;
 mod people;
 mod search;

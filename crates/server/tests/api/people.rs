@@ -18,8 +18,11 @@ async fn customers_are_created_read_updated_and_matched_by_identity() {
         )
         .await
         .expect(StatusCode::CREATED);
-    let identities =
-        json!([{"kind": "email", "value": "ann@example.com"}, {"kind": "phone", "value": "+447700900123"}]);
+    // Identities an agent enters count as confirmed (issue 3).
+    let identities = json!([
+        {"kind": "email", "value": "ann@example.com", "verified": true},
+        {"kind": "phone", "value": "+447700900123", "verified": true}
+    ]);
     assert_eq!(created["identities"], identities);
     assert_eq!(created["tier"], Value::Null);
     let path = format!("/api/v1/customers/{}", id(&created));

@@ -1,6 +1,7 @@
 -- Intake and outbox: verified identities, message external ids (Message-IDs)
 -- and delivery states, ticket participants (requesters and followers), the
--- outbox, the quarantine, admin alerts, merges, magic links and rate counters.
+-- outbox, the quarantine, admin alerts, merges, magic links, rate counters and
+-- the help pages' sessions.
 
 ALTER TABLE identities ADD COLUMN verified_at BIGINT;
 
@@ -15,7 +16,10 @@ CREATE UNIQUE INDEX messages_external ON messages(channel, external_id) WHERE ex
 -- The per-sender rate limit counts recent inbound messages.
 CREATE INDEX messages_sender ON messages(sender_kind, sender_value, created_at) WHERE sender_value IS NOT NULL;
 
+-- A merged ticket points at the one that survived; a survivor's reads gather
+-- the tickets merged into it through this index.
 ALTER TABLE tickets ADD COLUMN merged_into BIGINT REFERENCES tickets(id);
+CREATE INDEX tickets_merged_into ON tickets(merged_into) WHERE merged_into IS NOT NULL;
 
 CREATE TABLE ticket_participants (
     ticket_id  BIGINT NOT NULL REFERENCES tickets(id),
@@ -78,6 +82,7 @@ CREATE TABLE customer_merges (
     at         BIGINT NOT NULL
 );
 CREATE INDEX customer_merges_target ON customer_merges(target_id);
+CREATE INDEX customer_merges_source ON customer_merges(source_id);
 ALTER TABLE customers ADD COLUMN merged_into BIGINT REFERENCES customers(id);
 
 CREATE TABLE magic_links (
@@ -96,3 +101,16 @@ CREATE TABLE rate_counters (
     window_start BIGINT NOT NULL,
     count        BIGINT NOT NULL
 );
+
+-- A customer's session in the help pages, begun by following a magic link.
+-- Only the SHA-256 of the cookie's secret is kept. The session belongs to the
+-- identity that followed the link, so it follows that identity through
+-- customer merges and ends when the identity is erased or loses its verification.
+CREATE TABLE portal_sessions (
+    token_hash TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX portal_sessions_identity ON portal_sessions(kind, value);

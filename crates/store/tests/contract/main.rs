@@ -4,6 +4,8 @@
 
 mod harness;
 mod intake;
+mod merge;
 mod people;
+mod portal;
 mod replay;
 mod tickets;

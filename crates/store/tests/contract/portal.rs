@@ -1,0 +1,230 @@
+//! Magic links, verified identities, portal sessions and rate counters (issue 3).
+
+use rapport_core::intake::{InboundMessage, NewTicketReason, PORTAL_LINK_STAND_IN, RateLimit, ThreadHints};
+use rapport_core::outbox::OutboundPayload;
+use rapport_core::time::{DAY, HOUR};
+use rapport_core::{Actor, Author, Channel, CustomerId, Identity, MessageKind, Role, TicketId, Timestamp};
+use rapport_store::{
+    CreateTicket, CustomerChanges, FileInbound, Filed, MagicLink, NewMessage, NewPortalSession, RateCheck, Store,
+    StoreError,
+};
+
+use crate::harness::*;
+
+fn email(from: &str, id: &str, subject: &str, now: Timestamp) -> InboundMessage {
+    InboundMessage {
+        channel: Channel::Email,
+        sender: Identity::email(from).unwrap(),
+        sender_name: Some("Ann Example".into()),
+        external_id: Some(id.to_owned()),
+        thread: ThreadHints::default(),
+        subject: subject.to_owned(),
+        text: format!("text of {id}"),
+        original_text: None,
+        html: None,
+        attachments: vec![],
+        followers: vec![],
+        team: None,
+        automatic: false,
+        received_at: now,
+    }
+}
+
+fn filing(message: InboundMessage) -> FileInbound {
+    FileInbound {
+        raw: format!("raw {:?}", message.external_id).into_bytes(),
+        message,
+        acknowledgment: None,
+        rate_limit: RateLimit::default(),
+    }
+}
+
+/// A link whose secret is `secret` (the store only ever sees its hash).
+fn link(secret: &str) -> MagicLink {
+    MagicLink { token_hash: hash(secret), url: format!("https://help.example/help/t/{secret}"), valid_days: 7 }
+}
+
+fn hash(secret: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(secret.as_bytes()))
+}
+
+fn session(secret: &str, expires_at: Timestamp) -> NewPortalSession {
+    NewPortalSession { token_hash: hash(secret), expires_at }
+}
+
+fn notice(text: &str) -> OutboundPayload {
+    OutboundPayload {
+        ticket: None,
+        to: vec![],
+        cc: vec![],
+        subject: "Your link".into(),
+        in_reply_to: None,
+        references: vec![],
+        author_name: None,
+        text: text.to_owned(),
+        html: None,
+        automatic: None,
+    }
+}
+
+async fn opened(store: &Store, message: InboundMessage) -> TicketId {
+    match store.file_inbound(filing(message)).await.unwrap() {
+        Filed::Opened { ticket, .. } => ticket,
+        other => panic!("expected a new ticket, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn only_a_verified_address_reaches_the_customers_other_tickets() {
+    let store = fresh_store().await;
+    let ticket = opened(&store, email("ann@work.example", "m1@x", "Invoice", at(0))).await;
+    let customer = store.get_ticket(ticket, None).await.unwrap().customer;
+    // Ann's home address belongs to her record, but nobody has proved it yet.
+    let home = Identity::email("ann@home.example").unwrap();
+    let changes = CustomerChanges { add_identities: vec![home.clone()], ..Default::default() };
+    let ann = store.update_customer(customer, changes).await.unwrap();
+    assert!(ann.identities.contains(&home) && ann.verified.is_empty(), "{ann:?}");
+
+    let mut before = email("ann@home.example", "m2@x", &format!("Re: Invoice [#{ticket}]"), at(10));
+    before.thread.tokens = vec![ticket];
+    match store.file_inbound(filing(before)).await.unwrap() {
+        Filed::Opened { linked_to, reason, .. } => {
+            assert_eq!((linked_to, reason), (Some(ticket), NewTicketReason::NotAllowed), "a look-alike takes nothing");
+        }
+        other => panic!("an unverified address must not land on the ticket: {other:?}"),
+    }
+
+    assert!(
+        store.send_magic_link(home.clone(), link("home-secret"), "l1@us".into(), notice("x"), at(20)).await.unwrap()
+    );
+    let followed =
+        store.follow_magic_link(hash("home-secret"), session("s1", at(20 + 3600)), at(30)).await.unwrap().unwrap();
+    assert_eq!((followed.customer, &followed.identity, followed.ticket), (customer, &home, None));
+    assert_eq!(store.get_customer(customer).await.unwrap().verified, vec![home.clone()]);
+
+    let mut after = email("ann@home.example", "m3@x", &format!("Re: Invoice [#{ticket}]"), at(40));
+    after.thread.tokens = vec![ticket];
+    let filed = store.file_inbound(filing(after)).await.unwrap();
+    assert!(matches!(filed, Filed::Added { ticket: t, .. } if t == ticket), "a verified address lands: {filed:?}");
+}
+
+#[tokio::test]
+async fn links_work_once_and_expire_and_are_stored_only_as_hashes() {
+    let store = fresh_store().await;
+    let ticket = opened(&store, email("ann@example.com", "m1@x", "Hi", at(0))).await;
+    let ann = Identity::email("ann@example.com").unwrap();
+    let stranger = Identity::email("nobody@example.com").unwrap();
+    assert!(!store.send_magic_link(stranger, link("s"), "l0@us".into(), notice("x"), at(1)).await.unwrap());
+    assert!(store.count_outbox().await.unwrap().is_empty(), "an unknown address gets nothing");
+
+    assert!(store.send_magic_link(ann.clone(), link("once"), "l1@us".into(), notice("x"), at(1)).await.unwrap());
+    assert_eq!(store.count_outbox().await.unwrap(), vec![("queued".to_owned(), 1)]);
+    assert!(
+        store.follow_magic_link("once".into(), session("a", at(9999)), at(2)).await.unwrap().is_none(),
+        "the secret is not the key"
+    );
+    assert!(store.follow_magic_link(hash("once"), session("b", at(9999)), at(2)).await.unwrap().is_some());
+    assert!(store.follow_magic_link(hash("once"), session("c", at(9999)), at(3)).await.unwrap().is_none(), "used");
+
+    let sent_at = at(100);
+    assert!(store.send_magic_link(ann.clone(), link("late"), "l2@us".into(), notice("x"), sent_at).await.unwrap());
+    let expired = sent_at.plus_millis(7 * DAY);
+    assert!(store.follow_magic_link(hash("late"), session("d", at(9999)), expired).await.unwrap().is_none());
+    assert!(store.follow_magic_link(hash("unknown"), session("e", at(9999)), at(5)).await.unwrap().is_none());
+
+    // Sessions: found while unexpired, gone after, and gone when signed out.
+    let found = store.find_portal_session(hash("b"), at(10)).await.unwrap().unwrap();
+    assert_eq!((found.customer, found.identity), (store.get_ticket(ticket, None).await.unwrap().customer, ann));
+    assert!(store.find_portal_session(hash("b"), at(9999)).await.unwrap().is_none(), "expired");
+    assert!(store.find_portal_session(hash("c"), at(10)).await.unwrap().is_none(), "never begun");
+    store.delete_portal_session(hash("b")).await.unwrap();
+    assert!(store.find_portal_session(hash("b"), at(10)).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_web_forms_acknowledgment_carries_a_link_that_is_kept_nowhere() {
+    let store = fresh_store().await;
+    let mut message = email("ann@example.com", "web-1@us", "Printer", at(0));
+    message.channel = Channel::Web;
+    let request = FileInbound { acknowledgment: Some("ack@us".into()), ..filing(message) };
+    let filed = store.file_inbound_with_link(request, link("web-secret")).await.unwrap();
+    let Filed::Opened { ticket, acknowledgment: Some(ack), .. } = filed else { panic!("{filed:?}") };
+
+    let detail = store.get_ticket_detail(ticket, None).await.unwrap();
+    let kept = detail.messages.iter().find(|message| message.id == ack).unwrap();
+    assert!(kept.text.contains(PORTAL_LINK_STAND_IN) && !kept.text.contains("web-secret"), "{}", kept.text);
+    let sent = store.claim_outbox(at(1), 60_000, 10).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].channel, Channel::Web);
+    assert!(sent[0].payload.text.contains("https://help.example/help/t/web-secret"), "{}", sent[0].payload.text);
+    assert!(sent[0].payload.text.contains(&format!("#{ticket}")));
+
+    let followed = store.follow_magic_link(hash("web-secret"), session("s", at(9999)), at(5)).await.unwrap().unwrap();
+    assert_eq!(followed.ticket, Some(ticket));
+    assert_eq!(followed.identity, Identity::email("ann@example.com").unwrap());
+}
+
+#[tokio::test]
+async fn customers_see_their_own_tickets_without_notes() {
+    let store = fresh_store().await;
+    let ticket = opened(&store, email("ann@example.com", "m1@x", "Mine", at(0))).await;
+    let other = opened(&store, email("bob@example.com", "m2@x", "Bob's", at(1))).await;
+    let ann = store.get_ticket(ticket, None).await.unwrap().customer;
+    let admin = agent(&store, "admin@us.example", Role::Admin, vec![]).await;
+    let note = NewMessage {
+        kind: MessageKind::Note,
+        author: Author::Agent(admin.agent),
+        text: "internal: refund fraud?".into(),
+        html: None,
+        attachments: vec![],
+        origin: Default::default(),
+        now: at(5),
+    };
+    store.add_message(ticket, Some(admin.clone()), note.clone()).await.unwrap();
+    let reply = NewMessage { kind: MessageKind::Reply, text: "We are on it".into(), now: at(6), ..note };
+    store.add_message(ticket, Some(admin), reply).await.unwrap();
+
+    let shown = store.get_customer_ticket(ann, ticket).await.unwrap();
+    let texts: Vec<&str> = shown.messages.iter().map(|message| message.text.as_str()).collect();
+    assert_eq!(texts, vec!["text of m1@x", "We are on it"]);
+    assert!(matches!(store.get_customer_ticket(ann, other).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_customer_ticket(ann, TicketId(999)).await, Err(StoreError::NotFound(_))));
+    let listed: Vec<TicketId> = store.list_customer_tickets(ann, 10).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(listed, vec![ticket]);
+}
+
+#[tokio::test]
+async fn agents_verify_only_identities_of_that_customer() {
+    let store = fresh_store().await;
+    let ticket = opened(&store, email("ann@example.com", "m1@x", "Hi", at(0))).await;
+    let ann = store.get_ticket(ticket, None).await.unwrap().customer;
+    let bob = Identity::email("bob@example.com").unwrap();
+    let creator = agent(&store, "creator@us.example", Role::Admin, vec![]).await;
+    let by_agent = CreateTicket { actor: Actor::Agent(creator.agent), ..request("Call me", "bob@example.com") };
+    let created = store.create_ticket(by_agent).await.unwrap();
+    let bob_customer = store.get_customer(created.ticket.customer).await.unwrap();
+    assert_eq!(bob_customer.verified, vec![bob.clone()], "an agent's ticket vouches for the address");
+
+    let refused = store.verify_identity(ann, bob.clone(), at(5)).await.unwrap_err();
+    assert!(matches!(refused, StoreError::NotFound(_)), "{refused:?}");
+    let verified = store.verify_identity(ann, Identity::email("ann@example.com").unwrap(), at(5)).await.unwrap();
+    assert_eq!(verified.verified, verified.identities);
+    assert!(matches!(store.verify_identity(CustomerId(999), bob, at(5)).await, Err(StoreError::NotFound(_))));
+}
+
+#[tokio::test]
+async fn rate_counters_count_per_window() {
+    let store = fresh_store().await;
+    let key = || "form:address:ann@example.com".to_owned();
+    for second in 0..3 {
+        assert_eq!(store.count_attempt(key(), HOUR, 3, at(second)).await.unwrap(), RateCheck::Allowed);
+    }
+    let limited = store.count_attempt(key(), HOUR, 3, at(10)).await.unwrap();
+    assert_eq!(limited, RateCheck::Limited { retry_at: at(0).plus_millis(HOUR) });
+    assert_eq!(store.count_attempt("form:ip:127.0.0.1".into(), HOUR, 3, at(10)).await.unwrap(), RateCheck::Allowed);
+    // A new window starts once the last one ended.
+    assert_eq!(store.count_attempt(key(), HOUR, 3, at(3600)).await.unwrap(), RateCheck::Allowed);
+    assert!(store.purge_portal(HOUR, at(3 * 3600)).await.unwrap() >= 2, "spent counters are purged");
+    assert_eq!(store.count_attempt(key(), HOUR, 1, at(3 * 3600)).await.unwrap(), RateCheck::Allowed);
+}
