@@ -1,12 +1,15 @@
 //! Email end to end through real protocols: mail in through `rapport mailgate`
 //! processes, out through the server's outbox over SMTP to a real SMTP server
 //! (the testkit's sink), read back through the HTTP API. Runs on SQLite, or on
-//! PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set.
+//! PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set. The SMTP server is the
+//! testkit's sink, or aiosmtpd (Python's SMTP server, from PyPI) when
+//! `RAPPORT_TEST_SMTP_SERVER=aiosmtpd`; .ci/run runs the suite against both.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use rapport_testkit::aiosmtpd::Aiosmtpd;
 use rapport_testkit::smtp::{Received, SmtpSink};
 use serde_json::Value;
 use sqlx::Connection;
@@ -16,13 +19,50 @@ use tokio::process::{Child, Command};
 const BIN: &str = env!("CARGO_BIN_EXE_rapport");
 const WAIT: Duration = Duration::from_secs(20);
 
+/// The SMTP server the desk sends to.
+enum Sink {
+    Testkit(SmtpSink),
+    Aiosmtpd(Aiosmtpd),
+}
+
+impl Sink {
+    fn start() -> Sink {
+        match std::env::var("RAPPORT_TEST_SMTP_SERVER").as_deref() {
+            Ok("aiosmtpd") => Sink::Aiosmtpd(Aiosmtpd::start().unwrap()),
+            Ok("") | Err(_) => Sink::Testkit(SmtpSink::start().unwrap()),
+            Ok(other) => panic!("RAPPORT_TEST_SMTP_SERVER={other:?}: expected aiosmtpd or nothing"),
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Sink::Testkit(sink) => sink.url(),
+            Sink::Aiosmtpd(sink) => sink.url(),
+        }
+    }
+
+    fn messages(&self) -> Vec<Received> {
+        match self {
+            Sink::Testkit(sink) => sink.messages(),
+            Sink::Aiosmtpd(sink) => sink.messages(),
+        }
+    }
+
+    async fn wait_for(&self, count: usize, timeout: Duration) -> anyhow::Result<Vec<Received>> {
+        match self {
+            Sink::Testkit(sink) => sink.wait_for(count, timeout).await,
+            Sink::Aiosmtpd(sink) => sink.wait_for(count, timeout).await,
+        }
+    }
+}
+
 struct Desk {
     _dir: tempfile::TempDir,
     config: std::path::PathBuf,
     database: String,
     base: String,
     token: String,
-    sink: SmtpSink,
+    sink: Sink,
     _server: Child,
     http: reqwest::Client,
 }
@@ -44,7 +84,7 @@ impl Desk {
     async fn start(max_message_bytes: usize) -> Desk {
         let dir = tempfile::tempdir().unwrap();
         let database = database_url(dir.path()).await;
-        let sink = SmtpSink::start().unwrap();
+        let sink = Sink::start();
         let config = dir.path().join("rapport.toml");
         std::fs::write(
             &config,

@@ -2,5 +2,6 @@
 //! 127.0.0.1 and speaks the real protocol, so the code under test talks to it
 //! exactly as it would to a production server.
 
+pub mod aiosmtpd;
 pub mod dovecot;
 pub mod smtp;
