@@ -4,65 +4,14 @@
 //! PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rapport_core::{MessageKind, TicketId};
 use rapport_store::{Store, StoreOptions};
-use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rapport");
-
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("RAPPORT_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let name = format!("rapport_test_{:016x}", rand::random::<u64>());
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-            let (server, _) = base.rsplit_once('/').unwrap();
-            format!("{server}/{name}")
-        }
-        _ => format!("sqlite://{}", dir.join("durability.db").display()),
-    }
-}
-
-async fn create_token(url: &str) -> String {
-    let output = Command::new(BIN)
-        .args(["token", "create", "--database", url, "--email", "load@example.com", "--role", "admin"])
-        .output()
-        .await
-        .unwrap();
-    assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
-}
-
-/// Starts `rapport serve` on a free port; returns the child and its base URL.
-async fn start_server(url: &str) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--database", url, "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((_, address)) = line.split_once("listening on ") {
-                return address.trim().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
-}
+mod support;
+use support::{create_token, database_url, start_server};
 
 #[derive(Debug, Clone)]
 struct Acknowledged {
@@ -74,9 +23,9 @@ struct Acknowledged {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_tickets_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let url = database_url(dir.path()).await;
-    let token = create_token(&url).await;
-    let (mut child, base) = start_server(&url).await;
+    let url = database_url(dir.path(), "durability.db").await;
+    let token = create_token(&["--database", &url, "--email", "load@example.com", "--role", "admin"]).await;
+    let (mut child, base) = start_server(&["--database", &url], "warn").await;
 
     let client = reqwest::Client::new();
     let acknowledged = Arc::new(Mutex::new(Vec::<Acknowledged>::new()));
@@ -122,7 +71,7 @@ async fn acknowledged_tickets_survive_sigkill() {
     assert!(acknowledged.len() >= 50, "only {} tickets were acknowledged before the kill", acknowledged.len());
 
     // Restart: the server must come back on the same database.
-    let (mut restarted, base) = start_server(&url).await;
+    let (mut restarted, base) = start_server(&["--database", &url], "warn").await;
     let status = client.get(format!("{base}/readyz")).send().await.unwrap().status();
     assert_eq!(status, reqwest::StatusCode::OK);
     restarted.start_kill().unwrap();

@@ -6,17 +6,16 @@
 //! `RAPPORT_TEST_SMTP_SERVER=aiosmtpd`; .ci/run runs the suite against both.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use rapport_testkit::aiosmtpd::Aiosmtpd;
 use rapport_testkit::smtp::{Received, SmtpSink};
 use serde_json::Value;
-use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+mod support;
+use support::{create_token, database_url, start_server};
+
 const WAIT: Duration = Duration::from_secs(20);
 
 /// The SMTP server the desk sends to.
@@ -67,23 +66,10 @@ struct Desk {
     http: reqwest::Client,
 }
 
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("RAPPORT_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let name = format!("rapport_test_{:016x}", rand::random::<u64>());
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-            let (server, _) = base.rsplit_once('/').unwrap();
-            format!("{server}/{name}")
-        }
-        _ => format!("sqlite://{}", dir.join("email.db").display()),
-    }
-}
-
 impl Desk {
     async fn start(max_message_bytes: usize) -> Desk {
         let dir = tempfile::tempdir().unwrap();
-        let database = database_url(dir.path()).await;
+        let database = database_url(dir.path(), "email.db").await;
         let sink = Sink::start();
         let config = dir.path().join("rapport.toml");
         std::fs::write(
@@ -95,55 +81,23 @@ impl Desk {
             ),
         )
         .unwrap();
-        let output = Command::new(BIN)
-            .args(["token", "create", "--email", "ada@desk.example", "--name", "Ada Lovelace", "--role", "admin"])
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .await
-            .unwrap();
-        assert!(output.status.success(), "token create: {}", String::from_utf8_lossy(&output.stderr));
-        let token = String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned();
-        let mut server = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .arg("--config")
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some((_, address)) = line.split_once("listening on ") {
-                    return address.trim().to_owned();
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .unwrap();
+        let config_args = ["--config".as_ref(), config.as_os_str()];
+        let agent: [&std::ffi::OsStr; 6] = [
+            "--email".as_ref(),
+            "ada@desk.example".as_ref(),
+            "--name".as_ref(),
+            "Ada Lovelace".as_ref(),
+            "--role".as_ref(),
+            "admin".as_ref(),
+        ];
+        let token = create_token(&[&config_args[..], &agent[..]].concat()).await;
+        let (server, base) = start_server(&config_args, "warn").await;
         Desk { _dir: dir, config, database, base, token, sink, _server: server, http: reqwest::Client::new() }
     }
 
     /// Pipes `raw` into `rapport mailgate`; returns its exit code and what it said.
     async fn mailgate(&self, raw: &[u8]) -> (i32, String) {
-        let mut child = Command::new(BIN)
-            .arg("mailgate")
-            .arg("--config")
-            .arg(&self.config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(raw).await.unwrap();
-        drop(stdin);
-        let output = child.wait_with_output().await.unwrap();
-        (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        support::mailgate(&["--config".as_ref(), self.config.as_os_str()], raw).await
     }
 
     async fn get(&self, path: &str) -> Value {
@@ -349,20 +303,7 @@ async fn bounces_attach_to_the_message_and_oversize_mail_is_refused_with_a_notic
 #[tokio::test]
 async fn mailgate_exit_codes_tell_the_mta_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: Vec<String>, input: &'static [u8]| async move {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input).await.unwrap();
-        drop(stdin);
-        let output = child.wait_with_output().await.unwrap();
-        (output.status.code().unwrap(), String::from_utf8_lossy(&output.stderr).into_owned())
-    };
+    let run = |args: Vec<String>, input: &'static [u8]| async move { support::mailgate(&args[1..], input).await };
     let database = format!("sqlite://{}", dir.path().join("gate.db").display());
     let mail: &'static [u8] = b"From: a@example.com\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nhello\r\n";
     let ok = run(vec!["mailgate".into(), "--database".into(), database.clone()], mail).await;

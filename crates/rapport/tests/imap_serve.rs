@@ -5,17 +5,15 @@
 //! `outside-servers` feature keeps it out of a plain `cargo test --workspace`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rapport_store::{Store, StoreOptions};
 use rapport_testkit::dovecot::Dovecot;
 use rapport_testkit::smtp::SmtpSink;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+mod support;
+use support::{create_token, start_server};
 
 fn message(from: &str, id: &str, subject: &str) -> Vec<u8> {
     format!(
@@ -57,30 +55,11 @@ async fn serve_polls_dovecot_routes_to_teams_and_marks_seen_only_when_stored() {
         ),
     )
     .unwrap();
-    let token_output = Command::new(BIN)
-        .args(["token", "create", "--email", "ada@desk.example", "--role", "admin", "--config"])
-        .arg(&config)
-        .output()
-        .await
-        .unwrap();
-    assert!(token_output.status.success(), "{}", String::from_utf8_lossy(&token_output.stderr));
-    let token = String::from_utf8(token_output.stdout).unwrap().lines().last().unwrap().trim().to_owned();
-    let mut server = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next_line().await.unwrap().expect("the server exited before listening");
-        if let Some((_, address)) = line.split_once("listening on ") {
-            break address.trim().to_owned();
-        }
-    };
+    let config_args = ["--config".as_ref(), config.as_os_str()];
+    let agent: [&std::ffi::OsStr; 4] =
+        ["--email".as_ref(), "ada@desk.example".as_ref(), "--role".as_ref(), "admin".as_ref()];
+    let token = create_token(&[&config_args[..], &agent[..]].concat()).await;
+    let (_server, base) = start_server(&config_args, "warn").await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     while dovecot.count("support", "SEEN").await.unwrap() < 1 || dovecot.count("billing", "SEEN").await.unwrap() < 2 {

@@ -7,13 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use rapport_store::{Store, StoreOptions};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+mod support;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
@@ -37,21 +34,9 @@ fn emails_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 async fn mailgate(database: &str, raw: &[u8]) -> (i32, String) {
-    let mut child = Command::new(BIN)
-        .args(["mailgate", "--database", database])
-        .env("RUST_LOG", "off")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(raw).await.unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().await.unwrap();
-    let said = String::from_utf8_lossy(&output.stderr);
+    let (code, said) = support::mailgate(&["--database", database], raw).await;
     let line = said.lines().rev().find(|line| line.starts_with("rapport mailgate: ")).unwrap_or_default();
-    (output.status.code().unwrap_or(-1), line.trim_start_matches("rapport mailgate: ").to_owned())
+    (code, line.trim_start_matches("rapport mailgate: ").to_owned())
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]

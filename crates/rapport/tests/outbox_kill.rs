@@ -7,33 +7,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rapport_core::intake::{InboundMessage, RateLimit, ThreadHints};
 use rapport_core::{Channel, Identity, Timestamp};
 use rapport_store::{FileInbound, Store, StoreOptions};
 use rapport_testkit::smtp::SmtpSink;
-use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+mod support;
+use support::{database_url, start_server};
+
 const REPLIES: usize = 60;
 const KILLS: u64 = 8;
-
-async fn database_url(dir: &std::path::Path) -> String {
-    match std::env::var("RAPPORT_TEST_DATABASE_URL") {
-        Ok(base) if !base.is_empty() => {
-            let name = format!("rapport_test_{:016x}", rand::random::<u64>());
-            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
-            let (server, _) = base.rsplit_once('/').unwrap();
-            format!("{server}/{name}")
-        }
-        _ => format!("sqlite://{}", dir.join("outbox.db").display()),
-    }
-}
 
 /// Files `REPLIES` customer emails, each of which queues an acknowledgment.
 async fn queue_replies(url: &str) {
@@ -68,31 +53,6 @@ async fn queue_replies(url: &str) {
     store.close().await;
 }
 
-async fn start_server(config: &std::path::Path) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(config)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("listening on ") {
-                return;
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .unwrap();
-    child
-}
-
 fn message_id(raw: &[u8]) -> String {
     let message = mail_parser::MessageParser::default().parse(raw).unwrap();
     message.message_id().unwrap().to_owned()
@@ -102,7 +62,7 @@ fn message_id(raw: &[u8]) -> String {
 /// start again, drain; returns (sent before the kill, sent twice).
 async fn kill_once(kill_after: Duration) -> (usize, usize) {
     let dir = tempfile::tempdir().unwrap();
-    let url = database_url(dir.path()).await;
+    let url = database_url(dir.path(), "outbox.db").await;
     queue_replies(&url).await;
     let sink = SmtpSink::start().unwrap();
     let config = dir.path().join("rapport.toml");
@@ -116,7 +76,7 @@ async fn kill_once(kill_after: Duration) -> (usize, usize) {
     )
     .unwrap();
 
-    let mut server = start_server(&config).await;
+    let (mut server, _) = start_server(&["--config".as_ref(), config.as_os_str()], "error").await;
     tokio::time::sleep(kill_after).await;
     server.start_kill().unwrap(); // SIGKILL
     server.wait().await.unwrap();
@@ -124,7 +84,7 @@ async fn kill_once(kill_after: Duration) -> (usize, usize) {
     // Let the leases of entries claimed by the killed server run out.
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
-    let server = start_server(&config).await;
+    let (server, _) = start_server(&["--config".as_ref(), config.as_os_str()], "error").await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let store = Store::connect(&url, StoreOptions::default()).await.unwrap();
     loop {

@@ -83,3 +83,33 @@ pub fn request(subject: &str, email: &str) -> CreateTicket {
         now: T0,
     }
 }
+
+/// An email from `from` with Message-ID `id`, in intake's shape.
+pub fn email(from: &str, id: &str, subject: &str, now: Timestamp) -> rapport_core::InboundMessage {
+    rapport_core::InboundMessage {
+        channel: Channel::Email,
+        sender: Identity::email(from).unwrap(),
+        sender_name: Some("Ann Example".into()),
+        external_id: Some(id.to_owned()),
+        thread: rapport_core::ThreadHints::default(),
+        subject: subject.to_owned(),
+        text: format!("text of {id}"),
+        original_text: None,
+        html: None,
+        attachments: vec![],
+        followers: vec![],
+        team: None,
+        automatic: false,
+        received_at: now,
+    }
+}
+
+/// A request to file `message`, acknowledged with Message-ID `ack` if given.
+pub fn filing(message: rapport_core::InboundMessage, ack: Option<&str>) -> rapport_store::FileInbound {
+    rapport_store::FileInbound {
+        raw: format!("raw {:?}", message.external_id).into_bytes(),
+        message,
+        acknowledgment: ack.map(str::to_owned),
+        rate_limit: rapport_core::intake::RateLimit::default(),
+    }
+}

@@ -1,39 +1,11 @@
 //! Intake and the outbox: filing, threading, duplicates, storms, bounces, sends.
 
-use rapport_core::intake::{InboundMessage, NewTicketReason, RateLimit, ThreadHints};
+use rapport_core::intake::{NewTicketReason, RateLimit, ThreadHints};
 use rapport_core::outbox::{Automatic, DeliveryState};
-use rapport_core::{Channel, Identity, MessageKind, Status, TicketId, Timestamp};
-use rapport_store::{BounceFiling, FileInbound, Filed, QuarantineReason, SendOutcome};
+use rapport_core::{Identity, MessageKind, Status, TicketId};
+use rapport_store::{BounceFiling, Filed, QuarantineReason, SendOutcome};
 
 use crate::harness::*;
-
-fn email(from: &str, id: &str, subject: &str, now: Timestamp) -> InboundMessage {
-    InboundMessage {
-        channel: Channel::Email,
-        sender: Identity::email(from).unwrap(),
-        sender_name: Some("Ann Example".into()),
-        external_id: Some(id.to_owned()),
-        thread: ThreadHints::default(),
-        subject: subject.to_owned(),
-        text: format!("text of {id}"),
-        original_text: None,
-        html: None,
-        attachments: vec![],
-        followers: vec![],
-        team: None,
-        automatic: false,
-        received_at: now,
-    }
-}
-
-fn filing(message: InboundMessage, ack: Option<&str>) -> FileInbound {
-    FileInbound {
-        raw: format!("raw {:?}", message.external_id).into_bytes(),
-        message,
-        acknowledgment: ack.map(str::to_owned),
-        rate_limit: RateLimit::default(),
-    }
-}
 
 fn opened(filed: &Filed) -> (TicketId, Option<rapport_core::MessageId>) {
     match filed {

@@ -1,40 +1,12 @@
 //! Merging tickets, merging customers, splitting a message out.
 
-use rapport_core::intake::{InboundMessage, RateLimit, ThreadHints};
+use rapport_core::intake::InboundMessage;
 use rapport_core::merge::{CustomerMergeError, MergeError, SplitError};
 use rapport_core::outbox::{Automatic, DeliveryState};
-use rapport_core::{Actor, Author, Change, Channel, Event, Identity, MessageKind, Role, Status, TicketId, Timestamp};
-use rapport_store::{FileInbound, Filed, NewMessage, Rejection, Store, StoreError};
+use rapport_core::{Actor, Author, Change, Event, Identity, MessageKind, Role, Status, TicketId};
+use rapport_store::{Filed, NewMessage, Rejection, Store, StoreError};
 
 use crate::harness::*;
-
-fn email(from: &str, id: &str, subject: &str, now: Timestamp) -> InboundMessage {
-    InboundMessage {
-        channel: Channel::Email,
-        sender: Identity::email(from).unwrap(),
-        sender_name: Some("Ann Example".into()),
-        external_id: Some(id.to_owned()),
-        thread: ThreadHints::default(),
-        subject: subject.to_owned(),
-        text: format!("text of {id}"),
-        original_text: None,
-        html: None,
-        attachments: vec![],
-        followers: vec![],
-        team: None,
-        automatic: false,
-        received_at: now,
-    }
-}
-
-fn filing(message: InboundMessage, ack: Option<&str>) -> FileInbound {
-    FileInbound {
-        raw: format!("raw {:?}", message.external_id).into_bytes(),
-        message,
-        acknowledgment: ack.map(str::to_owned),
-        rate_limit: RateLimit::default(),
-    }
-}
 
 async fn file(store: &Store, message: InboundMessage, ack: Option<&str>) -> TicketId {
     match store.file_inbound(filing(message, ack)).await.unwrap() {

@@ -1,6 +1,6 @@
 //! Magic links, verified identities, portal sessions and rate counters (issue 3).
 
-use rapport_core::intake::{InboundMessage, NewTicketReason, PORTAL_LINK_STAND_IN, RateLimit, ThreadHints};
+use rapport_core::intake::{InboundMessage, NewTicketReason, PORTAL_LINK_STAND_IN};
 use rapport_core::outbox::OutboundPayload;
 use rapport_core::time::{DAY, HOUR};
 use rapport_core::{Actor, Author, Channel, CustomerId, Identity, MessageKind, Role, TicketId, Timestamp};
@@ -10,34 +10,6 @@ use rapport_store::{
 };
 
 use crate::harness::*;
-
-fn email(from: &str, id: &str, subject: &str, now: Timestamp) -> InboundMessage {
-    InboundMessage {
-        channel: Channel::Email,
-        sender: Identity::email(from).unwrap(),
-        sender_name: Some("Ann Example".into()),
-        external_id: Some(id.to_owned()),
-        thread: ThreadHints::default(),
-        subject: subject.to_owned(),
-        text: format!("text of {id}"),
-        original_text: None,
-        html: None,
-        attachments: vec![],
-        followers: vec![],
-        team: None,
-        automatic: false,
-        received_at: now,
-    }
-}
-
-fn filing(message: InboundMessage) -> FileInbound {
-    FileInbound {
-        raw: format!("raw {:?}", message.external_id).into_bytes(),
-        message,
-        acknowledgment: None,
-        rate_limit: RateLimit::default(),
-    }
-}
 
 /// A link whose secret is `secret` (the store only ever sees its hash).
 fn link(secret: &str) -> MagicLink {
@@ -69,7 +41,7 @@ fn notice(text: &str) -> OutboundPayload {
 }
 
 async fn opened(store: &Store, message: InboundMessage) -> TicketId {
-    match store.file_inbound(filing(message)).await.unwrap() {
+    match store.file_inbound(filing(message, None)).await.unwrap() {
         Filed::Opened { ticket, .. } => ticket,
         other => panic!("expected a new ticket, got {other:?}"),
     }
@@ -88,7 +60,7 @@ async fn only_a_verified_address_reaches_the_customers_other_tickets() {
 
     let mut before = email("ann@home.example", "m2@x", &format!("Re: Invoice [#{ticket}]"), at(10));
     before.thread.tokens = vec![ticket];
-    match store.file_inbound(filing(before)).await.unwrap() {
+    match store.file_inbound(filing(before, None)).await.unwrap() {
         Filed::Opened { linked_to, reason, .. } => {
             assert_eq!((linked_to, reason), (Some(ticket), NewTicketReason::NotAllowed), "a look-alike takes nothing");
         }
@@ -105,7 +77,7 @@ async fn only_a_verified_address_reaches_the_customers_other_tickets() {
 
     let mut after = email("ann@home.example", "m3@x", &format!("Re: Invoice [#{ticket}]"), at(40));
     after.thread.tokens = vec![ticket];
-    let filed = store.file_inbound(filing(after)).await.unwrap();
+    let filed = store.file_inbound(filing(after, None)).await.unwrap();
     assert!(matches!(filed, Filed::Added { ticket: t, .. } if t == ticket), "a verified address lands: {filed:?}");
 }
 
@@ -147,7 +119,7 @@ async fn the_web_forms_acknowledgment_carries_a_link_that_is_kept_nowhere() {
     let store = fresh_store().await;
     let mut message = email("ann@example.com", "web-1@us", "Printer", at(0));
     message.channel = Channel::Web;
-    let request = FileInbound { acknowledgment: Some("ack@us".into()), ..filing(message) };
+    let request = FileInbound { acknowledgment: Some("ack@us".into()), ..filing(message, None) };
     let filed = store.file_inbound_with_link(request, link("web-secret")).await.unwrap();
     let Filed::Opened { ticket, acknowledgment: Some(ack), .. } = filed else { panic!("{filed:?}") };
 

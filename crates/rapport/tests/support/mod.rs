@@ -1,0 +1,83 @@
+//! What the binary's end-to-end suites share: a database per test (SQLite, or
+//! PostgreSQL when `RAPPORT_TEST_DATABASE_URL` is set), `rapport serve` on a
+//! free port, `rapport token create`, and `rapport mailgate` with a message
+//! on stdin. Each suite uses some of these.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::process::Stdio;
+use std::time::Duration;
+
+use sqlx::Connection;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_rapport");
+
+/// A fresh database: `rapport_test_<random>` on the PostgreSQL server of
+/// `RAPPORT_TEST_DATABASE_URL`, else the SQLite file `file` in `dir`.
+pub async fn database_url(dir: &std::path::Path, file: &str) -> String {
+    match std::env::var("RAPPORT_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!("rapport_test_{:016x}", rand::random::<u64>());
+            let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
+            let (server, _) = base.rsplit_once('/').unwrap();
+            format!("{server}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join(file).display()),
+    }
+}
+
+/// `rapport token create ARGS` (ARGS name the database and the agent); returns the token.
+pub async fn create_token<S: AsRef<OsStr>>(args: &[S]) -> String {
+    let output = Command::new(BIN).args(["token", "create"]).args(args).output().await.unwrap();
+    assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
+}
+
+/// Starts `rapport serve --listen 127.0.0.1:0 ARGS` with `RUST_LOG=log`;
+/// returns the child (killed when dropped) and its base URL.
+pub async fn start_server<S: AsRef<OsStr>>(args: &[S], log: &str) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("RUST_LOG", log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some((_, address)) = line.split_once("listening on ") {
+                return address.trim().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .unwrap();
+    // Keep reading, so the server never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, address)
+}
+
+/// Pipes `raw` into `rapport mailgate ARGS`; returns its exit code and what it wrote to stderr.
+pub async fn mailgate<S: AsRef<OsStr>>(args: &[S], raw: &[u8]) -> (i32, String) {
+    let mut child = Command::new(BIN)
+        .arg("mailgate")
+        .args(args)
+        .env("RUST_LOG", "off")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(raw).await.unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().await.unwrap();
+    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).trim().to_owned())
+}
