@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rapport_core::event::TicketPatch;
 use rapport_core::ticket::normalise_tags;
-use rapport_core::{Actor, AgentId, Author, Level, MessageKind, Status, TeamId, Ticket, TicketId};
+use rapport_core::{Actor, AgentId, Author, Channel, Level, MessageKind, Status, TeamId, Ticket, TicketId};
 use rapport_store::{Cursor, NewMessage, TicketFilter, TicketSort};
 use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
@@ -294,6 +294,15 @@ async fn add_message(
     rapport_core::message::check_text(&request.body)
         .map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
     let kind = if request.public { MessageKind::Reply } else { MessageKind::Note };
+    let channel = match (&request.channel, kind) {
+        (None, _) => None,
+        (Some(_), MessageKind::Note) => {
+            return Err(ApiError::invalid("channel", "an internal note is not sent: omit channel or set public"));
+        }
+        (Some(word), _) => {
+            Some(word.parse::<Channel>().map_err(|error| ApiError::invalid("channel", error.to_string()))?)
+        }
+    };
     // A public reply gets its Message-ID now; the store queues it for the
     // customer's channel in the same transaction (or drops the id when no
     // channel can carry it).
@@ -301,6 +310,7 @@ async fn add_message(
         MessageKind::Reply => rapport_store::MessageOrigin {
             external_id: Some(rapport_channels::email::outbound::new_message_id(state.config.mail.domain())),
             delivery: Some(rapport_core::outbox::DeliveryState::Queued),
+            channel,
             ..Default::default()
         },
         _ => rapport_store::MessageOrigin::default(),

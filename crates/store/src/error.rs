@@ -101,4 +101,10 @@ pub enum Rejection {
     /// The message cannot be split out.
     #[error(transparent)]
     Split(#[from] rapport_core::merge::SplitError),
+    /// The reply cannot go out on the channel the agent chose.
+    #[error("the customer cannot be reached on {channel}: they have no address there, or no adapter sends on it yet")]
+    NoRoute {
+        /// The channel asked for.
+        channel: rapport_core::Channel,
+    },
 }

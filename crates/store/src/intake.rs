@@ -413,6 +413,7 @@ async fn file(
         delivery: None,
         original_text: inbound.original_text.clone(),
         sender: Some(inbound.sender.clone()),
+        channel: None,
     };
     let attachments: Vec<NewAttachment> = inbound
         .attachments
@@ -623,6 +624,7 @@ async fn acknowledge(
             delivery: Some(DeliveryState::Queued),
             original_text: None,
             sender: None,
+            channel: None,
         },
         now,
     };

@@ -228,7 +228,7 @@ async fn notify_merge(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let text = merge_notice_text(merged.id, survivor.id);
-    let plan = plan_reply(conn, merged, Author::System, &text, None).await?;
+    let plan = plan_reply(conn, merged, Author::System, &text, None, None).await?;
     let origin = match plan {
         Some(_) => MessageOrigin {
             external_id: Some(notice_id.clone()),

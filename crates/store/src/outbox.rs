@@ -220,7 +220,7 @@ struct NameRow {
 }
 
 /// Plans how a public reply reaches the customer: on the channel of their
-/// latest message, to the ticket's requesters with followers in copy, threaded
+/// latest message (or the one the agent chose), to the ticket's requesters with followers in copy, threaded
 /// on the ticket's earlier messages. `None` when no channel adapter can carry it.
 pub(crate) async fn plan_reply(
     conn: &mut Conn<'_>,
@@ -228,6 +228,7 @@ pub(crate) async fn plan_reply(
     author: rapport_core::Author,
     text: &str,
     html: Option<&str>,
+    requested: Option<Channel>,
 ) -> Result<Option<(Channel, OutboundPayload)>, StoreError> {
     use rapport_core::outbox::Recipient;
     let latest: Option<ChannelRow> = conn
@@ -236,9 +237,10 @@ pub(crate) async fn plan_reply(
             args![ticket.id.0],
         )
         .await?;
-    let channel = match latest {
-        Some(row) => row.channel.parse().unwrap_or(ticket.channel),
-        None => ticket.channel,
+    let channel = match (requested, latest) {
+        (Some(channel), _) => channel,
+        (None, Some(row)) => row.channel.parse().unwrap_or(ticket.channel),
+        (None, None) => ticket.channel,
     };
     // Email carries replies for email and the web form; other channels bring their own adapters.
     if !matches!(channel, Channel::Email | Channel::Web | Channel::Api) {

@@ -111,6 +111,9 @@ pub struct MessageOrigin {
     pub original_text: Option<String>,
     /// For inbound messages: the identity that sent it.
     pub sender: Option<Identity>,
+    /// For a public reply: the channel the agent chose; `None` means the
+    /// channel of the customer's latest message.
+    pub channel: Option<Channel>,
 }
 
 /// A ticket with its messages and events.
@@ -316,10 +319,21 @@ impl Store {
                 // A public reply that asks to be delivered goes out through the outbox, in this transaction.
                 let delivery = match (&message.origin.external_id, message.origin.delivery) {
                     (Some(_), Some(DeliveryState::Queued)) if message.kind == MessageKind::Reply => {
-                        plan_reply(conn, &ticket, message.author, &message.text, message.html.as_deref()).await?
+                        plan_reply(
+                            conn,
+                            &ticket,
+                            message.author,
+                            &message.text,
+                            message.html.as_deref(),
+                            message.origin.channel,
+                        )
+                        .await?
                     }
                     _ => None,
                 };
+                if let (None, Some(channel)) = (&delivery, message.origin.channel) {
+                    return Err(Rejection::NoRoute { channel }.into());
+                }
                 if delivery.is_none() && message.origin.delivery == Some(DeliveryState::Queued) {
                     message.origin.delivery = None;
                     message.origin.external_id = None;

@@ -521,6 +521,11 @@ pub struct AddMessageRequest {
     pub body: String,
     /// true: a public reply to the customer; false: an internal note.
     pub public: bool,
+    /// For a public reply: the channel to send it on (default: the channel of
+    /// the customer's latest message).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub channel: Option<String>,
 }
 
 /// `PATCH /api/v1/tickets/{id}`: a JSON merge patch. Absent fields stay as

@@ -217,3 +217,37 @@ async fn list_filters_by_status_owner_team_tag_and_customer() {
     assert_eq!(ids(by_customer.expect(StatusCode::OK)), vec![id(&b)]);
     assert_eq!(ids(get("/api/v1/tickets?sort=-created").await.expect(StatusCode::OK)), vec![id(&b), id(&a)]);
 }
+
+#[tokio::test]
+async fn a_reply_goes_out_on_the_channel_the_agent_picks_or_is_refused() {
+    let app = spawn_app().await;
+    let ticket = id(&app.create_ticket(&app.admin, &ticket_body("ann@example.com")).await);
+    let path = format!("/api/v1/tickets/{ticket}/messages");
+
+    // By default a reply follows the customer's channel: email here.
+    let reply = app.post(&path, &app.admin, &json!({"body": "On its way.", "public": true})).await;
+    let reply = reply.expect(StatusCode::CREATED);
+    assert_eq!(reply["channel"], "email");
+    assert_eq!(reply["delivery"], "queued");
+    assert!(reply["external_id"].as_str().is_some_and(|id| id.contains('@')), "{reply}");
+
+    // The agent may pick email explicitly.
+    let body = json!({"body": "Also by email.", "public": true, "channel": "email"});
+    let picked = app.post(&path, &app.admin, &body).await.expect(StatusCode::CREATED);
+    assert_eq!(picked["delivery"], "queued");
+
+    // A channel the customer cannot be reached on is refused, and nothing is written.
+    let before = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+    let sms = json!({"body": "By SMS?", "public": true, "channel": "sms"});
+    app.post(&path, &app.admin, &sms).await.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("channel"));
+    let after = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(before["messages"], after["messages"]);
+    let bogus = json!({"body": "x", "public": true, "channel": "pigeon"});
+    app.post(&path, &app.admin, &bogus).await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        Some("channel"),
+    );
+    let note = json!({"body": "x", "public": false, "channel": "email"});
+    app.post(&path, &app.admin, &note).await.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("channel"));
+}
