@@ -396,6 +396,8 @@ async fn merge_customers(
     };
     check_customer_merge(&source_customer, &target_customer).map_err(Rejection::from)?;
     conn.execute("UPDATE identities SET customer_id = $1 WHERE customer_id = $2", args![target.0, source.0]).await?;
+    // Links already emailed to the source's addresses now lead to the customer those addresses belong to.
+    conn.execute("UPDATE magic_links SET customer_id = $1 WHERE customer_id = $2", args![target.0, source.0]).await?;
     // The person's messages are theirs under the record that survives, so
     // that erasing that record later reaches every message they wrote.
     conn.execute(
