@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod intake;
 mod merge;
+mod messages;
 mod outbox;
 mod people;
 mod portal;

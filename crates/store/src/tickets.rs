@@ -1,21 +1,22 @@
 //! Tickets: create (with customer resolution and idempotency), read, list
-//! with keyset pagination, patch, messages, auto-close.
-
-use std::collections::HashMap;
+//! with keyset pagination, patch, add messages (rows in `messages.rs`),
+//! auto-close.
 
 use rapport_core::event::{self, Decision, NewTicket, TicketPatch};
 use rapport_core::ticket::normalise_tags;
 use rapport_core::{
-    Actor, AgentId, AttachmentMeta, Author, Channel, CustomerId, Event, Identity, Level, Message, MessageId,
-    MessageKind, Status, TeamId, Ticket, TicketId, Tier, Timestamp, Viewer,
+    Actor, AgentId, Author, Channel, CustomerId, Event, Identity, Level, Message, MessageId, MessageKind, Status,
+    TeamId, Ticket, TicketId, Tier, Timestamp, Viewer,
 };
-use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
 use crate::db::{Arg, Conn, Dialect, IdRow, Insert, Statement, args};
 use crate::error::{Rejection, StoreError};
+pub(crate) use crate::messages::{
+    MESSAGE_COLUMNS, attach, insert_message, load_messages, load_messages_by_id, message_insert,
+};
 use crate::outbox::{enqueue, plan_reply};
-use crate::rows::{AttachmentRow, EventRow, MessageRow, TICKET_COLUMNS, TicketRow, actor_columns, author_columns};
+use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow, actor_columns};
 use crate::{Store, StoreOptions};
 use rapport_core::outbox::DeliveryState;
 
@@ -440,25 +441,6 @@ static TICKET_INSERT: Insert = Insert {
 };
 static TAG_INSERT: Insert =
     Insert { head: "INSERT INTO ticket_tags (tag, ticket_id) VALUES", tail: "", width: 2, order: 3 };
-static MESSAGE_INSERT: Insert = Insert {
-    head: "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at, \
-           external_id, delivery, original_text, sender_kind, sender_value) VALUES",
-    tail: "",
-    width: 14,
-    order: 4,
-};
-static ATTACHMENT_INSERT: Insert = Insert {
-    head: "INSERT INTO attachments (sha256, size, content) VALUES",
-    tail: " ON CONFLICT DO NOTHING",
-    width: 3,
-    order: 5,
-};
-static MESSAGE_ATTACHMENT_INSERT: Insert = Insert {
-    head: "INSERT INTO message_attachments (message_id, position, sha256, filename, content_type) VALUES",
-    tail: "",
-    width: 5,
-    order: 6,
-};
 static EVENT_INSERT: Insert = Insert {
     head: "INSERT INTO events (ticket_id, version, actor_type, actor_id, at, kind, payload) VALUES",
     tail: "",
@@ -791,102 +773,6 @@ fn event_insert(event: &Event) -> Result<Statement, StoreError> {
             serde_json::to_string(&event.change)?,
         ],
     ))
-}
-
-/// The inserts of a message (numbered by the caller) and its attachments (content deduplicated by hash).
-pub(crate) fn message_insert(
-    id: MessageId,
-    ticket: TicketId,
-    channel: Channel,
-    message: &NewMessage,
-) -> Vec<Statement> {
-    let (author_type, author_id) = author_columns(message.author);
-    let mut statements = vec![(
-        &MESSAGE_INSERT,
-        args![
-            id.0,
-            ticket.0,
-            message.kind.as_str(),
-            author_type,
-            author_id,
-            channel.as_str(),
-            message.text.as_str(),
-            message.html.clone(),
-            message.now.0,
-            message.origin.external_id.clone(),
-            message.origin.delivery.map(|state| state.as_str().to_owned()),
-            message.origin.original_text.clone(),
-            message.origin.sender.as_ref().map(|sender| sender.kind.as_str().to_owned()),
-            message.origin.sender.as_ref().map(|sender| sender.value.clone()),
-        ],
-    )];
-    for (position, attachment) in message.attachments.iter().enumerate() {
-        let sha256 = hex::encode(Sha256::digest(&attachment.content));
-        statements.push((
-            &ATTACHMENT_INSERT,
-            args![sha256.as_str(), attachment.content.len() as i64, attachment.content.clone()],
-        ));
-        statements.push((
-            &MESSAGE_ATTACHMENT_INSERT,
-            args![id.0, position as i64, sha256, attachment.filename.as_str(), attachment.content_type.as_str()],
-        ));
-    }
-    statements
-}
-
-/// Numbers and inserts a message.
-pub(crate) async fn insert_message(
-    conn: &mut Conn<'_>,
-    ticket: TicketId,
-    channel: Channel,
-    message: &NewMessage,
-) -> Result<MessageId, StoreError> {
-    let id = MessageId(conn.next_id("messages").await?);
-    conn.execute_all(message_insert(id, ticket, channel, message)).await?;
-    Ok(id)
-}
-
-pub(crate) const MESSAGE_COLUMNS: &str =
-    "id, ticket_id, kind, author_type, author_id, channel, text, html, external_id, delivery, created_at";
-
-pub(crate) async fn load_messages(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE ticket_id = $1 ORDER BY id");
-    let rows: Vec<MessageRow> = conn.fetch_all(AssertSqlSafe(sql), args![ticket.0]).await?;
-    let attachments: Vec<AttachmentRow> = conn
-        .fetch_all(
-            "SELECT ma.message_id, ma.sha256, ma.filename, ma.content_type, a.size FROM message_attachments ma \
-             JOIN attachments a ON a.sha256 = ma.sha256 JOIN messages m ON m.id = ma.message_id \
-             WHERE m.ticket_id = $1 ORDER BY ma.message_id, ma.position",
-            args![ticket.0],
-        )
-        .await?;
-    attach(rows, attachments)
-}
-
-pub(crate) async fn load_messages_by_id(conn: &mut Conn<'_>, message: MessageId) -> Result<Vec<Message>, StoreError> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
-    let rows: Vec<MessageRow> = conn.fetch_all(AssertSqlSafe(sql), args![message.0]).await?;
-    let attachments: Vec<AttachmentRow> = conn
-        .fetch_all(
-            "SELECT ma.message_id, ma.sha256, ma.filename, ma.content_type, a.size FROM message_attachments ma \
-             JOIN attachments a ON a.sha256 = ma.sha256 WHERE ma.message_id = $1 ORDER BY ma.position",
-            args![message.0],
-        )
-        .await?;
-    attach(rows, attachments)
-}
-
-pub(crate) fn attach(rows: Vec<MessageRow>, attachments: Vec<AttachmentRow>) -> Result<Vec<Message>, StoreError> {
-    let mut by_message: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
-    for row in attachments {
-        by_message.entry(row.message_id).or_default().push(row.into());
-    }
-    rows.into_iter()
-        .map(|row| {
-            let files = by_message.remove(&row.id).unwrap_or_default();
-            row.into_message(files)
-        })
-        .collect()
 }
 
 pub(crate) async fn load_events(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Event>, StoreError> {
