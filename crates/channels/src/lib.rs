@@ -6,3 +6,4 @@
 //! (SMTP, IMAP), never the database.
 
 pub mod email;
+pub mod webhook;

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod intake;
 pub mod merge;
 pub mod message;
+pub mod messaging;
 pub mod outbox;
 pub mod priority;
 pub mod ticket;
