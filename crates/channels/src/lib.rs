@@ -6,4 +6,5 @@
 //! (SMTP, IMAP), never the database.
 
 pub mod email;
+pub mod telegram;
 pub mod webhook;

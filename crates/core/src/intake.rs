@@ -159,6 +159,16 @@ pub fn place(sender: Option<Sender>, candidates: &[Candidate]) -> Placement {
     }
 }
 
+/// True for channels that carry no thread of their own (chat and messaging
+/// apps, SMS): a customer's new message there joins their latest unclosed
+/// ticket on the same channel instead of opening a parallel one.
+pub fn joins_latest_ticket(channel: Channel) -> bool {
+    matches!(
+        channel,
+        Channel::Chat | Channel::Whatsapp | Channel::Telegram | Channel::Messenger | Channel::Instagram | Channel::Sms
+    )
+}
+
 /// The loop-relevant facts of an inbound email, read from its headers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailSignals {

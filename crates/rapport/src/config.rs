@@ -34,6 +34,8 @@ pub struct RawConfig {
     pub email: RawEmail,
     /// The public help pages (web form, magic links).
     pub portal: RawPortal,
+    /// The Telegram bot.
+    pub telegram: RawTelegram,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -63,6 +65,37 @@ pub struct RawEmail {
     pub poll_interval_seconds: Option<u64>,
     pub send_lease_seconds: Option<i64>,
     pub mailboxes: Vec<RawMailbox>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTelegram {
+    pub bot_token: Option<String>,
+    pub secret_token: Option<String>,
+    pub api_base: Option<String>,
+}
+
+impl RawTelegram {
+    fn validate(self) -> anyhow::Result<Option<rapport_server::hooks::TelegramSettings>> {
+        let bot_token = self.bot_token.filter(|token| !token.trim().is_empty());
+        let secret_token = self.secret_token.filter(|token| !token.is_empty());
+        let (bot_token, secret_token) = match (bot_token, secret_token) {
+            (None, None) => return Ok(None),
+            (Some(bot), Some(secret)) => (bot, secret),
+            (None, Some(_)) => bail!("telegram.bot_token is required when telegram.secret_token is set"),
+            (Some(_), None) => bail!("telegram.secret_token is required: updates without it are refused"),
+        };
+        // Telegram's own rule for setWebhook's secret_token.
+        if secret_token.len() > 256 || !secret_token.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            bail!("telegram.secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -");
+        }
+        let api_base = self.api_base.unwrap_or_else(|| "https://api.telegram.org".to_owned());
+        if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+            bail!("telegram.api_base must be an http(s) URL, not {api_base:?}");
+        }
+        Ok(Some(rapport_server::hooks::TelegramSettings { bot_token, secret_token, api_base }))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -173,11 +206,19 @@ impl RawConfig {
         };
         let listen = self.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let (mail, mailboxes, poll_interval) = self.email.validate()?;
+        let telegram = self.telegram.validate()?;
         let portal = self.portal.validate(&listen)?;
         Ok(ValidConfig {
             database_url,
             listen,
-            server: rapport_server::ServerConfig { max_body_bytes, max_page_size, auto_close_after_ms, mail, portal },
+            server: rapport_server::ServerConfig {
+                max_body_bytes,
+                max_page_size,
+                auto_close_after_ms,
+                mail,
+                portal,
+                telegram,
+            },
             matrix,
             mailboxes,
             poll_interval,
@@ -410,6 +451,9 @@ mod tests {
         assert!(load("[priority.matrix]\nbasic = [\"high\", \"low\", \"low\", \"low\"]", &[]).is_err());
         assert!(load("[email]\naddress = \"not an address\"", &[]).is_err());
         assert!(load("[email]\nsmtp_url = \"http://x\"", &[]).is_err());
+        assert!(load("[telegram]\nbot_token = \"1:abc\"", &[]).is_err(), "a bot needs its secret token");
+        assert!(load("[telegram]\nbot_token = \"1:abc\"\nsecret_token = \"has space\"", &[]).is_err());
+        assert!(load("[telegram]\nbot_token = \"1:abc\"\nsecret_token = \"ok_token-1\"", &[]).is_ok());
         assert!(load("[portal]\npublic_url = \"support.example.com\"", &[]).is_err());
         assert!(load("[portal]\npublic_url = \"https://example.com/help\"", &[]).is_err());
         assert!(load("[portal]\nlimit_per_ip = 0", &[]).is_err());

@@ -15,6 +15,7 @@ mod customers;
 pub mod error;
 mod health;
 pub mod help;
+pub mod hooks;
 pub mod mail;
 mod merge_patch;
 mod openapi;
@@ -65,6 +66,8 @@ pub struct ServerConfig {
     pub mail: mail::MailSettings,
     /// The public help pages: web form, magic links, sessions.
     pub portal: help::PortalSettings,
+    /// Telegram, when configured.
+    pub telegram: Option<hooks::TelegramSettings>,
 }
 
 impl Default for ServerConfig {
@@ -75,6 +78,7 @@ impl Default for ServerConfig {
             auto_close_after_ms: 4 * DAY,
             mail: mail::MailSettings::default(),
             portal: help::PortalSettings::default(),
+            telegram: None,
         }
     }
 }
@@ -106,6 +110,7 @@ pub fn app(state: AppState) -> Router {
     router
         .route("/api/v1/openapi.json", get(serve_document))
         .merge(help::router(&state.config))
+        .merge(hooks::router())
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(TokenCache::default()))
@@ -141,13 +146,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
-    let sender = match &state.config.mail.smtp_url {
-        Some(url) => {
-            let smtp = rapport_channels::email::smtp::SmtpSender::from_url(url).context("email.smtp_url")?;
-            let mail = state.config.mail.clone();
-            Some(tokio::spawn(outbox::run(state.store.clone(), mail, smtp, stopped.clone())))
-        }
+    let smtp = match &state.config.mail.smtp_url {
+        Some(url) => Some(rapport_channels::email::smtp::SmtpSender::from_url(url).context("email.smtp_url")?),
         None => None,
+    };
+    let telegram = state
+        .config
+        .telegram
+        .as_ref()
+        .map(|telegram| rapport_channels::telegram::TelegramSender::new(&telegram.api_base, &telegram.bot_token));
+    let sender = if smtp.is_some() || telegram.is_some() {
+        let senders = outbox::Senders { mail: state.config.mail.clone(), smtp, telegram };
+        Some(tokio::spawn(outbox::run(state.store.clone(), senders, stopped.clone())))
+    } else {
+        None
     };
     let sweeper = tokio::spawn(sweep(state.clone(), stopped));
     let listener = listener.tap_io(|tcp| {

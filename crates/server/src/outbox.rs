@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rapport_channels::email::outbound::{Automatic, Mailbox, OutboundEmail, render};
 use rapport_channels::email::smtp::{SendError, SmtpSender};
+use rapport_channels::telegram::TelegramSender;
 use rapport_core::outbox::{self, OutboundPayload};
 use rapport_core::{Channel, IdentityKind, TicketId};
 use rapport_store::{OutboxItem, SendOutcome, Store};
@@ -20,9 +21,22 @@ const BATCH: i64 = 16;
 /// How often an idle worker looks for due entries.
 const IDLE: Duration = Duration::from_millis(250);
 
+/// The configured ways out; a channel without one waits in the outbox.
+pub struct Senders {
+    /// Email settings (our address, loop id, lease).
+    pub mail: MailSettings,
+    /// The SMTP server, if configured.
+    pub smtp: Option<SmtpSender>,
+    /// The Telegram bot, if configured.
+    pub telegram: Option<TelegramSender>,
+}
+
 /// Sends outbox entries until `stopped` changes.
-pub async fn run(store: Store, settings: MailSettings, smtp: SmtpSender, mut stopped: watch::Receiver<bool>) {
-    tracing::info!(server = smtp.server(), "sending outgoing mail");
+pub async fn run(store: Store, senders: Senders, mut stopped: watch::Receiver<bool>) {
+    let settings = &senders.mail;
+    if let Some(smtp) = &senders.smtp {
+        tracing::info!(server = smtp.server(), "sending outgoing mail");
+    }
     loop {
         let items = match store.claim_outbox(now(), settings.send_lease_ms, BATCH).await {
             Ok(items) => items,
@@ -38,7 +52,7 @@ pub async fn run(store: Store, settings: MailSettings, smtp: SmtpSender, mut sto
             }
         }
         for item in items {
-            let outcome = send(&settings, &smtp, &item).await;
+            let outcome = send(&senders, &item).await;
             match &outcome {
                 SendOutcome::Sent => tracing::info!(id = item.id, message_id = %item.external_id, "sent"),
                 SendOutcome::Retry(error) => {
@@ -54,13 +68,35 @@ pub async fn run(store: Store, settings: MailSettings, smtp: SmtpSender, mut sto
     }
 }
 
-/// Renders and sends one entry.
-pub async fn send(settings: &MailSettings, smtp: &SmtpSender, item: &OutboxItem) -> SendOutcome {
+/// Sends one entry on its channel.
+pub async fn send(senders: &Senders, item: &OutboxItem) -> SendOutcome {
     match item.channel {
         // Web-form customers are answered by email.
-        Channel::Email | Channel::Web => {}
-        other => return SendOutcome::Failed(format!("no adapter sends on the {other} channel yet")),
+        Channel::Email | Channel::Web | Channel::Api => match &senders.smtp {
+            Some(smtp) => send_email(&senders.mail, smtp, item).await,
+            None => SendOutcome::Retry("no SMTP server is configured (email.smtp_url)".to_owned()),
+        },
+        Channel::Telegram => match &senders.telegram {
+            Some(telegram) => send_telegram(telegram, item).await,
+            None => SendOutcome::Retry("Telegram is not configured ([telegram])".to_owned()),
+        },
+        other => SendOutcome::Failed(format!("no adapter sends on the {other} channel yet")),
     }
+}
+
+async fn send_telegram(telegram: &TelegramSender, item: &OutboxItem) -> SendOutcome {
+    let Some(recipient) = item.payload.to.first() else {
+        return SendOutcome::Failed("the reply has no recipient".to_owned());
+    };
+    match telegram.send(&recipient.identity, &item.payload.text).await {
+        Ok(()) => SendOutcome::Sent,
+        Err(rapport_channels::telegram::SendError::Transient(error)) => SendOutcome::Retry(error),
+        Err(rapport_channels::telegram::SendError::Permanent(error)) => SendOutcome::Failed(error),
+    }
+}
+
+/// Renders and sends one email.
+async fn send_email(settings: &MailSettings, smtp: &SmtpSender, item: &OutboxItem) -> SendOutcome {
     let email = match email_for(settings, &item.external_id, &item.payload) {
         Ok(email) => email,
         Err(error) => return SendOutcome::Failed(error),

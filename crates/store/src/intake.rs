@@ -528,6 +528,18 @@ async fn candidates(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<Vec
         }
     }
     tickets.extend(inbound.thread.tokens.iter().take(MAX_REFERENCES).copied());
+    if tickets.is_empty() && rapport_core::intake::joins_latest_ticket(inbound.channel) {
+        // No thread on this channel: the sender's latest unclosed ticket on it.
+        let latest: Option<IdRow> = conn
+            .fetch_optional(
+                "SELECT t.id FROM tickets t JOIN ticket_participants p ON p.ticket_id = t.id \
+                 WHERE p.kind = $1 AND p.value = $2 AND t.channel = $3 AND t.status <> 'closed' \
+                 AND t.merged_into IS NULL ORDER BY t.id DESC LIMIT 1",
+                args![inbound.sender.kind.as_str(), inbound.sender.value.as_str(), inbound.channel.as_str()],
+            )
+            .await?;
+        tickets.extend(latest.map(|row| TicketId(row.id)));
+    }
     let mut found: Vec<Candidate> = Vec::new();
     for ticket in tickets {
         if let Some(candidate) = candidate(conn, ticket, &inbound.sender).await?

@@ -242,34 +242,46 @@ pub(crate) async fn plan_reply(
         (None, Some(row)) => row.channel.parse().unwrap_or(ticket.channel),
         (None, None) => ticket.channel,
     };
-    // Email carries replies for email and the web form; other channels bring their own adapters.
-    if !matches!(channel, Channel::Email | Channel::Web | Channel::Api) {
-        return Ok(None);
-    }
+    // Email carries replies for email and the web form; other channels bring
+    // their own adapters, each reaching the customer at one kind of identity.
+    let (kind, prefix) = match channel {
+        Channel::Email | Channel::Web | Channel::Api => (rapport_core::IdentityKind::Email, ""),
+        Channel::Telegram => (rapport_core::IdentityKind::Handle, "telegram:"),
+        _ => return Ok(None),
+    };
     let participants: Vec<ParticipantRow> = conn
         .fetch_all(
-            "SELECT value, role FROM ticket_participants WHERE ticket_id = $1 AND kind = 'email' ORDER BY created_at, value",
-            args![ticket.id.0],
+            "SELECT value, role FROM ticket_participants WHERE ticket_id = $1 AND kind = $2 ORDER BY created_at, value",
+            args![ticket.id.0, kind.as_str()],
         )
         .await?;
-    let recipient =
-        |value: &str| rapport_core::Identity::email(value).ok().map(|identity| Recipient { name: None, identity });
+    let recipient = |value: &str| {
+        value
+            .starts_with(prefix)
+            .then(|| rapport_core::Identity::parse(kind, value).ok())
+            .flatten()
+            .map(|identity| Recipient { name: None, identity })
+    };
     let mut to: Vec<Recipient> =
         participants.iter().filter(|row| row.role == "requester").filter_map(|row| recipient(&row.value)).collect();
     if to.is_empty() {
         let identities: Vec<ParticipantRow> = conn
             .fetch_all(
-                "SELECT value, 'requester' AS role FROM identities WHERE customer_id = $1 AND kind = 'email' ORDER BY value",
-                args![ticket.customer.0],
+                "SELECT value, 'requester' AS role FROM identities WHERE customer_id = $1 AND kind = $2 ORDER BY value",
+                args![ticket.customer.0, kind.as_str()],
             )
             .await?;
-        to.extend(identities.iter().take(1).filter_map(|row| recipient(&row.value)));
+        to.extend(identities.iter().filter_map(|row| recipient(&row.value)).take(1));
     }
     if to.is_empty() {
         return Ok(None);
     }
-    let cc: Vec<Recipient> =
-        participants.iter().filter(|row| row.role == "follower").filter_map(|row| recipient(&row.value)).collect();
+    // Followers (Cc) are an email notion.
+    let cc: Vec<Recipient> = if kind == rapport_core::IdentityKind::Email {
+        participants.iter().filter(|row| row.role == "follower").filter_map(|row| recipient(&row.value)).collect()
+    } else {
+        Vec::new()
+    };
     let thread: Vec<ExternalRow> = conn
         .fetch_all(
             "SELECT external_id FROM messages WHERE ticket_id = $1 AND external_id IS NOT NULL AND kind <> 'note' \

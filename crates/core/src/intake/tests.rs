@@ -191,3 +191,13 @@ fn subjects_are_fitted_not_refused() {
     assert_eq!(fitted.chars().count(), crate::event::MAX_SUBJECT_CHARS);
     assert!(fitted.ends_with('…'));
 }
+
+#[test]
+fn messaging_channels_join_the_latest_ticket() {
+    for channel in [Channel::Whatsapp, Channel::Telegram, Channel::Sms, Channel::Chat, Channel::Messenger] {
+        assert!(joins_latest_ticket(channel), "{channel}");
+    }
+    for channel in [Channel::Email, Channel::Web, Channel::Api, Channel::Phone] {
+        assert!(!joins_latest_ticket(channel), "{channel}");
+    }
+}

@@ -17,5 +17,6 @@ mod merge;
 mod pagination;
 mod people;
 mod search;
+mod telegram;
 mod tickets;
 mod visibility;

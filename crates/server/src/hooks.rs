@@ -1,0 +1,65 @@
+//! Inbound webhooks of messaging providers, under `/hooks/`. Each checks its
+//! provider's signature over the raw body before reading it (a bad one is 401
+//! and stores nothing), files the message through the shared intake (a
+//! provider's retry of the same message is filed once), and answers 200 once
+//! the message is stored, so the provider stops retrying only then.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use rapport_channels::telegram::parse_update;
+use rapport_channels::webhook::verify_telegram;
+use rapport_core::Channel;
+use rapport_store::{FileInbound, QuarantineReason};
+
+use crate::error::ApiError;
+use crate::{AppState, now};
+
+/// Telegram settings (`[telegram]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct TelegramSettings {
+    /// The bot's token, for sending.
+    pub bot_token: String,
+    /// The `secret_token` given to `setWebhook`; every update must carry it.
+    pub secret_token: String,
+    /// The Bot API's address (a local stand-in in tests).
+    pub api_base: String,
+}
+
+/// `/hooks/telegram`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/hooks/telegram", post(telegram))
+}
+
+async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+    let Some(settings) = &state.config.telegram else {
+        return Err(ApiError::NotFound("Telegram is not configured ([telegram] in the configuration)".to_owned()));
+    };
+    let header = headers.get("x-telegram-bot-api-secret-token").and_then(|value| value.to_str().ok());
+    verify_telegram(&settings.secret_token, header)
+        .map_err(|_| ApiError::Unauthorized("the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"))?;
+    let received_at = now();
+    match parse_update(&body, None, received_at) {
+        Ok(Some(message)) => {
+            let request = FileInbound {
+                message,
+                raw: body.to_vec(),
+                acknowledgment: None,
+                rate_limit: state.config.mail.rate_limit,
+            };
+            state.store.file_inbound(request).await?;
+        }
+        // Edits, joins and button presses carry no customer message.
+        Ok(None) => {}
+        Err(error) => {
+            let detail = error.to_string();
+            state
+                .store
+                .quarantine(Channel::Telegram, QuarantineReason::Unparseable, detail, body.to_vec(), received_at)
+                .await?;
+        }
+    }
+    Ok(StatusCode::OK)
+}
