@@ -7,7 +7,7 @@
 //! `chat id` and `message_id` together name the message, so a provider's retry
 //! of the same update is filed once.
 
-use rapport_core::intake::{InboundMessage, ThreadHints, summary_subject};
+use rapport_core::intake::{InboundMessage, summary_subject};
 use rapport_core::{Channel, Identity, TeamId, Timestamp};
 use serde::Deserialize;
 
@@ -84,21 +84,12 @@ pub fn parse_update(
         let name = [user.first_name, user.last_name].into_iter().flatten().collect::<Vec<_>>().join(" ");
         if name.trim().is_empty() { user.username } else { Some(name) }
     });
+    let external_id = format!("telegram:{}:{}", message.chat.id, message.message_id);
     Ok(Some(InboundMessage {
-        channel: Channel::Telegram,
-        sender,
         sender_name,
-        external_id: Some(format!("telegram:{}:{}", message.chat.id, message.message_id)),
-        thread: ThreadHints::default(),
-        subject: summary_subject(&text),
-        text,
-        original_text: None,
-        html: None,
-        attachments: Vec::new(),
-        followers: Vec::new(),
+        external_id: Some(external_id),
         team,
-        automatic: false,
-        received_at,
+        ..InboundMessage::new(Channel::Telegram, sender, summary_subject(&text), text, received_at)
     }))
 }
 

@@ -73,6 +73,29 @@ pub struct InboundMessage {
     pub received_at: Timestamp,
 }
 
+impl InboundMessage {
+    /// A plain message: no channel id, thread hints, HTML, files or
+    /// followers, written by a person. Adapters set what their channel gives.
+    pub fn new(channel: Channel, sender: Identity, subject: String, text: String, received_at: Timestamp) -> Self {
+        InboundMessage {
+            channel,
+            sender,
+            sender_name: None,
+            external_id: None,
+            thread: ThreadHints::default(),
+            subject,
+            text,
+            original_text: None,
+            html: None,
+            attachments: Vec::new(),
+            followers: Vec::new(),
+            team: None,
+            automatic: false,
+            received_at,
+        }
+    }
+}
+
 /// Who the sender is, as far as the store knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sender {

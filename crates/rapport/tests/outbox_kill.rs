@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rapport_core::intake::{InboundMessage, RateLimit, ThreadHints};
+use rapport_core::intake::{InboundMessage, RateLimit};
 use rapport_core::{Channel, Identity, Timestamp};
 use rapport_store::{FileInbound, Store, StoreOptions};
 use rapport_testkit::smtp::SmtpSink;
@@ -24,21 +24,16 @@ const KILLS: u64 = 8;
 async fn queue_replies(url: &str) {
     let store = Store::open(url, StoreOptions::default()).await.unwrap();
     for index in 0..REPLIES {
+        let sender = Identity::email(&format!("customer{index}@example.com")).unwrap();
         let message = InboundMessage {
-            channel: Channel::Email,
-            sender: Identity::email(&format!("customer{index}@example.com")).unwrap(),
-            sender_name: None,
             external_id: Some(format!("in-{index}@example.com")),
-            thread: ThreadHints::default(),
-            subject: format!("Question {index}"),
-            text: "Hello".into(),
-            original_text: None,
-            html: None,
-            attachments: vec![],
-            followers: vec![],
-            team: None,
-            automatic: false,
-            received_at: Timestamp(1_790_000_000_000),
+            ..InboundMessage::new(
+                Channel::Email,
+                sender,
+                format!("Question {index}"),
+                "Hello".into(),
+                Timestamp(1_790_000_000_000),
+            )
         };
         store
             .file_inbound(FileInbound {

@@ -229,21 +229,11 @@ async fn submit_request(State(state): State<AppState>, request: Request) -> Page
     }
     let domain = config.mail.domain();
     let message = InboundMessage {
-        channel: Channel::Web,
-        sender: sender.clone(),
         sender_name: Some(form.name.clone()),
         // The form's one-time id: a resubmission (reload, double click) is filed once.
         external_id: Some(format!("web-{}@{domain}", form.submission)),
-        thread: ThreadHints::default(),
-        subject: form.subject.clone(),
-        text: form.message.clone(),
-        original_text: None,
-        html: None,
         attachments: fields.files,
-        followers: Vec::new(),
-        team: None,
-        automatic: false,
-        received_at: now,
+        ..InboundMessage::new(Channel::Web, sender.clone(), form.subject.clone(), form.message.clone(), now)
     };
     let raw = serde_json::to_vec(&message).map_err(|error| PageError(error.into()))?;
     let (secret, token_hash) = visitor::new_secret();
@@ -451,20 +441,10 @@ async fn reply(State(state): State<AppState>, Path(id): Path<String>, request: R
     let domain = config.mail.domain();
     let submission = form::submission_id(&fields.get("submission"));
     let message = InboundMessage {
-        channel: Channel::Web,
-        sender: session.identity.clone(),
-        sender_name: None,
         external_id: Some(format!("web-{submission}@{domain}")),
         thread: ThreadHints { references: Vec::new(), tokens: vec![ticket.ticket.id] },
-        subject: ticket.ticket.subject.clone(),
-        text,
-        original_text: None,
-        html: None,
         attachments: fields.files,
-        followers: Vec::new(),
-        team: None,
-        automatic: false,
-        received_at: now,
+        ..InboundMessage::new(Channel::Web, session.identity.clone(), ticket.ticket.subject.clone(), text, now)
     };
     let raw = serde_json::to_vec(&message).map_err(|error| PageError(error.into()))?;
     let request =

@@ -87,20 +87,15 @@ pub fn request(subject: &str, email: &str) -> CreateTicket {
 /// An email from `from` with Message-ID `id`, in intake's shape.
 pub fn email(from: &str, id: &str, subject: &str, now: Timestamp) -> rapport_core::InboundMessage {
     rapport_core::InboundMessage {
-        channel: Channel::Email,
-        sender: Identity::email(from).unwrap(),
         sender_name: Some("Ann Example".into()),
         external_id: Some(id.to_owned()),
-        thread: rapport_core::ThreadHints::default(),
-        subject: subject.to_owned(),
-        text: format!("text of {id}"),
-        original_text: None,
-        html: None,
-        attachments: vec![],
-        followers: vec![],
-        team: None,
-        automatic: false,
-        received_at: now,
+        ..rapport_core::InboundMessage::new(
+            Channel::Email,
+            Identity::email(from).unwrap(),
+            subject.to_owned(),
+            format!("text of {id}"),
+            now,
+        )
     }
 }
 
