@@ -22,6 +22,8 @@ pub enum DeliveryState {
     Sent,
     /// Confirmed delivered (a provider's receipt).
     Delivered,
+    /// Read by the customer (a provider's read receipt).
+    Read,
     /// Given up: a permanent refusal, a bounce, or too many attempts.
     Failed,
 }
@@ -33,15 +35,42 @@ impl DeliveryState {
             DeliveryState::Queued => "queued",
             DeliveryState::Sent => "sent",
             DeliveryState::Delivered => "delivered",
+            DeliveryState::Read => "read",
             DeliveryState::Failed => "failed",
         }
     }
 
     /// Parses the database word.
     pub fn parse(word: &str) -> Option<DeliveryState> {
-        [DeliveryState::Queued, DeliveryState::Sent, DeliveryState::Delivered, DeliveryState::Failed]
-            .into_iter()
-            .find(|state| state.as_str() == word)
+        [
+            DeliveryState::Queued,
+            DeliveryState::Sent,
+            DeliveryState::Delivered,
+            DeliveryState::Read,
+            DeliveryState::Failed,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == word)
+    }
+}
+
+/// Whether a provider's receipt saying `receipt` moves a message that stands
+/// at `current`. Receipts arrive out of order (a read receipt before its
+/// delivery receipt), so a state only moves forward: queued, sent, delivered,
+/// read. A failure counts unless the customer already has the message.
+pub fn receipt_advances(current: DeliveryState, receipt: DeliveryState) -> bool {
+    let rank = |state: DeliveryState| match state {
+        DeliveryState::Queued => 0,
+        DeliveryState::Sent => 1,
+        DeliveryState::Delivered => 2,
+        DeliveryState::Read => 3,
+        DeliveryState::Failed => 4,
+    };
+    match (current, receipt) {
+        (DeliveryState::Failed, _) => false,
+        (DeliveryState::Delivered | DeliveryState::Read, DeliveryState::Failed) => false,
+        (_, DeliveryState::Failed) => true,
+        (current, receipt) => rank(receipt) > rank(current),
     }
 }
 
@@ -120,8 +149,26 @@ mod tests {
     }
 
     #[test]
+    fn receipts_only_move_forward() {
+        use DeliveryState::*;
+        assert!(receipt_advances(Sent, Delivered));
+        assert!(receipt_advances(Queued, Read), "a read receipt can overtake the send's own record");
+        assert!(!receipt_advances(Read, Delivered), "a late delivery receipt does not undo a read");
+        assert!(receipt_advances(Sent, Failed));
+        assert!(!receipt_advances(Delivered, Failed));
+        assert!(!receipt_advances(Failed, Read));
+        assert!(!receipt_advances(Delivered, Delivered));
+    }
+
+    #[test]
     fn states_round_trip() {
-        for state in [DeliveryState::Queued, DeliveryState::Sent, DeliveryState::Delivered, DeliveryState::Failed] {
+        for state in [
+            DeliveryState::Queued,
+            DeliveryState::Sent,
+            DeliveryState::Delivered,
+            DeliveryState::Read,
+            DeliveryState::Failed,
+        ] {
             assert_eq!(DeliveryState::parse(state.as_str()), Some(state));
         }
         assert_eq!(DeliveryState::parse("lost"), None);

@@ -54,7 +54,9 @@ pub async fn run(store: Store, senders: Senders, mut stopped: watch::Receiver<bo
         for item in items {
             let outcome = send(&senders, &item).await;
             match &outcome {
-                SendOutcome::Sent => tracing::info!(id = item.id, message_id = %item.external_id, "sent"),
+                SendOutcome::Sent | SendOutcome::SentAs(_) => {
+                    tracing::info!(id = item.id, message_id = %item.external_id, "sent")
+                }
                 SendOutcome::Retry(error) => {
                     tracing::warn!(id = item.id, attempts = item.attempts, %error, "send failed; will retry")
                 }

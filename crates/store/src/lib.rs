@@ -37,7 +37,7 @@ pub use db::Dialect;
 pub use error::{Rejection, StoreError};
 pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineReason};
 pub use merge::CustomerMerge;
-pub use outbox::{OutboxItem, SendOutcome};
+pub use outbox::{OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
 pub use search::SearchHit;

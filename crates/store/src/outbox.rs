@@ -6,7 +6,7 @@
 //! instance killed mid-send leaves an entry that is sent again, with the same id,
 //! once its lease runs out.
 
-use rapport_core::outbox::{DeliveryState, MAX_ATTEMPTS, OutboundPayload, next_attempt};
+use rapport_core::outbox::{DeliveryState, MAX_ATTEMPTS, OutboundPayload, next_attempt, receipt_advances};
 use rapport_core::{Channel, MessageId, TicketId, Timestamp};
 use sqlx::AssertSqlSafe;
 
@@ -38,6 +38,9 @@ pub struct OutboxItem {
 pub enum SendOutcome {
     /// The next hop accepted it.
     Sent,
+    /// The provider accepted it and named it (a WhatsApp `wamid`, a Twilio
+    /// message sid); its delivery and read receipts carry that id.
+    SentAs(String),
     /// A temporary failure: try again later (until the attempts run out).
     Retry(String),
     /// A permanent refusal: give up.
@@ -97,8 +100,12 @@ impl Store {
                     // A bounce or a receipt got there first; it knows better.
                     return Ok(());
                 }
+                let provider_id = match &outcome {
+                    SendOutcome::SentAs(provider_id) => Some(provider_id.clone()),
+                    _ => None,
+                };
                 let (state, error, next) = match outcome {
-                    SendOutcome::Sent => (DeliveryState::Sent, None, now),
+                    SendOutcome::Sent | SendOutcome::SentAs(_) => (DeliveryState::Sent, None, now),
                     SendOutcome::Retry(error) if row.attempts < MAX_ATTEMPTS => {
                         (DeliveryState::Queued, Some(error), next_attempt(row.attempts, now))
                     }
@@ -107,8 +114,8 @@ impl Store {
                 let sent_at = (state == DeliveryState::Sent).then_some(now.0);
                 conn.execute(
                     "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, claimed_until = NULL, \
-                     sent_at = $4 WHERE id = $5",
-                    args![state.as_str(), error, next.0, sent_at, id],
+                     sent_at = $4, provider_id = COALESCE($5, provider_id) WHERE id = $6",
+                    args![state.as_str(), error, next.0, sent_at, provider_id, id],
                 )
                 .await?;
                 if let Some(message) = row.message_id {
@@ -116,6 +123,52 @@ impl Store {
                         .await?;
                 }
                 Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Records a provider's delivery or read receipt (or a late failure) for
+    /// the message it sent as `provider_id` on `channel`. Receipts only move a
+    /// message forward ([`receipt_advances`]); a repeated or late one changes
+    /// nothing. Returns false when no sent message has that id (a receipt for
+    /// something another system sent, or one that outran the send's record).
+    pub async fn record_receipt(
+        &self,
+        channel: Channel,
+        provider_id: String,
+        receipt: DeliveryState,
+        detail: Option<String>,
+    ) -> Result<bool, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct ReceiptRow {
+            id: i64,
+            state: String,
+            message_id: Option<i64>,
+        }
+        self.write(move |conn| {
+            Box::pin(async move {
+                let row: Option<ReceiptRow> = conn
+                    .fetch_optional(
+                        "SELECT id, state, message_id FROM outbox WHERE channel = $1 AND provider_id = $2",
+                        args![channel.as_str(), provider_id],
+                    )
+                    .await?;
+                let Some(row) = row else { return Ok(false) };
+                let current = DeliveryState::parse(&row.state).unwrap_or(DeliveryState::Queued);
+                if !receipt_advances(current, receipt) {
+                    return Ok(true);
+                }
+                conn.execute(
+                    "UPDATE outbox SET state = $1, last_error = COALESCE($2, last_error), claimed_until = NULL                      WHERE id = $3",
+                    args![receipt.as_str(), detail, row.id],
+                )
+                .await?;
+                if let Some(message) = row.message_id {
+                    conn.execute("UPDATE messages SET delivery = $1 WHERE id = $2", args![receipt.as_str(), message])
+                        .await?;
+                }
+                Ok(true)
             })
         })
         .await
@@ -219,6 +272,23 @@ struct NameRow {
     name: String,
 }
 
+/// The kind of identity a reply on `channel` goes to, and the prefix its
+/// value carries (handles name their network). Email carries replies for
+/// email and the web form; WhatsApp, SMS and the phone reach a phone number;
+/// Telegram, Messenger and Instagram reach a handle on their network, and
+/// live chat its visitor id.
+pub fn reply_identity(channel: Channel) -> Option<(rapport_core::IdentityKind, &'static str)> {
+    use rapport_core::IdentityKind::{Chat, Email, Handle, Phone};
+    match channel {
+        Channel::Email | Channel::Web | Channel::Api => Some((Email, "")),
+        Channel::Whatsapp | Channel::Sms | Channel::Phone => Some((Phone, "")),
+        Channel::Telegram => Some((Handle, "telegram:")),
+        Channel::Messenger => Some((Handle, "messenger:")),
+        Channel::Instagram => Some((Handle, "instagram:")),
+        Channel::Chat => Some((Chat, "")),
+    }
+}
+
 /// Plans how a public reply reaches the customer: on the channel of their
 /// latest message (or the one the agent chose), to the ticket's requesters with followers in copy, threaded
 /// on the ticket's earlier messages. `None` when no channel adapter can carry it.
@@ -242,13 +312,7 @@ pub(crate) async fn plan_reply(
         (None, Some(row)) => row.channel.parse().unwrap_or(ticket.channel),
         (None, None) => ticket.channel,
     };
-    // Email carries replies for email and the web form; other channels bring
-    // their own adapters, each reaching the customer at one kind of identity.
-    let (kind, prefix) = match channel {
-        Channel::Email | Channel::Web | Channel::Api => (rapport_core::IdentityKind::Email, ""),
-        Channel::Telegram => (rapport_core::IdentityKind::Handle, "telegram:"),
-        _ => return Ok(None),
-    };
+    let Some((kind, prefix)) = reply_identity(channel) else { return Ok(None) };
     let participants: Vec<ParticipantRow> = conn
         .fetch_all(
             "SELECT value, role FROM ticket_participants WHERE ticket_id = $1 AND kind = $2 ORDER BY created_at, value",

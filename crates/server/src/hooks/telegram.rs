@@ -1,8 +1,4 @@
-//! Inbound webhooks of messaging providers, under `/hooks/`. Each checks its
-//! provider's signature over the raw body before reading it (a bad one is 401
-//! and stores nothing), files the message through the shared intake (a
-//! provider's retry of the same message is filed once), and answers 200 once
-//! the message is stored, so the provider stops retrying only then.
+//! `/hooks/telegram`: the Telegram Bot API's webhook, checked by its secret token.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -29,7 +25,7 @@ pub struct TelegramSettings {
 }
 
 /// `/hooks/telegram`.
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/hooks/telegram", post(telegram))
 }
 

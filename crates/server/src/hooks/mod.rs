@@ -1,0 +1,21 @@
+//! Inbound webhooks of messaging providers, under `/hooks/`. Each checks its
+//! provider's signature over the raw body before reading it (a bad one is 401
+//! and stores nothing), files the message through the shared intake (a
+//! provider's retry of the same message is filed once), and answers 200 once
+//! the message is stored, so the provider stops retrying only then.
+//!
+//! One module per provider; each owns its settings (a section of the
+//! configuration file) and its routes.
+
+mod telegram;
+
+use axum::Router;
+
+use crate::AppState;
+
+pub use telegram::TelegramSettings;
+
+/// Every provider's routes.
+pub fn router() -> Router<AppState> {
+    Router::new().merge(telegram::router())
+}
