@@ -10,6 +10,7 @@
 //! the three timed phases, `workload` the tickets' made-up contents. This file wires them
 //! together and owns the report.
 
+mod hooks;
 mod load;
 mod mail;
 mod server;
@@ -56,6 +57,13 @@ pub struct BenchArgs {
     /// With --mail: how many messages to pipe through one `rapport mailgate` process each
     #[arg(long, default_value_t = 100)]
     pub mailgate_runs: usize,
+    /// Measure webhook intake instead: post this many signed provider webhooks
+    /// (with --concurrency in flight) to a server process
+    #[arg(long, value_name = "POSTS")]
+    pub hooks: Option<usize>,
+    /// With --hooks: which provider's webhook to drive
+    #[arg(long, value_enum, default_value_t = hooks::Hook::Whatsapp)]
+    pub hook: hooks::Hook,
 }
 
 /// Queue-view and search requests run at most this many at a time: a help desk has many more
@@ -70,6 +78,16 @@ const MAX_QUERY_CONCURRENCY: usize = 8;
 pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Result<()> {
     anyhow::ensure!(args.tickets > 0, "--tickets must be at least 1");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    if let Some(posts) = args.hooks {
+        anyhow::ensure!(posts > 0, "--hooks must be at least 1");
+        let report = hooks::run(args.hook, posts, args.concurrency, database_url).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
     if let Some(messages) = args.mail {
         anyhow::ensure!(messages > 0, "--mail must be at least 1");
         let report = mail::run(messages, args.concurrency, args.mailgate_runs, database_url).await?;

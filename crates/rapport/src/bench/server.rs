@@ -55,8 +55,14 @@ pub(super) struct Server {
 impl Server {
     /// Starts `rapport serve` on a free local port and waits until it is listening.
     pub(super) async fn start(exe: &Path, database_url: &str) -> anyhow::Result<Server> {
+        Server::start_with(exe, database_url, &[]).await
+    }
+
+    /// Like [`Server::start`], with more arguments for `rapport serve` (a `--config` file).
+    pub(super) async fn start_with(exe: &Path, database_url: &str, extra: &[&str]) -> anyhow::Result<Server> {
         let mut child = Command::new(exe)
             .args(["serve", "--database", database_url, "--listen", "127.0.0.1:0"])
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
