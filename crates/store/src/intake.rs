@@ -189,23 +189,12 @@ struct ExistingRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct SenderRow {
-    customer_id: i64,
-    verified_at: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
 struct CandidateRow {
     id: i64,
     status: String,
     customer_id: i64,
     merged_into: Option<i64>,
     participates: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct CountRow {
-    count: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -393,19 +382,18 @@ async fn file(
 ) -> Result<Filed, StoreError> {
     let inbound = request.message;
     let now = inbound.received_at;
-    if let Some(external_id) = &inbound.external_id
-        && let Some(existing) = find_external(conn, inbound.channel, external_id).await?
-    {
+    let facts = sender_facts(conn, &inbound).await?;
+    if let Some(existing) = facts.duplicate {
         return Ok(existing);
     }
-    let recent = count_recent(conn, &inbound.sender, now).await?;
+    let recent = facts.recent;
     let verdict = over_rate(recent, request.rate_limit);
     if verdict == RateVerdict::Storm {
         let detail = format!("{} sent {recent} messages within an hour", inbound.sender.value);
         let id = quarantine(conn, inbound.channel, QuarantineReason::RateLimited, &detail, &request.raw, now).await?;
         return Ok(Filed::Quarantined { id, reason: QuarantineReason::RateLimited });
     }
-    let sender = find_sender(conn, &inbound.sender).await?;
+    let sender = facts.sender;
     let candidates = candidates(conn, &inbound).await?;
     let placement = place(sender, &candidates);
     let origin = MessageOrigin {
@@ -428,7 +416,12 @@ async fn file(
     match placement {
         Placement::Existing { ticket, reopens } => {
             // Intake records addresses unverified: a message proves nothing about its sender.
-            let (author, _) = resolve_customer(conn, &customer_ref, now, None).await?;
+            let author = match sender {
+                Some(known) => known.customer,
+                None => resolve_customer(conn, &customer_ref, now, None).await?.0,
+            };
+            let participates =
+                candidates.iter().any(|candidate| candidate.ticket == ticket && candidate.sender_participates);
             let ticket = load_ticket(conn, ticket, true).await?;
             let message = NewMessage {
                 kind: MessageKind::Inbound,
@@ -443,7 +436,9 @@ async fn file(
             let decision = event::add_message(&ticket, message_id, MessageKind::Inbound, message.author, now)
                 .map_err(Rejection::from)?;
             save_decision(conn, &ticket, &decision).await?;
-            add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
+            if !participates {
+                add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
+            }
             add_followers(conn, ticket.id, &inbound, now).await?;
             Ok(Filed::Added { ticket: ticket.id, message: message_id, reopened: reopens })
         }
@@ -491,25 +486,56 @@ async fn find_external(conn: &mut Conn<'_>, channel: Channel, external_id: &str)
     Ok(row.map(|row| Filed::Duplicate { ticket: TicketId(row.ticket_id), message: MessageId(row.id) }))
 }
 
-async fn count_recent(conn: &mut Conn<'_>, sender: &Identity, now: Timestamp) -> Result<u32, StoreError> {
-    let since = now.0.saturating_sub(RATE_WINDOW_MS);
-    let row: CountRow = conn
-        .fetch_one(
-            "SELECT COUNT(*) AS count FROM messages WHERE sender_kind = $1 AND sender_value = $2 AND created_at > $3",
-            args![sender.kind.as_str(), sender.value.as_str(), since],
-        )
-        .await?;
-    Ok(u32::try_from(row.count).unwrap_or(u32::MAX))
+/// What filing needs to know about a message before placing it.
+struct SenderFacts {
+    /// The same message, filed before.
+    duplicate: Option<Filed>,
+    /// The sender's messages within the rate window.
+    recent: u32,
+    /// The customer the sender's identity belongs to.
+    sender: Option<Sender>,
 }
 
-async fn find_sender(conn: &mut Conn<'_>, sender: &Identity) -> Result<Option<Sender>, StoreError> {
-    let row: Option<SenderRow> = conn
-        .fetch_optional(
-            "SELECT customer_id, verified_at FROM identities WHERE kind = $1 AND value = $2",
-            args![sender.kind.as_str(), sender.value.as_str()],
+/// The duplicate check, the rate count and the sender's customer in one
+/// query: on SQLite every statement is a round trip to the database thread,
+/// and intake is the hottest write path.
+async fn sender_facts(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<SenderFacts, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct FactsRow {
+        duplicate_id: Option<i64>,
+        duplicate_ticket: Option<i64>,
+        recent: i64,
+        customer_id: Option<i64>,
+        verified_at: Option<i64>,
+    }
+    let since = inbound.received_at.0.saturating_sub(RATE_WINDOW_MS);
+    let row: FactsRow = conn
+        .fetch_one(
+            "SELECT (SELECT id FROM messages WHERE channel = $1 AND external_id = $2) AS duplicate_id, \
+             (SELECT ticket_id FROM messages WHERE channel = $1 AND external_id = $2) AS duplicate_ticket, \
+             (SELECT COUNT(*) FROM messages WHERE sender_kind = $3 AND sender_value = $4 AND created_at > $5) \
+             AS recent, (SELECT customer_id FROM identities WHERE kind = $3 AND value = $4) AS customer_id, \
+             (SELECT verified_at FROM identities WHERE kind = $3 AND value = $4) AS verified_at",
+            args![
+                inbound.channel.as_str(),
+                inbound.external_id.clone(),
+                inbound.sender.kind.as_str(),
+                inbound.sender.value.as_str(),
+                since
+            ],
         )
         .await?;
-    Ok(row.map(|row| Sender { customer: CustomerId(row.customer_id), verified: row.verified_at.is_some() }))
+    let duplicate = match (row.duplicate_id, row.duplicate_ticket) {
+        (Some(message), Some(ticket)) => Some(Filed::Duplicate { ticket: TicketId(ticket), message: MessageId(message) }),
+        _ => None,
+    };
+    Ok(SenderFacts {
+        duplicate,
+        recent: u32::try_from(row.recent).unwrap_or(u32::MAX),
+        sender: row
+            .customer_id
+            .map(|customer| Sender { customer: CustomerId(customer), verified: row.verified_at.is_some() }),
+    })
 }
 
 /// The tickets the hints point at, references first, each followed through
@@ -530,15 +556,26 @@ async fn candidates(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<Vec
     tickets.extend(inbound.thread.tokens.iter().take(MAX_REFERENCES).copied());
     if tickets.is_empty() && rapport_core::intake::joins_latest_ticket(inbound.channel) {
         // No thread on this channel: the sender's latest unclosed ticket on it.
-        let latest: Option<IdRow> = conn
+        // The sender participates by construction and the ticket was merged
+        // into nothing, so the row is the candidate itself.
+        let latest: Option<CandidateRow> = conn
             .fetch_optional(
-                "SELECT t.id FROM tickets t JOIN ticket_participants p ON p.ticket_id = t.id \
+                "SELECT t.id, t.status, t.customer_id, t.merged_into, 1 AS participates FROM tickets t \
+                 JOIN ticket_participants p ON p.ticket_id = t.id \
                  WHERE p.kind = $1 AND p.value = $2 AND t.channel = $3 AND t.status <> 'closed' \
                  AND t.merged_into IS NULL ORDER BY t.id DESC LIMIT 1",
                 args![inbound.sender.kind.as_str(), inbound.sender.value.as_str(), inbound.channel.as_str()],
             )
             .await?;
-        tickets.extend(latest.map(|row| TicketId(row.id)));
+        if let Some(row) = latest {
+            let status: Status = row.status.parse().map_err(|_| corrupt("tickets.status", &row.status))?;
+            return Ok(vec![Candidate {
+                ticket: TicketId(row.id),
+                status,
+                customer: CustomerId(row.customer_id),
+                sender_participates: true,
+            }]);
+        }
     }
     let mut found: Vec<Candidate> = Vec::new();
     for ticket in tickets {
