@@ -6,5 +6,10 @@
 //! (SMTP, IMAP), never the database.
 
 pub mod email;
+pub mod graph;
+pub mod http;
+pub mod messenger;
 pub mod telegram;
+pub mod twilio;
 pub mod webhook;
+pub mod whatsapp;

@@ -116,7 +116,7 @@ impl TelegramSender {
     /// A sender for the bot `bot_token` at `api_base` (normally `https://api.telegram.org`).
     pub fn new(api_base: &str, bot_token: &str) -> TelegramSender {
         TelegramSender {
-            client: reqwest::Client::new(),
+            client: crate::http::client(),
             api_base: api_base.trim_end_matches('/').to_owned(),
             bot_token: bot_token.to_owned(),
         }

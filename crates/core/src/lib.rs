@@ -8,6 +8,8 @@
 //! priority and replay rules can be tested exhaustively here.
 
 pub mod access;
+pub mod call;
+pub mod chat;
 pub mod customer;
 pub mod event;
 pub mod identity;

@@ -10,6 +10,7 @@
 //! the three timed phases, `workload` the tickets' made-up contents. This file wires them
 //! together and owns the report.
 
+mod chat;
 mod hooks;
 mod load;
 mod mail;
@@ -61,6 +62,19 @@ pub struct BenchArgs {
     /// (with --concurrency in flight) to a server process
     #[arg(long, value_name = "POSTS")]
     pub hooks: Option<usize>,
+    /// Measure live chat instead: hold this many visitor WebSockets open, each
+    /// sending a message every --chat-interval seconds to the agents' sockets
+    #[arg(long, value_name = "VISITORS")]
+    pub chat: Option<usize>,
+    /// With --chat: agent connections sharing the chats
+    #[arg(long, default_value_t = 50)]
+    pub chat_agents: usize,
+    /// With --chat: seconds between one visitor's messages
+    #[arg(long, default_value_t = 5)]
+    pub chat_interval: u64,
+    /// With --chat: seconds of timed load once every chat is answered
+    #[arg(long, default_value_t = 60)]
+    pub chat_seconds: u64,
     /// With --hooks: which provider's webhook to drive
     #[arg(long, value_enum, default_value_t = hooks::Hook::Whatsapp)]
     pub hook: hooks::Hook,
@@ -78,6 +92,22 @@ const MAX_QUERY_CONCURRENCY: usize = 8;
 pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Result<()> {
     anyhow::ensure!(args.tickets > 0, "--tickets must be at least 1");
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    if let Some(visitors) = args.chat {
+        anyhow::ensure!(visitors > 0, "--chat must be at least 1");
+        let load = chat::ChatLoad {
+            visitors,
+            agents: args.chat_agents,
+            interval_s: args.chat_interval,
+            seconds: args.chat_seconds,
+        };
+        let report = chat::run(load, database_url).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
     if let Some(posts) = args.hooks {
         anyhow::ensure!(posts > 0, "--hooks must be at least 1");
         let report = hooks::run(args.hook, posts, args.concurrency, database_url).await?;
@@ -397,6 +427,12 @@ mod tests {
             json: false,
             mail: None,
             mailgate_runs: 0,
+            chat: None,
+            chat_agents: 1,
+            chat_interval: 5,
+            chat_seconds: 1,
+            hooks: None,
+            hook: hooks::Hook::Whatsapp,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);
         assert_eq!(query_concurrency(&args(Some(3), 32)), 3);

@@ -14,6 +14,10 @@ use rapport_server::mail::MailSettings;
 
 use crate::cli::GlobalArgs;
 
+mod chat;
+mod meta;
+mod twilio;
+
 /// The commented default configuration, printed by `rapport config print-default`
 /// and committed as `config.example.toml`.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config.example.toml");
@@ -34,8 +38,16 @@ pub struct RawConfig {
     pub email: RawEmail,
     /// The public help pages (web form, magic links).
     pub portal: RawPortal,
+    /// Live chat.
+    pub chat: chat::RawChat,
     /// The Telegram bot.
     pub telegram: RawTelegram,
+    /// WhatsApp Cloud API.
+    pub whatsapp: meta::RawWhatsapp,
+    /// Messenger and Instagram.
+    pub messenger: meta::RawMessenger,
+    /// Twilio: SMS and the phone.
+    pub twilio: twilio::RawTwilio,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -207,7 +219,11 @@ impl RawConfig {
         let listen = self.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let (mail, mailboxes, poll_interval) = self.email.validate()?;
         let telegram = self.telegram.validate()?;
+        let whatsapp = self.whatsapp.validate()?;
+        let messenger = self.messenger.validate()?;
+        let twilio = self.twilio.validate()?;
         let portal = self.portal.validate(&listen)?;
+        let chat = self.chat.validate()?;
         Ok(ValidConfig {
             database_url,
             listen,
@@ -217,7 +233,11 @@ impl RawConfig {
                 auto_close_after_ms,
                 mail,
                 portal,
+                chat,
                 telegram,
+                whatsapp,
+                messenger,
+                twilio,
             },
             matrix,
             mailboxes,

@@ -21,6 +21,8 @@ use cli::{Cli, Command, ConfigCommand};
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_json);
+    // reqwest's TLS runs on rustls with *ring* (no aws-lc build).
+    rapport_channels::http::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -27,7 +27,7 @@ async fn acknowledged_tickets_survive_sigkill() {
     let token = create_token(&["--database", &url, "--email", "load@example.com", "--role", "admin"]).await;
     let (mut child, base) = start_server(&["--database", &url], "warn").await;
 
-    let client = reqwest::Client::new();
+    let client = support::http();
     let acknowledged = Arc::new(Mutex::new(Vec::<Acknowledged>::new()));
     let mut clients = Vec::new();
     for worker in 0..32 {

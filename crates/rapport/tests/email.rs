@@ -92,7 +92,7 @@ impl Desk {
         ];
         let token = create_token(&[&config_args[..], &agent[..]].concat()).await;
         let (server, base) = start_server(&config_args, "warn").await;
-        Desk { _dir: dir, config, database, base, token, sink, _server: server, http: reqwest::Client::new() }
+        Desk { _dir: dir, config, database, base, token, sink, _server: server, http: support::http() }
     }
 
     /// Pipes `raw` into `rapport mailgate`; returns its exit code and what it said.

@@ -66,7 +66,7 @@ async fn serve_polls_dovecot_routes_to_teams_and_marks_seen_only_when_stored() {
         assert!(Instant::now() < deadline, "the poller did not mark the messages seen");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let tickets: Value = reqwest::Client::new()
+    let tickets: Value = support::http()
         .get(format!("{base}/api/v1/tickets?sort=created"))
         .bearer_auth(&token)
         .send()

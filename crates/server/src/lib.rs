@@ -11,6 +11,8 @@
 mod agents;
 pub mod auth;
 pub mod body;
+mod callbacks;
+pub mod chat;
 mod customers;
 pub mod error;
 mod health;
@@ -66,8 +68,16 @@ pub struct ServerConfig {
     pub mail: mail::MailSettings,
     /// The public help pages: web form, magic links, sessions.
     pub portal: help::PortalSettings,
+    /// Live chat: the widget and its sockets.
+    pub chat: chat::ChatSettings,
     /// Telegram, when configured.
     pub telegram: Option<hooks::TelegramSettings>,
+    /// WhatsApp Cloud API, when configured.
+    pub whatsapp: Option<hooks::WhatsappSettings>,
+    /// Messenger and Instagram, when configured.
+    pub messenger: Option<hooks::MessengerSettings>,
+    /// Twilio (SMS and the phone), when configured.
+    pub twilio: Option<hooks::TwilioSettings>,
 }
 
 impl Default for ServerConfig {
@@ -78,7 +88,11 @@ impl Default for ServerConfig {
             auto_close_after_ms: 4 * DAY,
             mail: mail::MailSettings::default(),
             portal: help::PortalSettings::default(),
+            chat: chat::ChatSettings::default(),
             telegram: None,
+            whatsapp: None,
+            messenger: None,
+            twilio: None,
         }
     }
 }
@@ -95,6 +109,12 @@ pub struct AppState {
 /// The full router: `/healthz`, `/readyz`, `/api/v1/...`, `/api/v1/openapi.json`
 /// and the customers' help pages under `/help`.
 pub fn app(state: AppState) -> Router {
+    let hub = chat::Hub::new(state.store.clone(), state.config.chat.clone());
+    app_with_chat(state, hub)
+}
+
+/// [`app`] around a given live-chat hub (the one the outbox worker delivers chat replies to).
+fn app_with_chat(state: AppState, hub: chat::Hub) -> Router {
     let (router, document) = openapi::api_router().split_for_parts();
     let document = match serde_json::to_vec(&document) {
         Ok(json) => Bytes::from(json),
@@ -111,6 +131,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(serve_document))
         .merge(help::router(&state.config))
         .merge(hooks::router())
+        .merge(chat::router(&state.config.chat, hub))
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(TokenCache::default()))
@@ -146,6 +167,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
+    let hub = chat::Hub::new(state.store.clone(), state.config.chat.clone());
     let smtp = match &state.config.mail.smtp_url {
         Some(url) => Some(rapport_channels::email::smtp::SmtpSender::from_url(url).context("email.smtp_url")?),
         None => None,
@@ -155,12 +177,27 @@ pub async fn serve(
         .telegram
         .as_ref()
         .map(|telegram| rapport_channels::telegram::TelegramSender::new(&telegram.api_base, &telegram.bot_token));
-    let sender = if smtp.is_some() || telegram.is_some() {
-        let senders = outbox::Senders { mail: state.config.mail.clone(), smtp, telegram };
+    let whatsapp =
+        state.config.whatsapp.as_ref().map(|settings| hooks::WhatsappOutbound::new(settings, state.store.clone()));
+    let messenger =
+        state.config.messenger.as_ref().map(|settings| hooks::MessengerOutbound::new(settings, state.store.clone()));
+    let chat = state.config.chat.enabled.then(|| hub.clone());
+    let sms = state.config.twilio.as_ref().map(hooks::TwilioOutbound::new);
+    let sender = if chat.is_some()
+        || smtp.is_some()
+        || telegram.is_some()
+        || whatsapp.is_some()
+        || messenger.is_some()
+        || sms.is_some()
+    {
+        let senders =
+            outbox::Senders { mail: state.config.mail.clone(), chat, smtp, telegram, whatsapp, messenger, sms };
         Some(tokio::spawn(outbox::run(state.store.clone(), senders, stopped.clone())))
     } else {
         None
     };
+    // Chats that wait too long go to email; the task ends with the server.
+    tokio::spawn(hub.clone().run_timers(stopped.clone()));
     let sweeper = tokio::spawn(sweep(state.clone(), stopped));
     let listener = listener.tap_io(|tcp| {
         // Small JSON responses should not wait for Nagle's algorithm.
@@ -174,7 +211,7 @@ pub async fn serve(
     };
     // The peer address reaches handlers as `ConnectInfo` (the help pages'
     // per-IP rate limit).
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let service = app_with_chat(state, hub).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, service).with_graceful_shutdown(signal).await.context("serving HTTP");
     if let Err(error) = sweeper.await {
         tracing::warn!(%error, "the auto-close sweeper ended abnormally");

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{AppState, agents, customers, health, organizations, search, teams, tickets};
+use crate::{AppState, agents, callbacks, customers, health, organizations, search, teams, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,6 +25,7 @@ use crate::{AppState, agents, customers, health, organizations, search, teams, t
         (name = "organizations", description = "Organizations and their service tiers"),
         (name = "teams", description = "Teams of agents"),
         (name = "agents", description = "Agents and their roles"),
+        (name = "phone", description = "Calls, the callback queue and the call report"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -55,6 +56,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(customers::router())
         .merge(organizations::router())
         .merge(teams::router())
-        .merge(agents::router());
+        .merge(agents::router())
+        .merge(callbacks::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).nest("/api/v1", api)
 }

@@ -25,10 +25,18 @@ const IDLE: Duration = Duration::from_millis(250);
 pub struct Senders {
     /// Email settings (our address, loop id, lease).
     pub mail: MailSettings,
+    /// The live-chat hub (chat replies go to the visitor's socket), when chat is enabled.
+    pub chat: Option<crate::chat::Hub>,
     /// The SMTP server, if configured.
     pub smtp: Option<SmtpSender>,
     /// The Telegram bot, if configured.
     pub telegram: Option<TelegramSender>,
+    /// The WhatsApp Cloud API, if configured.
+    pub whatsapp: Option<crate::hooks::WhatsappOutbound>,
+    /// Messenger and Instagram, if configured.
+    pub messenger: Option<crate::hooks::MessengerOutbound>,
+    /// Twilio's Messages API (SMS, and replies on phone tickets), if configured.
+    pub sms: Option<crate::hooks::TwilioOutbound>,
 }
 
 /// Sends outbox entries until `stopped` changes.
@@ -82,7 +90,23 @@ pub async fn send(senders: &Senders, item: &OutboxItem) -> SendOutcome {
             Some(telegram) => send_telegram(telegram, item).await,
             None => SendOutcome::Retry("Telegram is not configured ([telegram])".to_owned()),
         },
-        other => SendOutcome::Failed(format!("no adapter sends on the {other} channel yet")),
+        Channel::Whatsapp => match &senders.whatsapp {
+            Some(whatsapp) => whatsapp.send(item).await,
+            None => SendOutcome::Retry("WhatsApp is not configured ([whatsapp])".to_owned()),
+        },
+        Channel::Messenger | Channel::Instagram => match &senders.messenger {
+            Some(messenger) => messenger.send(item).await,
+            None => SendOutcome::Retry("Messenger and Instagram are not configured ([messenger])".to_owned()),
+        },
+        Channel::Chat => match &senders.chat {
+            Some(hub) => crate::chat::deliver(hub, item),
+            None => SendOutcome::Failed("live chat is disabled ([chat] enabled = false)".to_owned()),
+        },
+        // A reply on a phone ticket reaches the caller as an SMS.
+        Channel::Sms | Channel::Phone => match &senders.sms {
+            Some(sms) => sms.send(item).await,
+            None => SendOutcome::Retry("Twilio is not configured ([twilio])".to_owned()),
+        },
     }
 }
 

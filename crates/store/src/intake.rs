@@ -526,7 +526,9 @@ async fn sender_facts(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<S
         )
         .await?;
     let duplicate = match (row.duplicate_id, row.duplicate_ticket) {
-        (Some(message), Some(ticket)) => Some(Filed::Duplicate { ticket: TicketId(ticket), message: MessageId(message) }),
+        (Some(message), Some(ticket)) => {
+            Some(Filed::Duplicate { ticket: TicketId(ticket), message: MessageId(message) })
+        }
         _ => None,
     };
     Ok(SenderFacts {
@@ -560,7 +562,7 @@ async fn candidates(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<Vec
         // into nothing, so the row is the candidate itself.
         let latest: Option<CandidateRow> = conn
             .fetch_optional(
-                "SELECT t.id, t.status, t.customer_id, t.merged_into, 1 AS participates FROM tickets t \
+                "SELECT t.id, t.status, t.customer_id, t.merged_into, CAST(1 AS BIGINT) AS participates FROM tickets t \
                  JOIN ticket_participants p ON p.ticket_id = t.id \
                  WHERE p.kind = $1 AND p.value = $2 AND t.channel = $3 AND t.status <> 'closed' \
                  AND t.merged_into IS NULL ORDER BY t.id DESC LIMIT 1",

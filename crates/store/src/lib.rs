@@ -7,12 +7,16 @@
 //! commits concurrent requests together ([`writer`]); on PostgreSQL each write
 //! is its own transaction. Reads use a pool on both.
 
+mod callbacks;
+mod calls;
+mod chat;
 mod create_batch;
 mod db;
 mod error;
 mod intake;
 mod merge;
 mod messages;
+mod messaging;
 mod outbox;
 mod people;
 mod portal;
@@ -33,6 +37,9 @@ use sqlx::ConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub use callbacks::{Callback, CallbackError, CallbackSource, NewCallback, QueuedCallback};
+pub use calls::{Call, CallEventFiling};
+pub use chat::{ChatReply, ChatSession, MAX_TRANSCRIPT};
 pub use db::Dialect;
 pub use error::{Rejection, StoreError};
 pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineReason};

@@ -312,6 +312,12 @@ pub(crate) async fn plan_reply(
         (None, Some(row)) => row.channel.parse().unwrap_or(ticket.channel),
         (None, None) => ticket.channel,
     };
+    // A chat that went offline is answered by email once the visitor left an address.
+    let channel = if channel == Channel::Chat && requested.is_none() {
+        crate::chat::reply_channel(conn, ticket.id).await?
+    } else {
+        channel
+    };
     let Some((kind, prefix)) = reply_identity(channel) else { return Ok(None) };
     let participants: Vec<ParticipantRow> = conn
         .fetch_all(

@@ -1,7 +1,8 @@
-//! Real protocol peers for Rapport's tests. Each listens on a free port of
+//! Real protocol peers for Rapport's tests (SMTP, IMAP, a browser). Each listens on a free port of
 //! 127.0.0.1 and speaks the real protocol, so the code under test talks to it
 //! exactly as it would to a production server.
 
 pub mod aiosmtpd;
+pub mod browser;
 pub mod dovecot;
 pub mod smtp;

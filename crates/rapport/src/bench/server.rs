@@ -114,6 +114,14 @@ impl Server {
         parse_vm_hwm_kb(&status).map(|kb| kb as f64 / 1024.0)
     }
 
+    /// The server's resident set size now, in MB (`VmRSS`).
+    pub(super) fn rss_mb(&self) -> Option<f64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?;
+        line.split_whitespace().next()?.parse::<u64>().ok().map(|kb| kb as f64 / 1024.0)
+    }
+
     /// If the server has exited, a sentence saying so with its last output lines.
     pub(super) fn exit_note(&mut self) -> Option<String> {
         match self.child.try_wait() {

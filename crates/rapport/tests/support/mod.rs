@@ -36,6 +36,12 @@ pub async fn create_token<S: AsRef<OsStr>>(args: &[S]) -> String {
     String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
 }
 
+/// An HTTP client for the API (reqwest's TLS needs the process's crypto provider).
+pub fn http() -> reqwest::Client {
+    rapport_channels::http::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 /// Starts `rapport serve --listen 127.0.0.1:0 ARGS` with `RUST_LOG=log`;
 /// returns the child (killed when dropped) and its base URL.
 pub async fn start_server<S: AsRef<OsStr>>(args: &[S], log: &str) -> (Child, String) {

@@ -7,15 +7,21 @@
 //! One module per provider; each owns its settings (a section of the
 //! configuration file) and its routes.
 
+mod messenger;
 mod telegram;
+mod twilio;
+mod whatsapp;
 
 use axum::Router;
 
 use crate::AppState;
 
+pub use messenger::{MessengerOutbound, MessengerSettings};
 pub use telegram::TelegramSettings;
+pub use twilio::{TwilioOutbound, TwilioSettings};
+pub use whatsapp::{TemplateSettings, WhatsappOutbound, WhatsappSettings};
 
 /// Every provider's routes.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(telegram::router())
+    Router::new().merge(telegram::router()).merge(whatsapp::router()).merge(messenger::router()).merge(twilio::router())
 }

@@ -94,6 +94,10 @@ pub struct TicketDetailDto {
     pub messages: Vec<MessageDto>,
     /// Events, oldest first.
     pub events: Vec<EventDto>,
+    /// The 24-hour window of the channel a reply goes out on, for WhatsApp,
+    /// Messenger and Instagram; absent on channels without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_window: Option<ServiceWindowDto>,
 }
 
 impl From<&TicketDetail> for TicketDetailDto {
@@ -102,7 +106,38 @@ impl From<&TicketDetail> for TicketDetailDto {
             ticket: TicketDto::from(&detail.ticket),
             messages: detail.messages.iter().map(MessageDto::from).collect(),
             events: detail.events.iter().map(EventDto::from).collect(),
+            service_window: ServiceWindowDto::of(detail, crate::now()),
         }
+    }
+}
+
+/// Whether a free-form reply can go out now (WhatsApp, Messenger, Instagram
+/// accept one only within 24 hours of the customer's last message).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceWindowDto {
+    /// The channel a reply goes out on (that of the customer's latest message).
+    #[schema(schema_with = wire::channel)]
+    pub channel: Channel,
+    /// `open`: replies go out as written; `closed`: as the configured template (WhatsApp) or message tag.
+    pub state: String,
+    /// When the window closes (open) or closed (closed; null if the customer never wrote on this channel).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closes_at: Option<String>,
+}
+
+impl ServiceWindowDto {
+    /// The window at `now`, from the same rule the outbox sends by.
+    fn of(detail: &TicketDetail, now: Timestamp) -> Option<ServiceWindowDto> {
+        use rapport_core::messaging::{ServiceWindow, service_window};
+        let inbound = || detail.messages.iter().filter(|message| message.kind == MessageKind::Inbound);
+        let channel = inbound().next_back().map_or(detail.ticket.channel, |message| message.channel);
+        let last = inbound().filter(|message| message.channel == channel).map(|message| message.created_at).max();
+        let (state, closes_at) = match service_window(channel, last, now) {
+            ServiceWindow::Unlimited => return None,
+            ServiceWindow::Open { closes_at } => ("open", Some(closes_at)),
+            ServiceWindow::Closed { closed_at } => ("closed", closed_at),
+        };
+        Some(ServiceWindowDto { channel, state: state.to_owned(), closes_at: rfc3339_opt(closes_at) })
     }
 }
 

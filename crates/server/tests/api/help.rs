@@ -63,6 +63,7 @@ impl TestApp {
         files: &[(&str, &[u8])],
         cookie: Option<&str>,
     ) -> Reply {
+        rapport_channels::http::install_crypto_provider();
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let mut builder = client
             .post(format!("{}{path}", self.address))

@@ -118,6 +118,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
             eprintln!("the test server failed: {error:#}");
         }
     });
+    rapport_channels::http::install_crypto_provider();
     let client = reqwest::Client::builder().build().expect("building an HTTP client");
     let admin = new_agent(&store, Role::Admin, &[]).await;
     TestApp { address, client, store, admin, database, _shutdown: shutdown }

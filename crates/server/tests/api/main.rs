@@ -9,14 +9,19 @@
 mod helpers;
 
 mod auth;
+mod callbacks;
+mod chat;
 mod erasure;
 mod errors;
 mod health;
 mod help;
 mod merge;
+mod messenger;
 mod pagination;
 mod people;
 mod search;
 mod telegram;
 mod tickets;
+mod twilio;
 mod visibility;
+mod whatsapp;

@@ -1,0 +1,146 @@
+//! `/hooks/messenger`: Meta's Messenger Platform webhook, for Messenger
+//! (`object: page`) and Instagram direct messages (`object: instagram`) alike:
+//! one Meta app, one Page access token (the Instagram professional account is
+//! linked to the Page), one endpoint. Same checks as WhatsApp: the
+//! `hub.challenge` handshake on `GET`, `X-Hub-Signature-256` over the raw body
+//! on `POST`, every attachment fetched before anything is filed (503 when a
+//! fetch may work later), and the outbox's way out through the Send API.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rapport_channels::graph::{self, SendError};
+use rapport_channels::messenger::{MessengerClient, parse_notification};
+use rapport_core::messaging::{needs_template, service_window};
+use rapport_core::{Channel, Identity};
+use rapport_store::{OutboxItem, QuarantineReason, SendOutcome, Store};
+
+use super::whatsapp::{answer_handshake, check_signature, file_messages, outcome, record_receipts, try_again_later};
+use crate::error::ApiError;
+use crate::{AppState, now};
+
+/// Messenger and Instagram settings (`[messenger]` in the configuration).
+#[derive(Debug, Clone)]
+pub struct MessengerSettings {
+    /// The Meta app's secret: every notification is signed with it.
+    pub app_secret: String,
+    /// The token Meta echoes in the subscription handshake.
+    pub verify_token: String,
+    /// The Page's access token (`pages_messaging`, and `instagram_manage_messages` for Instagram).
+    pub page_access_token: String,
+    /// The Graph API's address, with its version (a local stand-in in tests).
+    pub api_base: String,
+    /// The message tag replies outside the 24-hour window are sent with
+    /// (normally `HUMAN_AGENT`); without one, such replies fail.
+    pub message_tag: Option<String>,
+}
+
+/// `/hooks/messenger`.
+pub(super) fn router() -> Router<AppState> {
+    Router::new().route("/hooks/messenger", get(handshake).post(notification))
+}
+
+fn not_configured() -> ApiError {
+    ApiError::NotFound("Messenger is not configured ([messenger] in the configuration)".to_owned())
+}
+
+async fn handshake(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let Some(settings) = &state.config.messenger else { return Err(not_configured()) };
+    Ok(answer_handshake(&query, &settings.verify_token))
+}
+
+async fn notification(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let Some(settings) = &state.config.messenger else { return Err(not_configured()) };
+    check_signature(&settings.app_secret, &headers, &body)?;
+    let received_at = now();
+    let mut notification = match parse_notification(&body, None, received_at) {
+        Ok(notification) => notification,
+        Err(error) => {
+            let detail = error.to_string();
+            let raw = body.to_vec();
+            state.store.quarantine(Channel::Messenger, QuarantineReason::Unparseable, detail, raw, received_at).await?;
+            return Ok(StatusCode::OK.into_response());
+        }
+    };
+    if notification.messages.iter().any(|inbound| !inbound.media.is_empty()) {
+        let client = MessengerClient::new(&settings.api_base, &settings.page_access_token);
+        for inbound in &mut notification.messages {
+            for media in &inbound.media {
+                let fetched = client.fetch_media(&media.source).await;
+                if let Err(error) = graph::attach(&mut inbound.message, media, fetched) {
+                    return Ok(try_again_later(&error));
+                }
+            }
+        }
+    }
+    file_messages(&state, notification.messages, &body).await?;
+    record_receipts(&state, notification.channel, notification.receipts).await?;
+    for watermark in notification.watermarks {
+        state.store.record_watermark(watermark.channel, watermark.customer, watermark.state, watermark.up_to).await?;
+    }
+    Ok(StatusCode::OK.into_response())
+}
+
+/// The outbox's way out to Messenger and Instagram.
+#[derive(Clone)]
+pub struct MessengerOutbound {
+    client: MessengerClient,
+    message_tag: Option<String>,
+    store: Store,
+}
+
+impl MessengerOutbound {
+    /// Sends with `settings`; reads the service window from `store`.
+    pub fn new(settings: &MessengerSettings, store: Store) -> MessengerOutbound {
+        MessengerOutbound {
+            client: MessengerClient::new(&settings.api_base, &settings.page_access_token),
+            message_tag: settings.message_tag.clone(),
+            store,
+        }
+    }
+
+    /// Sends one entry: a standard reply while the customer's window is open,
+    /// else a tagged message. A standard reply Meta refuses for the window goes
+    /// out tagged at once.
+    pub async fn send(&self, item: &OutboxItem) -> SendOutcome {
+        let Some(recipient) = item.payload.to.first() else {
+            return SendOutcome::Failed("the reply has no recipient".to_owned());
+        };
+        let last = match item.ticket {
+            Some(ticket) => match self.store.last_customer_message(ticket, item.channel).await {
+                Ok(last) => last,
+                Err(error) => return SendOutcome::Retry(format!("reading the service window: {error}")),
+            },
+            None => None,
+        };
+        let window = service_window(item.channel, last, now());
+        let text = &item.payload.text;
+        let sent = if needs_template(window) {
+            self.send_tagged(&recipient.identity, text).await
+        } else {
+            match self.client.send(&recipient.identity, text, None).await {
+                Err(SendError::OutsideWindow(_)) => self.send_tagged(&recipient.identity, text).await,
+                other => other,
+            }
+        };
+        outcome(sent)
+    }
+
+    async fn send_tagged(&self, to: &Identity, text: &str) -> Result<String, SendError> {
+        match &self.message_tag {
+            Some(tag) => self.client.send(to, text, Some(tag)).await,
+            None => Err(SendError::Permanent(
+                "the customer's 24-hour window is closed and no message tag is configured (messenger.message_tag)"
+                    .to_owned(),
+            )),
+        }
+    }
+}

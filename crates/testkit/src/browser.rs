@@ -1,0 +1,90 @@
+//! Headless Chromium driven over WebDriver: Debian's `chromium` and
+//! `chromium-driver`, which `.ci/install-browser` installs. Each [`Browser`]
+//! runs its own `chromedriver` on a free port with a fresh profile, and both
+//! are gone when it is dropped.
+
+use std::net::TcpListener;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::process::{Child, Command};
+
+/// The flags Chromium needs to run headless in a container.
+const FLAGS: [&str; 9] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1200,900",
+];
+
+/// A running `chromedriver` with one browser session.
+pub struct Browser {
+    /// The WebDriver session.
+    pub client: fantoccini::Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+/// True when `chromium` and `chromedriver` are installed.
+pub fn available() -> bool {
+    ["chromium", "chromedriver"].iter().all(|program| {
+        std::process::Command::new(program)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    })
+}
+
+impl Browser {
+    /// Starts `chromedriver` and opens a headless Chromium session.
+    pub async fn start() -> anyhow::Result<Browser> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting chromedriver (install Debian's chromium-driver: .ci/install-browser)")?;
+        let address = format!("127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(&address).await.is_ok() {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::ensure!(ready, "chromedriver did not listen on {address} within 10 s");
+        let profile = tempfile::tempdir()?;
+        let mut args: Vec<String> = FLAGS.iter().map(|flag| (*flag).to_owned()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".to_owned(), serde_json::json!({ "args": args }));
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = fantoccini::ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&format!("http://{address}"))
+            .await
+            .context("opening a Chromium session through chromedriver")?;
+        Ok(Browser { client, driver, _profile: profile })
+    }
+
+    /// Ends the session and stops the driver.
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.client.clone().close().await.context("closing the Chromium session")?;
+        self.driver.kill().await.context("stopping chromedriver")?;
+        Ok(())
+    }
+}
+
+/// The WebDriver client crate, for tests that drive a [`Browser`].
+pub use fantoccini;
