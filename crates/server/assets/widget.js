@@ -180,8 +180,11 @@
         if (frame.email) emailInput.value = frame.email;
         break;
       case "ack":
+        // The message is stored: it moves from the unacknowledged list into the transcript.
+        var acked = unacked.filter(function (message) { return message.client_id === frame.client_id; })[0];
         unacked = unacked.filter(function (message) { return message.client_id !== frame.client_id; });
         save("unacked", unacked);
+        if (acked) addLine({ id: frame.message_id, from: "visitor", text: acked.text });
         break;
       case "message":
         addLine(frame);

@@ -15,6 +15,7 @@
 
 mod agent;
 mod hub;
+mod state;
 mod visitor;
 
 use std::time::Duration;
