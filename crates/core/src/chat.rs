@@ -231,6 +231,12 @@ pub enum VisitorRequest {
         /// The address.
         email: String,
     },
+    /// The visitor asks to be called back at `phone` instead of waiting:
+    /// they join the callback queue (the same line as callers who pressed 1).
+    Callback {
+        /// The number to call, in any common notation (normalised to E.164).
+        phone: String,
+    },
     /// The visitor closed the conversation.
     End,
 }
@@ -290,6 +296,14 @@ pub enum VisitorEvent {
     EmailSaved {
         /// The normalised address.
         email: String,
+    },
+    /// The callback is in the queue.
+    CallbackQueued {
+        /// The normalised number that will be called.
+        phone: String,
+        /// The place in line (1 for the next callback).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        position: Option<i64>,
     },
     /// The chat is over (by the agent or the visitor).
     Ended,

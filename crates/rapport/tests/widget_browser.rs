@@ -153,3 +153,49 @@ async fn a_visitor_chats_through_the_widget_in_chromium_and_a_reload_resumes_the
     }
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn with_no_agent_online_the_widget_offers_email_and_a_callback() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path(), "widget-offline.db").await;
+    let token = create_token(&["--database", &url, "--email", "lead@desk.example", "--role", "admin"]).await;
+    let (_server, base) = start_server(&["--database", &url], "warn").await;
+
+    let browser = Browser::start().await.unwrap();
+    let page = &browser.client;
+    page.goto(&format!("{base}/chat/demo")).await.unwrap();
+    page.find(Locator::Css(".rpc-btn")).await.unwrap().click().await.unwrap();
+    type_and_send(page, "Is anyone there?").await;
+    eventually("the widget says the chat goes to email", || async {
+        let status = page.find(Locator::Css(".rpc-status")).await.unwrap().text().await.unwrap();
+        status.contains("email")
+    })
+    .await;
+
+    page.find(Locator::Css(".rpc-ask")).await.unwrap().click().await.unwrap();
+    let phone = page.find(Locator::Css(".rpc-phone input")).await.unwrap();
+    phone.send_keys("+1 555 010 0300").await.unwrap();
+    page.find(Locator::Css(".rpc-phone button")).await.unwrap().click().await.unwrap();
+    eventually("the widget confirms the callback", || async {
+        let status = page.find(Locator::Css(".rpc-status")).await.unwrap().text().await.unwrap();
+        status.contains("We will call you at +15550100300")
+    })
+    .await;
+
+    let queue: Value = support::http()
+        .get(format!("{base}/api/v1/callbacks"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let callbacks = queue["callbacks"].as_array().unwrap();
+    assert_eq!(callbacks.len(), 1, "{queue}");
+    assert_eq!(callbacks[0]["phone"], "+15550100300");
+    assert_eq!(callbacks[0]["source"], "chat");
+    assert_eq!(callbacks[0]["position"], 1);
+    browser.close().await.unwrap();
+}

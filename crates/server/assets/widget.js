@@ -71,7 +71,9 @@
     ".rpc-form,.rpc-email{display:flex;border-top:1px solid #ddd}" +
     ".rpc-form textarea,.rpc-email input{flex:1;border:0;padding:10px;font:inherit;resize:none;outline:none}" +
     ".rpc-form button,.rpc-email button{border:0;background:#fff;color:#2255cc;font-weight:600;padding:0 14px;cursor:pointer}" +
-    ".rpc-email{display:none}.rpc-email.rpc-open{display:flex}";
+    ".rpc-email{display:none}.rpc-email.rpc-open{display:flex}" +
+    ".rpc-ask{display:none;border:0;background:none;color:#2255cc;text-decoration:underline;cursor:pointer;padding:4px 14px;text-align:left;font:inherit;font-size:13px}" +
+    ".rpc-ask.rpc-open{display:block}";
   document.head.appendChild(style);
 
   function element(tag, className, text) {
@@ -109,7 +111,21 @@
   emailSend.type = "submit";
   emailForm.appendChild(emailInput);
   emailForm.appendChild(emailSend);
-  [head, status, list, typing, emailForm, form].forEach(function (node) { panel.appendChild(node); });
+  // Rather than wait: a callback, in the same line as callers.
+  var askCallback = element("button", "rpc-ask", "Call me back instead");
+  askCallback.type = "button";
+  var phoneForm = element("form", "rpc-email rpc-phone");
+  var phoneInput = element("input");
+  phoneInput.type = "tel";
+  phoneInput.placeholder = "Your phone number";
+  phoneInput.setAttribute("aria-label", "Your phone number");
+  var phoneSend = element("button", null, "Call me");
+  phoneSend.type = "submit";
+  phoneForm.appendChild(phoneInput);
+  phoneForm.appendChild(phoneSend);
+  [head, status, list, typing, askCallback, phoneForm, emailForm, form].forEach(function (node) {
+    panel.appendChild(node);
+  });
 
   function mount() {
     document.body.appendChild(panel);
@@ -190,13 +206,22 @@
         addLine(frame);
         if (frame.from === "agent") typing.textContent = "";
         return;
+      case "callback_queued":
+        status.textContent = "We will call you at " + frame.phone +
+          (frame.position ? " (number " + frame.position + " in line)." : ".");
+        askCallback.classList.remove("rpc-open");
+        phoneForm.classList.remove("rpc-open");
+        break;
       case "queued":
+        askCallback.classList.add("rpc-open");
         status.textContent = "You are number " + frame.position + " in the queue" +
           (frame.wait_minutes ? ", about " + frame.wait_minutes + " min." : ".");
         break;
       case "joined":
         status.textContent = frame.agent + " joined the chat.";
         emailForm.classList.remove("rpc-open");
+        askCallback.classList.remove("rpc-open");
+        phoneForm.classList.remove("rpc-open");
         break;
       case "typing":
         typing.textContent = frame.typing ? "Typing…" : "";
@@ -204,6 +229,7 @@
       case "offline":
         status.textContent = frame.notice;
         emailForm.classList.toggle("rpc-open", !!frame.ask_email);
+        askCallback.classList.add("rpc-open");
         break;
       case "email_saved":
         status.textContent = "Thank you: we will answer " + frame.email + " by email.";
@@ -247,6 +273,15 @@
     clearTimeout(typingTimer);
     if (typingSent) { typingSent = false; transmit({ type: "typing", typing: false }); }
   }
+  askCallback.addEventListener("click", function () {
+    phoneForm.classList.add("rpc-open");
+    phoneInput.focus();
+  });
+  phoneForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var phone = phoneInput.value.trim();
+    if (phone) transmit({ type: "callback", phone: phone });
+  });
   emailForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var email = emailInput.value.trim();

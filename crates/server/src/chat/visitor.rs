@@ -10,7 +10,7 @@ use rapport_core::chat::{
 };
 use rapport_core::intake::{InboundMessage, RateLimit, summary_subject};
 use rapport_core::{Channel, Identity, MessageId};
-use rapport_store::{FileInbound, Filed};
+use rapport_store::{CallbackSource, FileInbound, Filed, NewCallback};
 use tokio::sync::mpsc;
 
 use super::hub::{ChatView, Frame, Hub, encode};
@@ -166,6 +166,7 @@ impl Session {
                 Ok(())
             }
             VisitorRequest::Email { email } => self.email(socket, &email).await,
+            VisitorRequest::Callback { phone } => self.callback(socket, &phone).await,
             VisitorRequest::End => {
                 if let Some(chat) = self.chat.take() {
                     let (_, assigned) = self.hub.end_chat(chat.id);
@@ -281,6 +282,39 @@ impl Session {
         self.hub.email_recorded(chat.id, &address);
         self.chat = self.hub.chat_of(&self.visitor);
         send(socket, &VisitorEvent::EmailSaved { email: address }).await
+    }
+}
+
+impl Session {
+    /// Puts the visitor in the callback queue, about their chat's ticket if
+    /// they have one, and tells them their place in line.
+    async fn callback(&mut self, socket: &mut WebSocket, raw: &str) -> Result<(), ()> {
+        let phone = match Identity::phone(raw) {
+            Ok(phone) => phone,
+            Err(error) => return error_frame(socket, "invalid_phone", &error.to_string()).await,
+        };
+        let request = NewCallback {
+            phone,
+            ticket: self.chat.as_ref().map(|chat| chat.ticket),
+            source: CallbackSource::Chat,
+            call_sid: None,
+            now: now(),
+        };
+        let store = self.hub.store();
+        let callback = match store.request_callback(request).await {
+            Ok(callback) => callback,
+            Err(error) => {
+                tracing::warn!(%error, "queueing a chat visitor's callback");
+                return error_frame(socket, "not_stored", "the callback could not be queued; ask again").await;
+            }
+        };
+        let position = match store.list_callbacks(10_000).await {
+            Ok(queue) => {
+                queue.iter().find(|queued| queued.callback.id == callback.id).and_then(|queued| queued.position)
+            }
+            Err(_) => None,
+        };
+        send(socket, &VisitorEvent::CallbackQueued { phone: callback.phone.value, position }).await
     }
 }
 

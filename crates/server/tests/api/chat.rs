@@ -473,3 +473,32 @@ async fn an_offline_chat_is_taken_up_again_when_the_visitor_returns() {
     assert_eq!(assigned["visitor"], "visitor-returns");
     assert_eq!(assigned["transcript"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_chat_visitor_asks_for_a_callback_and_keeps_a_place_in_the_phone_queue() {
+    let app = spawn_chat_app().await;
+    // A caller asked first, through the API.
+    let first = json!({"phone": "+15550100100"});
+    app.post("/api/v1/callbacks", &app.admin, &first).await.expect(StatusCode::CREATED);
+
+    let (mut ada, _) = visitor(&app, "visitor-callback-1", None).await;
+    ada.say("c1", "Can someone call me about my invoice?").await;
+    ada.send(json!({"type": "callback", "phone": "not a number"})).await;
+    let refused = ada.until_type("error").await;
+    assert_eq!(refused["code"], "invalid_phone");
+    ada.send(json!({"type": "callback", "phone": "+1 (555) 010-0200"})).await;
+    let queued = ada.until_type("callback_queued").await;
+    assert_eq!(queued["phone"], "+15550100200");
+    assert_eq!(queued["position"], 2, "behind the caller who asked first");
+    // Asking again keeps the same place.
+    ada.send(json!({"type": "callback", "phone": "+15550100200"})).await;
+    assert_eq!(ada.until_type("callback_queued").await["position"], 2);
+
+    let ticket = ticket_of(&app, "visitor-callback-1").await;
+    let queue = app.get("/api/v1/callbacks", &app.admin).await.expect(StatusCode::OK);
+    let items = queue["callbacks"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{queue}");
+    assert_eq!(items[1]["phone"], "+15550100200");
+    assert_eq!(items[1]["source"], "chat");
+    assert_eq!(items[1]["ticket"], ticket, "the callback is about the chat's ticket");
+}
