@@ -33,6 +33,9 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         println!("  try: curl -H \"Authorization: Bearer {}\" http://{address}/api/v1/tickets", welcome.token);
         println!("  API token: {}", welcome.token);
         println!("  API reference: http://{address}/api/v1/openapi.json");
+        if config.server.chat.enabled {
+            println!("  live chat: http://{address}/chat/demo (agents: ws://{address}/chat/agent/ws?token=…)");
+        }
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
