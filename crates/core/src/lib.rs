@@ -8,6 +8,7 @@
 //! priority and replay rules can be tested exhaustively here.
 
 pub mod access;
+pub mod calendar;
 pub mod call;
 pub mod chat;
 pub mod customer;

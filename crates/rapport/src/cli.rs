@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench::BenchArgs;
+use crate::sla::SlaCommand;
 
 /// Rapport: a self-hosted customer-support platform in one binary.
 ///
@@ -63,6 +64,11 @@ pub enum Command {
     },
     /// Measure ticket creation, the queue view and search against a real server
     Bench(BenchArgs),
+    /// The SLA clock: due times and business time on a calendar file
+    Sla {
+        #[command(subcommand)]
+        command: SlaCommand,
+    },
     /// Configuration helpers
     Config {
         #[command(subcommand)]

@@ -12,6 +12,7 @@ mod demo;
 mod mailgate;
 mod quarantine;
 mod serve;
+mod sla;
 mod token;
 
 use clap::Parser;
@@ -50,6 +51,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, database_flag).await,
+        Command::Sla { command } => sla::run(command),
         command => {
             let config = config::RawConfig::load(&cli.global)?.validate()?;
             match command {
@@ -74,7 +76,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Command::Quarantine { command } => quarantine::run(config, command).await,
-                Command::Config { .. } | Command::Bench(_) | Command::Mailgate(_) => Ok(()),
+                Command::Config { .. } | Command::Bench(_) | Command::Mailgate(_) | Command::Sla { .. } => Ok(()),
             }
         }
     }
