@@ -177,3 +177,32 @@ async fn failed_sends_retry_with_backoff_then_give_up() {
     assert!(store.claim_outbox(at(103), 5000, 10).await.unwrap().is_empty());
     assert_eq!(store.claim_outbox(at(107), 5000, 10).await.unwrap()[0].external_id, "ack2@us");
 }
+
+#[tokio::test]
+async fn concurrent_messages_from_one_sender_join_one_ticket() {
+    // A provider may deliver one customer's messages in parallel webhooks;
+    // they must still land on one ticket, not open several.
+    let store = fresh_store().await;
+    let sender = rapport_core::Identity::handle("telegram:4242").unwrap();
+    let mut tasks = Vec::new();
+    for index in 0..40 {
+        let store = store.clone();
+        let message = rapport_core::InboundMessage {
+            external_id: Some(format!("telegram:4242:{index}")),
+            ..rapport_core::InboundMessage::new(
+                rapport_core::Channel::Telegram,
+                sender.clone(),
+                "Hi".into(),
+                format!("message {index}"),
+                at(index),
+            )
+        };
+        tasks.push(tokio::spawn(async move { store.file_inbound(filing(message, None)).await.unwrap() }));
+    }
+    let mut tickets = std::collections::BTreeSet::new();
+    for task in tasks {
+        tickets.insert(task.await.unwrap().ticket().unwrap());
+    }
+    assert_eq!(tickets.len(), 1, "one ticket for one sender: {tickets:?}");
+    assert_eq!(store.count_tickets().await.unwrap(), 1);
+}
