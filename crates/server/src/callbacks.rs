@@ -146,8 +146,7 @@ async fn request_callback(
 }
 
 async fn position_of(state: &AppState, id: i64) -> Result<Option<i64>, ApiError> {
-    let queue = state.store.list_callbacks(MAX_CALLS).await?;
-    Ok(queue.iter().find(|entry| entry.callback.id == id).and_then(|entry| entry.position))
+    Ok(state.store.callback_position(id).await?)
 }
 
 /// The callback queue in line order, with each waiting entry's position.

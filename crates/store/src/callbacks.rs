@@ -201,6 +201,30 @@ impl Store {
             .await
     }
 
+    /// The place in line of callback `id` (1 for the next to be offered), or
+    /// `None` when it is not waiting. The same order as [`Store::list_callbacks`].
+    pub async fn callback_position(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct PositionRow {
+            position: Option<i64>,
+        }
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let row: Option<PositionRow> = conn
+                        .fetch_optional(
+                            "SELECT (SELECT COUNT(*) FROM callbacks o WHERE o.state = 'waiting' \
+                             AND (o.requested_at < c.requested_at OR (o.requested_at = c.requested_at AND o.id <= c.id))) \
+                             AS position FROM callbacks c WHERE c.id = $1 AND c.state = 'waiting'",
+                            args![id],
+                        )
+                        .await?;
+                    Ok(row.and_then(|row| row.position))
+                })
+            })
+            .await
+    }
+
     /// Offers the oldest waiting callback to `agent`, claimed so no other
     /// agent gets it. An agent who holds an offered callback gets that one
     /// again: one callback at a time. `None` when the line is empty.

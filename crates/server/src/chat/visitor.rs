@@ -308,12 +308,8 @@ impl Session {
                 return error_frame(socket, "not_stored", "the callback could not be queued; ask again").await;
             }
         };
-        let position = match store.list_callbacks(10_000).await {
-            Ok(queue) => {
-                queue.iter().find(|queued| queued.callback.id == callback.id).and_then(|queued| queued.position)
-            }
-            Err(_) => None,
-        };
+        // The callback is queued; its place is only a courtesy.
+        let position = store.callback_position(callback.id).await.unwrap_or(None);
         send(socket, &VisitorEvent::CallbackQueued { phone: callback.phone.value, position }).await
     }
 }

@@ -104,6 +104,10 @@ async fn the_callback_line_keeps_its_order() {
         line(store.list_callbacks(10).await.unwrap()),
         vec![(first.id, Some(1)), (third.id, Some(2)), (second.id, None)]
     );
+    // One callback's place agrees with the listed line; an offered one has none.
+    assert_eq!(store.callback_position(first.id).await.unwrap(), Some(1));
+    assert_eq!(store.callback_position(third.id).await.unwrap(), Some(2));
+    assert_eq!(store.callback_position(second.id).await.unwrap(), None);
     for attempt in 2..=3 {
         assert_eq!(store.offer_next_callback(alice, at(20)).await.unwrap().unwrap().id, first.id);
         let after = store.complete_callback(first.id, alice, CallbackOutcome::NoAnswer, at(21)).await.unwrap().unwrap();
