@@ -21,6 +21,7 @@ pub mod message;
 pub mod messaging;
 pub mod outbox;
 pub mod priority;
+pub mod rules;
 pub mod sla;
 pub mod ticket;
 pub mod time;

@@ -36,6 +36,11 @@
 //!
 //! Happenings after `now` are ignored. Time is counted in whole seconds.
 
+pub mod attainment;
+pub mod defaults;
+pub mod projection;
+pub mod timeline;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -46,21 +51,40 @@ use crate::ticket::{Channel, Status};
 
 /// An SLA policy: which tickets it applies to and the targets it sets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SlaPolicy {
     /// The policy's name, shown to agents and in reports.
     pub name: String,
-    /// Which tickets the policy applies to.
+    /// Which tickets the policy applies to (empty: every ticket).
+    #[serde(default)]
     pub conditions: PolicyMatch,
     /// The targets it sets.
     pub targets: Targets,
     /// Whether the clocks pause while the ticket is pending on the customer.
+    #[serde(default = "yes")]
     pub pause_when_pending: bool,
+    /// The calendar business-hours targets count on ([`DEFAULT_CALENDAR`] unless named).
+    #[serde(default = "default_calendar")]
+    pub calendar: String,
+}
+
+/// The name of the shipped calendar: Monday to Friday 09:00–17:00 in the
+/// team's time zone.
+pub const DEFAULT_CALENDAR: &str = "default";
+
+fn default_calendar() -> String {
+    DEFAULT_CALENDAR.to_owned()
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Conditions on a ticket; an empty list matches any value. A ticket matches
 /// when it matches every non-empty list; for `tags`, when it has at least one
 /// of the listed tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PolicyMatch {
     /// Channels the ticket came in on.
     pub channels: Vec<Channel>,
@@ -76,6 +100,7 @@ pub struct PolicyMatch {
 
 /// A policy's targets; `None` means the policy does not measure it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Targets {
     /// From creation to the first public agent reply.
     pub first_response: Option<TargetSpec>,
@@ -87,6 +112,7 @@ pub struct Targets {
 
 /// One target: an amount of time, in business or calendar time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetSpec {
     /// The time allowed, in seconds; must be positive.
     pub seconds: i64,
@@ -124,6 +150,15 @@ impl SlaPolicy {
     pub fn validate(&self) -> Result<(), PolicyError> {
         if self.name.trim().is_empty() {
             return Err(PolicyError { field: "name".to_owned(), problem: "must not be empty".to_owned() });
+        }
+        if self.name.chars().count() > 200 {
+            return Err(PolicyError { field: "name".to_owned(), problem: "must be at most 200 characters".to_owned() });
+        }
+        if self.targets.configured().next().is_none() {
+            return Err(PolicyError {
+                field: "targets".to_owned(),
+                problem: "set at least one of first_response, next_response, resolution".to_owned(),
+            });
         }
         for (kind, spec) in self.targets.configured() {
             if spec.seconds <= 0 {
@@ -170,7 +205,8 @@ pub fn first_match<'p>(policies: &'p [SlaPolicy], ticket: &TicketFacts) -> Optio
 }
 
 /// Which target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// From creation to the first agent reply.
     FirstResponse,
@@ -235,6 +271,9 @@ pub enum TargetStatus {
 pub struct TargetState {
     /// Which target.
     pub kind: TargetKind,
+    /// When its (latest) cycle started: creation, or for next response the
+    /// customer message that started it. Names the cycle for fire-once rules.
+    pub start: Timestamp,
     /// When it runs (or ran) out; `None` while paused before running out.
     pub due: Option<Timestamp>,
     /// Time counted so far (until `met_at` when met), in seconds.
@@ -452,6 +491,7 @@ impl Clock<'_> {
         };
         Ok(TargetState {
             kind,
+            start,
             due,
             elapsed_seconds: elapsed,
             remaining_seconds: spec.seconds - elapsed,

@@ -375,7 +375,7 @@ fn email_address(raw: &str, field: &str) -> anyhow::Result<String> {
 
 impl ValidConfig {
     pub fn store_options(&self) -> rapport_store::StoreOptions {
-        rapport_store::StoreOptions { matrix: self.matrix.clone() }
+        rapport_store::StoreOptions { matrix: self.matrix.clone(), sla_time_zone: "UTC".to_owned() }
     }
 
     /// The database URL with any password replaced, for messages and logs.

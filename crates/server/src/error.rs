@@ -207,6 +207,7 @@ impl From<Rejection> for ApiError {
             Rejection::CustomerMerge(error) => ApiError::MergeRefused(error.to_string()),
             Rejection::Split(error) => ApiError::SplitRefused(error.to_string()),
             error @ Rejection::NoRoute { .. } => ApiError::invalid("channel", error.to_string()),
+            Rejection::Invalid { field, problem } => ApiError::invalid(field, problem),
         }
     }
 }

@@ -101,6 +101,15 @@ pub enum Rejection {
     /// The message cannot be split out.
     #[error(transparent)]
     Split(#[from] rapport_core::merge::SplitError),
+    /// A value the request named is unusable (an unknown calendar, a team
+    /// that does not exist, a calendar still in use...).
+    #[error("{field}: {problem}")]
+    Invalid {
+        /// The field's path in the request.
+        field: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The reply cannot go out on the channel the agent chose.
     #[error("the customer cannot be reached on {channel}: they have no address there, or no adapter sends on it yet")]
     NoRoute {

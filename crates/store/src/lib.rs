@@ -20,8 +20,10 @@ mod messaging;
 mod outbox;
 mod people;
 mod portal;
+mod projector;
 mod rows;
 mod search;
+mod service_levels;
 mod tickets;
 mod tokens;
 mod writer;
@@ -47,7 +49,9 @@ pub use merge::CustomerMerge;
 pub use outbox::{OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
+pub use projector::{SweepProgress, TicketSla};
 pub use search::SearchHit;
+pub use service_levels::{StoredCalendar, StoredPolicy};
 pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
     TicketFilter, TicketSort,
@@ -66,6 +70,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations
 pub struct StoreOptions {
     /// Tier × urgency → priority.
     pub matrix: PriorityMatrix,
+    /// The team's IANA time zone, for the default business-hours calendar
+    /// (UTC when empty or unknown).
+    pub sla_time_zone: String,
 }
 
 /// The one persistence API, on either database.
@@ -74,7 +81,11 @@ pub struct Store {
     db: Db,
     writer: Option<Writer>,
     options: Arc<StoreOptions>,
+    /// The policy set in force and its generation (`service_levels`).
+    sla_cache: SlaCache,
 }
+
+type SlaCache = Arc<std::sync::Mutex<Option<(i64, Arc<rapport_core::sla::projection::PolicySet>)>>>;
 
 impl Store {
     /// Connects to `url` (`sqlite://PATH` or `postgres://…`), creating the
@@ -107,7 +118,7 @@ impl Store {
                 .map_err(|error| anyhow::Error::new(error).context("opening the SQLite write connection"))?;
             let writer = Writer::start(writer_conn);
             tokio::spawn(checkpoint_periodically(pool.clone()));
-            Ok(Store { db: Db::Sqlite(pool), writer: Some(writer), options })
+            Ok(Store { db: Db::Sqlite(pool), writer: Some(writer), options, sla_cache: SlaCache::default() })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url)
                 .map_err(|error| anyhow::Error::new(error).context("reading the PostgreSQL URL"))?;
@@ -117,7 +128,7 @@ impl Store {
                 .connect_with(connect)
                 .await
                 .map_err(|error| anyhow::Error::new(error).context("connecting to PostgreSQL"))?;
-            Ok(Store { db: Db::Postgres(pool), writer: None, options })
+            Ok(Store { db: Db::Postgres(pool), writer: None, options, sla_cache: SlaCache::default() })
         } else {
             Err(StoreError::Other(anyhow::anyhow!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"

@@ -18,7 +18,13 @@ fn business(seconds: i64) -> Option<TargetSpec> {
 }
 
 fn policy(targets: Targets, pause_when_pending: bool) -> SlaPolicy {
-    SlaPolicy { name: "test".to_owned(), conditions: PolicyMatch::default(), targets, pause_when_pending }
+    SlaPolicy {
+        name: "test".to_owned(),
+        conditions: PolicyMatch::default(),
+        targets,
+        pause_when_pending,
+        calendar: DEFAULT_CALENDAR.to_owned(),
+    }
 }
 
 fn first_response(spec: Option<TargetSpec>, pause_when_pending: bool) -> SlaPolicy {
@@ -236,6 +242,7 @@ fn the_first_matching_policy_applies() {
         conditions,
         targets: Targets { first_response: real(60), ..Targets::default() },
         pause_when_pending: true,
+        calendar: DEFAULT_CALENDAR.to_owned(),
     };
     let policies = [
         named(
