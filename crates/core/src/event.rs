@@ -152,6 +152,15 @@ pub enum Change {
         /// The message (it stays here; the new ticket has a copy).
         message: MessageId,
     },
+    /// An escalation rule moved the ticket to another escalation level (0: not
+    /// escalated, 1-3). The level lives beside the ticket (the store keeps it
+    /// in its own column), so replay leaves the ticket's fields alone.
+    EscalationChanged {
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
+    },
 }
 
 impl Change {
@@ -172,6 +181,7 @@ impl Change {
             Change::CustomerChanged { .. } => "customer_changed",
             Change::SplitFrom { .. } => "split_from",
             Change::SplitTo { .. } => "split_to",
+            Change::EscalationChanged { .. } => "escalation_changed",
         }
     }
 }
@@ -467,6 +477,57 @@ pub fn record_erasure(ticket: &Ticket, customer: CustomerId, actor: Actor, now: 
     decide(ticket, vec![Change::CustomerErased { customer }], actor, now)
 }
 
+/// What an automation (an escalation rule firing) changes on a ticket. `None`
+/// and an empty list leave a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Automation {
+    /// A priority override and its reason (which rule set it).
+    pub priority: Option<(Level, String)>,
+    /// The team to move the ticket to.
+    pub team: Option<TeamId>,
+    /// Tags to add (normalised here; a tag that is not valid is skipped).
+    pub add_tags: Vec<String>,
+    /// The escalation level `(from, to)`.
+    pub escalation: Option<(u8, u8)>,
+}
+
+/// Applies an automation on behalf of Rapport itself: no role checks, and a
+/// change only where the value differs. Rules are validated when saved, so a
+/// bad tag here can only come from data older than the check; it is skipped
+/// rather than failing the other changes (as is a tag past the limit).
+pub fn automate(ticket: &Ticket, automation: Automation, now: Timestamp) -> Decision {
+    let mut changes = Vec::new();
+    if let Some((to, reason)) = automation.priority
+        && to != ticket.priority
+    {
+        changes.push(Change::PriorityChanged { from: ticket.priority, to, reason: Some(reason) });
+    }
+    if let Some(to) = automation.team
+        && ticket.team != Some(to)
+    {
+        changes.push(Change::TeamChanged { from: ticket.team, to: Some(to) });
+    }
+    let mut tags = ticket.tags.clone();
+    for tag in &automation.add_tags {
+        let Ok(normalised) = normalise_tags([tag]) else { continue };
+        let mut next = tags.clone();
+        next.extend(normalised);
+        // Sorted and deduplicated, like every stored tag set.
+        if let Ok(next) = normalise_tags(&next) {
+            tags = next;
+        }
+    }
+    if tags != ticket.tags {
+        changes.push(Change::TagsChanged { from: ticket.tags.clone(), to: tags });
+    }
+    if let Some((from, to)) = automation.escalation
+        && from != to
+    {
+        changes.push(Change::EscalationChanged { from, to });
+    }
+    decide(ticket, changes, Actor::System, now)
+}
+
 /// Stamps `changes` as the next version and applies them.
 pub(crate) fn decide(ticket: &Ticket, changes: Vec<Change>, actor: Actor, now: Timestamp) -> Decision {
     if changes.is_empty() {
@@ -582,7 +643,8 @@ fn apply(ticket: &mut Ticket, event: &Event) -> Result<(), Option<&'static str>>
         | Change::CustomerErased { .. }
         | Change::MergedFrom { .. }
         | Change::SplitFrom { .. }
-        | Change::SplitTo { .. } => true,
+        | Change::SplitTo { .. }
+        | Change::EscalationChanged { .. } => true,
     };
     ticket.version = event.version;
     ticket.updated_at = event.at;

@@ -247,7 +247,13 @@ impl Conn<'_> {
         let sql: SqlStr = sql.into_sql_str();
         Ok(match self {
             Conn::Sqlite(conn, state) => {
-                let sql = prefixed(state.as_deref_mut().map_or("", WriterState::take_prefix), sql);
+                // The savepoint statements run on their own here: SQLite
+                // reports the previous job's change count for them, which
+                // would be added to this statement's.
+                let prefix = state.as_deref_mut().map_or("", WriterState::take_prefix);
+                if !prefix.is_empty() {
+                    sqlx::raw_sql(AssertSqlSafe(prefix)).execute(&mut **conn).await?;
+                }
                 bind_all!(sqlx::query(sql), args).execute(&mut **conn).await?.rows_affected()
             }
             Conn::Postgres(conn) => bind_all!(sqlx::query(sql), args).execute(&mut **conn).await?.rows_affected(),

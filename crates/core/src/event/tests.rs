@@ -180,6 +180,65 @@ fn replay_rejects_logs_that_do_not_follow() {
     assert!(matches!(replay(&created_twice), Err(ReplayError::OutOfPlace { index: 1 })));
 }
 
+#[test]
+fn automation_changes_only_what_differs() {
+    let ticket = opened().ticket;
+    let automation = Automation {
+        priority: Some((Level::Urgent, "rule “Breach”".into())),
+        team: Some(TeamId(2)),
+        add_tags: vec!["Escalated".into(), "hardware".into(), "bad tag".into()],
+        escalation: Some((0, 1)),
+    };
+    let decision = automate(&ticket, automation, Timestamp(2000));
+    let changes: Vec<Change> = decision.events.iter().map(|event| event.change.clone()).collect();
+    assert_eq!(
+        changes,
+        vec![
+            Change::PriorityChanged { from: Level::High, to: Level::Urgent, reason: Some("rule “Breach”".into()) },
+            Change::TeamChanged { from: Some(TeamId(1)), to: Some(TeamId(2)) },
+            Change::TagsChanged { from: vec!["hardware".into()], to: vec!["escalated".into(), "hardware".into()] },
+            Change::EscalationChanged { from: 0, to: 1 },
+        ]
+    );
+    assert!(decision.events.iter().all(|event| event.actor == Actor::System && event.version == 2));
+    assert_eq!(decision.ticket.priority_reason.as_deref(), Some("rule “Breach”"));
+    let mut log = opened().events;
+    log.extend(decision.events.clone());
+    assert_eq!(replay(&log).unwrap(), decision.ticket);
+}
+
+#[test]
+fn automation_that_changes_nothing_has_no_events() {
+    let ticket = opened().ticket;
+    let same = Automation {
+        priority: Some((ticket.priority, "rule “Same”".into())),
+        team: ticket.team,
+        add_tags: vec!["HARDWARE".into(), "not,a,tag".into()],
+        escalation: Some((2, 2)),
+    };
+    let decision = automate(&ticket, same, Timestamp(2000));
+    assert_eq!(decision, Decision { ticket: ticket.clone(), events: vec![] });
+    assert_eq!(automate(&ticket, Automation::default(), Timestamp(2000)).events, vec![]);
+}
+
+#[test]
+fn escalation_changes_replay_as_no_ops_apart_from_the_version() {
+    let first = opened();
+    let mut log = first.events;
+    log.push(Event {
+        ticket: TicketId(42),
+        version: 2,
+        actor: Actor::System,
+        at: Timestamp(3000),
+        change: Change::EscalationChanged { from: 0, to: 3 },
+    });
+    let replayed = replay(&log).unwrap();
+    assert_eq!(replayed, Ticket { version: 2, updated_at: Timestamp(3000), ..first.ticket });
+    assert_eq!(log[1].change.kind(), "escalation_changed");
+    let json = serde_json::to_value(&log[1].change).unwrap();
+    assert_eq!(json, serde_json::json!({"type": "escalation_changed", "from": 0, "to": 3}));
+}
+
 /// One step a random history can take.
 #[derive(Debug, Clone)]
 enum Step {
@@ -194,6 +253,8 @@ enum Step {
     Move(i64),
     /// Split a customer message of this ticket out into a new ticket.
     Split,
+    /// An escalation rule's changes.
+    Automate(Automation),
 }
 
 fn level() -> impl Strategy<Value = Level> {
@@ -219,6 +280,13 @@ fn step() -> impl Strategy<Value = Step> {
             team,
             tags,
         });
+    let automation = (
+        proptest::option::of((level(), "[a-z]{1,6}")),
+        proptest::option::of((1i64..3).prop_map(TeamId)),
+        proptest::collection::vec("[a-c ]{0,2}", 0..3),
+        proptest::option::of((0u8..4, 0u8..4)),
+    )
+        .prop_map(|(priority, team, add_tags, escalation)| Automation { priority, team, add_tags, escalation });
     prop_oneof![
         4 => (patch, role).prop_map(|(patch, role)| Step::Patch(patch, role)),
         2 => prop_oneof![Just(MessageKind::Inbound), Just(MessageKind::Reply), Just(MessageKind::Note)].prop_map(Step::Message),
@@ -227,6 +295,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0usize..6).prop_map(|i| Step::Absorb(Status::ALL[i])),
         1 => (3i64..6).prop_map(Step::Move),
         1 => Just(Step::Split),
+        1 => automation.prop_map(Step::Automate),
     ]
 }
 
@@ -258,6 +327,7 @@ proptest! {
                     let other = Ticket { id: TicketId(1000 + index as i64), status, merged_into: None, ..ticket.clone() };
                     merge_tickets(&other, &ticket, Actor::Agent(AgentId(7)), now).ok().map(|(_, survivor)| survivor)
                 }
+                Step::Automate(automation) => Some(automate(&ticket, automation, now)),
                 Step::Move(customer) => {
                     Some(move_to_customer(&ticket, CustomerId(customer), &tier, &matrix, Actor::System, now))
                 }

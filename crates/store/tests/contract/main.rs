@@ -10,4 +10,5 @@ mod merge;
 mod people;
 mod portal;
 mod replay;
+mod service_levels;
 mod tickets;

@@ -1,0 +1,178 @@
+//! Calendars, SLA policies and the projector: the shipped defaults, the
+//! validation that names the bad field, each ticket's targets kept in step
+//! with its events, and the sweep that re-measures open tickets after a
+//! policy change.
+
+use rapport_core::sla::projection::KeptTarget;
+use rapport_core::sla::{PolicyMatch, SlaPolicy, TargetKind, TargetSpec, TargetStatus, Targets};
+use rapport_core::{Author, Channel, MessageKind, Role, Status, TeamId, Timestamp};
+use rapport_store::{NewMessage, Rejection, Store, StoreError};
+
+use crate::harness::*;
+
+fn instant(text: &str) -> Timestamp {
+    Timestamp(text.parse::<jiff::Timestamp>().unwrap().as_millisecond())
+}
+
+fn invalid_field(error: StoreError) -> String {
+    match error {
+        StoreError::Rejected(Rejection::Invalid { field, .. }) => field,
+        other => panic!("expected a refusal naming a field, got {other:?}"),
+    }
+}
+
+fn policy(name: &str, channels: Vec<Channel>, seconds: i64) -> SlaPolicy {
+    SlaPolicy {
+        name: name.to_owned(),
+        conditions: PolicyMatch { channels, ..PolicyMatch::default() },
+        targets: Targets { first_response: Some(TargetSpec { seconds, business_hours: false }), ..Targets::default() },
+        pause_when_pending: true,
+        calendar: "default".to_owned(),
+    }
+}
+
+async fn project_all(store: &Store, now: Timestamp) {
+    while store.project_changed(500, now).await.unwrap() > 0 {}
+    assert_eq!(store.count_sla_backlog().await.unwrap(), 0);
+}
+
+fn first_response(targets: &[KeptTarget]) -> KeptTarget {
+    *targets.iter().find(|target| target.kind == TargetKind::FirstResponse).unwrap()
+}
+
+#[tokio::test]
+async fn the_shipped_policies_are_installed_once_and_bad_ones_are_refused_by_field() {
+    let store = fresh_store().await;
+    assert_eq!(store.install_default_policies(T0).await.unwrap(), 9);
+    assert_eq!(store.install_default_policies(T0).await.unwrap(), 0);
+    let policies = store.list_policies().await.unwrap();
+    assert_eq!(policies.len(), 9);
+    assert_eq!(policies.first().unwrap().policy.name, "Premium phone");
+    assert_eq!(policies.last().unwrap().policy.name, "Email and web");
+
+    let mut unknown_calendar = policy("Berlin email", vec![Channel::Email], 60);
+    unknown_calendar.calendar = "berlin".to_owned();
+    assert_eq!(invalid_field(store.insert_policy(unknown_calendar, None, T0).await.unwrap_err()), "calendar");
+    let mut missing_team = policy("Team", vec![], 60);
+    missing_team.conditions.teams = vec![TeamId(999)];
+    assert_eq!(invalid_field(store.insert_policy(missing_team, None, T0).await.unwrap_err()), "conditions.teams[0]");
+    let zero = policy("Zero", vec![], 0);
+    assert_eq!(invalid_field(store.insert_policy(zero, None, T0).await.unwrap_err()), "targets.first_response.seconds");
+    let taken = policy("Phone", vec![Channel::Phone], 30);
+    assert_eq!(invalid_field(store.insert_policy(taken, None, T0).await.unwrap_err()), "name");
+    assert_eq!(store.list_policies().await.unwrap().len(), 9, "nothing half-written");
+
+    let added = store.insert_policy(policy("Web first", vec![Channel::Web], 600), Some(1), T0).await.unwrap();
+    assert_eq!(store.list_policies().await.unwrap().first().unwrap().id, added.id);
+    store.delete_policy(added.id).await.unwrap();
+    let again = store.delete_policy(added.id).await;
+    assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
+}
+
+#[tokio::test]
+async fn calendars_round_trip_and_one_in_use_cannot_be_deleted() {
+    let store = fresh_store().await;
+    let bad = store.put_calendar("berlin".into(), "timezone = \"Mars/Olympus\"\n".into(), T0).await.unwrap_err();
+    assert_eq!(invalid_field(bad), "source");
+    let overlap = "timezone = \"Europe/Berlin\"\n[hours]\nmon = [\"09:00-12:00\", \"11:00-13:00\"]\n";
+    assert_eq!(invalid_field(store.put_calendar("berlin".into(), overlap.into(), T0).await.unwrap_err()), "source");
+    assert_eq!(
+        invalid_field(store.put_calendar("no spaces".into(), "preset = \"24x7\"\n".into(), T0).await.unwrap_err()),
+        "name"
+    );
+    let source = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\n[hours]\nmon = [\"08:00-12:00\", \"13:00-18:00\"]\n";
+    store.put_calendar("berlin".into(), source.into(), T0).await.unwrap();
+    let calendars = store.list_calendars().await.unwrap();
+    assert_eq!(calendars.len(), 1);
+    assert_eq!((calendars[0].name.as_str(), calendars[0].source.as_str()), ("berlin", source));
+
+    let mut berlin = policy("Berlin email", vec![Channel::Email], 3600);
+    berlin.calendar = "berlin".to_owned();
+    let stored = store.insert_policy(berlin, None, T0).await.unwrap();
+    assert_eq!(invalid_field(store.delete_calendar("berlin".into()).await.unwrap_err()), "name");
+    store.delete_policy(stored.id).await.unwrap();
+    store.delete_calendar("berlin".into()).await.unwrap();
+    assert!(store.list_calendars().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_projector_keeps_each_tickets_targets_in_step_with_its_events() {
+    let store = fresh_store().await;
+    store.install_default_policies(T0).await.unwrap();
+    let agent = agent(&store, "agent@example.com", Role::Agent, vec![]).await;
+    // T0 is Monday 2026-09-21 14:13:20 UTC: 2 h 46 min 40 s of business time
+    // remain that day, the other 3 h 13 min 20 s of six hours run on Tuesday.
+    let ticket = store.create_ticket(request("Printer on fire", "ann@example.com")).await.unwrap().ticket;
+    project_all(&store, at(1)).await;
+    let kept = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+    let (email_policy, _) = store.measure_ticket(ticket.id, at(1)).await.unwrap().unwrap();
+    assert_eq!(kept.policy, Some(email_policy));
+    let first = first_response(&kept.targets);
+    assert_eq!((first.state, first.seconds, first.business_hours), (TargetStatus::Active, 6 * 3600, true));
+    assert_eq!(first.due, Some(instant("2026-09-22T12:13:20Z")));
+    assert_eq!(kept.counters.messages, 1);
+
+    let reply = NewMessage {
+        kind: MessageKind::Reply,
+        author: Author::Agent(agent.agent),
+        text: "On it".into(),
+        html: None,
+        attachments: vec![],
+        origin: Default::default(),
+        now: at(1800),
+    };
+    store.add_message(ticket.id, Some(agent.clone()), reply).await.unwrap();
+    project_all(&store, at(1801)).await;
+    let kept = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+    let first = first_response(&kept.targets);
+    assert_eq!((first.state, first.met_at, first.elapsed_seconds), (TargetStatus::Met, Some(at(1800)), 1800));
+    // The live measurement and the kept one agree.
+    let (_, live) = store.measure_ticket(ticket.id, at(1801)).await.unwrap().unwrap();
+    assert_eq!(live, kept.targets);
+    assert_eq!(kept.counters.messages, 2);
+    assert_eq!(kept.unowned_since, Some(T0));
+}
+
+#[tokio::test]
+async fn after_a_policy_change_the_sweep_re_measures_every_open_ticket_once() {
+    let store = fresh_store().await;
+    store.install_default_policies(T0).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 0..25 {
+        let ticket = store.create_ticket(request(&format!("Case {n}"), &format!("c{n}@example.com"))).await.unwrap();
+        ids.push(ticket.ticket.id);
+    }
+    let viewer = agent(&store, "lead@example.com", Role::Admin, vec![]).await;
+    let solved = rapport_core::event::TicketPatch { status: Some(Status::Solved), ..Default::default() };
+    store.patch_ticket(ids[0], viewer, solved, None, at(5)).await.unwrap();
+    project_all(&store, at(10)).await;
+    // Nothing to sweep under the generation the tickets were measured with.
+    let mut progress = store.project_sweep(10, at(11)).await.unwrap();
+    while !progress.done {
+        progress = store.project_sweep(10, at(11)).await.unwrap();
+    }
+
+    let email = store.list_policies().await.unwrap().into_iter().find(|p| p.policy.name == "Email and web").unwrap();
+    let mut faster = email.policy.clone();
+    faster.targets.first_response = Some(TargetSpec { seconds: 3600, business_hours: false });
+    store.update_policy(email.id, faster, None, at(20)).await.unwrap();
+    let mut steps = 0;
+    loop {
+        let progress = store.project_sweep(10, at(21)).await.unwrap();
+        steps += 1;
+        if progress.done {
+            break;
+        }
+        assert!(steps < 10, "the sweep does not end");
+    }
+    assert_eq!(steps, 4, "24 open tickets in batches of 10, then one step to find the end");
+    for id in &ids[1..] {
+        let kept = store.find_ticket_sla(*id).await.unwrap().unwrap();
+        let first = first_response(&kept.targets);
+        assert_eq!((first.seconds, first.business_hours, first.due), (3600, false, Some(T0.plus_millis(3_600_000))));
+    }
+    // The solved ticket keeps what it had when it was solved.
+    let solved = store.find_ticket_sla(ids[0]).await.unwrap().unwrap();
+    assert_eq!(first_response(&solved.targets).seconds, 6 * 3600);
+    assert!(store.project_sweep(10, at(22)).await.unwrap().done);
+}
