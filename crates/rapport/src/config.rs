@@ -16,6 +16,7 @@ use crate::cli::GlobalArgs;
 
 mod chat;
 mod meta;
+mod sla;
 mod twilio;
 
 /// The commented default configuration, printed by `rapport config print-default`
@@ -40,6 +41,8 @@ pub struct RawConfig {
     pub portal: RawPortal,
     /// Live chat.
     pub chat: chat::RawChat,
+    /// Service levels.
+    pub sla: sla::RawSla,
     /// The Telegram bot.
     pub telegram: RawTelegram,
     /// WhatsApp Cloud API.
@@ -165,6 +168,7 @@ pub struct ValidConfig {
     pub matrix: PriorityMatrix,
     pub mailboxes: Vec<MailboxConfig>,
     pub poll_interval: std::time::Duration,
+    pub sla_time_zone: String,
 }
 
 impl RawConfig {
@@ -224,6 +228,7 @@ impl RawConfig {
         let twilio = self.twilio.validate()?;
         let portal = self.portal.validate(&listen)?;
         let chat = self.chat.validate()?;
+        let (sla_time_zone, automation) = self.sla.validate()?;
         Ok(ValidConfig {
             database_url,
             listen,
@@ -238,10 +243,12 @@ impl RawConfig {
                 whatsapp,
                 messenger,
                 twilio,
+                automation,
             },
             matrix,
             mailboxes,
             poll_interval,
+            sla_time_zone,
         })
     }
 }
@@ -375,7 +382,7 @@ fn email_address(raw: &str, field: &str) -> anyhow::Result<String> {
 
 impl ValidConfig {
     pub fn store_options(&self) -> rapport_store::StoreOptions {
-        rapport_store::StoreOptions { matrix: self.matrix.clone(), sla_time_zone: "UTC".to_owned() }
+        rapport_store::StoreOptions { matrix: self.matrix.clone(), sla_time_zone: self.sla_time_zone.clone() }
     }
 
     /// The database URL with any password replaced, for messages and logs.

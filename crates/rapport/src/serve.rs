@@ -43,7 +43,7 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     let poller = start_poller(&store, &config, stopped.clone()).await?;
-    let state = rapport_server::AppState { store: store.clone(), config: std::sync::Arc::new(config.server.clone()) };
+    let state = rapport_server::AppState::new(store.clone(), config.server.clone());
     let mut server_stopped = stopped;
     rapport_server::serve(listener, state, async move {
         let _ = server_stopped.wait_for(|stop| *stop).await;

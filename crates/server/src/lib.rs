@@ -10,6 +10,7 @@
 
 mod agents;
 pub mod auth;
+pub mod automation;
 pub mod body;
 mod callbacks;
 pub mod chat;
@@ -25,6 +26,7 @@ mod organizations;
 pub mod outbox;
 mod params;
 mod search;
+mod service_levels;
 mod teams;
 mod tickets;
 mod wire;
@@ -78,6 +80,8 @@ pub struct ServerConfig {
     pub messenger: Option<hooks::MessengerSettings>,
     /// Twilio (SMS and the phone), when configured.
     pub twilio: Option<hooks::TwilioSettings>,
+    /// The service-level background loop.
+    pub automation: automation::AutomationSettings,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +97,7 @@ impl Default for ServerConfig {
             whatsapp: None,
             messenger: None,
             twilio: None,
+            automation: automation::AutomationSettings::default(),
         }
     }
 }
@@ -104,6 +109,62 @@ pub struct AppState {
     pub store: Store,
     /// The settings.
     pub config: Arc<ServerConfig>,
+    /// Where "now" comes from: the system clock, or a clock tests move by hand.
+    pub clock: Clock,
+}
+
+impl AppState {
+    /// A state on the system clock.
+    pub fn new(store: Store, config: ServerConfig) -> AppState {
+        AppState { store, config: Arc::new(config), clock: Clock::system() }
+    }
+
+    /// Now, by this state's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+}
+
+/// The time source of the service-level machinery (clocks, timers, jobs) and
+/// of ticket writes: the system clock in production, a hand-moved clock in
+/// tests that must cross a due time without waiting hours.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    manual: Option<Arc<std::sync::atomic::AtomicI64>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock { manual: None }
+    }
+
+    /// A clock that stands at `start` until moved.
+    pub fn manual(start: Timestamp) -> Clock {
+        Clock { manual: Some(Arc::new(std::sync::atomic::AtomicI64::new(start.0))) }
+    }
+
+    /// Now.
+    pub fn now(&self) -> Timestamp {
+        match &self.manual {
+            Some(at) => Timestamp(at.load(std::sync::atomic::Ordering::SeqCst)),
+            None => now(),
+        }
+    }
+
+    /// Moves a manual clock to `to` (the system clock cannot be moved).
+    pub fn set(&self, to: Timestamp) {
+        if let Some(at) = &self.manual {
+            at.store(to.0, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Moves a manual clock forward by `millis`.
+    pub fn advance(&self, millis: i64) {
+        if let Some(at) = &self.manual {
+            at.fetch_add(millis, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
 
 /// The full router: `/healthz`, `/readyz`, `/api/v1/...`, `/api/v1/openapi.json`
@@ -167,6 +228,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
+    // A database that never had SLA policies gets the shipped ones.
+    let installed =
+        state.store.install_default_policies(state.now()).await.context("installing the default SLA policies")?;
+    if installed > 0 {
+        tracing::info!(installed, "installed the default SLA policies");
+    }
     let hub = chat::Hub::new(state.store.clone(), state.config.chat.clone());
     let smtp = match &state.config.mail.smtp_url {
         Some(url) => Some(rapport_channels::email::smtp::SmtpSender::from_url(url).context("email.smtp_url")?),
@@ -198,6 +265,7 @@ pub async fn serve(
     };
     // Chats that wait too long go to email; the task ends with the server.
     tokio::spawn(hub.clone().run_timers(stopped.clone()));
+    let automation = tokio::spawn(automation::run(state.clone(), stopped.clone()));
     let sweeper = tokio::spawn(sweep(state.clone(), stopped));
     let listener = listener.tap_io(|tcp| {
         // Small JSON responses should not wait for Nagle's algorithm.
@@ -215,6 +283,9 @@ pub async fn serve(
     let served = axum::serve(listener, service).with_graceful_shutdown(signal).await.context("serving HTTP");
     if let Err(error) = sweeper.await {
         tracing::warn!(%error, "the auto-close sweeper ended abnormally");
+    }
+    if let Err(error) = automation.await {
+        tracing::warn!(%error, "the service-level automation ended abnormally");
     }
     if let Some(sender) = sender
         && let Err(error) = sender.await

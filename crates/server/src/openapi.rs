@@ -6,7 +6,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{AppState, agents, callbacks, customers, health, organizations, search, teams, tickets};
+use crate::{AppState, agents, callbacks, customers, health, organizations, search, service_levels, teams, tickets};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,7 @@ use crate::{AppState, agents, callbacks, customers, health, organizations, searc
         (name = "teams", description = "Teams of agents"),
         (name = "agents", description = "Agents and their roles"),
         (name = "phone", description = "Calls, the callback queue and the call report"),
+        (name = "service levels", description = "Calendars, SLA policies, each ticket's targets and attainment"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -57,6 +58,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(organizations::router())
         .merge(teams::router())
         .merge(agents::router())
-        .merge(callbacks::router());
+        .merge(callbacks::router())
+        .merge(service_levels::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).nest("/api/v1", api)
 }

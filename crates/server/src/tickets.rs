@@ -25,12 +25,12 @@ pub(crate) use dto::ActorDto;
 use dto::{AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketPageDto, TicketPatchBody};
 pub use dto::{SearchResultDto, SearchResultsDto, TicketDto};
 
+use crate::AppState;
 use crate::auth::CurrentAgent;
 use crate::body::{JsonBody, RawJson};
 use crate::error::{ApiError, ErrorBody};
 use crate::merge_patch::PatchObject;
 use crate::params::{PathId, QueryParams};
-use crate::{AppState, now};
 
 /// The longest Idempotency-Key accepted.
 const MAX_IDEMPOTENCY_KEY: usize = 255;
@@ -86,7 +86,7 @@ async fn create_ticket(
 ) -> Result<Response, ApiError> {
     let idempotency = idempotency_key(&headers)?.map(|key| (caller.agent.id, key, hex::encode(Sha256::digest(&bytes))));
     let request: CreateTicketRequest = crate::body::parse(&bytes)?;
-    let command = request.into_command(Actor::Agent(caller.agent.id), idempotency, now())?;
+    let command = request.into_command(Actor::Agent(caller.agent.id), idempotency, state.now())?;
     let created = state.store.create_ticket(command).await?;
     Ok(ticket_response(StatusCode::CREATED, &created.ticket, created.replayed))
 }
@@ -122,7 +122,9 @@ async fn get_ticket(
     PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     let detail = state.store.get_ticket_detail(TicketId(id), Some(&caller.viewer)).await?;
-    let mut response = Json(TicketDetailDto::from(&detail)).into_response();
+    let mut dto = TicketDetailDto::from(&detail);
+    dto.sla = Some(crate::service_levels::ticket_sla(&state, detail.ticket.id).await?);
+    let mut response = Json(dto).into_response();
     set_etag(&mut response, detail.ticket.version);
     Ok(response)
 }
@@ -230,7 +232,7 @@ async fn update_ticket(
 ) -> Result<Response, ApiError> {
     let expected_version = if_match(&headers)?;
     let patch = ticket_patch(object)?;
-    let ticket = state.store.patch_ticket(TicketId(id), caller.viewer, patch, expected_version, now()).await?;
+    let ticket = state.store.patch_ticket(TicketId(id), caller.viewer, patch, expected_version, state.now()).await?;
     Ok(ticket_response(StatusCode::OK, &ticket, false))
 }
 
@@ -322,7 +324,7 @@ async fn add_message(
         html: None,
         attachments: Vec::new(),
         origin,
-        now: now(),
+        now: state.now(),
     };
     let (_ticket, message) = state.store.add_message(TicketId(id), Some(caller.viewer), message).await?;
     Ok((StatusCode::CREATED, Json(MessageDto::from(&message))))

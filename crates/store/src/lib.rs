@@ -14,6 +14,7 @@ mod create_batch;
 mod db;
 mod error;
 mod intake;
+mod jobs;
 mod merge;
 mod messages;
 mod messaging;
@@ -22,8 +23,10 @@ mod people;
 mod portal;
 mod projector;
 mod rows;
+mod rules;
 mod search;
 mod service_levels;
+mod sla_report;
 mod tickets;
 mod tokens;
 mod writer;
@@ -45,13 +48,16 @@ pub use chat::{ChatReply, ChatSession, MAX_TRANSCRIPT};
 pub use db::Dialect;
 pub use error::{Rejection, StoreError};
 pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineReason};
+pub use jobs::{ClaimedJob, JobCounts, JobId, JobKind, JobOutcome, MAX_JOB_ATTEMPTS, NewJob, rule_job};
 pub use merge::CustomerMerge;
 pub use outbox::{OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
 pub use projector::{SweepProgress, TicketSla};
+pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
 pub use search::SearchHit;
 pub use service_levels::{StoredCalendar, StoredPolicy};
+pub use sla_report::ReportGroup;
 pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
     TicketFilter, TicketSort,

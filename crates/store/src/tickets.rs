@@ -316,40 +316,7 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 let ticket = visible(load_ticket(conn, id, true).await?, viewer.as_ref())?;
-                let mut message = message;
-                // A public reply that asks to be delivered goes out through the outbox, in this transaction.
-                let delivery = match (&message.origin.external_id, message.origin.delivery) {
-                    (Some(_), Some(DeliveryState::Queued)) if message.kind == MessageKind::Reply => {
-                        plan_reply(
-                            conn,
-                            &ticket,
-                            message.author,
-                            &message.text,
-                            message.html.as_deref(),
-                            message.origin.channel,
-                        )
-                        .await?
-                    }
-                    _ => None,
-                };
-                if let (None, Some(channel)) = (&delivery, message.origin.channel) {
-                    return Err(Rejection::NoRoute { channel }.into());
-                }
-                if delivery.is_none() && message.origin.delivery == Some(DeliveryState::Queued) {
-                    message.origin.delivery = None;
-                    message.origin.external_id = None;
-                }
-                let channel = delivery.as_ref().map_or(ticket.channel, |(channel, _)| *channel);
-                let message_id = insert_message(conn, id, channel, &message).await?;
-                if let (Some((channel, payload)), Some(external_id)) = (&delivery, &message.origin.external_id) {
-                    enqueue(conn, Some(message_id), Some(id), *channel, external_id, payload, message.now).await?;
-                }
-                let decision = event::add_message(&ticket, message_id, message.kind, message.author, message.now)
-                    .map_err(Rejection::from)?;
-                save_decision(conn, &ticket, &decision).await?;
-                let messages = load_messages_by_id(conn, message_id).await?;
-                let message = messages.into_iter().next().ok_or(StoreError::NotFound("message"))?;
-                Ok((decision.ticket, message))
+                add_message_to(conn, &ticket, message).await
             })
         })
         .await
@@ -654,6 +621,46 @@ pub(crate) async fn customer_tier(conn: &mut Conn<'_>, customer: CustomerId) -> 
         .await?;
     let row = row.ok_or(StoreError::NotFound("customer"))?;
     Ok(rapport_core::customer::effective_tier(row.tier.map(Tier), row.org_tier.map(Tier)))
+}
+
+/// Adds `message` to `ticket` (loaded for update) in the caller's transaction.
+/// A public reply that asks to be delivered (an `external_id` and the
+/// `queued` state) goes out through the outbox in the same transaction, on
+/// the channel of the customer's latest message unless one is named; when the
+/// named channel cannot carry it the write is refused, and when no channel
+/// can, the reply is kept without a delivery (the returned message has none).
+pub(crate) async fn add_message_to(
+    conn: &mut Conn<'_>,
+    ticket: &Ticket,
+    message: NewMessage,
+) -> Result<(Ticket, Message), StoreError> {
+    let id = ticket.id;
+    let mut message = message;
+    let delivery = match (&message.origin.external_id, message.origin.delivery) {
+        (Some(_), Some(DeliveryState::Queued)) if message.kind == MessageKind::Reply => {
+            plan_reply(conn, ticket, message.author, &message.text, message.html.as_deref(), message.origin.channel)
+                .await?
+        }
+        _ => None,
+    };
+    if let (None, Some(channel)) = (&delivery, message.origin.channel) {
+        return Err(Rejection::NoRoute { channel }.into());
+    }
+    if delivery.is_none() && message.origin.delivery == Some(DeliveryState::Queued) {
+        message.origin.delivery = None;
+        message.origin.external_id = None;
+    }
+    let channel = delivery.as_ref().map_or(ticket.channel, |(channel, _)| *channel);
+    let message_id = insert_message(conn, id, channel, &message).await?;
+    if let (Some((channel, payload)), Some(external_id)) = (&delivery, &message.origin.external_id) {
+        enqueue(conn, Some(message_id), Some(id), *channel, external_id, payload, message.now).await?;
+    }
+    let decision =
+        event::add_message(ticket, message_id, message.kind, message.author, message.now).map_err(Rejection::from)?;
+    save_decision(conn, ticket, &decision).await?;
+    let messages = load_messages_by_id(conn, message_id).await?;
+    let message = messages.into_iter().next().ok_or(StoreError::NotFound("message"))?;
+    Ok((decision.ticket, message))
 }
 
 pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: bool) -> Result<Ticket, StoreError> {

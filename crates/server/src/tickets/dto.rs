@@ -98,6 +98,10 @@ pub struct TicketDetailDto {
     /// Messenger and Instagram; absent on channels without one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_window: Option<ServiceWindowDto>,
+    /// The service level now: the policy and every target's due time,
+    /// elapsed and remaining time, and state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<crate::service_levels::TicketSlaDto>,
 }
 
 impl From<&TicketDetail> for TicketDetailDto {
@@ -107,6 +111,7 @@ impl From<&TicketDetail> for TicketDetailDto {
             messages: detail.messages.iter().map(MessageDto::from).collect(),
             events: detail.events.iter().map(EventDto::from).collect(),
             service_window: ServiceWindowDto::of(detail, crate::now()),
+            sla: None,
         }
     }
 }
@@ -421,6 +426,13 @@ pub enum ChangeDto {
         /// The message (it stays here).
         message: i64,
     },
+    /// The ticket moved between escalation levels (0: not escalated; 1-3: L1-L3).
+    EscalationChanged {
+        /// Before.
+        from: u8,
+        /// After.
+        to: u8,
+    },
 }
 
 impl From<&Change> for ChangeDto {
@@ -464,6 +476,7 @@ impl From<&Change> for ChangeDto {
             Change::CustomerChanged { from, to } => ChangeDto::CustomerChanged { from: from.0, to: to.0 },
             Change::SplitFrom { ticket, message } => ChangeDto::SplitFrom { ticket: ticket.0, message: message.0 },
             Change::SplitTo { ticket, message } => ChangeDto::SplitTo { ticket: ticket.0, message: message.0 },
+            Change::EscalationChanged { from, to } => ChangeDto::EscalationChanged { from: *from, to: *to },
         }
     }
 }

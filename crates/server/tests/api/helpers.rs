@@ -5,10 +5,8 @@
 //! `RAPPORT_TEST_DATABASE_URL` names a PostgreSQL server, a new database
 //! `rapport_test_<random>` on it, dropped when the test ends.
 
-use std::sync::Arc;
-
 use rapport_core::{AgentId, Role, TeamId};
-use rapport_server::{AppState, ServerConfig, auth, now};
+use rapport_server::{AppState, Clock, ServerConfig, auth, now};
 use rapport_store::{NewAgent, Store, StoreOptions};
 use reqwest::{Method, RequestBuilder, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
@@ -25,6 +23,8 @@ pub struct TestApp {
     pub store: Store,
     /// An admin with a token.
     pub admin: TestAgent,
+    /// The server's clock (manual in tests that move time by hand).
+    pub clock: Clock,
     database: TestDatabase,
     _shutdown: oneshot::Sender<()>,
 }
@@ -104,11 +104,20 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with a given configuration.
 pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
+    spawn_app_on(config, Clock::system()).await
+}
+
+/// [`spawn_app`] on a clock that stands still until the test moves it.
+pub async fn spawn_app_at(config: ServerConfig, start: rapport_core::Timestamp) -> TestApp {
+    spawn_app_on(config, Clock::manual(start)).await
+}
+
+async fn spawn_app_on(config: ServerConfig, clock: Clock) -> TestApp {
     let (url, database) = fresh_database().await;
     let store = Store::open(&url, StoreOptions::default()).await.expect("opening the test store");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a free port");
     let address = format!("http://{}", listener.local_addr().expect("the bound address"));
-    let state = AppState { store: store.clone(), config: Arc::new(config) };
+    let state = AppState { clock: clock.clone(), ..AppState::new(store.clone(), config) };
     let (shutdown, stop) = oneshot::channel::<()>();
     tokio::spawn(async move {
         let signal = async move {
@@ -121,7 +130,7 @@ pub async fn spawn_app_with(config: ServerConfig) -> TestApp {
     rapport_channels::http::install_crypto_provider();
     let client = reqwest::Client::builder().build().expect("building an HTTP client");
     let admin = new_agent(&store, Role::Admin, &[]).await;
-    TestApp { address, client, store, admin, database, _shutdown: shutdown }
+    TestApp { address, client, store, admin, clock, database, _shutdown: shutdown }
 }
 
 async fn fresh_database() -> (String, TestDatabase) {
@@ -236,6 +245,27 @@ impl TestApp {
             builder = builder.header("if-match", version);
         }
         self.send(builder).await
+    }
+
+    /// `PUT path` with a JSON body as `agent`.
+    pub async fn put(&self, path: &str, agent: &TestAgent, body: &Value) -> Reply {
+        self.send(self.request(Method::PUT, path, Some(agent)).json(body)).await
+    }
+
+    /// `DELETE path` as `agent`.
+    pub async fn delete(&self, path: &str, agent: &TestAgent) -> Reply {
+        self.send(self.request(Method::DELETE, path, Some(agent))).await
+    }
+
+    /// Waits (up to 10 s) until the background projector has measured every changed ticket.
+    pub async fn settle(&self) {
+        for _ in 0..200 {
+            if self.store.count_sla_backlog().await.expect("counting the SLA backlog") == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the SLA projector did not catch up within 10 s");
     }
 
     /// Creates a ticket as `agent`, asserting 201; returns its JSON.

@@ -20,6 +20,7 @@ mod messenger;
 mod pagination;
 mod people;
 mod search;
+mod service_levels;
 mod telegram;
 mod tickets;
 mod twilio;

@@ -19,15 +19,21 @@ impl std::ops::Deref for TestStore {
 
 /// A migrated, empty store.
 pub async fn fresh_store() -> TestStore {
+    fresh_store_with_url().await.0
+}
+
+/// A migrated, empty store and its database URL, for opening a second store
+/// on the same database (as a second instance would).
+pub async fn fresh_store_with_url() -> (TestStore, String) {
     match std::env::var("RAPPORT_TEST_DATABASE_URL") {
         Ok(base) if !base.is_empty() => {
             let url = fresh_postgres_database(&base).await;
-            TestStore { store: Store::open(&url, StoreOptions::default()).await.unwrap(), _dir: None }
+            (TestStore { store: Store::open(&url, StoreOptions::default()).await.unwrap(), _dir: None }, url)
         }
         _ => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
-            TestStore { store: Store::open(&url, StoreOptions::default()).await.unwrap(), _dir: Some(dir) }
+            (TestStore { store: Store::open(&url, StoreOptions::default()).await.unwrap(), _dir: Some(dir) }, url)
         }
     }
 }
