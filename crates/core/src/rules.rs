@@ -45,6 +45,7 @@ mod matcher;
 mod model;
 mod template;
 mod validate;
+mod words;
 
 pub use cycles::{CycleError, check_cycles, triggers};
 pub use effects::{Effect, effects};
@@ -55,6 +56,7 @@ pub use model::{
 };
 pub use template::{PLACEHOLDERS, TemplateData, check_template, render};
 pub use validate::{MAX_NAME_CHARS, validate};
+pub use words::event_words;
 
 #[cfg(test)]
 mod tests;

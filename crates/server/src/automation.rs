@@ -7,11 +7,19 @@
 //! once (claims with leases, compare-and-set progress, unique job keys), so
 //! each instance simply runs this loop. Time comes from the state's clock.
 
-use std::time::Duration;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
 
+use rapport_store::{JobOutcome, StoreError};
 use tokio::sync::watch;
 
 use crate::AppState;
+
+/// How long a worker holds a claimed job before another may take it over.
+const JOB_LEASE_MS: i64 = 60_000;
+
+/// Jobs claimed at a time.
+const JOB_BATCH: i64 = 100;
 
 /// How the background loop paces itself.
 #[derive(Debug, Clone)]
@@ -24,12 +32,30 @@ pub struct AutomationSettings {
     pub batch: i64,
     /// Open tickets re-measured per sweep batch after a policy change.
     pub sweep_batch: i64,
+    /// How often the timer pass evaluates the time-triggered rules.
+    pub timer_every: Duration,
 }
 
 impl Default for AutomationSettings {
     fn default() -> Self {
-        AutomationSettings { enabled: true, tick: Duration::from_millis(250), batch: 500, sweep_batch: 1000 }
+        AutomationSettings {
+            enabled: true,
+            tick: Duration::from_millis(250),
+            batch: 500,
+            sweep_batch: 1000,
+            timer_every: Duration::from_secs(5),
+        }
     }
+}
+
+/// What the loop keeps between rounds.
+struct Round {
+    /// This instance's name on the jobs it claims.
+    worker: String,
+    /// When the last timer pass ran.
+    last_timers: Option<Instant>,
+    /// Firings this process has enqueued already.
+    seen: HashSet<String>,
 }
 
 /// Runs until `stopped` changes (or its sender is dropped).
@@ -40,8 +66,14 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     }
     let mut tick = tokio::time::interval(settings.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let mut round = Round {
+        worker: format!("rapport-{}-{}", std::process::id(), started.as_nanos() % 1_000_000_007),
+        last_timers: None,
+        seen: HashSet::new(),
+    };
     loop {
-        let busy = match step(&state, &settings).await {
+        let busy = match step(&state, &settings, &mut round).await {
             Ok(busy) => busy,
             Err(error) => {
                 tracing::warn!(error = %error, "service-level automation step failed; will retry");
@@ -63,9 +95,10 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     }
 }
 
-/// One round: changed tickets first (agents look at them), then one sweep
-/// batch. Returns whether more work is waiting.
-async fn step(state: &AppState, settings: &AutomationSettings) -> Result<bool, rapport_store::StoreError> {
+/// One round: changed tickets first (agents look at them), the timer pass
+/// when due, the jobs due, then one sweep batch. Returns whether more work
+/// is waiting.
+async fn step(state: &AppState, settings: &AutomationSettings, round: &mut Round) -> Result<bool, StoreError> {
     let store = &state.store;
     loop {
         let taken = store.project_changed(settings.batch, state.now()).await?;
@@ -74,6 +107,34 @@ async fn step(state: &AppState, settings: &AutomationSettings) -> Result<bool, r
         }
         tokio::task::yield_now().await;
     }
+    if round.last_timers.is_none_or(|last| last.elapsed() >= settings.timer_every) {
+        round.last_timers = Some(Instant::now());
+        let pass = store.run_timers(state.now(), &mut round.seen).await?;
+        if pass.enqueued > 0 {
+            tracing::info!(tickets = pass.tickets, enqueued = pass.enqueued, "timer pass fired rules");
+        }
+    }
+    let jobs_left = run_jobs(state, &round.worker).await?;
     let sweep = store.project_sweep(settings.sweep_batch, state.now()).await?;
-    Ok(!sweep.done)
+    Ok(jobs_left || !sweep.done)
+}
+
+/// Runs one batch of due jobs; returns whether the batch was full (more may wait).
+async fn run_jobs(state: &AppState, worker: &str) -> Result<bool, StoreError> {
+    let store = &state.store;
+    let jobs = store.claim_jobs(worker, JOB_BATCH, JOB_LEASE_MS, state.now()).await?;
+    let full = i64::try_from(jobs.len()).unwrap_or(i64::MAX) >= JOB_BATCH;
+    for job in jobs {
+        let id = job.id;
+        match store.run_job(worker, job, state.now()).await {
+            Ok(JobOutcome::Done) => {}
+            Ok(JobOutcome::Lost) => tracing::info!(job = id.0, "a job's lease ran out and another worker took it"),
+            Ok(JobOutcome::Skipped(why)) => tracing::debug!(job = id.0, why, "job skipped"),
+            Err(error) => {
+                tracing::warn!(job = id.0, %error, "a job failed; it will be retried");
+                store.record_job_failure(id, &error.to_string(), state.now()).await?;
+            }
+        }
+    }
+    Ok(full)
 }

@@ -27,6 +27,7 @@ mod rules;
 mod search;
 mod service_levels;
 mod sla_report;
+mod timers;
 mod tickets;
 mod tokens;
 mod writer;
@@ -58,6 +59,7 @@ pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
 pub use search::SearchHit;
 pub use service_levels::{StoredCalendar, StoredPolicy};
 pub use sla_report::ReportGroup;
+pub use timers::{RuleSet, TimerPass};
 pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
     TicketFilter, TicketSort,

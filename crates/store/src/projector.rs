@@ -22,6 +22,7 @@
 use std::collections::HashMap;
 
 use rapport_core::event::Event;
+use rapport_core::rules::event_words;
 use rapport_core::sla::TicketFacts;
 use rapport_core::sla::projection::{KeptTarget, PolicySet, Projected, project};
 use rapport_core::sla::timeline::{Counters, Timeline, timeline};
@@ -33,7 +34,9 @@ use crate::Store;
 use crate::db::{Arg, Conn, Dialect, Insert, Statement, args};
 use crate::error::StoreError;
 use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow};
+use crate::jobs::{NewJob, insert_jobs};
 use crate::service_levels::generation;
+use crate::timers::{RuleSet, snapshot};
 
 /// How long a PostgreSQL instance holds a claimed batch before others may take it.
 const CLAIM_MS: i64 = 60_000;
@@ -83,6 +86,8 @@ struct FactsRow {
     ticket: TicketRow,
     own_tier: Option<String>,
     org_tier: Option<String>,
+    escalation_level: i64,
+    kept_event: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -111,8 +116,13 @@ const TIMELINE_KINDS: [&str; 5] = ["created", "status_changed", "message_added",
 struct Loaded {
     ticket: Ticket,
     tier: Tier,
+    escalation_level: i64,
     events: Vec<Event>,
     last_event: i64,
+    /// The last event already projected; later ones are new to the rules.
+    kept_event: i64,
+    /// New events: their ids and the event words they stand for.
+    fresh: Vec<(i64, Vec<&'static str>)>,
     answered: Vec<Timestamp>,
 }
 
@@ -132,9 +142,10 @@ async fn load(conn: &mut Conn<'_>, ids: Option<&[i64]>, range: (i64, i64)) -> Re
     let facts: Vec<FactsRow> = conn
         .fetch_all(
             AssertSqlSafe(format!(
-                "SELECT {TICKET_COLUMNS}, c.tier AS own_tier, o.tier AS org_tier FROM tickets t \
+                "SELECT {TICKET_COLUMNS}, c.tier AS own_tier, o.tier AS org_tier, t.escalation_level, \
+                 s.event_id AS kept_event FROM tickets t \
                  JOIN customers c ON c.id = t.customer_id LEFT JOIN organizations o ON o.id = c.organization_id \
-                 WHERE {ticket_filter}{active} ORDER BY t.id"
+                 LEFT JOIN ticket_sla s ON s.ticket_id = t.id WHERE {ticket_filter}{active} ORDER BY t.id"
             )),
             filter_args.clone(),
         )
@@ -160,13 +171,30 @@ async fn load(conn: &mut Conn<'_>, ids: Option<&[i64]>, range: (i64, i64)) -> Re
         phone |= ticket.channel == Channel::Phone;
         let tier = rapport_core::customer::effective_tier(row.own_tier.map(Tier), row.org_tier.map(Tier));
         index.insert(ticket.id.0, loaded.len());
-        loaded.push(Loaded { ticket, tier, events: Vec::new(), last_event: 0, answered: Vec::new() });
+        loaded.push(Loaded {
+            ticket,
+            tier,
+            escalation_level: row.escalation_level,
+            events: Vec::new(),
+            last_event: 0,
+            kept_event: row.kept_event.unwrap_or(0),
+            fresh: Vec::new(),
+            answered: Vec::new(),
+        });
     }
     for row in log {
         let Some(entry) = index.get(&row.event.ticket_id).map(|at| &mut loaded[*at]) else { continue };
         entry.last_event = entry.last_event.max(row.id);
-        if TIMELINE_KINDS.contains(&row.kind.as_str()) {
-            entry.events.push(Event::try_from(row.event)?);
+        let fresh = row.id > entry.kept_event;
+        let wanted = TIMELINE_KINDS.contains(&row.kind.as_str());
+        if fresh || wanted {
+            let event = Event::try_from(row.event)?;
+            if fresh {
+                entry.fresh.push((row.id, event_words(&event.change, event.actor)));
+            }
+            if wanted {
+                entry.events.push(event);
+            }
         }
     }
     if phone {
@@ -282,20 +310,38 @@ fn row_args(loaded: &Loaded, timeline: &Timeline, projected: &Projected, generat
     (&TICKET_SLA_UPSERT, values)
 }
 
-/// A batch measured, ready to write.
+/// A batch measured, ready to write: the rows and the jobs of the event rules that fired.
 struct Batch {
     generation: i64,
     rows: Vec<Statement>,
+    jobs: Vec<NewJob>,
 }
 
-fn measure_batch(set: &PolicySet, generation: i64, loaded: &[Loaded], now: Timestamp) -> Result<Batch, StoreError> {
+/// Measures a batch; with `rules`, also fires the event rules on the new events.
+fn measure_batch(
+    set: &PolicySet,
+    generation: i64,
+    loaded: &[Loaded],
+    rules: Option<&RuleSet>,
+    now: Timestamp,
+) -> Result<Batch, StoreError> {
     let mut rows = Vec::with_capacity(loaded.len());
+    let mut jobs = Vec::new();
     for entry in loaded {
         if let Some((timeline, projected)) = measure_loaded(set, entry, now)? {
             rows.push(row_args(entry, &timeline, &projected, generation));
+            if let Some(rules) = rules.filter(|rules| !rules.compiled.is_empty() && !entry.fresh.is_empty()) {
+                let snapshot = snapshot(&entry.ticket, entry.escalation_level, entry.tier.clone(), &timeline);
+                for (event_id, words) in &entry.fresh {
+                    for word in words {
+                        let firings = rules.compiled.on_event(&snapshot, word, *event_id);
+                        jobs.extend(rules.jobs(entry.ticket.id, &firings, now)?);
+                    }
+                }
+            }
         }
     }
-    Ok(Batch { generation, rows })
+    Ok(Batch { generation, rows, jobs })
 }
 
 impl Store {
@@ -336,14 +382,15 @@ impl Store {
             return Ok(0);
         }
         let (generation, set) = self.policy_set().await?;
+        let rules = self.rule_set().await?;
         let ids: Vec<i64> = dirty.iter().map(|row| row.ticket_id).collect();
         let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, Some(&ids), (0, 0)).await })).await?;
-        let batch = measure_batch(&set, generation, &loaded, now)?;
+        let batch = measure_batch(&set, generation, &loaded, Some(&rules), now)?;
         let marks: Vec<(i64, i64)> = dirty.iter().map(|row| (row.ticket_id, row.event_id)).collect();
         let taken = marks.len();
         self.write(move |conn| {
             Box::pin(async move {
-                if !write_batch(conn, batch).await? {
+                if !write_batch(conn, batch, now).await? {
                     return Ok(());
                 }
                 for (ticket, event) in marks {
@@ -385,18 +432,18 @@ impl Store {
             Some(last) => SweepProgress { generation, after: last.id, done: false },
         };
         let batch = match ids.last() {
-            None => Batch { generation, rows: Vec::new() },
+            None => Batch { generation, rows: Vec::new(), jobs: Vec::new() },
             Some(last) => {
                 let range = (after, last.id);
                 let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, None, range).await })).await?;
-                measure_batch(&set, generation, &loaded, now)?
+                measure_batch(&set, generation, &loaded, None, now)?
             }
         };
         let text = serde_json::to_string(&progress)?;
         let moved = self
             .write(move |conn| {
                 Box::pin(async move {
-                    if !write_batch(conn, batch).await? {
+                    if !write_batch(conn, batch, now).await? {
                         return Ok(false);
                     }
                     let changed = conn
@@ -472,11 +519,12 @@ impl Store {
 
 /// Writes a measured batch if the policy generation is still the one it was
 /// measured under; returns whether it did.
-async fn write_batch(conn: &mut Conn<'_>, batch: Batch) -> Result<bool, StoreError> {
+async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestamp) -> Result<bool, StoreError> {
     if generation(conn).await? != batch.generation {
         return Ok(false);
     }
     conn.execute_all(batch.rows).await?;
+    insert_jobs(conn, &batch.jobs, now).await?;
     Ok(true)
 }
 

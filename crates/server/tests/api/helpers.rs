@@ -26,7 +26,47 @@ pub struct TestApp {
     /// The server's clock (manual in tests that move time by hand).
     pub clock: Clock,
     database: TestDatabase,
-    _shutdown: oneshot::Sender<()>,
+    url: String,
+    config: ServerConfig,
+    server: Instance,
+}
+
+/// One running server: stopping it waits until it has shut down.
+pub struct Instance {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Instance {
+    /// Starts a server on its own store over `url`.
+    pub async fn start(url: &str, config: ServerConfig, clock: Clock) -> Instance {
+        let store = Store::open(url, StoreOptions::default()).await.expect("opening the test store");
+        Instance::start_on(store, config, clock).await
+    }
+
+    async fn start_on(store: Store, config: ServerConfig, clock: Clock) -> Instance {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a free port");
+        let address = format!("http://{}", listener.local_addr().expect("the bound address"));
+        let state = AppState { clock, ..AppState::new(store, config) };
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let signal = async move {
+                let _ = stop.await;
+            };
+            if let Err(error) = rapport_server::serve(listener, state, signal).await {
+                eprintln!("the test server failed: {error:#}");
+            }
+        });
+        Instance { address, shutdown, task }
+    }
+
+    /// Stops the server and waits for it (its background work included) to end.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        self.task.await.expect("the test server task");
+    }
 }
 
 /// An agent and their API token.
@@ -115,22 +155,32 @@ pub async fn spawn_app_at(config: ServerConfig, start: rapport_core::Timestamp) 
 async fn spawn_app_on(config: ServerConfig, clock: Clock) -> TestApp {
     let (url, database) = fresh_database().await;
     let store = Store::open(&url, StoreOptions::default()).await.expect("opening the test store");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a free port");
-    let address = format!("http://{}", listener.local_addr().expect("the bound address"));
-    let state = AppState { clock: clock.clone(), ..AppState::new(store.clone(), config) };
-    let (shutdown, stop) = oneshot::channel::<()>();
-    tokio::spawn(async move {
-        let signal = async move {
-            let _ = stop.await;
-        };
-        if let Err(error) = rapport_server::serve(listener, state, signal).await {
-            eprintln!("the test server failed: {error:#}");
-        }
-    });
+    let server = Instance::start_on(store.clone(), config.clone(), clock.clone()).await;
     rapport_channels::http::install_crypto_provider();
     let client = reqwest::Client::builder().build().expect("building an HTTP client");
     let admin = new_agent(&store, Role::Admin, &[]).await;
-    TestApp { address, client, store, admin, clock, database, _shutdown: shutdown }
+    TestApp { address: server.address.clone(), client, store, admin, clock, database, url, config, server }
+}
+
+impl TestApp {
+    /// Stops the server and starts a new one (a new store, a new port) on
+    /// the same database and clock, as after a crash or a deploy.
+    pub async fn restart(&mut self) {
+        let fresh = Instance::start(&self.url, self.config.clone(), self.clock.clone()).await;
+        let old = std::mem::replace(&mut self.server, fresh);
+        old.stop().await;
+        self.address = self.server.address.clone();
+    }
+
+    /// The database URL.
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Starts another server on the same database (several instances on one PostgreSQL).
+    pub async fn another_instance(&self) -> Instance {
+        Instance::start(&self.url, self.config.clone(), self.clock.clone()).await
+    }
 }
 
 async fn fresh_database() -> (String, TestDatabase) {
