@@ -6,7 +6,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{AppState, agents, callbacks, customers, health, organizations, search, service_levels, teams, tickets};
+use crate::{
+    AppState, agents, callbacks, customers, health, organizations, rules, search, service_levels, teams, tickets,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +29,7 @@ use crate::{AppState, agents, callbacks, customers, health, organizations, searc
         (name = "agents", description = "Agents and their roles"),
         (name = "phone", description = "Calls, the callback queue and the call report"),
         (name = "service levels", description = "Calendars, SLA policies, each ticket's targets and attainment"),
+        (name = "rules", description = "Escalation rules, the escalation plan, notifications and tasks"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -59,6 +62,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(teams::router())
         .merge(agents::router())
         .merge(callbacks::router())
-        .merge(service_levels::router());
+        .merge(service_levels::router())
+        .merge(rules::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).nest("/api/v1", api)
 }

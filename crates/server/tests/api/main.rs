@@ -21,6 +21,7 @@ mod merge;
 mod messenger;
 mod pagination;
 mod people;
+mod rules;
 mod search;
 mod service_levels;
 mod telegram;
