@@ -161,6 +161,13 @@ pub enum Change {
         /// After.
         to: u8,
     },
+    /// The ticket was linked to a problem ticket (a major incident), or
+    /// unlinked (`None`). The link lives beside the ticket (the store keeps it
+    /// in its own column), so replay leaves the ticket's fields alone.
+    ProblemLinked {
+        /// The problem ticket, or `None` when the link was removed.
+        problem: Option<TicketId>,
+    },
 }
 
 impl Change {
@@ -182,6 +189,7 @@ impl Change {
             Change::SplitFrom { .. } => "split_from",
             Change::SplitTo { .. } => "split_to",
             Change::EscalationChanged { .. } => "escalation_changed",
+            Change::ProblemLinked { .. } => "problem_linked",
         }
     }
 }
@@ -528,6 +536,29 @@ pub fn automate(ticket: &Ticket, automation: Automation, now: Timestamp) -> Deci
     decide(ticket, changes, Actor::System, now)
 }
 
+/// Links the ticket to `problem` (or unlinks it, `None`) on behalf of
+/// `actor`; no event when the link is already so. Which tickets may be linked
+/// is decided by [`crate::problem::check_link`].
+pub fn link_problem(
+    ticket: &Ticket,
+    current: Option<TicketId>,
+    problem: Option<TicketId>,
+    actor: Actor,
+    now: Timestamp,
+) -> Decision {
+    let changes = if current == problem { Vec::new() } else { vec![Change::ProblemLinked { problem }] };
+    decide(ticket, changes, actor, now)
+}
+
+/// Solves the ticket on behalf of `actor` (Rapport itself when a problem is
+/// solved with its linked tickets): the lifecycle allows it from any unsolved
+/// status; an already solved ticket gives no event.
+pub fn solve(ticket: &Ticket, actor: Actor, now: Timestamp) -> Result<Decision, TransitionError> {
+    let to = transition(ticket.status, Status::Solved, Trigger::AgentSets)?;
+    let changes = to.map(|to| Change::StatusChanged { from: ticket.status, to }).into_iter().collect();
+    Ok(decide(ticket, changes, actor, now))
+}
+
 /// Stamps `changes` as the next version and applies them.
 pub(crate) fn decide(ticket: &Ticket, changes: Vec<Change>, actor: Actor, now: Timestamp) -> Decision {
     if changes.is_empty() {
@@ -644,7 +675,8 @@ fn apply(ticket: &mut Ticket, event: &Event) -> Result<(), Option<&'static str>>
         | Change::MergedFrom { .. }
         | Change::SplitFrom { .. }
         | Change::SplitTo { .. }
-        | Change::EscalationChanged { .. } => true,
+        | Change::EscalationChanged { .. }
+        | Change::ProblemLinked { .. } => true,
     };
     ticket.version = event.version;
     ticket.updated_at = event.at;

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bench::BenchArgs;
-use crate::sla::SlaCommand;
+use crate::problem::ProblemCommand;
+use crate::report::ReportCommand;
+use crate::rules::RulesCommand;
+use crate::service_levels::SlaCommand;
 
 /// Rapport: a self-hosted customer-support platform in one binary.
 ///
@@ -64,10 +67,25 @@ pub enum Command {
     },
     /// Measure ticket creation, the queue view and search against a real server
     Bench(BenchArgs),
-    /// The SLA clock: due times and business time on a calendar file
+    /// The SLA clock on a calendar file, and the stored calendars and policies
     Sla {
         #[command(subcommand)]
         command: SlaCommand,
+    },
+    /// Reports: service-level attainment
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+    /// Automation rules and the escalation plan
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Problems (major incidents): link tickets, update their customers, solve them together
+    Problem {
+        #[command(subcommand)]
+        command: ProblemCommand,
     },
     /// Configuration helpers
     Config {

@@ -10,8 +10,12 @@ mod cli;
 mod config;
 mod demo;
 mod mailgate;
+mod problem;
 mod quarantine;
+mod report;
+mod rules;
 mod serve;
+mod service_levels;
 mod sla;
 mod token;
 
@@ -51,7 +55,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, database_flag).await,
-        Command::Sla { command } => sla::run(command),
+        Command::Sla { command: service_levels::SlaCommand::Clock(command) } => sla::run(command),
         command => {
             let config = config::RawConfig::load(&cli.global)?.validate()?;
             match command {
@@ -76,7 +80,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Command::Quarantine { command } => quarantine::run(config, command).await,
-                Command::Config { .. } | Command::Bench(_) | Command::Mailgate(_) | Command::Sla { .. } => Ok(()),
+                Command::Sla { command } => service_levels::run(config, command).await,
+                Command::Report { command } => report::run(config, command).await,
+                Command::Rules { command } => rules::run(config, command).await,
+                Command::Problem { command } => problem::run(config, command).await,
+                Command::Config { .. } | Command::Bench(_) | Command::Mailgate(_) => Ok(()),
             }
         }
     }

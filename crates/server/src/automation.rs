@@ -1,7 +1,7 @@
 //! The service-level machinery in the background: the SLA projector (each
 //! changed ticket's targets measured again; after a policy change, every
-//! open ticket), the timer pass that fires time-triggered rules, and the
-//! worker that runs the jobs rules leave.
+//! open ticket), overflow routing of new tickets, the timer pass that fires
+//! time-triggered rules, and the worker that runs the jobs rules leave.
 //!
 //! Every step is a store call that is safe to run on several instances at
 //! once (claims with leases, compare-and-set progress, unique job keys), so
@@ -106,6 +106,10 @@ async fn step(state: &AppState, settings: &AutomationSettings, round: &mut Round
             break;
         }
         tokio::task::yield_now().await;
+    }
+    let moved = store.route_overflow(state.now()).await?;
+    if moved > 0 {
+        tracing::info!(moved, "routed new tickets to overflow teams");
     }
     if round.last_timers.is_none_or(|last| last.elapsed() >= settings.timer_every) {
         round.last_timers = Some(Instant::now());

@@ -25,6 +25,7 @@ mod openapi;
 mod organizations;
 pub mod outbox;
 mod params;
+mod problems;
 mod rules;
 mod search;
 mod service_levels;

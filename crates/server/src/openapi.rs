@@ -7,7 +7,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::{
-    AppState, agents, callbacks, customers, health, organizations, rules, search, service_levels, teams, tickets,
+    AppState, agents, callbacks, customers, health, organizations, problems, rules, search, service_levels, teams,
+    tickets,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +31,7 @@ use crate::{
         (name = "phone", description = "Calls, the callback queue and the call report"),
         (name = "service levels", description = "Calendars, SLA policies, each ticket's targets and attainment"),
         (name = "rules", description = "Escalation rules, the escalation plan, notifications and tasks"),
+        (name = "problems", description = "Major incidents: tickets linked to a problem, updated and solved together"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -63,6 +65,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(agents::router())
         .merge(callbacks::router())
         .merge(service_levels::router())
-        .merge(rules::router());
+        .merge(rules::router())
+        .merge(problems::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).nest("/api/v1", api)
 }

@@ -1,23 +1,31 @@
 //! Teams: groups of agents that own a queue. Any agent may read them;
-//! supervisors and admins manage them.
+//! supervisors and admins manage them, including where a backed-up team's
+//! new tickets overflow to (`overflow_team`, `overflow_after_minutes`).
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use rapport_core::overflow::Overflow;
 use rapport_core::{Team, TeamId};
 use rapport_store::TeamChanges;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::AppState;
 use crate::auth::CurrentAgent;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::merge_patch::PatchObject;
 use crate::params::{IdPage, PathId, QueryParams};
 use crate::wire::{self, rfc3339};
-use crate::{AppState, now};
+
+/// The longest overflow wait accepted, in minutes (a week).
+const MAX_OVERFLOW_MINUTES: i64 = 7 * 24 * 60;
 
 /// The team routes, relative to `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,15 +44,24 @@ pub struct TeamDto {
     /// When it was created.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
+    /// The team that also gets this team's new tickets while its queue is
+    /// backed up; null when the team does not overflow.
+    pub overflow_team: Option<i64>,
+    /// The queue is backed up when its oldest waiting ticket (new or open,
+    /// unassigned) has waited longer than this; null when the team does not overflow.
+    pub overflow_after_minutes: Option<i64>,
 }
 
-impl From<&Team> for TeamDto {
-    fn from(team: &Team) -> TeamDto {
+impl TeamDto {
+    /// The team with its overflow setting.
+    fn new(team: &Team, overflow: Option<Overflow>) -> TeamDto {
         TeamDto {
             id: team.id.0,
             name: team.name.clone(),
             description: team.description.clone(),
             created_at: rfc3339(team.created_at),
+            overflow_team: overflow.map(|overflow| overflow.team.0),
+            overflow_after_minutes: overflow.map(|overflow| overflow.after_seconds / 60),
         }
     }
 }
@@ -77,6 +94,12 @@ pub struct TeamPatchBody {
     name: Option<String>,
     /// New description.
     description: Option<String>,
+    /// The team that also gets new tickets while this team's queue is backed
+    /// up (not this team); null stops overflowing.
+    overflow_team: Option<i64>,
+    /// How long the oldest waiting ticket may wait before the queue counts
+    /// as backed up, 1-10080 minutes; needed with a first `overflow_team`.
+    overflow_after_minutes: Option<i64>,
 }
 
 fn team_name(name: String) -> Result<String, ApiError> {
@@ -92,6 +115,58 @@ fn description(text: String) -> Result<String, ApiError> {
         return Err(ApiError::invalid("description", "description must be at most 2000 characters"));
     }
     Ok(text.trim().to_owned())
+}
+
+/// `overflow_after_minutes`: a whole number of minutes, or null.
+fn overflow_minutes(value: Option<Value>) -> Result<Option<Option<i64>>, ApiError> {
+    const FIELD: &str = "overflow_after_minutes";
+    value
+        .map(|value| match value {
+            Value::Null => Ok(None),
+            value => match value.as_i64() {
+                Some(minutes) if (1..=MAX_OVERFLOW_MINUTES).contains(&minutes) => Ok(Some(minutes)),
+                _ => Err(ApiError::invalid(
+                    FIELD,
+                    format!("{FIELD} must be a whole number of minutes from 1 to {MAX_OVERFLOW_MINUTES}"),
+                )),
+            },
+        })
+        .transpose()
+}
+
+/// The overflow setting a patch asks for: `None` leaves it alone,
+/// `Some(None)` clears it. A value missing from the patch is taken from
+/// `current`; the team and the wait are set together.
+fn overflow_change(
+    team: Option<Option<i64>>,
+    minutes: Option<Option<i64>>,
+    current: Option<Overflow>,
+) -> Result<Option<Option<Overflow>>, ApiError> {
+    let seconds = |minutes: i64| minutes * 60;
+    match (team, minutes) {
+        (None, None) => Ok(None),
+        (Some(None), None | Some(None)) | (None, Some(None)) => Ok(Some(None)),
+        (Some(None), Some(Some(_))) => {
+            Err(ApiError::invalid("overflow_after_minutes", "a team with no overflow_team has no overflow wait"))
+        }
+        (Some(Some(_)), Some(None)) => {
+            Err(ApiError::invalid("overflow_after_minutes", "overflow_after_minutes is needed with an overflow_team"))
+        }
+        (Some(Some(team)), Some(Some(minutes))) => {
+            Ok(Some(Some(Overflow { team: TeamId(team), after_seconds: seconds(minutes) })))
+        }
+        (Some(Some(team)), None) => match current {
+            Some(current) => Ok(Some(Some(Overflow { team: TeamId(team), after_seconds: current.after_seconds }))),
+            None => Err(ApiError::invalid(
+                "overflow_after_minutes",
+                "overflow_after_minutes is needed when the team starts to overflow",
+            )),
+        },
+        (None, Some(Some(minutes))) => match current {
+            Some(current) => Ok(Some(Some(Overflow { team: current.team, after_seconds: seconds(minutes) }))),
+            None => Err(ApiError::invalid("overflow_team", "overflow_team is needed with overflow_after_minutes")),
+        },
+    }
 }
 
 fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
@@ -123,8 +198,8 @@ async fn create_team(
     require_manager(&caller)?;
     let name = team_name(request.name)?;
     let description = description(request.description.unwrap_or_default())?;
-    let team = state.store.insert_team(name, description, now()).await?;
-    Ok((StatusCode::CREATED, Json(TeamDto::from(&team))))
+    let team = state.store.insert_team(name, description, state.now()).await?;
+    Ok((StatusCode::CREATED, Json(TeamDto::new(&team, None))))
 }
 
 /// A team.
@@ -143,7 +218,8 @@ async fn get_team(
     PathId(id): PathId,
 ) -> Result<Json<TeamDto>, ApiError> {
     let team = state.store.get_team(TeamId(id)).await?;
-    Ok(Json(TeamDto::from(&team)))
+    let overflow = state.store.find_overflow(team.id).await?;
+    Ok(Json(TeamDto::new(&team, overflow)))
 }
 
 /// Teams by id.
@@ -167,7 +243,9 @@ async fn list_teams(
     let page = IdPage::from_query(query, state.config.max_page_size)?;
     let teams = state.store.list_teams(page.after.map(TeamId), page.limit).await?;
     let next_cursor = page.next_cursor(teams.last().map(|team| team.id.0), teams.len());
-    Ok(Json(TeamPageDto { teams: teams.iter().map(TeamDto::from).collect(), next_cursor }))
+    let overflows: HashMap<TeamId, Overflow> = state.store.list_overflows().await?.into_iter().collect();
+    let teams = teams.iter().map(|team| TeamDto::new(team, overflows.get(&team.id).copied())).collect();
+    Ok(Json(TeamPageDto { teams, next_cursor }))
 }
 
 /// Change a team (supervisors and admins).
@@ -192,9 +270,18 @@ async fn update_team(
     mut object: PatchObject,
 ) -> Result<Json<TeamDto>, ApiError> {
     require_manager(&caller)?;
-    object.only(&["name", "description"])?;
+    object.only(&["name", "description", "overflow_team", "overflow_after_minutes"])?;
     let name = object.string("name")?.map(team_name).transpose()?;
     let description = object.string("description")?.map(description).transpose()?;
-    let team = state.store.update_team(TeamId(id), TeamChanges { name, description }).await?;
-    Ok(Json(TeamDto::from(&team)))
+    let overflow_team = object.nullable_id("overflow_team")?;
+    let overflow_minutes = overflow_minutes(object.take("overflow_after_minutes"))?;
+    let id = TeamId(id);
+    let mut overflow = state.store.find_overflow(id).await?;
+    if let Some(change) = overflow_change(overflow_team, overflow_minutes, overflow)? {
+        // The overflow is checked (and set) first: it is what a request most
+        // likely gets wrong, and then the name and description stay as they were.
+        overflow = state.store.set_overflow(id, change).await?;
+    }
+    let team = state.store.update_team(id, TeamChanges { name, description }).await?;
+    Ok(Json(TeamDto::new(&team, overflow)))
 }

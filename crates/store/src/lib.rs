@@ -7,6 +7,7 @@
 //! commits concurrent requests together ([`writer`]); on PostgreSQL each write
 //! is its own transaction. Reads use a pool on both.
 
+mod bench_seed;
 mod callbacks;
 mod calls;
 mod chat;
@@ -19,16 +20,18 @@ mod merge;
 mod messages;
 mod messaging;
 mod outbox;
+mod overflow;
 mod people;
 mod portal;
+mod problems;
 mod projector;
 mod rows;
 mod rules;
 mod search;
 mod service_levels;
 mod sla_report;
-mod timers;
 mod tickets;
+mod timers;
 mod tokens;
 mod writer;
 
@@ -54,16 +57,17 @@ pub use merge::CustomerMerge;
 pub use outbox::{OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
+pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
 pub use projector::{SweepProgress, TicketSla};
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
 pub use search::SearchHit;
 pub use service_levels::{StoredCalendar, StoredPolicy};
 pub use sla_report::ReportGroup;
-pub use timers::{RuleSet, TimerPass};
 pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
     TicketFilter, TicketSort,
 };
+pub use timers::{RuleSet, TimerPass};
 pub use tokens::TokenInfo;
 
 use db::{Conn, Db};

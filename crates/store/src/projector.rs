@@ -33,8 +33,8 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Arg, Conn, Dialect, Insert, Statement, args};
 use crate::error::StoreError;
-use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow};
 use crate::jobs::{NewJob, insert_jobs};
+use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow};
 use crate::service_levels::generation;
 use crate::timers::{RuleSet, snapshot};
 

@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 
 use rapport_core::rules::{CompiledRules, Counters, Firing, Rule, RuleId, TargetProgress, TicketSnapshot};
 use rapport_core::sla::TargetStatus;
-use rapport_core::sla::timeline::Timeline;
 use rapport_core::sla::projection::{KeptTarget, PolicySet};
+use rapport_core::sla::timeline::Timeline;
 use rapport_core::{AgentId, Level, TeamId, Ticket, TicketId, Tier, Timestamp};
 use sqlx::AssertSqlSafe;
 
@@ -93,8 +93,15 @@ pub(crate) fn snapshot(ticket: &Ticket, escalation_level: i64, tier: Tier, timel
 }
 
 /// A kept target brought forward to `now`, as the rules see it.
-pub(crate) fn progress(target: &KeptTarget, kept_at: Timestamp, now: Timestamp, set: &PolicySet, policy: Option<i64>) -> TargetProgress {
-    let calendar = set.calendar(policy.and_then(|id| set.policy(id)).map_or("default", |policy| policy.calendar.as_str()));
+pub(crate) fn progress(
+    target: &KeptTarget,
+    kept_at: Timestamp,
+    now: Timestamp,
+    set: &PolicySet,
+    policy: Option<i64>,
+) -> TargetProgress {
+    let calendar =
+        set.calendar(policy.and_then(|id| set.policy(id)).map_or("default", |policy| policy.calendar.as_str()));
     let target = target.at(kept_at, now, calendar);
     TargetProgress {
         kind: target.kind,
@@ -182,8 +189,10 @@ impl Store {
              t.escalation_level, t.created_at FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
              WHERE s.open = 1 AND t.active = 1"
         );
-        let rows: Vec<OpenRow> =
-            self.db.read(move |conn| Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), args![]).await })).await?;
+        let rows: Vec<OpenRow> = self
+            .db
+            .read(move |conn| Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), args![]).await }))
+            .await?;
         let mut pass = TimerPass { tickets: rows.len(), ..TimerPass::default() };
         let mut jobs = Vec::new();
         let mut targets = Vec::with_capacity(3);
@@ -201,7 +210,8 @@ impl Store {
             jobs.extend(rules.jobs(sla.ticket, &fresh, now)?);
         }
         if !jobs.is_empty() {
-            pass.enqueued = self.write(move |conn| Box::pin(async move { insert_jobs(conn, &jobs, now).await })).await?;
+            pass.enqueued =
+                self.write(move |conn| Box::pin(async move { insert_jobs(conn, &jobs, now).await })).await?;
         }
         // Remembered firings of tickets long gone would only grow the set.
         if seen.len() > 1_000_000 {

@@ -56,7 +56,11 @@ mod tests {
             (message(MessageKind::Reply), Actor::System, vec!["update_sent"]),
             (message(MessageKind::Note), agent, vec![]),
             (Change::StatusChanged { from: Status::Open, to: Status::Solved }, agent, vec!["status_changed", "solved"]),
-            (Change::StatusChanged { from: Status::Solved, to: Status::Open }, customer, vec!["status_changed", "reopened"]),
+            (
+                Change::StatusChanged { from: Status::Solved, to: Status::Open },
+                customer,
+                vec!["status_changed", "reopened"],
+            ),
             (Change::StatusChanged { from: Status::New, to: Status::Pending }, agent, vec!["status_changed"]),
             (Change::EscalationChanged { from: 1, to: 2 }, Actor::System, vec!["escalated"]),
         ];

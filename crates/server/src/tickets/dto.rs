@@ -433,6 +433,11 @@ pub enum ChangeDto {
         /// After.
         to: u8,
     },
+    /// The ticket was linked to a problem ticket (a major incident); null when unlinked.
+    ProblemLinked {
+        /// The problem ticket's id, or null.
+        problem: Option<i64>,
+    },
 }
 
 impl From<&Change> for ChangeDto {
@@ -477,6 +482,7 @@ impl From<&Change> for ChangeDto {
             Change::SplitFrom { ticket, message } => ChangeDto::SplitFrom { ticket: ticket.0, message: message.0 },
             Change::SplitTo { ticket, message } => ChangeDto::SplitTo { ticket: ticket.0, message: message.0 },
             Change::EscalationChanged { from, to } => ChangeDto::EscalationChanged { from: *from, to: *to },
+            Change::ProblemLinked { problem } => ChangeDto::ProblemLinked { problem: problem.map(|problem| problem.0) },
         }
     }
 }

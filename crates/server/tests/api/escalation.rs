@@ -68,7 +68,10 @@ async fn rules_fire_once_escalate_level_by_level_and_survive_a_restart() {
     let mut app = spawn_app_at(brisk(), instant("2026-11-23T10:00:00Z")).await;
     let (l1, l2, l3) = (app.team("L1").await, app.team("L2").await, app.team("L3").await);
     let supervisor = app.agent(Role::Supervisor, &[]).await;
-    let plan = EscalationPlan { levels: vec![Some(TeamId(l1)), Some(TeamId(l2)), Some(TeamId(l3))], on_call: Some(AgentId(supervisor.id)) };
+    let plan = EscalationPlan {
+        levels: vec![Some(TeamId(l1)), Some(TeamId(l2)), Some(TeamId(l3))],
+        on_call: Some(AgentId(supervisor.id)),
+    };
     app.store.put_escalation_plan(plan).await.unwrap();
     let now = app.clock.now();
     let rules = [

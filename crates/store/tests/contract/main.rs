@@ -6,6 +6,7 @@ mod automation;
 mod calls;
 mod chat;
 mod harness;
+mod incidents;
 mod intake;
 mod merge;
 mod people;
