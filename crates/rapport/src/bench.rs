@@ -15,6 +15,7 @@ mod hooks;
 mod load;
 mod mail;
 mod server;
+mod sla;
 mod workload;
 
 use std::path::PathBuf;
@@ -78,6 +79,17 @@ pub struct BenchArgs {
     /// With --hooks: which provider's webhook to drive
     #[arg(long, value_enum, default_value_t = hooks::Hook::Whatsapp)]
     pub hook: hooks::Hook,
+    /// Measure service levels instead: seed this many open tickets, time ticket creation
+    /// while every ticket's targets are re-measured after a policy change, then time the
+    /// timer pass of --sla-rules rules (creates run with --concurrency clients)
+    #[arg(long, value_name = "TICKETS")]
+    pub sla: Option<usize>,
+    /// With --sla: time-triggered rules for the timer pass
+    #[arg(long, default_value_t = 50)]
+    pub sla_rules: usize,
+    /// With --sla: seconds of ticket creation before the policy change (the idle figure)
+    #[arg(long, default_value_t = 15)]
+    pub sla_idle_seconds: u64,
 }
 
 /// Queue-view and search requests run at most this many at a time: a help desk has many more
@@ -101,6 +113,22 @@ pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Resul
             seconds: args.chat_seconds,
         };
         let report = chat::run(load, database_url).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
+    if let Some(tickets) = args.sla {
+        anyhow::ensure!(tickets > 0, "--sla must be at least 1");
+        let load = sla::SlaLoad {
+            tickets,
+            rules: args.sla_rules,
+            concurrency: args.concurrency,
+            idle_seconds: args.sla_idle_seconds,
+        };
+        let report = sla::run(load, database_url).await?;
         if args.json {
             println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
         } else {
@@ -433,6 +461,9 @@ mod tests {
             chat_seconds: 1,
             hooks: None,
             hook: hooks::Hook::Whatsapp,
+            sla: None,
+            sla_rules: 0,
+            sla_idle_seconds: 0,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);
         assert_eq!(query_concurrency(&args(Some(3), 32)), 3);

@@ -72,8 +72,5 @@ async fn problem(store: &Store, command: ProblemCommand) -> anyhow::Result<()> {
 }
 
 fn describe(update: &ProblemUpdate) -> String {
-    format!(
-        "update {} addresses {} customer(s); {} message(s) queued",
-        update.number, update.customers, update.queued
-    )
+    format!("update {} addresses {} customer(s); {} message(s) queued", update.number, update.customers, update.queued)
 }

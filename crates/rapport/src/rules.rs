@@ -53,7 +53,7 @@ pub enum EscalationCommand {
     Set {
         /// Up to three teams, by name or id, level 1 first; `-` keeps the
         /// ticket's team at that level; `none` removes every level
-        #[arg(long, value_name = "TEAM,TEAM,TEAM", value_delimiter = ',')]
+        #[arg(long, value_name = "TEAM,TEAM,TEAM", value_delimiter = ',', allow_hyphen_values = true)]
         levels: Option<Vec<String>>,
         /// The on-call supervisor, by email or id; `none` for nobody
         #[arg(long, value_name = "AGENT")]

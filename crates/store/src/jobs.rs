@@ -329,24 +329,45 @@ impl Store {
     }
 }
 
+/// Jobs per INSERT statement when queueing many (a timer pass may queue
+/// tens of thousands at once).
+const INSERT_ROWS: usize = 64;
+
 /// Queues jobs in the caller's transaction; returns how many were new.
 pub(crate) async fn insert_jobs(conn: &mut Conn<'_>, jobs: &[NewJob], now: Timestamp) -> Result<usize, StoreError> {
     let mut inserted = 0;
-    for job in jobs {
-        inserted += conn
-            .execute(
-                "INSERT INTO jobs (kind, dedupe_key, ticket_id, payload, run_at, state, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, 'queued', $6) ON CONFLICT (dedupe_key) DO NOTHING",
-                args![
-                    job.kind.as_str(),
-                    job.dedupe_key.clone(),
-                    job.ticket.map(|ticket| ticket.0),
-                    job.payload.clone(),
-                    job.run_at.0,
-                    now.0
-                ],
-            )
-            .await?;
+    for chunk in jobs.chunks(INSERT_ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|row| {
+                let first = row * 6 + 1;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, 'queued', ${})",
+                    first,
+                    first + 1,
+                    first + 2,
+                    first + 3,
+                    first + 4,
+                    first + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO jobs (kind, dedupe_key, ticket_id, payload, run_at, state, created_at) VALUES {} \
+             ON CONFLICT (dedupe_key) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut values = Vec::with_capacity(chunk.len() * 6);
+        for job in chunk {
+            values.extend(args![
+                job.kind.as_str(),
+                job.dedupe_key.clone(),
+                job.ticket.map(|ticket| ticket.0),
+                job.payload.clone(),
+                job.run_at.0,
+                now.0
+            ]);
+        }
+        inserted += conn.execute(AssertSqlSafe(sql), values).await?;
     }
     Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
 }

@@ -69,6 +69,10 @@ pub struct SweepProgress {
     pub generation: i64,
     /// The last ticket id done.
     pub after: i64,
+    /// The highest ticket id when the sweep began: later tickets were
+    /// measured under this generation when they were created.
+    #[serde(default)]
+    pub until: i64,
     /// Whether every open ticket has been measured under `generation`.
     #[serde(default)]
     pub done: bool,
@@ -409,27 +413,38 @@ impl Store {
     pub async fn project_sweep(&self, limit: i64, now: Timestamp) -> Result<SweepProgress, StoreError> {
         let (generation, set) = self.policy_set().await?;
         let (before, raw) = self.sweep_progress().await?;
-        let start =
-            if before.generation == generation { before } else { SweepProgress { generation, after: 0, done: false } };
+        let start = if before.generation == generation {
+            before
+        } else {
+            let last: crate::db::IdRow = self
+                .db
+                .read(|conn| {
+                    Box::pin(
+                        async move { conn.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM tickets", args![]).await },
+                    )
+                })
+                .await?;
+            SweepProgress { generation, after: 0, until: last.id, done: false }
+        };
         if start.done {
             return Ok(start);
         }
-        let after = start.after;
+        let (after, until) = (start.after, start.until);
         let ids: Vec<crate::db::IdRow> = self
             .db
             .read(move |conn| {
                 Box::pin(async move {
                     conn.fetch_all(
-                        "SELECT id FROM tickets WHERE id > $1 AND active = 1 ORDER BY id LIMIT $2",
-                        args![after, limit],
+                        "SELECT id FROM tickets WHERE id > $1 AND id <= $2 AND active = 1 ORDER BY id LIMIT $3",
+                        args![after, until, limit],
                     )
                     .await
                 })
             })
             .await?;
         let progress = match ids.last() {
-            None => SweepProgress { generation, after, done: true },
-            Some(last) => SweepProgress { generation, after: last.id, done: false },
+            None => SweepProgress { generation, after, until, done: true },
+            Some(last) => SweepProgress { generation, after: last.id, until, done: false },
         };
         let batch = match ids.last() {
             None => Batch { generation, rows: Vec::new(), jobs: Vec::new() },
@@ -502,6 +517,15 @@ impl Store {
                 })
             })
             .await
+    }
+
+    /// Where the background measurement stands: the policy generation, the
+    /// sweep after the last policy change, and how many changed tickets wait.
+    pub async fn sla_status(&self) -> Result<(i64, SweepProgress, i64), StoreError> {
+        let (generation, _) = self.policy_set().await?;
+        let (sweep, _) = self.sweep_progress().await?;
+        let backlog = self.count_sla_backlog().await?;
+        Ok((generation, sweep, backlog))
     }
 
     /// How many tickets wait to be measured (changed, not yet projected).

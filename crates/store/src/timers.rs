@@ -55,6 +55,9 @@ impl RuleSet {
     }
 }
 
+/// Jobs queued per write by a timer pass.
+const JOBS_PER_WRITE: usize = 1_000;
+
 /// What one timer pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TimerPass {
@@ -209,9 +212,13 @@ impl Store {
                 .collect();
             jobs.extend(rules.jobs(sla.ticket, &fresh, now)?);
         }
-        if !jobs.is_empty() {
-            pass.enqueued =
-                self.write(move |conn| Box::pin(async move { insert_jobs(conn, &jobs, now).await })).await?;
+        // In slices, so that a pass that fires on many tickets at once never
+        // holds the (SQLite) writer long enough to stall ticket creation.
+        let mut jobs = jobs.into_iter().peekable();
+        while jobs.peek().is_some() {
+            let slice: Vec<NewJob> = jobs.by_ref().take(JOBS_PER_WRITE).collect();
+            pass.enqueued +=
+                self.write(move |conn| Box::pin(async move { insert_jobs(conn, &slice, now).await })).await?;
         }
         // Remembered firings of tickets long gone would only grow the set.
         if seen.len() > 1_000_000 {
