@@ -27,7 +27,6 @@ pub const EVENT_WORDS: &[&str] = &[
     "tags_changed",
     "escalated",
     "update_sent",
-    "task_created",
 ];
 
 /// A stored rule's id.
@@ -291,7 +290,7 @@ impl Action {
             Action::Escalate | Action::SetEscalationLevel { .. } => &["escalated", "team_changed"],
             Action::AddTag { .. } => &["tags_changed"],
             Action::SendUpdate { .. } => &["update_sent"],
-            Action::CreateTask { .. } => &["task_created"],
+            Action::CreateTask { .. } => &[],
         }
     }
 }

@@ -53,7 +53,7 @@ fn produced_events() {
     assert_eq!(Action::SetEscalationLevel { level: 1 }.produces(), ["escalated", "team_changed"]);
     assert_eq!(Action::AddTag { tag: "x".to_owned() }.produces(), ["tags_changed"]);
     assert_eq!(Action::SendUpdate { template: "x".to_owned() }.produces(), ["update_sent"]);
-    assert_eq!(Action::CreateTask { title: "x".to_owned(), due_minutes: 1 }.produces(), ["task_created"]);
+    assert!(Action::CreateTask { title: "x".to_owned(), due_minutes: 1 }.produces().is_empty());
     assert!(notify().produces().is_empty());
     for action in [Action::RaisePriority, Action::Escalate, Action::AddTag { tag: "x".to_owned() }] {
         assert!(action.produces().iter().all(|word| EVENT_WORDS.contains(word)));
