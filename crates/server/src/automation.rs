@@ -7,7 +7,6 @@
 //! once (claims with leases, compare-and-set progress, unique job keys), so
 //! each instance simply runs this loop. Time comes from the state's clock.
 
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use rapport_store::{JobOutcome, StoreError};
@@ -55,7 +54,7 @@ struct Round {
     /// When the last timer pass ran.
     last_timers: Option<Instant>,
     /// Firings this process has enqueued already.
-    seen: HashSet<String>,
+    fired: rapport_store::FiredMemory,
 }
 
 /// Runs until `stopped` changes (or its sender is dropped).
@@ -70,7 +69,7 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let mut round = Round {
         worker: format!("rapport-{}-{}", std::process::id(), started.as_nanos() % 1_000_000_007),
         last_timers: None,
-        seen: HashSet::new(),
+        fired: rapport_store::FiredMemory::default(),
     };
     loop {
         let busy = match step(&state, &settings, &mut round).await {
@@ -113,7 +112,7 @@ async fn step(state: &AppState, settings: &AutomationSettings, round: &mut Round
     }
     if round.last_timers.is_none_or(|last| last.elapsed() >= settings.timer_every) {
         round.last_timers = Some(Instant::now());
-        let pass = store.run_timers(state.now(), &mut round.seen).await?;
+        let pass = store.run_timers(state.now(), &mut round.fired).await?;
         if pass.enqueued > 0 {
             tracing::info!(tickets = pass.tickets, enqueued = pass.enqueued, "timer pass fired rules");
         }

@@ -337,18 +337,16 @@ const INSERT_ROWS: usize = 64;
 pub(crate) async fn insert_jobs(conn: &mut Conn<'_>, jobs: &[NewJob], now: Timestamp) -> Result<usize, StoreError> {
     let mut inserted = 0;
     for chunk in jobs.chunks(INSERT_ROWS) {
+        // SQLite gets positional `?` (sqlx looks up every `$N` by name, in
+        // quadratic time over a statement's hundreds of parameters).
+        let dialect = conn.dialect();
         let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let first = row * 6 + 1;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, 'queued', ${})",
-                    first,
-                    first + 1,
-                    first + 2,
-                    first + 3,
-                    first + 4,
-                    first + 5
-                )
+            .map(|row| match dialect {
+                Dialect::Sqlite => "(?, ?, ?, ?, ?, 'queued', ?)".to_owned(),
+                Dialect::Postgres => {
+                    let [a, b, c, d, e, f] = [0, 1, 2, 3, 4, 5].map(|offset| row * 6 + 1 + offset);
+                    format!("(${a}, ${b}, ${c}, ${d}, ${e}, 'queued', ${f})")
+                }
             })
             .collect();
         let sql = format!(

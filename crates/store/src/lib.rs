@@ -67,7 +67,7 @@ pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
     TicketFilter, TicketSort,
 };
-pub use timers::{RuleSet, TimerPass};
+pub use timers::{FiredMemory, RuleSet, TimerPass};
 pub use tokens::TokenInfo;
 
 use db::{Conn, Db};

@@ -131,14 +131,22 @@ struct Loaded {
 }
 
 /// A placeholder list `$1, $2, ...` of `count` starting at `first`.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+/// SQLite gets positional `?`: with `$N`, sqlx looks up every parameter's
+/// name, which costs quadratic time in a list of hundreds.
+fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => vec!["?"; count].join(", "),
+        Dialect::Postgres => (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+    }
 }
 
 /// Loads tickets (by id list or by id range) with their events and answered calls.
 async fn load(conn: &mut Conn<'_>, ids: Option<&[i64]>, range: (i64, i64)) -> Result<Vec<Loaded>, StoreError> {
     let (filter, filter_args): (String, Vec<Arg>) = match ids {
-        Some(ids) => (format!("IN ({})", placeholders(1, ids.len())), ids.iter().map(|id| Arg::from(*id)).collect()),
+        Some(ids) => (
+            format!("IN ({})", placeholders(conn.dialect(), 1, ids.len())),
+            ids.iter().map(|id| Arg::from(*id)).collect(),
+        ),
         None => ("> $1 AND {col} <= $2".to_owned(), args![range.0, range.1]),
     };
     let ticket_filter = format!("t.id {}", filter.replace("{col}", "t.id"));

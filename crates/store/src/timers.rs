@@ -10,6 +10,7 @@
 //! forward to `now` on its calendar, and asks the compiled rules which fire.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use rapport_core::rules::{CompiledRules, Counters, Firing, Rule, RuleId, TargetProgress, TicketSnapshot};
 use rapport_core::sla::TargetStatus;
@@ -52,6 +53,36 @@ impl RuleSet {
                 rule_job(ticket, firing, name, now)
             })
             .collect()
+    }
+}
+
+/// The firings this process has enqueued already, so that a firing that
+/// stays true pass after pass is written once (the jobs' unique key covers
+/// other processes and restarts). Kept as 128-bit hashes of (rule, ticket,
+/// key): a pass checks hundreds of thousands without allocating.
+#[derive(Debug, Default)]
+pub struct FiredMemory {
+    seen: HashSet<u128>,
+}
+
+impl FiredMemory {
+    /// Remembers a firing; true the first time.
+    fn first_time(&mut self, rule: RuleId, ticket: TicketId, key: &str) -> bool {
+        let half = |seed: u8| {
+            let mut hasher = std::hash::DefaultHasher::new();
+            (seed, rule.0, ticket.0, key).hash(&mut hasher);
+            hasher.finish()
+        };
+        self.seen.insert((u128::from(half(0)) << 64) | u128::from(half(1)))
+    }
+
+    /// Forgets everything once it holds this many (tickets long gone would only grow it).
+    const LIMIT: usize = 2_000_000;
+
+    fn trim(&mut self) {
+        if self.seen.len() > Self::LIMIT {
+            self.seen.clear();
+        }
     }
 }
 
@@ -176,11 +207,9 @@ impl Store {
     }
 
     /// One timer pass at `now`: evaluates the time-triggered rules over every
-    /// open ticket and enqueues a job per new firing. `seen` remembers the
-    /// firings this process enqueued already, so a firing that stays true
-    /// pass after pass is written once (the jobs' unique key covers other
-    /// processes and restarts).
-    pub async fn run_timers(&self, now: Timestamp, seen: &mut HashSet<String>) -> Result<TimerPass, StoreError> {
+    /// open ticket and enqueues a job per new firing (`fired` remembers the
+    /// ones this process enqueued already).
+    pub async fn run_timers(&self, now: Timestamp, fired: &mut FiredMemory) -> Result<TimerPass, StoreError> {
         let rules = self.rule_set().await?;
         if !rules.compiled.has_timer_rules() {
             return Ok(TimerPass::default());
@@ -206,10 +235,8 @@ impl Store {
             targets.extend(sla.targets.iter().map(|target| progress(target, sla.computed_at, now, &set, sla.policy)));
             let firings = rules.compiled.on_timer(&snapshot, &targets, now);
             pass.firings += firings.len();
-            let fresh: Vec<Firing> = firings
-                .into_iter()
-                .filter(|firing| seen.insert(format!("{}:{}:{}", firing.rule, sla.ticket, firing.key)))
-                .collect();
+            let fresh: Vec<Firing> =
+                firings.into_iter().filter(|firing| fired.first_time(firing.rule, sla.ticket, &firing.key)).collect();
             jobs.extend(rules.jobs(sla.ticket, &fresh, now)?);
         }
         // In slices, so that a pass that fires on many tickets at once never
@@ -220,10 +247,7 @@ impl Store {
             pass.enqueued +=
                 self.write(move |conn| Box::pin(async move { insert_jobs(conn, &slice, now).await })).await?;
         }
-        // Remembered firings of tickets long gone would only grow the set.
-        if seen.len() > 1_000_000 {
-            seen.clear();
-        }
+        fired.trim();
         Ok(pass)
     }
 }

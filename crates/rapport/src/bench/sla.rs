@@ -9,7 +9,6 @@
 //! 4. Stops the server, saves `--sla-rules` time-triggered rules and times timer passes
 //!    over the open tickets: the first (which enqueues what fires) and a steady one.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -172,12 +171,12 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     for index in 0..load.rules {
         store.insert_rule(timer_rule(index)?, None, rapport_server::now()).await?;
     }
-    let mut seen = HashSet::new();
+    let mut fired = rapport_store::FiredMemory::default();
     let started = Instant::now();
-    let first = store.run_timers(rapport_server::now(), &mut seen).await?;
+    let first = store.run_timers(rapport_server::now(), &mut fired).await?;
     let timer_first_pass = started.elapsed();
     let started = Instant::now();
-    store.run_timers(rapport_server::now(), &mut seen).await?;
+    store.run_timers(rapport_server::now(), &mut fired).await?;
     let timer_steady_pass = started.elapsed();
     store.close().await;
     drop(scratch);
