@@ -49,7 +49,7 @@ mod words;
 
 pub use cycles::{CycleError, check_cycles, triggers};
 pub use effects::{Effect, effects};
-pub use eval::{CompiledRules, conditions_hold, on_event, on_timer};
+pub use eval::{CompiledRules, TimerKey, conditions_hold, on_event, on_timer};
 pub use model::{
     Action, Condition, ConditionValue, Counters, EVENT_WORDS, EscalationPlan, Field, Firing, Known,
     MAX_ESCALATION_LEVEL, Op, Rule, RuleError, RuleId, RuleTrigger, TargetProgress, TicketSnapshot,

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use rapport_core::rules::{CompiledRules, Counters, Firing, Rule, RuleId, TargetProgress, TicketSnapshot};
+use rapport_core::rules::{CompiledRules, Counters, Firing, Rule, RuleId, TargetProgress, TicketSnapshot, TimerKey};
 use rapport_core::sla::TargetStatus;
 use rapport_core::sla::projection::{KeptTarget, PolicySet};
 use rapport_core::sla::timeline::Timeline;
@@ -67,7 +67,7 @@ pub struct FiredMemory {
 
 impl FiredMemory {
     /// Remembers a firing; true the first time.
-    fn first_time(&mut self, rule: RuleId, ticket: TicketId, key: &str) -> bool {
+    fn first_time(&mut self, rule: RuleId, ticket: TicketId, key: &TimerKey) -> bool {
         let half = |seed: u8| {
             let mut hasher = std::hash::DefaultHasher::new();
             (seed, rule.0, ticket.0, key).hash(&mut hasher);
@@ -233,10 +233,10 @@ impl Store {
             let snapshot = row.ticket.snapshot(&sla)?;
             targets.clear();
             targets.extend(sla.targets.iter().map(|target| progress(target, sla.computed_at, now, &set, sla.policy)));
-            let firings = rules.compiled.on_timer(&snapshot, &targets, now);
-            pass.firings += firings.len();
-            let fresh: Vec<Firing> =
-                firings.into_iter().filter(|firing| fired.first_time(firing.rule, sla.ticket, &firing.key)).collect();
+            let fresh = rules.compiled.on_timer_unseen(&snapshot, &targets, now, |rule, key| {
+                pass.firings += 1;
+                fired.first_time(rule, sla.ticket, key)
+            });
             jobs.extend(rules.jobs(sla.ticket, &fresh, now)?);
         }
         // In slices, so that a pass that fires on many tickets at once never

@@ -37,11 +37,18 @@ impl CompiledRule {
     }
 }
 
-/// Why a timer rule fires; formatted into the key only when it does.
-enum TimerKey {
+/// Why a timer rule fires: what its fire-once key is made of, formatted into
+/// the key only when it fires (and, with [`CompiledRules::on_timer_unseen`],
+/// only when the caller has not seen it before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimerKey {
+    /// A target's cycle reached a percentage.
     Percent(TargetKind, Timestamp, u8),
+    /// A target's cycle was breached.
     Breached(TargetKind, Timestamp),
+    /// Unowned since.
     NoOwner(Timestamp),
+    /// Pending since.
     Pending(Timestamp),
 }
 
@@ -132,7 +139,25 @@ impl CompiledRules {
     /// and the store's unique (rule, ticket, key) makes the rule fire once per
     /// target cycle, unowned spell or pending spell.
     pub fn on_timer(&self, ticket: &TicketSnapshot, targets: &[TargetProgress], now: Timestamp) -> Vec<Firing> {
+        self.on_timer_unseen(ticket, targets, now, |_, _| true)
+    }
+
+    /// [`on_timer`](Self::on_timer), building a firing (its key and a copy of
+    /// its actions) only where `unseen` says the (rule, key) is new: a pass
+    /// that finds the same firings true again costs no allocation for them.
+    pub fn on_timer_unseen(
+        &self,
+        ticket: &TicketSnapshot,
+        targets: &[TargetProgress],
+        now: Timestamp,
+        mut unseen: impl FnMut(RuleId, &TimerKey) -> bool,
+    ) -> Vec<Firing> {
         let mut firings = Vec::new();
+        let mut fire = |rule: &CompiledRule, key: TimerKey| {
+            if unseen(rule.id, &key) {
+                firings.push(rule.firing(key.format()));
+            }
+        };
         for rule in &self.rules {
             match &rule.trigger {
                 RuleTrigger::Event { .. } => {}
@@ -146,16 +171,14 @@ impl CompiledRules {
                             && reached
                             && rule.conditions_hold(ticket)
                         {
-                            let key = TimerKey::Percent(*target, progress.cycle_start, *percent);
-                            firings.push(rule.firing(key.format()));
+                            fire(rule, TimerKey::Percent(*target, progress.cycle_start, *percent));
                         }
                     }
                 }
                 RuleTrigger::TargetBreached { target } => {
                     for progress in targets.iter().filter(|progress| progress.kind == *target) {
                         if progress.breached && !progress.met && rule.conditions_hold(ticket) {
-                            let key = TimerKey::Breached(*target, progress.cycle_start);
-                            firings.push(rule.firing(key.format()));
+                            fire(rule, TimerKey::Breached(*target, progress.cycle_start));
                         }
                     }
                 }
@@ -163,7 +186,7 @@ impl CompiledRules {
                     if ticket.owner.is_none() && ticket.status.is_unsolved() {
                         let since = ticket.unowned_since.unwrap_or(ticket.created_at);
                         if since.plus_millis(minutes.saturating_mul(MINUTE)) <= now && rule.conditions_hold(ticket) {
-                            firings.push(rule.firing(TimerKey::NoOwner(since).format()));
+                            fire(rule, TimerKey::NoOwner(since));
                         }
                     }
                 }
@@ -173,7 +196,7 @@ impl CompiledRules {
                         && since.plus_millis(days.saturating_mul(DAY)) <= now
                         && rule.conditions_hold(ticket)
                     {
-                        firings.push(rule.firing(TimerKey::Pending(since).format()));
+                        fire(rule, TimerKey::Pending(since));
                     }
                 }
             }

@@ -174,3 +174,20 @@ fn fifty_rules_over_a_hundred_thousand_tickets() {
     }
     assert_eq!(fired, expected);
 }
+
+#[test]
+fn only_unseen_firings_are_built() {
+    let trigger = RuleTrigger::TargetBreached { target: TargetKind::NextResponse };
+    let set = CompiledRules::new(&rules(vec![rule("breach", trigger, vec![Action::Escalate])]));
+    let late = progress(TargetKind::NextResponse, 4000);
+    let now = T0.plus_millis(DAY);
+    let mut seen = std::collections::HashSet::new();
+    let first = set.on_timer_unseen(&ticket(), &[late], now, |rule, key| seen.insert((rule, *key)));
+    assert_eq!(first, set.on_timer(&ticket(), &[late], now));
+    assert_eq!(seen.len(), 1);
+    let again = set.on_timer_unseen(&ticket(), &[late], now, |rule, key| seen.insert((rule, *key)));
+    assert!(again.is_empty(), "a firing already seen is not built again");
+    let next_cycle = TargetProgress { cycle_start: T0.plus_millis(DAY), ..late };
+    let fresh = set.on_timer_unseen(&ticket(), &[next_cycle], now, |rule, key| seen.insert((rule, *key)));
+    assert_eq!(fresh.len(), 1, "a new cycle is a new key");
+}
