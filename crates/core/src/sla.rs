@@ -266,6 +266,25 @@ pub enum TargetStatus {
     Breached,
 }
 
+impl TargetStatus {
+    /// The word used in JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetStatus::Active => "active",
+            TargetStatus::Paused => "paused",
+            TargetStatus::Met => "met",
+            TargetStatus::Breached => "breached",
+        }
+    }
+
+    /// Parses [`as_str`](Self::as_str)'s word.
+    pub fn parse(word: &str) -> Option<TargetStatus> {
+        [TargetStatus::Active, TargetStatus::Paused, TargetStatus::Met, TargetStatus::Breached]
+            .into_iter()
+            .find(|state| state.as_str() == word)
+    }
+}
+
 /// A target as measured at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TargetState {

@@ -338,17 +338,6 @@ pub struct CallReportDto {
     pub average_talk_seconds: Option<f64>,
 }
 
-fn instant(query: &mut QueryParams, key: &'static str) -> Result<Option<Timestamp>, ApiError> {
-    query
-        .take(key)
-        .map(|value| {
-            value.parse::<jiff::Timestamp>().map(|at| Timestamp(at.as_millisecond())).map_err(|_| {
-                ApiError::invalid(key, format!("{key} must be an RFC 3339 instant such as 2025-03-01T00:00:00Z"))
-            })
-        })
-        .transpose()
-}
-
 /// The call report: calls that arrived in `[from, to)` (default: the last 24 hours).
 #[utoipa::path(
     get, path = "/reports/calls", tag = "phone",
@@ -368,8 +357,8 @@ async fn call_report(
     _caller: CurrentAgent,
     mut query: QueryParams,
 ) -> Result<Json<CallReportDto>, ApiError> {
-    let to = instant(&mut query, "to")?.unwrap_or_else(now);
-    let from = instant(&mut query, "from")?.unwrap_or(to.plus_millis(-rapport_core::time::DAY));
+    let to = query.take_instant("to")?.unwrap_or_else(now);
+    let from = query.take_instant("from")?.unwrap_or(to.plus_millis(-rapport_core::time::DAY));
     let target = match query.take("answered_within") {
         Some(value) => match value.parse::<i64>() {
             Ok(secs) if (0..=86_400).contains(&secs) => secs,

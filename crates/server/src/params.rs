@@ -84,6 +84,24 @@ impl QueryParams {
             .transpose()
     }
 
+    /// Takes `position` (a place in an ordered list such as SLA policies or rules).
+    pub fn take_position(&mut self) -> Result<Option<i64>, ApiError> {
+        self.take("position")
+            .map(|value| value.parse::<i64>().map_err(|_| ApiError::invalid("position", "position must be an integer")))
+            .transpose()
+    }
+
+    /// Takes a parameter that must be an RFC 3339 instant.
+    pub fn take_instant(&mut self, key: &str) -> Result<Option<rapport_core::Timestamp>, ApiError> {
+        self.take(key)
+            .map(|value| {
+                value.parse::<jiff::Timestamp>().map(|at| rapport_core::Timestamp(at.as_millisecond())).map_err(|_| {
+                    ApiError::invalid(key, format!("{key} must be an RFC 3339 instant such as 2026-11-01T00:00:00Z"))
+                })
+            })
+            .transpose()
+    }
+
     /// Takes `limit`: 1..=`max`, `default` when absent.
     pub fn take_limit(&mut self, default: i64, max: i64) -> Result<i64, ApiError> {
         let Some(value) = self.take("limit") else {

@@ -172,13 +172,6 @@ fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
     }
 }
 
-fn position(query: &mut QueryParams) -> Result<Option<i64>, ApiError> {
-    query
-        .take("position")
-        .map(|value| value.parse::<i64>().map_err(|_| ApiError::invalid("position", "position must be an integer")))
-        .transpose()
-}
-
 /// The escalation rules, in order.
 #[utoipa::path(
     get, path = "/rules", tag = "rules",
@@ -215,7 +208,7 @@ async fn create_rule(
     RawJson(bytes): RawJson,
 ) -> Result<(StatusCode, Json<RuleDto>), ApiError> {
     require_manager(&caller)?;
-    let position = position(&mut query)?;
+    let position = query.take_position()?;
     query.finish()?;
     let rule: Rule = crate::body::parse(&bytes)?;
     let stored = state.store.insert_rule(rule, position, state.now()).await?;
@@ -246,7 +239,7 @@ async fn update_rule(
     RawJson(bytes): RawJson,
 ) -> Result<Json<RuleDto>, ApiError> {
     require_manager(&caller)?;
-    let position = position(&mut query)?;
+    let position = query.take_position()?;
     query.finish()?;
     let rule: Rule = crate::body::parse(&bytes)?;
     let stored = state.store.update_rule(RuleId(id), rule, position, state.now()).await?;

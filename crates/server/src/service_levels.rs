@@ -9,11 +9,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rapport_core::TicketId;
+use rapport_core::sla::SlaPolicy;
 use rapport_core::sla::attainment::{Attainment, Durations, attainment};
 use rapport_core::sla::defaults::PHONE_GOAL_PERCENT;
 use rapport_core::sla::projection::KeptTarget;
-use rapport_core::sla::{SlaPolicy, TargetStatus};
-use rapport_core::{TicketId, Timestamp};
 use rapport_store::{ReportGroup, StoredCalendar, StoredPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -132,20 +132,11 @@ pub struct TargetDto {
     pub met_at: Option<String>,
 }
 
-fn state_word(state: TargetStatus) -> &'static str {
-    match state {
-        TargetStatus::Active => "active",
-        TargetStatus::Paused => "paused",
-        TargetStatus::Met => "met",
-        TargetStatus::Breached => "breached",
-    }
-}
-
 impl From<&KeptTarget> for TargetDto {
     fn from(target: &KeptTarget) -> TargetDto {
         TargetDto {
             kind: target.kind.as_str().to_owned(),
-            state: state_word(target.state).to_owned(),
+            state: target.state.as_str().to_owned(),
             target_seconds: target.seconds,
             business_hours: target.business_hours,
             started_at: rfc3339(target.start),
@@ -273,13 +264,6 @@ async fn list_policies(State(state): State<AppState>, _caller: CurrentAgent) -> 
     Ok(Json(PolicyListDto { policies: policies.into_iter().map(PolicyDto::from).collect() }))
 }
 
-fn position(query: &mut QueryParams) -> Result<Option<i64>, ApiError> {
-    query
-        .take("position")
-        .map(|value| value.parse::<i64>().map_err(|_| ApiError::invalid("position", "position must be an integer")))
-        .transpose()
-}
-
 /// Add an SLA policy (supervisors and admins), after the last one or at `?position=`.
 #[utoipa::path(
     post, path = "/sla/policies", tag = "service levels",
@@ -300,7 +284,7 @@ async fn create_policy(
     RawJson(bytes): RawJson,
 ) -> Result<(StatusCode, Json<PolicyDto>), ApiError> {
     require_manager(&caller)?;
-    let position = position(&mut query)?;
+    let position = query.take_position()?;
     query.finish()?;
     let policy: SlaPolicy = crate::body::parse(&bytes)?;
     let stored = state.store.insert_policy(policy, position, state.now()).await?;
@@ -330,7 +314,7 @@ async fn update_policy(
     RawJson(bytes): RawJson,
 ) -> Result<Json<PolicyDto>, ApiError> {
     require_manager(&caller)?;
-    let position = position(&mut query)?;
+    let position = query.take_position()?;
     query.finish()?;
     let policy: SlaPolicy = crate::body::parse(&bytes)?;
     let stored = state.store.update_policy(id, policy, position, state.now()).await?;
@@ -460,17 +444,6 @@ pub struct SlaReportDto {
     pub phone: PhoneGoalDto,
 }
 
-fn instant(query: &mut QueryParams, key: &'static str) -> Result<Option<Timestamp>, ApiError> {
-    query
-        .take(key)
-        .map(|value| {
-            value.parse::<jiff::Timestamp>().map(|at| Timestamp(at.as_millisecond())).map_err(|_| {
-                ApiError::invalid(key, format!("{key} must be an RFC 3339 instant such as 2026-11-01T00:00:00Z"))
-            })
-        })
-        .transpose()
-}
-
 /// Attainment over `[from, to)` (default: the last 7 days): per group, the
 /// share of targets met and the median and p90 of first response and
 /// resolution; for the phone, the share of calls answered within 60 s
@@ -494,8 +467,8 @@ async fn sla_report(
     mut query: QueryParams,
 ) -> Result<Json<SlaReportDto>, ApiError> {
     let now = state.now();
-    let to = instant(&mut query, "to")?.unwrap_or(now);
-    let from = instant(&mut query, "from")?.unwrap_or(to.plus_millis(-7 * rapport_core::time::DAY));
+    let to = query.take_instant("to")?.unwrap_or(now);
+    let from = query.take_instant("from")?.unwrap_or(to.plus_millis(-7 * rapport_core::time::DAY));
     let group_word = query.take("group_by").unwrap_or_else(|| "channel".to_owned());
     let group = ReportGroup::parse(&group_word)
         .ok_or_else(|| ApiError::invalid("group_by", "group_by must be channel, tier, team or policy"))?;

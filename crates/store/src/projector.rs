@@ -270,22 +270,6 @@ static TICKET_SLA_UPSERT: Insert = Insert {
     order: 1,
 };
 
-/// The database word of a target state.
-pub(crate) fn state_word(state: TargetStatus) -> &'static str {
-    match state {
-        TargetStatus::Active => "active",
-        TargetStatus::Paused => "paused",
-        TargetStatus::Met => "met",
-        TargetStatus::Breached => "breached",
-    }
-}
-
-fn parse_state(word: &str) -> Option<TargetStatus> {
-    [TargetStatus::Active, TargetStatus::Paused, TargetStatus::Met, TargetStatus::Breached]
-        .into_iter()
-        .find(|state| state_word(*state) == word)
-}
-
 fn row_args(loaded: &Loaded, timeline: &Timeline, projected: &Projected, generation: i64) -> Statement {
     let ticket = &loaded.ticket;
     let mut values = args![
@@ -312,7 +296,7 @@ fn row_args(loaded: &Loaded, timeline: &Timeline, projected: &Projected, generat
                 target.elapsed_seconds,
                 target.due.map(|at| at.0),
                 target.met_at.map(|at| at.0),
-                state_word(target.state),
+                target.state.as_str(),
             ]),
             None => {
                 values.extend(args![None::<i64>, None::<i64>, None::<i64>, None::<i64>, None::<i64>, None::<String>])
@@ -610,7 +594,7 @@ fn kept(
     let (Some(start), Some(seconds), Some(elapsed), Some(state)) = (start, seconds, elapsed, state) else {
         return Ok(None);
     };
-    let state = parse_state(&state)
+    let state = TargetStatus::parse(&state)
         .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unexpected target state {state:?} in ticket_sla")))?;
     Ok(Some(KeptTarget {
         kind,

@@ -12,7 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use rapport_core::rules::{CompiledRules, Counters, Firing, Rule, RuleId, TargetProgress, TicketSnapshot, TimerKey};
+use rapport_core::rules::{CompiledRules, Firing, Rule, RuleId, TargetProgress, TicketSnapshot, TimerKey};
 use rapport_core::sla::TargetStatus;
 use rapport_core::sla::projection::{KeptTarget, PolicySet};
 use rapport_core::sla::timeline::Timeline;
@@ -102,7 +102,6 @@ pub struct TimerPass {
 
 /// A ticket's snapshot for the rules.
 pub(crate) fn snapshot(ticket: &Ticket, escalation_level: i64, tier: Tier, timeline: &Timeline) -> TicketSnapshot {
-    let counters = timeline.counters;
     TicketSnapshot {
         id: ticket.id,
         status: ticket.status,
@@ -114,12 +113,7 @@ pub(crate) fn snapshot(ticket: &Ticket, escalation_level: i64, tier: Tier, timel
         tier,
         tags: ticket.tags.clone(),
         escalation_level: u8::try_from(escalation_level.clamp(0, 3)).unwrap_or(0),
-        counters: Counters {
-            reopens: counters.reopens,
-            transfers: counters.transfers,
-            messages: counters.messages,
-            customer_messages: counters.customer_messages,
-        },
+        counters: timeline.counters,
         created_at: ticket.created_at,
         unowned_since: timeline.unowned_since,
         pending_since: timeline.pending_since,
@@ -186,12 +180,7 @@ impl OpenTicketRow {
             tier: sla.tier.clone(),
             tags: if self.tags == "[]" { Vec::new() } else { serde_json::from_str(&self.tags)? },
             escalation_level: u8::try_from(self.escalation_level.clamp(0, 3)).unwrap_or(0),
-            counters: Counters {
-                reopens: sla.counters.reopens,
-                transfers: sla.counters.transfers,
-                messages: sla.counters.messages,
-                customer_messages: sla.counters.customer_messages,
-            },
+            counters: sla.counters,
             created_at: Timestamp(self.created_at),
             unowned_since: sla.unowned_since,
             pending_since: sla.pending_since,

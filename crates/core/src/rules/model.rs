@@ -344,18 +344,8 @@ pub struct TicketSnapshot {
     pub pending_since: Option<Timestamp>,
 }
 
-/// A ticket's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counters {
-    /// Times reopened.
-    pub reopens: i64,
-    /// Moves between teams.
-    pub transfers: i64,
-    /// All messages.
-    pub messages: i64,
-    /// Messages from the customer.
-    pub customer_messages: i64,
-}
+/// A ticket's counters: the ones the SLA timeline keeps.
+pub use crate::sla::timeline::Counters;
 
 /// One SLA target's progress, as measured by [`crate::sla::measure`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use crate::ticket::Status;
 use crate::time::Timestamp;
 
 /// Counters over a ticket's life, for rule conditions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counters {
     /// Times a solved or closed ticket became unsolved again.
     pub reopens: i64,
