@@ -38,6 +38,7 @@
 //! Everything is pure: time comes in as `now`, the ticket as a
 //! [`TicketSnapshot`], SLA progress as [`TargetProgress`].
 
+mod card;
 mod cycles;
 mod effects;
 mod eval;
@@ -47,6 +48,7 @@ mod template;
 mod validate;
 mod words;
 
+pub use card::TimerCard;
 pub use cycles::{CycleError, check_cycles, triggers};
 pub use effects::{Effect, effects};
 pub use eval::{CompiledRules, TimerKey, conditions_hold, on_event, on_timer};

@@ -38,6 +38,7 @@
 
 pub mod attainment;
 pub mod defaults;
+pub mod kept;
 pub mod projection;
 pub mod timeline;
 
@@ -303,6 +304,9 @@ pub struct TargetState {
     pub state: TargetStatus,
     /// When it was met (also when met late, as `Breached`).
     pub met_at: Option<Timestamp>,
+    /// Whether its clock runs at the instant measured (unmet and not
+    /// paused); a breached target's clock may run on or be paused.
+    pub running: bool,
 }
 
 /// Why a measurement has no answer.
@@ -516,6 +520,7 @@ impl Clock<'_> {
             remaining_seconds: spec.seconds - elapsed,
             state,
             met_at: stop,
+            running: stop.is_none() && running_from.is_some(),
         })
     }
 }

@@ -90,7 +90,13 @@ pub struct BenchArgs {
     /// With --sla: seconds of ticket creation before the policy change (the idle figure)
     #[arg(long, default_value_t = 15)]
     pub sla_idle_seconds: u64,
+    /// Keep the benchmark's temporary database instead of removing it (to profile against it)
+    #[arg(long)]
+    pub keep_files: bool,
 }
+
+/// Set by --keep-files: scratch directories outlive the run.
+static KEEP_FILES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Queue-view and search requests run at most this many at a time: a help desk has many more
 /// people creating tickets than agents looking at queues.
@@ -103,6 +109,7 @@ const MAX_QUERY_CONCURRENCY: usize = 8;
 /// removed afterwards. Ignored with `--url`, except to name the database kind in the report.
 pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Result<()> {
     anyhow::ensure!(args.tickets > 0, "--tickets must be at least 1");
+    KEEP_FILES.store(args.keep_files, std::sync::atomic::Ordering::Relaxed);
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     if let Some(visitors) = args.chat {
         anyhow::ensure!(visitors > 0, "--chat must be at least 1");
@@ -262,6 +269,10 @@ impl ScratchDir {
 
 impl Drop for ScratchDir {
     fn drop(&mut self) {
+        if KEEP_FILES.load(std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("kept the benchmark's files in {}", self.path.display());
+            return;
+        }
         // Best effort: a leftover directory in the temp dir is not worth failing the run for.
         let _ = std::fs::remove_dir_all(&self.path);
     }
@@ -464,6 +475,7 @@ mod tests {
             sla: None,
             sla_rules: 0,
             sla_idle_seconds: 0,
+            keep_files: false,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);
         assert_eq!(query_concurrency(&args(Some(3), 32)), 3);

@@ -192,16 +192,6 @@ struct FactsRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct SlaRow {
-    reopens: i64,
-    transfers: i64,
-    messages: i64,
-    customer_messages: i64,
-    unowned_since: Option<i64>,
-    pending_since: Option<i64>,
-}
-
-#[derive(sqlx::FromRow)]
 struct ExternalRow {
     external_id: String,
 }
@@ -402,13 +392,9 @@ async fn run_rule(conn: &mut Conn<'_>, job: &ClaimedJob, now: Timestamp) -> Resu
         )
         .await?;
     let tier = customer_tier(conn, ticket.customer).await?;
-    let sla: Option<SlaRow> = conn
-        .fetch_optional(
-            "SELECT reopens, transfers, messages, customer_messages, unowned_since, pending_since \
-             FROM ticket_sla WHERE ticket_id = $1",
-            args![ticket.id.0],
-        )
-        .await?;
+    let kept: Option<crate::projector::CardRow> =
+        conn.fetch_optional("SELECT ticket_id, card FROM ticket_sla WHERE ticket_id = $1", args![ticket.id.0]).await?;
+    let kept = kept.map(|row| row.decode()).transpose()?.map(|card| card.snapshot);
     let plan = crate::rules::load_plan(conn).await?;
     let level = u8::try_from(facts.escalation_level.clamp(0, i64::from(MAX_ESCALATION_LEVEL))).unwrap_or(0);
     let snapshot = TicketSnapshot {
@@ -422,15 +408,10 @@ async fn run_rule(conn: &mut Conn<'_>, job: &ClaimedJob, now: Timestamp) -> Resu
         tier,
         tags: ticket.tags.clone(),
         escalation_level: level,
-        counters: sla.as_ref().map_or_else(Counters::default, |sla| Counters {
-            reopens: sla.reopens,
-            transfers: sla.transfers,
-            messages: sla.messages,
-            customer_messages: sla.customer_messages,
-        }),
+        counters: kept.as_ref().map_or_else(Counters::default, |kept| kept.counters),
         created_at: ticket.created_at,
-        unowned_since: sla.as_ref().and_then(|sla| sla.unowned_since).map(Timestamp),
-        pending_since: sla.as_ref().and_then(|sla| sla.pending_since).map(Timestamp),
+        unowned_since: kept.as_ref().and_then(|kept| kept.unowned_since),
+        pending_since: kept.as_ref().and_then(|kept| kept.pending_since),
     };
     let firing = Firing { rule: payload.rule, key: payload.key, actions: payload.actions };
     let template = TemplateData { subject: ticket.subject.clone(), customer_name: facts.customer_name };

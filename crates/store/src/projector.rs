@@ -22,11 +22,11 @@
 use std::collections::HashMap;
 
 use rapport_core::event::Event;
-use rapport_core::rules::event_words;
-use rapport_core::sla::TicketFacts;
+use rapport_core::rules::{TicketSnapshot, TimerCard, event_words};
+use rapport_core::sla::kept::{decode_happenings, encode_happenings};
 use rapport_core::sla::projection::{KeptTarget, PolicySet, Projected, project};
 use rapport_core::sla::timeline::{Counters, Timeline, timeline};
-use rapport_core::sla::{TargetKind, TargetStatus};
+use rapport_core::sla::{TargetKind, TicketFacts};
 use rapport_core::{Channel, Ticket, TicketId, Tier, Timestamp};
 use sqlx::AssertSqlSafe;
 
@@ -140,24 +140,17 @@ fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
     }
 }
 
-/// Loads tickets (by id list or by id range) with their events and answered calls.
-async fn load(conn: &mut Conn<'_>, ids: Option<&[i64]>, range: (i64, i64)) -> Result<Vec<Loaded>, StoreError> {
-    let (filter, filter_args): (String, Vec<Arg>) = match ids {
-        Some(ids) => (
-            format!("IN ({})", placeholders(conn.dialect(), 1, ids.len())),
-            ids.iter().map(|id| Arg::from(*id)).collect(),
-        ),
-        None => ("> $1 AND {col} <= $2".to_owned(), args![range.0, range.1]),
-    };
-    let ticket_filter = format!("t.id {}", filter.replace("{col}", "t.id"));
-    let active = if ids.is_none() { " AND t.active = 1" } else { "" };
+/// Loads tickets with their events and answered calls.
+async fn load(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<Loaded>, StoreError> {
+    let filter = format!("IN ({})", placeholders(conn.dialect(), 1, ids.len()));
+    let filter_args: Vec<Arg> = ids.iter().map(|id| Arg::from(*id)).collect();
     let facts: Vec<FactsRow> = conn
         .fetch_all(
             AssertSqlSafe(format!(
                 "SELECT {TICKET_COLUMNS}, c.tier AS own_tier, o.tier AS org_tier, t.escalation_level, \
                  s.event_id AS kept_event FROM tickets t \
                  JOIN customers c ON c.id = t.customer_id LEFT JOIN organizations o ON o.id = c.organization_id \
-                 LEFT JOIN ticket_sla s ON s.ticket_id = t.id WHERE {ticket_filter}{active} ORDER BY t.id"
+                 LEFT JOIN ticket_sla s ON s.ticket_id = t.id WHERE t.id {filter} ORDER BY t.id"
             )),
             filter_args.clone(),
         )
@@ -165,12 +158,11 @@ async fn load(conn: &mut Conn<'_>, ids: Option<&[i64]>, range: (i64, i64)) -> Re
     if facts.is_empty() {
         return Ok(Vec::new());
     }
-    let event_filter = format!("ticket_id {}", filter.replace("{col}", "ticket_id"));
     let log: Vec<LogRow> = conn
         .fetch_all(
             AssertSqlSafe(format!(
                 "SELECT id, kind, ticket_id, version, actor_type, actor_id, at, payload FROM events \
-                 WHERE {event_filter} ORDER BY ticket_id, id"
+                 WHERE ticket_id {filter} ORDER BY ticket_id, id"
             )),
             filter_args.clone(),
         )
@@ -210,11 +202,10 @@ async fn load(conn: &mut Conn<'_>, ids: Option<&[i64]>, range: (i64, i64)) -> Re
         }
     }
     if phone {
-        let call_filter = format!("ticket_id {}", filter.replace("{col}", "ticket_id"));
         let answered: Vec<AnsweredRow> = conn
             .fetch_all(
                 AssertSqlSafe(format!(
-                    "SELECT ticket_id, answered_at FROM calls WHERE {call_filter} AND answered_at IS NOT NULL"
+                    "SELECT ticket_id, answered_at FROM calls WHERE ticket_id {filter} AND answered_at IS NOT NULL"
                 )),
                 filter_args,
             )
@@ -243,66 +234,122 @@ fn measure_loaded(
         team: ticket.team,
         tags: ticket.tags.clone(),
     };
-    let projected = project(set, &facts, &timeline, now)
-        .map_err(|error| StoreError::Other(anyhow::anyhow!("measuring ticket {}: {error}", ticket.id.0)))?;
+    let projected = measure_facts(set, ticket.id, &facts, &timeline, now)?;
     Ok(Some((timeline, projected)))
 }
 
+fn measure_facts(
+    set: &PolicySet,
+    ticket: TicketId,
+    facts: &TicketFacts,
+    timeline: &Timeline,
+    now: Timestamp,
+) -> Result<Projected, StoreError> {
+    project(set, facts, timeline, now)
+        .map_err(|error| StoreError::Other(anyhow::anyhow!("measuring ticket {}: {error}", ticket.0)))
+}
+
+/// A ticket as kept, for measuring it again without its event log.
+#[derive(sqlx::FromRow)]
+struct KeptRow {
+    ticket_id: i64,
+    event_id: i64,
+    card: String,
+    happenings: String,
+    own_tier: Option<String>,
+    org_tier: Option<String>,
+}
+
+/// Measures a kept ticket again from its kept text (with its customer's
+/// tier as it is now). `None` when the kept row still holds: the same
+/// policy, tier and targets, once its targets are brought forward to `now`
+/// the way every reader brings them forward. On unreadable text, why.
+fn remeasure(set: &PolicySet, row: KeptRow, now: Timestamp) -> Result<Option<Measured>, String> {
+    let ticket = TicketId(row.ticket_id);
+    let unreadable = |error: rapport_core::sla::kept::KeptFormatError| error.to_string();
+    let kept = TimerCard::decode(ticket, &row.card).map_err(unreadable)?;
+    let mut snapshot = kept.snapshot.clone();
+    snapshot.tier = rapport_core::customer::effective_tier(row.own_tier.map(Tier), row.org_tier.map(Tier));
+    let timeline = Timeline {
+        happenings: decode_happenings(&row.happenings).map_err(unreadable)?,
+        counters: snapshot.counters,
+        unowned_since: snapshot.unowned_since,
+        pending_since: snapshot.pending_since,
+    };
+    let facts = TicketFacts {
+        channel: snapshot.channel,
+        tier: snapshot.tier.clone(),
+        priority: snapshot.priority,
+        team: snapshot.team,
+        tags: snapshot.tags.clone(),
+    };
+    let projected = measure_facts(set, ticket, &facts, &timeline, now).map_err(|error| error.to_string())?;
+    if still_holds(set, &kept, &snapshot.tier, &projected, now) {
+        return Ok(None);
+    }
+    Ok(Some(Measured { event_id: row.event_id, snapshot, timeline, projected }))
+}
+
+/// Whether the kept card, brought forward to `now` on its policy's current
+/// calendar (as the timer pass and the views do), says what measuring
+/// afresh says. Then it says so at every later instant too: both count on
+/// from the same elapsed time on the same calendar towards the same due.
+fn still_holds(set: &PolicySet, kept: &TimerCard, tier: &Tier, fresh: &Projected, now: Timestamp) -> bool {
+    if kept.policy != fresh.policy || kept.snapshot.tier != *tier || kept.targets.len() != fresh.targets.len() {
+        return false;
+    }
+    let calendar = set.calendar(kept.policy.and_then(|id| set.policy(id)).map_or("default", |p| p.calendar.as_str()));
+    kept.targets.iter().zip(&fresh.targets).all(|(old, new)| old.at(kept.computed_at, now, calendar) == *new)
+}
+
 static TICKET_SLA_UPSERT: Insert = Insert {
-    head: "INSERT INTO ticket_sla (ticket_id, policy_id, generation, computed_at, event_id, open, tier, next_due, \
-           reopens, transfers, messages, customer_messages, unowned_since, pending_since, \
-           fr_start, fr_seconds, fr_elapsed, fr_due, fr_met, fr_state, \
-           nr_start, nr_seconds, nr_elapsed, nr_due, nr_met, nr_state, \
-           res_start, res_seconds, res_elapsed, res_due, res_met, res_state) VALUES",
+    head: "INSERT INTO ticket_sla (ticket_id, policy_id, generation, computed_at, event_id, open, next_due, \
+           fr_due, fr_met, nr_due, nr_met, res_due, res_met, card, happenings) VALUES",
     tail: " ON CONFLICT (ticket_id) DO UPDATE SET policy_id = excluded.policy_id, generation = excluded.generation, \
-           computed_at = excluded.computed_at, event_id = excluded.event_id, open = excluded.open, tier = excluded.tier, \
-           next_due = excluded.next_due, reopens = excluded.reopens, transfers = excluded.transfers, \
-           messages = excluded.messages, customer_messages = excluded.customer_messages, \
-           unowned_since = excluded.unowned_since, pending_since = excluded.pending_since, \
-           fr_start = excluded.fr_start, fr_seconds = excluded.fr_seconds, fr_elapsed = excluded.fr_elapsed, \
-           fr_due = excluded.fr_due, fr_met = excluded.fr_met, fr_state = excluded.fr_state, \
-           nr_start = excluded.nr_start, nr_seconds = excluded.nr_seconds, nr_elapsed = excluded.nr_elapsed, \
-           nr_due = excluded.nr_due, nr_met = excluded.nr_met, nr_state = excluded.nr_state, \
-           res_start = excluded.res_start, res_seconds = excluded.res_seconds, res_elapsed = excluded.res_elapsed, \
-           res_due = excluded.res_due, res_met = excluded.res_met, res_state = excluded.res_state \
+           computed_at = excluded.computed_at, event_id = excluded.event_id, open = excluded.open, \
+           next_due = excluded.next_due, fr_due = excluded.fr_due, fr_met = excluded.fr_met, \
+           nr_due = excluded.nr_due, nr_met = excluded.nr_met, res_due = excluded.res_due, res_met = excluded.res_met, \
+           card = excluded.card, happenings = excluded.happenings \
            WHERE ticket_sla.event_id <= excluded.event_id",
-    width: 32,
+    width: 15,
     order: 1,
 };
 
-fn row_args(loaded: &Loaded, timeline: &Timeline, projected: &Projected, generation: i64) -> Statement {
-    let ticket = &loaded.ticket;
+/// One ticket measured, ready to keep.
+struct Measured {
+    /// The last event it was measured from.
+    event_id: i64,
+    snapshot: TicketSnapshot,
+    timeline: Timeline,
+    projected: Projected,
+}
+
+fn row_args(measured: Measured, generation: i64) -> Statement {
+    let Measured { event_id, snapshot, timeline, projected } = measured;
     let mut values = args![
-        ticket.id.0,
+        snapshot.id.0,
         projected.policy,
         generation,
         projected.computed_at.0,
-        loaded.last_event,
-        i64::from(ticket.status.is_unsolved()),
-        loaded.tier.0.clone(),
+        event_id,
+        i64::from(snapshot.status.is_unsolved()),
         projected.next_due().map(|at| at.0),
-        timeline.counters.reopens,
-        timeline.counters.transfers,
-        timeline.counters.messages,
-        timeline.counters.customer_messages,
-        timeline.unowned_since.map(|at| at.0),
-        timeline.pending_since.map(|at| at.0),
     ];
     for kind in [TargetKind::FirstResponse, TargetKind::NextResponse, TargetKind::Resolution] {
-        match projected.targets.iter().find(|target| target.kind == kind) {
-            Some(target) => values.extend(args![
-                target.start.0,
-                if target.business_hours { target.seconds } else { -target.seconds },
-                target.elapsed_seconds,
-                target.due.map(|at| at.0),
-                target.met_at.map(|at| at.0),
-                target.state.as_str(),
-            ]),
-            None => {
-                values.extend(args![None::<i64>, None::<i64>, None::<i64>, None::<i64>, None::<i64>, None::<String>])
-            }
-        }
+        let target = projected.targets.iter().find(|target| target.kind == kind);
+        values.extend(args![
+            target.and_then(|target| target.due).map(|at| at.0),
+            target.and_then(|target| target.met_at).map(|at| at.0),
+        ]);
     }
+    let happenings = encode_happenings(&timeline.happenings);
+    let card = TimerCard {
+        snapshot,
+        policy: projected.policy,
+        computed_at: projected.computed_at,
+        targets: projected.targets,
+    };
+    values.extend(args![card.encode(), happenings]);
     (&TICKET_SLA_UPSERT, values)
 }
 
@@ -325,9 +372,8 @@ fn measure_batch(
     let mut jobs = Vec::new();
     for entry in loaded {
         if let Some((timeline, projected)) = measure_loaded(set, entry, now)? {
-            rows.push(row_args(entry, &timeline, &projected, generation));
+            let snapshot = snapshot(&entry.ticket, entry.escalation_level, entry.tier.clone(), &timeline);
             if let Some(rules) = rules.filter(|rules| !rules.compiled.is_empty() && !entry.fresh.is_empty()) {
-                let snapshot = snapshot(&entry.ticket, entry.escalation_level, entry.tier.clone(), &timeline);
                 for (event_id, words) in &entry.fresh {
                     for word in words {
                         let firings = rules.compiled.on_event(&snapshot, word, *event_id);
@@ -335,6 +381,7 @@ fn measure_batch(
                     }
                 }
             }
+            rows.push(row_args(Measured { event_id: entry.last_event, snapshot, timeline, projected }, generation));
         }
     }
     Ok(Batch { generation, rows, jobs })
@@ -380,7 +427,7 @@ impl Store {
         let (generation, set) = self.policy_set().await?;
         let rules = self.rule_set().await?;
         let ids: Vec<i64> = dirty.iter().map(|row| row.ticket_id).collect();
-        let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, Some(&ids), (0, 0)).await })).await?;
+        let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, &ids).await })).await?;
         let batch = measure_batch(&set, generation, &loaded, Some(&rules), now)?;
         let marks: Vec<(i64, i64)> = dirty.iter().map(|row| (row.ticket_id, row.event_id)).collect();
         let taken = marks.len();
@@ -422,30 +469,43 @@ impl Store {
             return Ok(start);
         }
         let (after, until) = (start.after, start.until);
-        let ids: Vec<crate::db::IdRow> = self
+        let kept: Vec<KeptRow> = self
             .db
             .read(move |conn| {
                 Box::pin(async move {
                     conn.fetch_all(
-                        "SELECT id FROM tickets WHERE id > $1 AND id <= $2 AND active = 1 ORDER BY id LIMIT $3",
+                        "SELECT s.ticket_id, s.event_id, s.card, s.happenings, c.tier AS own_tier, o.tier AS org_tier \
+                         FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+                         JOIN customers c ON c.id = t.customer_id LEFT JOIN organizations o ON o.id = c.organization_id \
+                         WHERE s.ticket_id > $1 AND s.ticket_id <= $2 AND s.open = 1 ORDER BY s.ticket_id LIMIT $3",
                         args![after, until, limit],
                     )
                     .await
                 })
             })
             .await?;
-        let progress = match ids.last() {
+        let progress = match kept.last() {
             None => SweepProgress { generation, after, until, done: true },
-            Some(last) => SweepProgress { generation, after: last.id, until, done: false },
+            Some(last) => SweepProgress { generation, after: last.ticket_id, until, done: false },
         };
-        let batch = match ids.last() {
-            None => Batch { generation, rows: Vec::new(), jobs: Vec::new() },
-            Some(last) => {
-                let range = (after, last.id);
-                let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, None, range).await })).await?;
-                measure_batch(&set, generation, &loaded, None, now)?
+        let mut rows = Vec::with_capacity(kept.len());
+        let mut unreadable = Vec::new();
+        for row in kept {
+            let ticket = row.ticket_id;
+            match remeasure(&set, row, now) {
+                Ok(Some(measured)) => rows.push(row_args(measured, generation)),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(ticket, %error, "the kept SLA text is unreadable; measuring from the event log");
+                    unreadable.push(ticket);
+                }
             }
-        };
+        }
+        let mut batch = Batch { generation, rows, jobs: Vec::new() };
+        if !unreadable.is_empty() {
+            let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, &unreadable).await })).await?;
+            batch.rows.extend(measure_batch(&set, generation, &loaded, None, now)?.rows);
+        }
         let text = serde_json::to_string(&progress)?;
         let moved = self
             .write(move |conn| {
@@ -488,7 +548,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<(i64, Vec<KeptTarget>)>, StoreError> {
         let (_, set) = self.policy_set().await?;
-        let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, Some(&[id.0]), (0, 0)).await })).await?;
+        let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, &[id.0]).await })).await?;
         let Some(entry) = loaded.first() else { return Err(StoreError::NotFound("ticket")) };
         Ok(measure_loaded(&set, entry, now)?
             .and_then(|(_, projected)| projected.policy.map(|id| (id, projected.targets))))
@@ -499,11 +559,8 @@ impl Store {
         self.db
             .read(move |conn| {
                 Box::pin(async move {
-                    let row: Option<SlaRow> = conn
-                        .fetch_optional(
-                            AssertSqlSafe(format!("SELECT {SLA_COLUMNS} FROM ticket_sla WHERE ticket_id = $1")),
-                            args![id.0],
-                        )
+                    let row: Option<CardRow> = conn
+                        .fetch_optional("SELECT ticket_id, card FROM ticket_sla WHERE ticket_id = $1", args![id.0])
                         .await?;
                     row.map(TicketSla::try_from).transpose()
                 })
@@ -544,116 +601,34 @@ async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestamp) -> Resul
     Ok(true)
 }
 
-/// The columns of `ticket_sla`, in [`SlaRow`]'s order.
-pub(crate) const SLA_COLUMNS: &str = "ticket_id, policy_id, computed_at, tier, reopens, transfers, messages, \
-    customer_messages, unowned_since, pending_since, fr_start, fr_seconds, fr_elapsed, fr_due, fr_met, fr_state, \
-    nr_start, nr_seconds, nr_elapsed, nr_due, nr_met, nr_state, res_start, res_seconds, res_elapsed, res_due, res_met, res_state";
-
+/// A kept row's card.
 #[derive(sqlx::FromRow)]
-pub(crate) struct SlaRow {
-    ticket_id: i64,
-    policy_id: Option<i64>,
-    computed_at: i64,
-    tier: String,
-    reopens: i64,
-    transfers: i64,
-    messages: i64,
-    customer_messages: i64,
-    unowned_since: Option<i64>,
-    pending_since: Option<i64>,
-    fr_start: Option<i64>,
-    fr_seconds: Option<i64>,
-    fr_elapsed: Option<i64>,
-    fr_due: Option<i64>,
-    fr_met: Option<i64>,
-    fr_state: Option<String>,
-    nr_start: Option<i64>,
-    nr_seconds: Option<i64>,
-    nr_elapsed: Option<i64>,
-    nr_due: Option<i64>,
-    nr_met: Option<i64>,
-    nr_state: Option<String>,
-    res_start: Option<i64>,
-    res_seconds: Option<i64>,
-    res_elapsed: Option<i64>,
-    res_due: Option<i64>,
-    res_met: Option<i64>,
-    res_state: Option<String>,
+pub(crate) struct CardRow {
+    pub(crate) ticket_id: i64,
+    pub(crate) card: String,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn kept(
-    kind: TargetKind,
-    start: Option<i64>,
-    seconds: Option<i64>,
-    elapsed: Option<i64>,
-    due: Option<i64>,
-    met: Option<i64>,
-    state: Option<String>,
-) -> Result<Option<KeptTarget>, StoreError> {
-    let (Some(start), Some(seconds), Some(elapsed), Some(state)) = (start, seconds, elapsed, state) else {
-        return Ok(None);
-    };
-    let state = TargetStatus::parse(&state)
-        .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unexpected target state {state:?} in ticket_sla")))?;
-    Ok(Some(KeptTarget {
-        kind,
-        start: Timestamp(start),
-        seconds: seconds.abs(),
-        business_hours: seconds > 0,
-        elapsed_seconds: elapsed,
-        due: due.map(Timestamp),
-        met_at: met.map(Timestamp),
-        state,
-    }))
+impl CardRow {
+    /// The card, or an error naming the ticket.
+    pub(crate) fn decode(&self) -> Result<TimerCard, StoreError> {
+        TimerCard::decode(TicketId(self.ticket_id), &self.card)
+            .map_err(|error| StoreError::Other(anyhow::anyhow!("ticket {}'s kept SLA text: {error}", self.ticket_id)))
+    }
 }
 
-impl TryFrom<SlaRow> for TicketSla {
+impl TryFrom<CardRow> for TicketSla {
     type Error = StoreError;
-    fn try_from(row: SlaRow) -> Result<TicketSla, StoreError> {
-        let targets = [
-            kept(
-                TargetKind::FirstResponse,
-                row.fr_start,
-                row.fr_seconds,
-                row.fr_elapsed,
-                row.fr_due,
-                row.fr_met,
-                row.fr_state,
-            )?,
-            kept(
-                TargetKind::NextResponse,
-                row.nr_start,
-                row.nr_seconds,
-                row.nr_elapsed,
-                row.nr_due,
-                row.nr_met,
-                row.nr_state,
-            )?,
-            kept(
-                TargetKind::Resolution,
-                row.res_start,
-                row.res_seconds,
-                row.res_elapsed,
-                row.res_due,
-                row.res_met,
-                row.res_state,
-            )?,
-        ];
+    fn try_from(row: CardRow) -> Result<TicketSla, StoreError> {
+        let card = row.decode()?;
         Ok(TicketSla {
-            ticket: TicketId(row.ticket_id),
-            policy: row.policy_id,
-            computed_at: Timestamp(row.computed_at),
-            targets: targets.into_iter().flatten().collect(),
-            tier: Tier(row.tier),
-            counters: Counters {
-                reopens: row.reopens,
-                transfers: row.transfers,
-                messages: row.messages,
-                customer_messages: row.customer_messages,
-            },
-            unowned_since: row.unowned_since.map(Timestamp),
-            pending_since: row.pending_since.map(Timestamp),
+            ticket: card.snapshot.id,
+            policy: card.policy,
+            computed_at: card.computed_at,
+            targets: card.targets,
+            tier: card.snapshot.tier,
+            counters: card.snapshot.counters,
+            unowned_since: card.snapshot.unowned_since,
+            pending_since: card.snapshot.pending_since,
         })
     }
 }

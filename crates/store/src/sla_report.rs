@@ -11,7 +11,7 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::args;
 use crate::error::StoreError;
-use crate::projector::{SLA_COLUMNS, SlaRow, TicketSla};
+use crate::projector::{CardRow, TicketSla};
 
 /// What the report groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,7 @@ impl ReportGroup {
 #[derive(sqlx::FromRow)]
 struct ReportRow {
     #[sqlx(flatten)]
-    sla: SlaRow,
+    sla: CardRow,
     channel: String,
     team_name: Option<String>,
     policy_name: Option<String>,
@@ -70,14 +70,13 @@ impl Store {
         group: ReportGroup,
         now: Timestamp,
     ) -> Result<Vec<Outcome>, StoreError> {
-        let columns = SLA_COLUMNS.split(", ").map(|column| format!("s.{column}")).collect::<Vec<_>>().join(", ");
         let mut decisions = Vec::new();
         for kind in ["fr", "nr", "res"] {
             decisions.push(format!("(s.{kind}_met >= $1 AND s.{kind}_met < $2)"));
             decisions.push(format!("(s.{kind}_met IS NULL AND s.{kind}_due >= $1 AND s.{kind}_due < $2)"));
         }
         let sql = format!(
-            "SELECT {columns}, t.channel AS channel, tm.name AS team_name, p.name AS policy_name FROM ticket_sla s \
+            "SELECT s.ticket_id, s.card, t.channel AS channel, tm.name AS team_name, p.name AS policy_name FROM ticket_sla s \
              JOIN tickets t ON t.id = s.ticket_id LEFT JOIN teams tm ON tm.id = t.team_id \
              LEFT JOIN sla_policies p ON p.id = s.policy_id WHERE {}",
             decisions.join(" OR ")

@@ -5,25 +5,24 @@
 //! key is (rule, ticket, firing key), so however many passes or instances
 //! see the same firing, one job exists and its actions run once (`jobs`).
 //!
-//! The timer pass reads each open ticket's kept SLA (`ticket_sla`, kept by
-//! the projector) joined with its row in one query, brings every target
-//! forward to `now` on its calendar, and asks the compiled rules which fire.
+//! The timer pass reads each open ticket's timer card (`ticket_sla.card`,
+//! kept by the projector: the ticket as the conditions see it and its
+//! targets as measured), brings every target forward to `now` on its
+//! calendar, and asks the compiled rules which fire.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::collections::HashMap;
 
-use rapport_core::rules::{CompiledRules, Firing, Rule, RuleId, TargetProgress, TicketSnapshot, TimerKey};
+use rapport_core::rules::{CompiledRules, Firing, Rule, RuleId, TargetProgress, TicketSnapshot, TimerCard, TimerKey};
 use rapport_core::sla::TargetStatus;
 use rapport_core::sla::projection::{KeptTarget, PolicySet};
 use rapport_core::sla::timeline::Timeline;
-use rapport_core::{AgentId, Level, TeamId, Ticket, TicketId, Tier, Timestamp};
-use sqlx::AssertSqlSafe;
+use rapport_core::{Ticket, TicketId, Tier, Timestamp};
 
 use crate::Store;
 use crate::db::args;
 use crate::error::StoreError;
 use crate::jobs::{NewJob, insert_jobs, rule_job};
-use crate::projector::{SLA_COLUMNS, SlaRow, TicketSla};
+use crate::projector::CardRow;
 
 /// The rules in force, compiled, with their names (for job payloads).
 pub struct RuleSet {
@@ -58,32 +57,65 @@ impl RuleSet {
 
 /// The firings this process has enqueued already, so that a firing that
 /// stays true pass after pass is written once (the jobs' unique key covers
-/// other processes and restarts). Kept as 128-bit hashes of (rule, ticket,
-/// key): a pass checks hundreds of thousands without allocating.
+/// other processes and restarts). Kept per ticket as 64-bit fingerprints of
+/// (rule, key): a pass checks hundreds of thousands of firings with one map
+/// lookup per ticket and a short scan, without allocating.
 #[derive(Debug, Default)]
 pub struct FiredMemory {
-    seen: HashSet<u128>,
+    seen: HashMap<i64, Vec<u64>>,
 }
 
 impl FiredMemory {
     /// Remembers a firing; true the first time.
     fn first_time(&mut self, rule: RuleId, ticket: TicketId, key: &TimerKey) -> bool {
-        let half = |seed: u8| {
-            let mut hasher = std::hash::DefaultHasher::new();
-            (seed, rule.0, ticket.0, key).hash(&mut hasher);
-            hasher.finish()
-        };
-        self.seen.insert((u128::from(half(0)) << 64) | u128::from(half(1)))
+        let print = fingerprint(rule, key);
+        let seen = self.seen.entry(ticket.0).or_default();
+        if seen.contains(&print) {
+            return false;
+        }
+        if seen.len() >= Self::PER_TICKET {
+            // Old cycles' firings; forgetting them costs one duplicate insert each.
+            seen.clear();
+        }
+        seen.push(print);
+        true
     }
 
-    /// Forgets everything once it holds this many (tickets long gone would only grow it).
+    /// Forgets everything once it holds this many tickets (tickets long gone would only grow it).
     const LIMIT: usize = 2_000_000;
+
+    /// Fingerprints kept per ticket.
+    const PER_TICKET: usize = 64;
 
     fn trim(&mut self) {
         if self.seen.len() > Self::LIMIT {
             self.seen.clear();
         }
     }
+}
+
+/// A well-mixed 64-bit fingerprint of a firing within one ticket
+/// (splitmix64's finaliser over the fields): cheap, and with the few firings a
+/// ticket has, a collision is out of reach.
+fn fingerprint(rule: RuleId, key: &TimerKey) -> u64 {
+    fn mix(state: u64, value: u64) -> u64 {
+        let mut z = (state ^ value).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let kind = |kind: rapport_core::sla::TargetKind| kind as u64;
+    // Reinterpreting the signed values' bits is the point here.
+    #[allow(clippy::cast_sign_loss)]
+    let (tag, a, b, c) = match *key {
+        TimerKey::Percent(target, start, percent) => (1, kind(target), start.0 as u64, u64::from(percent)),
+        TimerKey::Breached(target, start) => (2, kind(target), start.0 as u64, 0),
+        TimerKey::NoOwner(since) => (3, 0, since.0 as u64, 0),
+        TimerKey::Pending(since) => (4, 0, since.0 as u64, 0),
+    };
+    #[allow(clippy::cast_sign_loss)]
+    let rule = rule.0 as u64;
+    [rule, a, b, c].into_iter().fold(mix(0, tag), mix)
 }
 
 /// Jobs queued per write by a timer pass.
@@ -137,54 +169,8 @@ pub(crate) fn progress(
         target_seconds: target.seconds,
         elapsed_seconds: target.elapsed_seconds,
         breached: target.state == TargetStatus::Breached,
-        running: target.state == TargetStatus::Active,
+        running: target.running,
         met: target.met_at.is_some(),
-    }
-}
-
-#[derive(sqlx::FromRow)]
-struct OpenRow {
-    #[sqlx(flatten)]
-    sla: SlaRow,
-    #[sqlx(flatten)]
-    ticket: OpenTicketRow,
-}
-
-#[derive(sqlx::FromRow)]
-struct OpenTicketRow {
-    status: String,
-    priority: i64,
-    urgency: i64,
-    channel: String,
-    team_id: Option<i64>,
-    owner_id: Option<i64>,
-    tags: String,
-    escalation_level: i64,
-    created_at: i64,
-}
-
-fn corrupt(field: &str, value: &str) -> StoreError {
-    StoreError::Other(anyhow::anyhow!("unexpected value {value:?} in tickets.{field}"))
-}
-
-impl OpenTicketRow {
-    fn snapshot(&self, sla: &TicketSla) -> Result<TicketSnapshot, StoreError> {
-        Ok(TicketSnapshot {
-            id: sla.ticket,
-            status: self.status.parse().map_err(|_| corrupt("status", &self.status))?,
-            priority: Level::from_rank(self.priority).ok_or_else(|| corrupt("priority", &self.priority.to_string()))?,
-            urgency: Level::from_rank(self.urgency).ok_or_else(|| corrupt("urgency", &self.urgency.to_string()))?,
-            channel: self.channel.parse().map_err(|_| corrupt("channel", &self.channel))?,
-            team: self.team_id.map(TeamId),
-            owner: self.owner_id.map(AgentId),
-            tier: sla.tier.clone(),
-            tags: if self.tags == "[]" { Vec::new() } else { serde_json::from_str(&self.tags)? },
-            escalation_level: u8::try_from(self.escalation_level.clamp(0, 3)).unwrap_or(0),
-            counters: sla.counters,
-            created_at: Timestamp(self.created_at),
-            unowned_since: sla.unowned_since,
-            pending_since: sla.pending_since,
-        })
     }
 }
 
@@ -204,29 +190,38 @@ impl Store {
             return Ok(TimerPass::default());
         }
         let (_, set) = self.policy_set().await?;
-        let columns = SLA_COLUMNS.split(", ").map(|column| format!("s.{column}")).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT {columns}, t.status, t.priority, t.urgency, t.channel, t.team_id, t.owner_id, t.tags, \
-             t.escalation_level, t.created_at FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
-             WHERE s.open = 1 AND t.active = 1"
-        );
-        let rows: Vec<OpenRow> = self
+        // One short column per open ticket: reading fields one by one costs
+        // more than everything else the pass does.
+        let rows: Vec<CardRow> = self
             .db
-            .read(move |conn| Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), args![]).await }))
+            .read(move |conn| {
+                Box::pin(async move {
+                    conn.fetch_all("SELECT ticket_id, card FROM ticket_sla WHERE open = 1", args![]).await
+                })
+            })
             .await?;
         let mut pass = TimerPass { tickets: rows.len(), ..TimerPass::default() };
         let mut jobs = Vec::new();
         let mut targets = Vec::with_capacity(3);
         for row in rows {
-            let sla = TicketSla::try_from(row.sla)?;
-            let snapshot = row.ticket.snapshot(&sla)?;
+            let ticket = TicketId(row.ticket_id);
+            let card = match TimerCard::decode(ticket, &row.card) {
+                Ok(card) => card,
+                Err(error) => {
+                    // One bad row must not stop every other ticket's timers;
+                    // the ticket's next event keeps a fresh card.
+                    tracing::warn!(ticket = ticket.0, %error, "skipping an unreadable timer card");
+                    continue;
+                }
+            };
             targets.clear();
-            targets.extend(sla.targets.iter().map(|target| progress(target, sla.computed_at, now, &set, sla.policy)));
-            let fresh = rules.compiled.on_timer_unseen(&snapshot, &targets, now, |rule, key| {
+            targets
+                .extend(card.targets.iter().map(|target| progress(target, card.computed_at, now, &set, card.policy)));
+            let fresh = rules.compiled.on_timer_unseen(&card.snapshot, &targets, now, |rule, key| {
                 pass.firings += 1;
-                fired.first_time(rule, sla.ticket, key)
+                fired.first_time(rule, ticket, key)
             });
-            jobs.extend(rules.jobs(sla.ticket, &fresh, now)?);
+            jobs.extend(rules.jobs(ticket, &fresh, now)?);
         }
         // In slices, so that a pass that fires on many tickets at once never
         // holds the (SQLite) writer long enough to stall ticket creation.
@@ -238,5 +233,47 @@ impl Store {
         }
         fired.trim();
         Ok(pass)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::HashSet;
+
+    use rapport_core::sla::TargetKind;
+
+    use super::*;
+
+    #[test]
+    fn a_firing_is_new_once_per_ticket() {
+        let mut memory = FiredMemory::default();
+        let key = TimerKey::Breached(TargetKind::FirstResponse, Timestamp(1_000));
+        assert!(memory.first_time(RuleId(1), TicketId(7), &key));
+        assert!(!memory.first_time(RuleId(1), TicketId(7), &key));
+        assert!(memory.first_time(RuleId(2), TicketId(7), &key), "another rule");
+        assert!(memory.first_time(RuleId(1), TicketId(8), &key), "another ticket");
+        let next_cycle = TimerKey::Breached(TargetKind::FirstResponse, Timestamp(2_000));
+        assert!(memory.first_time(RuleId(1), TicketId(7), &next_cycle), "another cycle");
+    }
+
+    #[test]
+    fn fingerprints_of_distinct_firings_differ() {
+        let mut prints = HashSet::new();
+        let kinds = [TargetKind::FirstResponse, TargetKind::NextResponse, TargetKind::Resolution];
+        for rule in 0..50 {
+            for start in 0..200i64 {
+                let at = Timestamp(1_790_000_000_000 + start * 1000);
+                for kind in kinds {
+                    for percent in [50u8, 75, 90] {
+                        assert!(prints.insert(fingerprint(RuleId(rule), &TimerKey::Percent(kind, at, percent))));
+                    }
+                    assert!(prints.insert(fingerprint(RuleId(rule), &TimerKey::Breached(kind, at))));
+                }
+                assert!(prints.insert(fingerprint(RuleId(rule), &TimerKey::NoOwner(at))));
+                assert!(prints.insert(fingerprint(RuleId(rule), &TimerKey::Pending(at))));
+            }
+        }
+        assert_eq!(prints.len(), 50 * 200 * 14);
     }
 }

@@ -65,6 +65,8 @@ pub struct KeptTarget {
     pub met_at: Option<Timestamp>,
     /// Its state at `computed_at`.
     pub state: TargetStatus,
+    /// Whether its clock ran at `computed_at` (unmet, not paused).
+    pub running: bool,
 }
 
 /// A ticket's projection.
@@ -110,6 +112,7 @@ pub fn project(
                 due: state.due.map(timestamp),
                 met_at: state.met_at.map(timestamp),
                 state: state.state,
+                running: state.running,
             })
         })
         .collect();
@@ -119,17 +122,17 @@ pub fn project(
 impl KeptTarget {
     /// The target as seen at `now` (at or after it was kept): a running
     /// target past its due instant is breached, and a running target's
-    /// elapsed time includes the time since it was kept.
+    /// elapsed time (breached or not) includes the time since it was kept.
     pub fn at(&self, kept_at: Timestamp, now: Timestamp, calendar: &Calendar) -> KeptTarget {
         let mut target = *self;
-        if target.state == TargetStatus::Active && now > kept_at {
+        if target.running && now > kept_at {
             let more = if target.business_hours {
                 calendar.elapsed(instant(kept_at), instant(now))
             } else {
                 (now.0 - kept_at.0) / 1000
             };
             target.elapsed_seconds += more;
-            if target.due.is_some_and(|due| due <= now) {
+            if target.state == TargetStatus::Active && target.due.is_some_and(|due| due <= now) {
                 target.state = TargetStatus::Breached;
             }
         }
@@ -187,6 +190,17 @@ mod tests {
         assert_eq!((later.state, later.elapsed_seconds, later.remaining_seconds()), (TargetStatus::Active, 45, 15));
         let late = target.at(created, at("2026-11-23T10:02:00Z"), set().calendar("default"));
         assert_eq!((late.state, late.elapsed_seconds), (TargetStatus::Breached, 120));
+        // Breached and still unanswered, its clock runs on; paused, it does not.
+        let later = late.at(at("2026-11-23T10:02:00Z"), at("2026-11-23T10:05:00Z"), set().calendar("default"));
+        assert_eq!(
+            (later.state, later.elapsed_seconds, later.remaining_seconds()),
+            (TargetStatus::Breached, 300, -240)
+        );
+        let paused = KeptTarget { running: false, ..late };
+        assert_eq!(
+            paused.at(at("2026-11-23T10:02:00Z"), at("2026-11-23T10:05:00Z"), set().calendar("default")),
+            paused
+        );
     }
 
     #[test]
@@ -212,6 +226,7 @@ mod tests {
             due: Some(at("2026-11-23T14:00:00Z")),
             met_at: None,
             state: TargetStatus::Active,
+            running: true,
         };
         // Friday 16:00 to Monday 10:00: one hour on Friday, one on Monday.
         let monday = target.at(created, at("2026-11-23T10:00:00Z"), set.calendar("default"));

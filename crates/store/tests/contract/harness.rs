@@ -114,3 +114,16 @@ pub fn filing(message: rapport_core::InboundMessage, ack: Option<&str>) -> rappo
         rate_limit: rapport_core::intake::RateLimit::default(),
     }
 }
+
+/// Runs one statement on the database at `url` behind the store's back (to
+/// stage rows as an older version or a damaged file would have left them).
+pub async fn execute_sql(url: &str, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}

@@ -176,3 +176,94 @@ async fn after_a_policy_change_the_sweep_re_measures_every_open_ticket_once() {
     assert_eq!(first_response(&solved.targets).seconds, 6 * 3600);
     assert!(store.project_sweep(10, at(22)).await.unwrap().done);
 }
+
+fn message(kind: MessageKind, author: Author, now: Timestamp) -> NewMessage {
+    NewMessage { kind, author, text: "Text".into(), html: None, attachments: vec![], origin: Default::default(), now }
+}
+
+#[tokio::test]
+async fn the_sweep_measures_from_the_kept_text_what_the_event_log_gives() {
+    let (store, url) = fresh_store_with_url().await;
+    store.install_default_policies(T0).await.unwrap();
+    let lead = agent(&store, "lead@example.com", Role::Admin, vec![]).await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let mut create = request(&format!("Case {n}"), &format!("k{n}@example.com"));
+        if n == 6 {
+            // A chat: the email policy's change leaves its row as it was.
+            create.channel = Channel::Chat;
+        }
+        ids.push(store.create_ticket(create).await.unwrap().ticket);
+    }
+    let patch = |status| rapport_core::event::TicketPatch { status: Some(status), ..Default::default() };
+    let reply = |now| message(MessageKind::Reply, Author::Agent(lead.agent), now);
+    // 1: answered, then the customer wrote again (a next-response cycle runs).
+    store.add_message(ids[1].id, Some(lead.clone()), reply(at(600))).await.unwrap();
+    let customer = message(MessageKind::Inbound, Author::Customer(ids[1].customer), at(900));
+    store.add_message(ids[1].id, None, customer).await.unwrap();
+    // 2: pending on the customer, who then wrote.
+    store.patch_ticket(ids[2].id, lead.clone(), patch(Status::Pending), None, at(300)).await.unwrap();
+    let customer = message(MessageKind::Inbound, Author::Customer(ids[2].customer), at(4000));
+    store.add_message(ids[2].id, None, customer).await.unwrap();
+    // 3: on hold and back.
+    store.patch_ticket(ids[3].id, lead.clone(), patch(Status::OnHold), None, at(100)).await.unwrap();
+    store.patch_ticket(ids[3].id, lead.clone(), patch(Status::Open), None, at(7300)).await.unwrap();
+    // 4 and 5: tagged and raised.
+    let raise = rapport_core::event::TicketPatch {
+        priority: Some((rapport_core::Level::Urgent, "Outage".into())),
+        tags: Some(vec!["vip-customer".into(), "needs:review".into()]),
+        ..Default::default()
+    };
+    store.patch_ticket(ids[4].id, lead.clone(), raise.clone(), None, at(50)).await.unwrap();
+    store.patch_ticket(ids[5].id, lead.clone(), raise, None, at(60)).await.unwrap();
+    project_all(&store, at(8000)).await;
+    // 4 and 5 with damaged kept text: both are measured from their event log instead.
+    execute_sql(&url, &format!("UPDATE ticket_sla SET happenings = 'c1 x2' WHERE ticket_id = {}", ids[4].id.0)).await;
+    execute_sql(&url, &format!("UPDATE ticket_sla SET card = 'open 9' WHERE ticket_id = {}", ids[5].id.0)).await;
+
+    // Pausing while pending off, every target tighter, in real time.
+    let email = store.list_policies().await.unwrap().into_iter().find(|p| p.policy.name == "Email and web").unwrap();
+    let mut changed = email.policy.clone();
+    changed.pause_when_pending = false;
+    changed.targets.first_response = Some(TargetSpec { seconds: 1800, business_hours: false });
+    changed.targets.next_response = Some(TargetSpec { seconds: 900, business_hours: false });
+    store.update_policy(email.id, changed, None, at(9000)).await.unwrap();
+    let now = at(9100);
+    while !store.project_sweep(4, now).await.unwrap().done {}
+
+    let (_, set) = store.policy_set().await.unwrap();
+    for ticket in &ids {
+        let kept = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+        let (policy, live) = store.measure_ticket(ticket.id, now).await.unwrap().unwrap();
+        let calendar = set.calendar(&set.policy(policy).unwrap().calendar);
+        let forward: Vec<KeptTarget> =
+            kept.targets.iter().map(|target| target.at(kept.computed_at, now, calendar)).collect();
+        assert_eq!((kept.policy, &forward), (Some(policy), &live), "ticket {}", ticket.id.0);
+        let rewritten = ticket.channel == Channel::Email;
+        assert_eq!(kept.computed_at == now, rewritten, "ticket {} rewritten: {}", ticket.id.0, !rewritten);
+    }
+    for ticket in &ids[..4] {
+        assert_eq!(kept_target(&store, ticket.id, TargetKind::FirstResponse).await.seconds, 1800);
+    }
+    let next = kept_target(&store, ids[1].id, TargetKind::NextResponse).await;
+    assert_eq!((next.start, next.due), (at(900), Some(at(1800))));
+    // The damaged texts are whole again: a timer rule sees both tickets.
+    store
+        .put_escalation_plan(rapport_core::rules::EscalationPlan { levels: vec![], on_call: Some(lead.agent) })
+        .await
+        .unwrap();
+    let rule: rapport_core::rules::Rule = serde_json::from_value(serde_json::json!({
+        "name": "Urgent and late", "trigger": { "type": "target_breached", "target": "first_response" },
+        "conditions": [{ "field": "tags", "op": "contains", "value": "vip-customer" }],
+        "actions": [{ "type": "notify_supervisor", "message": "Late" }],
+    }))
+    .unwrap();
+    store.insert_rule(rule, None, now).await.unwrap();
+    let pass = store.run_timers(now, &mut rapport_store::FiredMemory::default()).await.unwrap();
+    assert_eq!((pass.tickets, pass.enqueued), (7, 2));
+}
+
+async fn kept_target(store: &Store, ticket: rapport_core::TicketId, kind: TargetKind) -> KeptTarget {
+    let kept = store.find_ticket_sla(ticket).await.unwrap().unwrap();
+    *kept.targets.iter().find(|target| target.kind == kind).unwrap()
+}
