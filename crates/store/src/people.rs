@@ -12,6 +12,7 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Conn, IdRow, args};
 use crate::error::StoreError;
+use crate::projector::mark_customers_tickets;
 use crate::rows::{AGENT_COLUMNS, AgentRow, CustomerRow, IdentityRow, MembershipRow, OrganizationRow, TeamRow};
 use crate::tickets::{attach_identities, load_ticket, save_decision};
 
@@ -222,6 +223,7 @@ impl Store {
                 let exists: Option<IdRow> =
                     conn.fetch_optional("SELECT id FROM customers WHERE id = $1", args![id.0]).await?;
                 exists.ok_or(StoreError::NotFound("customer"))?;
+                let tier_may_change = changes.tier.is_some() || changes.organization.is_some();
                 if let Some(name) = changes.name {
                     conn.execute("UPDATE customers SET name = $1 WHERE id = $2", args![name, id.0]).await?;
                 }
@@ -236,6 +238,9 @@ impl Store {
                 if let Some(tier) = changes.tier {
                     conn.execute("UPDATE customers SET tier = $1 WHERE id = $2", args![tier.map(|t| t.0), id.0])
                         .await?;
+                }
+                if tier_may_change {
+                    mark_customers_tickets(conn, "SELECT id FROM customers WHERE id = $1", id.0).await?;
                 }
                 let attached = attach_identities(conn, id, &changes.add_identities, changes.confirmed_at).await?;
                 if attached != changes.add_identities.len() as u64 {
@@ -329,10 +334,16 @@ impl Store {
                 let changed = conn
                     .execute(
                         "UPDATE organizations SET name = COALESCE($1, name), tier = COALESCE($2, tier) WHERE id = $3",
-                        args![changes.name, changes.tier.map(|t| t.0), id.0],
+                        args![changes.name, changes.tier.clone().map(|t| t.0), id.0],
                     )
                     .await?;
-                if changed == 0 { Err(StoreError::NotFound("organization")) } else { Ok(()) }
+                if changed == 0 {
+                    return Err(StoreError::NotFound("organization"));
+                }
+                if changes.tier.is_some() {
+                    mark_customers_tickets(conn, "SELECT id FROM customers WHERE organization_id = $1", id.0).await?;
+                }
+                Ok(())
             })
         })
         .await?;

@@ -38,6 +38,9 @@ use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow};
 use crate::service_levels::generation;
 use crate::timers::{RuleSet, snapshot};
 
+/// Open tickets a sweep writes at a time.
+const SWEEP_SLICE: i64 = 250;
+
 /// How long a PostgreSQL instance holds a claimed batch before others may take it.
 const CLAIM_MS: i64 = 60_000;
 
@@ -256,20 +259,18 @@ struct KeptRow {
     event_id: i64,
     card: String,
     happenings: String,
-    own_tier: Option<String>,
-    org_tier: Option<String>,
 }
 
-/// Measures a kept ticket again from its kept text (with its customer's
-/// tier as it is now). `None` when the kept row still holds: the same
-/// policy, tier and targets, once its targets are brought forward to `now`
-/// the way every reader brings them forward. On unreadable text, why.
+/// Measures a kept ticket again from its kept text (its tier too: a change
+/// of tier marks the customer's tickets changed). `None` when the kept row
+/// still holds: the same policy and targets, once its targets are brought
+/// forward to `now` the way every reader brings them forward. On unreadable
+/// text, why.
 fn remeasure(set: &PolicySet, row: KeptRow, now: Timestamp) -> Result<Option<Measured>, String> {
     let ticket = TicketId(row.ticket_id);
     let unreadable = |error: rapport_core::sla::kept::KeptFormatError| error.to_string();
     let kept = TimerCard::decode(ticket, &row.card).map_err(unreadable)?;
-    let mut snapshot = kept.snapshot.clone();
-    snapshot.tier = rapport_core::customer::effective_tier(row.own_tier.map(Tier), row.org_tier.map(Tier));
+    let snapshot = kept.snapshot.clone();
     let timeline = Timeline {
         happenings: decode_happenings(&row.happenings).map_err(unreadable)?,
         counters: snapshot.counters,
@@ -284,7 +285,7 @@ fn remeasure(set: &PolicySet, row: KeptRow, now: Timestamp) -> Result<Option<Mea
         tags: snapshot.tags.clone(),
     };
     let projected = measure_facts(set, ticket, &facts, &timeline, now).map_err(|error| error.to_string())?;
-    if still_holds(set, &kept, &snapshot.tier, &projected, now) {
+    if still_holds(set, &kept, &projected, now) {
         return Ok(None);
     }
     Ok(Some(Measured { event_id: row.event_id, snapshot, timeline, projected }))
@@ -294,8 +295,8 @@ fn remeasure(set: &PolicySet, row: KeptRow, now: Timestamp) -> Result<Option<Mea
 /// calendar (as the timer pass and the views do), says what measuring
 /// afresh says. Then it says so at every later instant too: both count on
 /// from the same elapsed time on the same calendar towards the same due.
-fn still_holds(set: &PolicySet, kept: &TimerCard, tier: &Tier, fresh: &Projected, now: Timestamp) -> bool {
-    if kept.policy != fresh.policy || kept.snapshot.tier != *tier || kept.targets.len() != fresh.targets.len() {
+fn still_holds(set: &PolicySet, kept: &TimerCard, fresh: &Projected, now: Timestamp) -> bool {
+    if kept.policy != fresh.policy || kept.targets.len() != fresh.targets.len() {
         return false;
     }
     let calendar = set.calendar(kept.policy.and_then(|id| set.policy(id)).map_or("default", |p| p.calendar.as_str()));
@@ -468,16 +469,46 @@ impl Store {
         if start.done {
             return Ok(start);
         }
-        let (after, until) = (start.after, start.until);
+        // A slice at a time: the next slice is read and measured while the
+        // last one is written, and each write is short, so that ticket
+        // creation (which shares the SQLite writer) never waits long.
+        let slice = limit.clamp(1, SWEEP_SLICE);
+        let mut taken = 0;
+        let (mut current, mut raw) = (start, raw);
+        let (mut batch, mut next) = self.sweep_slice(&set, current, slice, now).await?;
+        loop {
+            taken += slice;
+            let text = serde_json::to_string(&next)?;
+            let write = self.write_sweep(batch, text.clone(), raw, now);
+            if next.done || taken >= limit {
+                return Ok(if write.await? { next } else { current });
+            }
+            let (moved, following) = tokio::join!(write, self.sweep_slice(&set, next, slice.min(limit - taken), now));
+            if !moved? {
+                return Ok(current);
+            }
+            (current, raw) = (next, text);
+            (batch, next) = following?;
+        }
+    }
+
+    /// Reads and measures the open tickets after `from.after` (up to `limit`
+    /// of them); returns the rows to write and where the sweep stands then.
+    async fn sweep_slice(
+        &self,
+        set: &PolicySet,
+        from: SweepProgress,
+        limit: i64,
+        now: Timestamp,
+    ) -> Result<(Batch, SweepProgress), StoreError> {
+        let SweepProgress { generation, after, until, .. } = from;
         let kept: Vec<KeptRow> = self
             .db
             .read(move |conn| {
                 Box::pin(async move {
                     conn.fetch_all(
-                        "SELECT s.ticket_id, s.event_id, s.card, s.happenings, c.tier AS own_tier, o.tier AS org_tier \
-                         FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
-                         JOIN customers c ON c.id = t.customer_id LEFT JOIN organizations o ON o.id = c.organization_id \
-                         WHERE s.ticket_id > $1 AND s.ticket_id <= $2 AND s.open = 1 ORDER BY s.ticket_id LIMIT $3",
+                        "SELECT ticket_id, event_id, card, happenings FROM ticket_sla \
+                         WHERE ticket_id > $1 AND ticket_id <= $2 AND open = 1 ORDER BY ticket_id LIMIT $3",
                         args![after, until, limit],
                     )
                     .await
@@ -492,7 +523,7 @@ impl Store {
         let mut unreadable = Vec::new();
         for row in kept {
             let ticket = row.ticket_id;
-            match remeasure(&set, row, now) {
+            match remeasure(set, row, now) {
                 Ok(Some(measured)) => rows.push(row_args(measured, generation)),
                 Ok(None) => {}
                 Err(error) => {
@@ -504,26 +535,26 @@ impl Store {
         let mut batch = Batch { generation, rows, jobs: Vec::new() };
         if !unreadable.is_empty() {
             let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, &unreadable).await })).await?;
-            batch.rows.extend(measure_batch(&set, generation, &loaded, None, now)?.rows);
+            batch.rows.extend(measure_batch(set, generation, &loaded, None, now)?.rows);
         }
-        let text = serde_json::to_string(&progress)?;
-        let moved = self
-            .write(move |conn| {
-                Box::pin(async move {
-                    if !write_batch(conn, batch, now).await? {
-                        return Ok(false);
-                    }
-                    let changed = conn
-                        .execute(
-                            "UPDATE settings SET value = $1 WHERE name = 'sla_sweep' AND value = $2",
-                            args![text, raw],
-                        )
-                        .await?;
-                    Ok(changed == 1)
-                })
+        Ok((batch, progress))
+    }
+
+    /// Writes a sweep's slice and moves its progress from `raw` to `text`;
+    /// false when the policies changed or another instance moved it first.
+    async fn write_sweep(&self, batch: Batch, text: String, raw: String, now: Timestamp) -> Result<bool, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                if !write_batch(conn, batch, now).await? {
+                    return Ok(false);
+                }
+                let changed = conn
+                    .execute("UPDATE settings SET value = $1 WHERE name = 'sla_sweep' AND value = $2", args![text, raw])
+                    .await?;
+                Ok(changed == 1)
             })
-            .await?;
-        Ok(if moved { progress } else { before })
+        })
+        .await
     }
 
     /// Where the sweep stands (and the setting's raw text, for compare-and-set).
@@ -588,6 +619,29 @@ impl Store {
             })
             .await
     }
+}
+
+/// Marks the open tickets of the customers `customers_sql` selects (a
+/// `SELECT id FROM customers …` with `$1`) for measuring again: their tier,
+/// which policies match on, comes from the customer and its organization,
+/// whose changes are not ticket events. The mark's event id is negative, so
+/// a projection already under way (which read the old tier) does not unmark it.
+pub(crate) async fn mark_customers_tickets(
+    conn: &mut Conn<'_>,
+    customers_sql: &'static str,
+    id: i64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        AssertSqlSafe(format!(
+            "INSERT INTO sla_dirty (ticket_id, event_id, claimed_until) \
+             SELECT s.ticket_id, -1 - s.event_id, 0 FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+             WHERE s.open = 1 AND t.customer_id IN ({customers_sql}) \
+             ON CONFLICT (ticket_id) DO UPDATE SET event_id = excluded.event_id, claimed_until = 0"
+        )),
+        args![id],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Writes a measured batch if the policy generation is still the one it was

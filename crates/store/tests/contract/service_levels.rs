@@ -267,3 +267,31 @@ async fn kept_target(store: &Store, ticket: rapport_core::TicketId, kind: Target
     let kept = store.find_ticket_sla(ticket).await.unwrap().unwrap();
     *kept.targets.iter().find(|target| target.kind == kind).unwrap()
 }
+
+#[tokio::test]
+async fn a_change_of_tier_measures_the_customers_open_tickets_again() {
+    let store = fresh_store().await;
+    store.install_default_policies(T0).await.unwrap();
+    let ticket = store.create_ticket(request("Slow export", "vip@example.com")).await.unwrap().ticket;
+    let other = store.create_ticket(request("Other customer", "basic@example.com")).await.unwrap().ticket;
+    project_all(&store, at(10)).await;
+    let policy_name = |id: Option<i64>, policies: &[rapport_store::StoredPolicy]| {
+        policies.iter().find(|stored| Some(stored.id) == id).map(|stored| stored.policy.name.clone())
+    };
+    let policies = store.list_policies().await.unwrap();
+    let before = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+    assert_eq!(policy_name(before.policy, &policies).as_deref(), Some("Email and web"));
+
+    let premium =
+        rapport_store::CustomerChanges { tier: Some(Some(rapport_core::Tier("premium".into()))), ..Default::default() };
+    store.update_customer(ticket.customer, premium).await.unwrap();
+    assert_eq!(store.count_sla_backlog().await.unwrap(), 1, "only the customer's open ticket is marked");
+    project_all(&store, at(20)).await;
+    let after = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+    assert_eq!(after.tier.0, "premium");
+    let (live, _) = store.measure_ticket(ticket.id, at(20)).await.unwrap().unwrap();
+    assert_eq!(after.policy, Some(live));
+    assert_ne!(after.policy, before.policy, "a premium policy applies now");
+    let untouched = store.find_ticket_sla(other.id).await.unwrap().unwrap();
+    assert_eq!(untouched.computed_at, at(10));
+}
