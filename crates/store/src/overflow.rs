@@ -174,6 +174,28 @@ async fn route_batch(conn: &mut Conn<'_>, now: Timestamp) -> Result<(usize, bool
         .value
         .parse()
         .map_err(|_| StoreError::Other(anyhow::anyhow!("settings.{CURSOR_SETTING} is not a ticket id")))?;
+    let settled = now.0.saturating_sub(SETTLE_MS);
+    let any: crate::db::IdRow =
+        conn.fetch_one("SELECT COUNT(*) AS id FROM teams WHERE overflow_team_id IS NOT NULL", args![]).await?;
+    if any.id == 0 {
+        // No team overflows: the cursor passes every settled ticket at once
+        // (a first start on a large database would otherwise walk them all,
+        // a batch per write).
+        let last: crate::db::IdRow = conn
+            .fetch_one(
+                "SELECT COALESCE(MAX(id), $1) AS id FROM tickets WHERE id > $1 AND created_at <= $2",
+                args![after, settled],
+            )
+            .await?;
+        if last.id > after {
+            conn.execute(
+                "UPDATE settings SET value = $1 WHERE name = $2 AND value = $3",
+                args![last.id.to_string(), CURSOR_SETTING, cursor.value],
+            )
+            .await?;
+        }
+        return Ok((0, false));
+    }
     let rows: Vec<CandidateRow> = conn
         .fetch_all(
             "SELECT t.id, t.team_id, t.created_at, tm.overflow_team_id, tm.overflow_after_seconds \
@@ -182,7 +204,6 @@ async fn route_batch(conn: &mut Conn<'_>, now: Timestamp) -> Result<(usize, bool
         )
         .await?;
     let full = i64::try_from(rows.len()).unwrap_or(i64::MAX) == BATCH;
-    let settled = now.0.saturating_sub(SETTLE_MS);
     let ready: Vec<CandidateRow> = rows.into_iter().take_while(|row| row.created_at <= settled).collect();
     let Some(last) = ready.last().map(|row| row.id) else { return Ok((0, false)) };
     let claimed = conn

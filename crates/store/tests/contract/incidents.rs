@@ -273,3 +273,21 @@ async fn solving_a_problem_solves_its_tickets_and_tells_each_customer_once() {
     assert_eq!((again.solved, again.update), (0, None));
     assert_eq!(run_jobs(&store, at(13)).await, 0);
 }
+
+#[tokio::test]
+async fn with_no_overflow_team_the_pass_skips_past_every_settled_ticket_at_once() {
+    let store = fresh_store().await;
+    let sales = team(&store, "Sales").await;
+    let support = team(&store, "Support").await;
+    let old = ticket_at(&store, "a@example.com", Some(sales), at(0)).await;
+    let older = ticket_at(&store, "b@example.com", Some(sales), at(100)).await;
+    assert_eq!(store.route_overflow(at(800)).await.unwrap(), 0);
+
+    // Overflow applies to tickets that come in after it is set up.
+    store.set_overflow(sales, Some(Overflow { team: support, after_seconds: 60 })).await.unwrap();
+    let new = ticket_at(&store, "c@example.com", Some(sales), at(900)).await;
+    assert_eq!(store.route_overflow(at(1_000)).await.unwrap(), 1);
+    for (id, team) in [(old, sales), (older, sales), (new, support)] {
+        assert_eq!(store.get_ticket(id, None).await.unwrap().team, Some(team), "ticket {id}");
+    }
+}
