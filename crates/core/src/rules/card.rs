@@ -157,14 +157,16 @@ impl TimerCard {
     pub fn decode(id: TicketId, line: &str) -> Result<TimerCard, KeptFormatError> {
         let mut fields = line.split(' ');
         let mut next = |name: &'static str| fields.next().ok_or_else(|| KeptFormatError::new(name, "missing"));
-        let status = next("status")?.parse().map_err(|_| KeptFormatError::new(line, "unknown status"))?;
+        let text = next("status")?;
+        let status = text.parse().map_err(|_| KeptFormatError::new(text, "unknown status"))?;
         let priority = level(next("priority")?)?;
         let urgency = level(next("urgency")?)?;
-        let channel = next("channel")?.parse().map_err(|_| KeptFormatError::new(line, "unknown channel"))?;
+        let text = next("channel")?;
+        let channel = text.parse().map_err(|_| KeptFormatError::new(text, "unknown channel"))?;
         let team = optional(next("team")?)?.map(TeamId);
         let owner = optional(next("owner")?)?.map(AgentId);
-        let escalation_level =
-            next("escalation")?.parse().map_err(|_| KeptFormatError::new(line, "bad escalation level"))?;
+        let text = next("escalation")?;
+        let escalation_level = text.parse().map_err(|_| KeptFormatError::new(text, "bad escalation level"))?;
         let created_at = Timestamp(number(next("created")?)?);
         let tier = Tier(unescape(next("tier")?)?);
         let tags = match next("tags")? {
@@ -412,6 +414,8 @@ mod tests {
         assert!(TimerCard::decode(TicketId(1), good).is_ok());
         let error = TimerCard::decode(TicketId(1), "open 3 2 email").unwrap_err();
         assert_eq!((error.part.as_str(), error.reason), ("team", "missing"));
+        let error = TimerCard::decode(TicketId(1), &good.replace("email", "pigeon")).unwrap_err();
+        assert_eq!((error.part.as_str(), error.reason), ("pigeon", "unknown channel"));
         let error = TimerCard::decode(TicketId(1), &good.replace("open 3", "open 9")).unwrap_err();
         assert_eq!((error.part.as_str(), error.reason), ("9", "unknown level"));
         let error = TimerCard::decode(TicketId(1), &format!("{good} f:1:2:x:4:-:-:a")).unwrap_err();
