@@ -147,6 +147,12 @@ impl Calendar {
             && self.hours(local.weekday()).iter().any(|interval| interval.start <= minute && minute < interval.end)
     }
 
+    /// The weekly hours and holidays as text (not the time zone): equal
+    /// texts count time alike in the same zone.
+    pub fn hours_text(&self) -> String {
+        format!("{:?} {:?} {:?}", self.week, self.holidays, self.yearly_holidays)
+    }
+
     /// Whether the calendar has any open time at all: some weekday has hours
     /// and some day of the year is not a yearly holiday.
     pub fn has_open_time(&self) -> bool {

@@ -40,6 +40,7 @@ pub mod attainment;
 pub mod defaults;
 pub mod kept;
 pub mod projection;
+pub mod scope;
 pub mod timeline;
 
 use jiff::Timestamp;

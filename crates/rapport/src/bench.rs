@@ -90,6 +90,10 @@ pub struct BenchArgs {
     /// With --sla: seconds of ticket creation before the policy change (the idle figure)
     #[arg(long, default_value_t = 15)]
     pub sla_idle_seconds: u64,
+    /// With --sla: the change timed: the email policy's first response (its tickets are
+    /// measured again) or the default calendar's hours (every open ticket is)
+    #[arg(long, value_enum, default_value_t = sla::Change::Policy)]
+    pub sla_change: sla::Change,
     /// Keep the benchmark's temporary database instead of removing it (to profile against it)
     #[arg(long)]
     pub keep_files: bool,
@@ -134,6 +138,7 @@ pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Resul
             rules: args.sla_rules,
             concurrency: args.concurrency,
             idle_seconds: args.sla_idle_seconds,
+            change: args.sla_change,
         };
         let report = sla::run(load, database_url).await?;
         if args.json {
@@ -475,6 +480,7 @@ mod tests {
             sla: None,
             sla_rules: 0,
             sla_idle_seconds: 0,
+            sla_change: sla::Change::Policy,
             keep_files: false,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);

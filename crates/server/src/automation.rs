@@ -41,7 +41,7 @@ impl Default for AutomationSettings {
             enabled: true,
             tick: Duration::from_millis(250),
             batch: 500,
-            sweep_batch: 2000,
+            sweep_batch: 4000,
             timer_every: Duration::from_secs(5),
         }
     }

@@ -21,6 +21,7 @@ mod messages;
 mod messaging;
 mod outbox;
 mod overflow;
+mod packed;
 mod people;
 mod portal;
 mod problems;
@@ -30,6 +31,7 @@ mod rules;
 mod search;
 mod service_levels;
 mod sla_report;
+mod sweep;
 mod tickets;
 mod timers;
 mod tokens;
@@ -58,11 +60,12 @@ pub use outbox::{OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
-pub use projector::{SweepProgress, TicketSla};
+pub use projector::TicketSla;
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
 pub use search::SearchHit;
 pub use service_levels::{StoredCalendar, StoredPolicy};
 pub use sla_report::ReportGroup;
+pub use sweep::SweepProgress;
 pub use tickets::{
     CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
     TicketFilter, TicketSort,

@@ -9,9 +9,8 @@
 //!   ticket only if no newer event marked it meanwhile. On PostgreSQL the
 //!   batch is claimed with `SKIP LOCKED` and a lease, so several instances
 //!   share the work and a dead instance's claim runs out.
-//! - **Policy changes.** [`Store::project_sweep`] walks every open ticket in
-//!   id order under the current policy generation, a batch at a time, with
-//!   its place kept in `settings` (so a restart carries on where it was).
+//! - **Policy changes.** [`Store::project_sweep`] (in `sweep.rs`) walks the
+//!   open tickets a change can alter, in id order, from their kept text.
 //!
 //! Reading happens outside the write (on SQLite, off the single writer), so
 //! a batch holds the writer only for its upserts. Two guards keep the row
@@ -23,7 +22,7 @@ use std::collections::HashMap;
 
 use rapport_core::event::Event;
 use rapport_core::rules::{TicketSnapshot, TimerCard, event_words};
-use rapport_core::sla::kept::{decode_happenings, encode_happenings};
+use rapport_core::sla::kept::encode_happenings;
 use rapport_core::sla::projection::{KeptTarget, PolicySet, Projected, project};
 use rapport_core::sla::timeline::{Counters, Timeline, timeline};
 use rapport_core::sla::{TargetKind, TicketFacts};
@@ -37,9 +36,6 @@ use crate::jobs::{NewJob, insert_jobs};
 use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow};
 use crate::service_levels::generation;
 use crate::timers::{RuleSet, snapshot};
-
-/// Open tickets a sweep writes at a time.
-const SWEEP_SLICE: i64 = 250;
 
 /// How long a PostgreSQL instance holds a claimed batch before others may take it.
 const CLAIM_MS: i64 = 60_000;
@@ -63,22 +59,6 @@ pub struct TicketSla {
     pub unowned_since: Option<Timestamp>,
     /// Since when pending.
     pub pending_since: Option<Timestamp>,
-}
-
-/// Where the sweep after a policy change stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SweepProgress {
-    /// The policy generation being applied.
-    pub generation: i64,
-    /// The last ticket id done.
-    pub after: i64,
-    /// The highest ticket id when the sweep began: later tickets were
-    /// measured under this generation when they were created.
-    #[serde(default)]
-    pub until: i64,
-    /// Whether every open ticket has been measured under `generation`.
-    #[serde(default)]
-    pub done: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -112,15 +92,15 @@ struct AnsweredRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ValueRow {
-    value: String,
+pub(crate) struct ValueRow {
+    pub(crate) value: String,
 }
 
 /// The event kinds the clocks and counters read; others are skipped unparsed.
 const TIMELINE_KINDS: [&str; 5] = ["created", "status_changed", "message_added", "team_changed", "owner_changed"];
 
 /// One ticket ready to be measured.
-struct Loaded {
+pub(crate) struct Loaded {
     ticket: Ticket,
     tier: Tier,
     escalation_level: i64,
@@ -144,7 +124,7 @@ fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
 }
 
 /// Loads tickets with their events and answered calls.
-async fn load(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<Loaded>, StoreError> {
+pub(crate) async fn load(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<Loaded>, StoreError> {
     let filter = format!("IN ({})", placeholders(conn.dialect(), 1, ids.len()));
     let filter_args: Vec<Arg> = ids.iter().map(|id| Arg::from(*id)).collect();
     let facts: Vec<FactsRow> = conn
@@ -241,7 +221,7 @@ fn measure_loaded(
     Ok(Some((timeline, projected)))
 }
 
-fn measure_facts(
+pub(crate) fn measure_facts(
     set: &PolicySet,
     ticket: TicketId,
     facts: &TicketFacts,
@@ -250,57 +230,6 @@ fn measure_facts(
 ) -> Result<Projected, StoreError> {
     project(set, facts, timeline, now)
         .map_err(|error| StoreError::Other(anyhow::anyhow!("measuring ticket {}: {error}", ticket.0)))
-}
-
-/// A ticket as kept, for measuring it again without its event log.
-#[derive(sqlx::FromRow)]
-struct KeptRow {
-    ticket_id: i64,
-    event_id: i64,
-    card: String,
-    happenings: String,
-}
-
-/// Measures a kept ticket again from its kept text (its tier too: a change
-/// of tier marks the customer's tickets changed). `None` when the kept row
-/// still holds: the same policy and targets, once its targets are brought
-/// forward to `now` the way every reader brings them forward. On unreadable
-/// text, why.
-fn remeasure(set: &PolicySet, row: KeptRow, now: Timestamp) -> Result<Option<Measured>, String> {
-    let ticket = TicketId(row.ticket_id);
-    let unreadable = |error: rapport_core::sla::kept::KeptFormatError| error.to_string();
-    let kept = TimerCard::decode(ticket, &row.card).map_err(unreadable)?;
-    let snapshot = kept.snapshot.clone();
-    let timeline = Timeline {
-        happenings: decode_happenings(&row.happenings).map_err(unreadable)?,
-        counters: snapshot.counters,
-        unowned_since: snapshot.unowned_since,
-        pending_since: snapshot.pending_since,
-    };
-    let facts = TicketFacts {
-        channel: snapshot.channel,
-        tier: snapshot.tier.clone(),
-        priority: snapshot.priority,
-        team: snapshot.team,
-        tags: snapshot.tags.clone(),
-    };
-    let projected = measure_facts(set, ticket, &facts, &timeline, now).map_err(|error| error.to_string())?;
-    if still_holds(set, &kept, &projected, now) {
-        return Ok(None);
-    }
-    Ok(Some(Measured { event_id: row.event_id, snapshot, timeline, projected }))
-}
-
-/// Whether the kept card, brought forward to `now` on its policy's current
-/// calendar (as the timer pass and the views do), says what measuring
-/// afresh says. Then it says so at every later instant too: both count on
-/// from the same elapsed time on the same calendar towards the same due.
-fn still_holds(set: &PolicySet, kept: &TimerCard, fresh: &Projected, now: Timestamp) -> bool {
-    if kept.policy != fresh.policy || kept.targets.len() != fresh.targets.len() {
-        return false;
-    }
-    let calendar = set.calendar(kept.policy.and_then(|id| set.policy(id)).map_or("default", |p| p.calendar.as_str()));
-    kept.targets.iter().zip(&fresh.targets).all(|(old, new)| old.at(kept.computed_at, now, calendar) == *new)
 }
 
 static TICKET_SLA_UPSERT: Insert = Insert {
@@ -317,15 +246,15 @@ static TICKET_SLA_UPSERT: Insert = Insert {
 };
 
 /// One ticket measured, ready to keep.
-struct Measured {
+pub(crate) struct Measured {
     /// The last event it was measured from.
-    event_id: i64,
-    snapshot: TicketSnapshot,
-    timeline: Timeline,
-    projected: Projected,
+    pub(crate) event_id: i64,
+    pub(crate) snapshot: TicketSnapshot,
+    pub(crate) timeline: Timeline,
+    pub(crate) projected: Projected,
 }
 
-fn row_args(measured: Measured, generation: i64) -> Statement {
+pub(crate) fn row_args(measured: Measured, generation: i64) -> Statement {
     let Measured { event_id, snapshot, timeline, projected } = measured;
     let mut values = args![
         snapshot.id.0,
@@ -355,14 +284,14 @@ fn row_args(measured: Measured, generation: i64) -> Statement {
 }
 
 /// A batch measured, ready to write: the rows and the jobs of the event rules that fired.
-struct Batch {
-    generation: i64,
-    rows: Vec<Statement>,
-    jobs: Vec<NewJob>,
+pub(crate) struct Batch {
+    pub(crate) generation: i64,
+    pub(crate) rows: Vec<Statement>,
+    pub(crate) jobs: Vec<NewJob>,
 }
 
 /// Measures a batch; with `rules`, also fires the event rules on the new events.
-fn measure_batch(
+pub(crate) fn measure_batch(
     set: &PolicySet,
     generation: i64,
     loaded: &[Loaded],
@@ -448,129 +377,6 @@ impl Store {
         Ok(taken)
     }
 
-    /// Measures the next `limit` open tickets not yet measured under the
-    /// current policy generation. Returns where the sweep stands.
-    pub async fn project_sweep(&self, limit: i64, now: Timestamp) -> Result<SweepProgress, StoreError> {
-        let (generation, set) = self.policy_set().await?;
-        let (before, raw) = self.sweep_progress().await?;
-        let start = if before.generation == generation {
-            before
-        } else {
-            let last: crate::db::IdRow = self
-                .db
-                .read(|conn| {
-                    Box::pin(
-                        async move { conn.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM tickets", args![]).await },
-                    )
-                })
-                .await?;
-            SweepProgress { generation, after: 0, until: last.id, done: false }
-        };
-        if start.done {
-            return Ok(start);
-        }
-        // A slice at a time: the next slice is read and measured while the
-        // last one is written, and each write is short, so that ticket
-        // creation (which shares the SQLite writer) never waits long.
-        let slice = limit.clamp(1, SWEEP_SLICE);
-        let mut taken = 0;
-        let (mut current, mut raw) = (start, raw);
-        let (mut batch, mut next) = self.sweep_slice(&set, current, slice, now).await?;
-        loop {
-            taken += slice;
-            let text = serde_json::to_string(&next)?;
-            let write = self.write_sweep(batch, text.clone(), raw, now);
-            if next.done || taken >= limit {
-                return Ok(if write.await? { next } else { current });
-            }
-            let (moved, following) = tokio::join!(write, self.sweep_slice(&set, next, slice.min(limit - taken), now));
-            if !moved? {
-                return Ok(current);
-            }
-            (current, raw) = (next, text);
-            (batch, next) = following?;
-        }
-    }
-
-    /// Reads and measures the open tickets after `from.after` (up to `limit`
-    /// of them); returns the rows to write and where the sweep stands then.
-    async fn sweep_slice(
-        &self,
-        set: &PolicySet,
-        from: SweepProgress,
-        limit: i64,
-        now: Timestamp,
-    ) -> Result<(Batch, SweepProgress), StoreError> {
-        let SweepProgress { generation, after, until, .. } = from;
-        let kept: Vec<KeptRow> = self
-            .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_all(
-                        "SELECT ticket_id, event_id, card, happenings FROM ticket_sla \
-                         WHERE ticket_id > $1 AND ticket_id <= $2 AND open = 1 ORDER BY ticket_id LIMIT $3",
-                        args![after, until, limit],
-                    )
-                    .await
-                })
-            })
-            .await?;
-        let progress = match kept.last() {
-            None => SweepProgress { generation, after, until, done: true },
-            Some(last) => SweepProgress { generation, after: last.ticket_id, until, done: false },
-        };
-        let mut rows = Vec::with_capacity(kept.len());
-        let mut unreadable = Vec::new();
-        for row in kept {
-            let ticket = row.ticket_id;
-            match remeasure(set, row, now) {
-                Ok(Some(measured)) => rows.push(row_args(measured, generation)),
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::warn!(ticket, %error, "the kept SLA text is unreadable; measuring from the event log");
-                    unreadable.push(ticket);
-                }
-            }
-        }
-        let mut batch = Batch { generation, rows, jobs: Vec::new() };
-        if !unreadable.is_empty() {
-            let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, &unreadable).await })).await?;
-            batch.rows.extend(measure_batch(set, generation, &loaded, None, now)?.rows);
-        }
-        Ok((batch, progress))
-    }
-
-    /// Writes a sweep's slice and moves its progress from `raw` to `text`;
-    /// false when the policies changed or another instance moved it first.
-    async fn write_sweep(&self, batch: Batch, text: String, raw: String, now: Timestamp) -> Result<bool, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                if !write_batch(conn, batch, now).await? {
-                    return Ok(false);
-                }
-                let changed = conn
-                    .execute("UPDATE settings SET value = $1 WHERE name = 'sla_sweep' AND value = $2", args![text, raw])
-                    .await?;
-                Ok(changed == 1)
-            })
-        })
-        .await
-    }
-
-    /// Where the sweep stands (and the setting's raw text, for compare-and-set).
-    async fn sweep_progress(&self) -> Result<(SweepProgress, String), StoreError> {
-        self.db
-            .read(|conn| {
-                Box::pin(async move {
-                    let row: ValueRow =
-                        conn.fetch_one("SELECT value FROM settings WHERE name = 'sla_sweep'", args![]).await?;
-                    let progress: SweepProgress = serde_json::from_str(&row.value)?;
-                    Ok((progress, row.value))
-                })
-            })
-            .await
-    }
-
     /// Measures one ticket now, from its event log (for the ticket's own
     /// page, so it never lags the projector). `None` when no policy applies.
     pub async fn measure_ticket(
@@ -597,15 +403,6 @@ impl Store {
                 })
             })
             .await
-    }
-
-    /// Where the background measurement stands: the policy generation, the
-    /// sweep after the last policy change, and how many changed tickets wait.
-    pub async fn sla_status(&self) -> Result<(i64, SweepProgress, i64), StoreError> {
-        let (generation, _) = self.policy_set().await?;
-        let (sweep, _) = self.sweep_progress().await?;
-        let backlog = self.count_sla_backlog().await?;
-        Ok((generation, sweep, backlog))
     }
 
     /// How many tickets wait to be measured (changed, not yet projected).
@@ -646,7 +443,7 @@ pub(crate) async fn mark_customers_tickets(
 
 /// Writes a measured batch if the policy generation is still the one it was
 /// measured under; returns whether it did.
-async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestamp) -> Result<bool, StoreError> {
+pub(crate) async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestamp) -> Result<bool, StoreError> {
     if generation(conn).await? != batch.generation {
         return Ok(false);
     }

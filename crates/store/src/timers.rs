@@ -17,12 +17,16 @@ use rapport_core::sla::TargetStatus;
 use rapport_core::sla::projection::{KeptTarget, PolicySet};
 use rapport_core::sla::timeline::Timeline;
 use rapport_core::{Ticket, TicketId, Tier, Timestamp};
+use sqlx::AssertSqlSafe;
 
 use crate::Store;
 use crate::db::args;
 use crate::error::StoreError;
 use crate::jobs::{NewJob, insert_jobs, rule_job};
-use crate::projector::CardRow;
+use crate::packed::{self, PackedRow};
+
+/// Open tickets' timer cards read at a time.
+const CARDS_PER_READ: i64 = 10_000;
 
 /// The rules in force, compiled, with their names (for job payloads).
 pub struct RuleSet {
@@ -190,38 +194,52 @@ impl Store {
             return Ok(TimerPass::default());
         }
         let (_, set) = self.policy_set().await?;
-        // One short column per open ticket: reading fields one by one costs
-        // more than everything else the pass does.
-        let rows: Vec<CardRow> = self
-            .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_all("SELECT ticket_id, card FROM ticket_sla WHERE open = 1", args![]).await
-                })
-            })
-            .await?;
-        let mut pass = TimerPass { tickets: rows.len(), ..TimerPass::default() };
+        // One short column per open ticket, many tickets packed in a row:
+        // reading fields and rows one by one costs more than the rules do.
+        let sql = packed::select(
+            self.dialect(),
+            &["ticket_id"],
+            &["card"],
+            "SELECT ticket_id, card FROM ticket_sla WHERE open = 1 AND ticket_id > $1 ORDER BY ticket_id LIMIT $2",
+        );
+        let mut pass = TimerPass::default();
         let mut jobs = Vec::new();
         let mut targets = Vec::with_capacity(3);
-        for row in rows {
-            let ticket = TicketId(row.ticket_id);
-            let card = match TimerCard::decode(ticket, &row.card) {
-                Ok(card) => card,
-                Err(error) => {
-                    // One bad row must not stop every other ticket's timers;
-                    // the ticket's next event keeps a fresh card.
-                    tracing::warn!(ticket = ticket.0, %error, "skipping an unreadable timer card");
-                    continue;
-                }
-            };
-            targets.clear();
-            targets
-                .extend(card.targets.iter().map(|target| progress(target, card.computed_at, now, &set, card.policy)));
-            let fresh = rules.compiled.on_timer_unseen(&card.snapshot, &targets, now, |rule, key| {
-                pass.firings += 1;
-                fired.first_time(rule, ticket, key)
-            });
-            jobs.extend(rules.jobs(ticket, &fresh, now)?);
+        let mut after = 0;
+        loop {
+            let sql = sql.clone();
+            let chunk: PackedRow = self
+                .db
+                .read(move |conn| {
+                    Box::pin(async move { conn.fetch_one(AssertSqlSafe(sql), args![after, CARDS_PER_READ]).await })
+                })
+                .await?;
+            let Some(last) = chunk.last else { break };
+            after = last;
+            let text = chunk.packed.unwrap_or_default();
+            let rows = packed::unpack(&text).map_err(|error| StoreError::Other(anyhow::anyhow!(error)))?;
+            pass.tickets += rows.len();
+            for ([ticket_id], [card]) in rows {
+                let ticket = TicketId(ticket_id);
+                let card = match TimerCard::decode(ticket, card) {
+                    Ok(card) => card,
+                    Err(error) => {
+                        // One bad row must not stop every other ticket's timers;
+                        // the ticket's next event keeps a fresh card.
+                        tracing::warn!(ticket = ticket.0, %error, "skipping an unreadable timer card");
+                        continue;
+                    }
+                };
+                targets.clear();
+                targets.extend(
+                    card.targets.iter().map(|target| progress(target, card.computed_at, now, &set, card.policy)),
+                );
+                let fresh = rules.compiled.on_timer_unseen(&card.snapshot, &targets, now, |rule, key| {
+                    pass.firings += 1;
+                    fired.first_time(rule, ticket, key)
+                });
+                jobs.extend(rules.jobs(ticket, &fresh, now)?);
+            }
         }
         // In slices, so that a pass that fires on many tickets at once never
         // holds the (SQLite) writer long enough to stall ticket creation.

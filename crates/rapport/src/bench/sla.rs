@@ -4,8 +4,9 @@
 //!    and measures their first projection (every ticket's targets).
 //! 2. Starts a `rapport serve` process on it and measures ticket creation with
 //!    `--concurrency` clients for a while (idle: nothing else to do).
-//! 3. Changes the email policy through the API and measures creation again while the
-//!    server re-measures every open ticket in the background, until the sweep is done.
+//! 3. Changes the email policy (or, with `--sla-change calendar`, the default calendar)
+//!    through the API and measures creation again while the server re-measures the open
+//!    tickets the change can alter in the background, until the sweep is done.
 //! 4. Stops the server, saves `--sla-rules` time-triggered rules and times timer passes
 //!    over the open tickets: the first (which enqueues what fires) and a steady one.
 
@@ -33,7 +34,25 @@ pub struct SlaLoad {
     pub concurrency: usize,
     /// Seconds of idle creation.
     pub idle_seconds: u64,
+    /// What changes.
+    pub change: Change,
 }
+
+/// The change after which open tickets are measured again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Email first responses within 4 business hours instead of 6: the email
+    /// policy's tickets are measured again.
+    Policy,
+    /// The default calendar opens at 08:00 instead of 09:00: every shipped
+    /// policy counts on it, so every open ticket is measured again.
+    Calendar,
+}
+
+/// The default calendar after [`Change::Calendar`]: an hour longer each weekday.
+const LONGER_DAYS: &str = "timezone = \"UTC\"\n[hours]\nmon = [\"08:00-17:00\"]\ntue = [\"08:00-17:00\"]\n\
+                           wed = [\"08:00-17:00\"]\nthu = [\"08:00-17:00\"]\nfri = [\"08:00-17:00\"]\n";
 
 /// The figures.
 #[derive(Debug, Serialize)]
@@ -47,8 +66,11 @@ pub struct SlaReport {
     idle_creates: usize,
     idle_create_p50_ms: Option<f64>,
     idle_create_p99_ms: Option<f64>,
+    recompute_change: Change,
     recompute_s: f64,
     recompute_per_s: f64,
+    /// Open tickets kept on a policy the change touched: the ones measured again.
+    recompute_in_scope: i64,
     recompute_creates: usize,
     recompute_create_p50_ms: Option<f64>,
     recompute_create_p99_ms: Option<f64>,
@@ -112,35 +134,22 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
         creates(&client, &base, &token, load.concurrency, Stop::after(Duration::from_secs(load.idle_seconds)), 0)
             .await?;
 
-    // The policy change: email first responses within 4 business hours instead of 6.
-    let policies: serde_json::Value = client
-        .get(format!("{base}/api/v1/sla/policies"))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let email = policies["policies"]
-        .as_array()
-        .and_then(|list| list.iter().find(|policy| policy["name"] == "Email and web"))
-        .context("the shipped \"Email and web\" policy is missing")?
-        .clone();
-    let mut changed = json!({
-        "name": email["name"], "conditions": email["conditions"], "targets": email["targets"],
-        "pause_when_pending": email["pause_when_pending"], "calendar": email["calendar"],
-    });
-    changed["targets"]["first_response"] = json!({ "seconds": 4 * 3600, "business_hours": true });
     let (before, _, _) = store.sla_status().await?;
-    eprintln!("changing the email policy; creating tickets until every open ticket is measured again");
-    let started = Instant::now();
-    client
-        .put(format!("{base}/api/v1/sla/policies/{}", email["id"]))
-        .bearer_auth(&token)
-        .json(&changed)
-        .send()
-        .await?
-        .error_for_status()?;
+    let started = match load.change {
+        Change::Policy => change_email_policy(&client, &base, &token).await?,
+        Change::Calendar => {
+            eprintln!("lengthening the default calendar; creating tickets until every open ticket is measured again");
+            let started = Instant::now();
+            client
+                .put(format!("{base}/api/v1/calendars/default"))
+                .bearer_auth(&token)
+                .json(&json!({ "source": LONGER_DAYS }))
+                .send()
+                .await?
+                .error_for_status()?;
+            started
+        }
+    };
     let stop = Stop::manual();
     let watcher = {
         let stop = stop.clone();
@@ -165,6 +174,8 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     let during = creates(&client, &base, &token, load.concurrency, stop, 1).await?;
     watcher.await?;
     let recompute = started.elapsed();
+    let (_, sweep, _) = store.sla_status().await?;
+    let in_scope = store.count_sweep_scope(&sweep).await?;
     drop(server);
 
     // The timer pass, with the server stopped so only the pass runs.
@@ -192,8 +203,10 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
         idle_creates: idle.len(),
         idle_create_p50_ms: p(&idle, 50),
         idle_create_p99_ms: p(&idle, 99),
+        recompute_change: load.change,
         recompute_s: round3(recompute.as_secs_f64()),
         recompute_per_s: round3((load.tickets + idle.len()) as f64 / recompute.as_secs_f64().max(1e-9)),
+        recompute_in_scope: in_scope,
         recompute_creates: during.len(),
         recompute_create_p50_ms: p(&during, 50),
         recompute_create_p99_ms: p(&during, 99),
@@ -203,6 +216,38 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
         timer_first_pass_enqueued: first.enqueued,
         timer_steady_pass_ms: millis(timer_steady_pass),
     })
+}
+
+/// Email first responses within 4 business hours instead of 6; returns when the change was sent.
+async fn change_email_policy(client: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<Instant> {
+    let policies: serde_json::Value = client
+        .get(format!("{base}/api/v1/sla/policies"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let email = policies["policies"]
+        .as_array()
+        .and_then(|list| list.iter().find(|policy| policy["name"] == "Email and web"))
+        .context("the shipped \"Email and web\" policy is missing")?
+        .clone();
+    let mut changed = json!({
+        "name": email["name"], "conditions": email["conditions"], "targets": email["targets"],
+        "pause_when_pending": email["pause_when_pending"], "calendar": email["calendar"],
+    });
+    changed["targets"]["first_response"] = json!({ "seconds": 4 * 3600, "business_hours": true });
+    eprintln!("changing the email policy; creating tickets until every open ticket is measured again");
+    let started = Instant::now();
+    client
+        .put(format!("{base}/api/v1/sla/policies/{}", email["id"]))
+        .bearer_auth(token)
+        .json(&changed)
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(started)
 }
 
 /// When the creating clients stop.
@@ -316,8 +361,11 @@ impl SlaReport {
             self.create_concurrency
         ));
         out.push_str(&format!(
-            "recompute after a change   {:>10.1} s  ({:.0} tickets/s)\n",
-            self.recompute_s, self.recompute_per_s
+            "recompute after a {:<8} {:>10.1} s  ({:.0} tickets/s; {} open tickets in the change's scope)\n",
+            format!("{:?}", self.recompute_change).to_lowercase(),
+            self.recompute_s,
+            self.recompute_per_s,
+            self.recompute_in_scope
         ));
         out.push_str(&format!(
             "creates, during recompute  {:>10} p50 {}  p99 {}  ({} creates)\n",

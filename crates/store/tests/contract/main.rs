@@ -13,4 +13,5 @@ mod people;
 mod portal;
 mod replay;
 mod service_levels;
+mod sweep;
 mod tickets;
