@@ -72,7 +72,7 @@ impl SweepProgress {
         SweepProgress { generation, after: 0, until, done, print: Some(print), scope, since: before.generation }
     }
 
-    /// The extra condition on `ticket_sla` rows (aliased `s`) this sweep's
+    /// The extra condition on `ticket_sla` rows this sweep's
     /// scope sets, if any.
     fn scope_sql(&self) -> Option<String> {
         let scope = self.scope.as_ref()?;
