@@ -364,6 +364,17 @@ impl Store {
         self.write(move |conn| {
             Box::pin(async move {
                 if !write_batch(conn, batch, now).await? {
+                    // The policies changed while the batch was measured: give
+                    // the claims back, so the next round (here or on another
+                    // instance) measures these tickets again at once rather
+                    // than when the lease runs out.
+                    for (ticket, event) in marks {
+                        conn.execute(
+                            "UPDATE sla_dirty SET claimed_until = 0 WHERE ticket_id = $1 AND event_id = $2",
+                            args![ticket, event],
+                        )
+                        .await?;
+                    }
                     return Ok(());
                 }
                 for (ticket, event) in marks {

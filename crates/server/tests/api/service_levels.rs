@@ -207,7 +207,9 @@ async fn targets_follow_replies_pending_hold_solve_reopen_and_a_policy_change() 
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("the policy change was not applied to the kept targets");
+    let status = app.store.sla_status().await.unwrap();
+    let kept = app.store.find_ticket_sla(TicketId(id(&ticket))).await.unwrap();
+    panic!("the policy change was not applied to the kept targets: status {status:?}, kept {kept:?}");
 }
 
 /// The `/sla` answer is the `sla` of the ticket page; this lets both be read alike.
@@ -236,9 +238,12 @@ async fn the_report_counts_met_and_breached_targets_by_channel_and_policy() {
     let report = app.get(&format!("{path}&group_by=channel"), &app.admin).await.expect(StatusCode::OK);
     assert_eq!(report["groups"].as_array().unwrap().len(), 1, "{report}");
     let email = &report["groups"][0];
+    let kept = app.store.find_ticket_sla(TicketId(id(&fast))).await.unwrap();
+    let status = app.store.sla_status().await.unwrap();
     assert_eq!(
         (email["group"].as_str(), email["targets"].as_i64(), email["met"].as_i64()),
-        (Some("email"), Some(2), Some(1))
+        (Some("email"), Some(2), Some(1)),
+        "{report}; the fast ticket as kept: {kept:?}; status {status:?}"
     );
     assert_eq!(email["breached"], 1);
     assert_eq!(email["share_met"], 0.5);
