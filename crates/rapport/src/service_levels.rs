@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
-use rapport_core::sla::{SlaPolicy, TargetSpec};
+use rapport_core::sla::{DEFAULT_CALENDAR, SlaPolicy, TargetSpec};
 use rapport_store::{Store, StoredPolicy};
 
 use crate::config::ValidConfig;
@@ -39,7 +39,7 @@ pub enum SlaCommand {
 pub enum CalendarCommand {
     /// List the stored calendars (`default` is built in unless stored)
     List,
-    /// Print a stored calendar's TOML
+    /// Print a stored calendar's TOML (`default`: the built-in one, until one is stored)
     Show {
         /// The calendar's name
         name: String,
@@ -95,14 +95,29 @@ pub async fn run(config: ValidConfig, command: SlaCommand) -> anyhow::Result<()>
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let result = match command {
         SlaCommand::Clock(command) => crate::sla::run(command),
-        SlaCommand::Calendar { command } => calendar(&store, command).await,
+        SlaCommand::Calendar { command } => calendar(&store, command, &config.sla_time_zone).await,
         SlaCommand::Policy { command } => policy(&store, command).await,
     };
     store.close().await;
     result
 }
 
-async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result<()> {
+/// The built-in `default` calendar as a calendar file: what policies count
+/// on until a calendar named `default` is stored.
+fn built_in_default(time_zone: &str) -> String {
+    let mut text = String::from(
+        "# The built-in default calendar (not stored): Monday to Friday 09:00-17:00\n\
+         # in [sla] time_zone. `rapport sla calendar put default FILE` replaces it.\n",
+    );
+    // A valid zone name (the configuration checks it) needs no escaping.
+    text.push_str(&format!("timezone = \"{time_zone}\"\n[hours]\n"));
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        text.push_str(&format!("{day} = [\"09:00-17:00\"]\n"));
+    }
+    text
+}
+
+async fn calendar(store: &Store, command: CalendarCommand, time_zone: &str) -> anyhow::Result<()> {
     match command {
         CalendarCommand::List => {
             let calendars = store.list_calendars().await?;
@@ -115,12 +130,13 @@ async fn calendar(store: &Store, command: CalendarCommand) -> anyhow::Result<()>
         }
         CalendarCommand::Show { name } => {
             let calendars = store.list_calendars().await?;
-            let calendar = calendars
-                .into_iter()
-                .find(|calendar| calendar.name == name)
-                .with_context(|| format!("there is no stored calendar named {name:?}"))?;
-            print!("{}", calendar.source);
-            if !calendar.source.ends_with('\n') {
+            let source = match calendars.into_iter().find(|calendar| calendar.name == name) {
+                Some(calendar) => calendar.source,
+                None if name == DEFAULT_CALENDAR => built_in_default(time_zone),
+                None => anyhow::bail!("there is no stored calendar named {name:?}"),
+            };
+            print!("{source}");
+            if !source.ends_with('\n') {
                 println!();
             }
         }
@@ -200,4 +216,24 @@ fn describe(stored: &StoredPolicy) -> String {
         policy.calendar,
         if targets.is_empty() { "no targets".to_owned() } else { targets.join(", ") }
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use rapport_core::calendar::{Calendar, find_time_zone};
+
+    use super::built_in_default;
+
+    #[test]
+    fn the_built_in_default_prints_as_a_file_that_reads_back_as_itself() {
+        let text = built_in_default("Europe/Berlin");
+        let parsed = Calendar::parse(&text).unwrap();
+        let built_in = Calendar::default_in(find_time_zone("Europe/Berlin").unwrap());
+        assert_eq!(parsed.hours_text(), built_in.hours_text());
+        assert_eq!(parsed.time_zone().iana_name(), Some("Europe/Berlin"));
+        for weekday in [jiff::civil::Weekday::Saturday, jiff::civil::Weekday::Sunday] {
+            assert!(parsed.hours(weekday).is_empty());
+        }
+    }
 }

@@ -46,6 +46,10 @@ async fn calendars_policies_and_rules_are_kept_from_files() {
     let listed = ok(&url, &["sla", "calendar", "list"]);
     assert!(listed.contains("berlin") && !listed.contains("bad"), "{listed}");
     assert_eq!(ok(&url, &["sla", "calendar", "show", "berlin"]), std::fs::read_to_string(&berlin).unwrap());
+    let built_in = ok(&url, &["sla", "calendar", "show", "default"]);
+    assert!(built_in.contains("timezone = \"UTC\"") && built_in.contains("fri = [\"09:00-17:00\"]"), "{built_in}");
+    let stderr = refused(&url, &["sla", "calendar", "show", "nowhere"]);
+    assert!(stderr.starts_with("error: there is no stored calendar named \"nowhere\""), "{stderr}");
 
     let policy = write(
         dir.path(),
