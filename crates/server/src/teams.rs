@@ -276,12 +276,9 @@ async fn update_team(
     let overflow_team = object.nullable_id("overflow_team")?;
     let overflow_minutes = overflow_minutes(object.take("overflow_after_minutes"))?;
     let id = TeamId(id);
-    let mut overflow = state.store.find_overflow(id).await?;
-    if let Some(change) = overflow_change(overflow_team, overflow_minutes, overflow)? {
-        // The overflow is checked (and set) first: it is what a request most
-        // likely gets wrong, and then the name and description stay as they were.
-        overflow = state.store.set_overflow(id, change).await?;
-    }
-    let team = state.store.update_team(id, TeamChanges { name, description }).await?;
+    let current = state.store.find_overflow(id).await?;
+    let change = overflow_change(overflow_team, overflow_minutes, current)?;
+    // One transaction: a refused overflow or a taken name changes nothing.
+    let (team, overflow) = state.store.update_team_and_overflow(id, TeamChanges { name, description }, change).await?;
     Ok(Json(TeamDto::new(&team, overflow)))
 }

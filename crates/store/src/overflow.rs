@@ -11,11 +11,12 @@
 
 use rapport_core::event;
 use rapport_core::overflow::{self, Overflow};
-use rapport_core::{TeamId, TicketId, Timestamp};
+use rapport_core::{Team, TeamId, TicketId, Timestamp};
 
 use crate::Store;
 use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
+use crate::people::{TeamChanges, update_team_row};
 use crate::tickets::{load_ticket, save_decision};
 
 /// The `settings` entry holding the last ticket id the pass handled.
@@ -79,37 +80,31 @@ impl Store {
     /// an overflow team that does not exist or is the team itself
     /// (`overflow_team`), and a wait that is not positive (`overflow_after_minutes`).
     pub async fn set_overflow(&self, team: TeamId, overflow: Option<Overflow>) -> Result<Option<Overflow>, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                find_team_overflow(conn, team).await?;
-                if let Some(overflow) = overflow {
-                    if overflow.team == team {
-                        return Err(invalid("overflow_team", "a team cannot overflow into itself"));
-                    }
-                    match find_team_overflow(conn, overflow.team).await {
-                        Ok(_) => {}
-                        Err(StoreError::NotFound(_)) => {
-                            return Err(invalid("overflow_team", format!("team {} does not exist", overflow.team)));
-                        }
-                        Err(error) => return Err(error),
-                    }
-                    if overflow.after_seconds <= 0 {
-                        return Err(invalid("overflow_after_minutes", "the wait must be at least one minute"));
-                    }
-                }
-                conn.execute(
-                    "UPDATE teams SET overflow_team_id = $1, overflow_after_seconds = $2 WHERE id = $3",
-                    args![
-                        overflow.map(|overflow| overflow.team.0),
-                        overflow.map(|overflow| overflow.after_seconds),
-                        team.0
-                    ],
-                )
-                .await?;
-                Ok(overflow)
+        self.write(move |conn| Box::pin(write_overflow(conn, team, overflow))).await
+    }
+
+    /// Changes a team's name or description and, with `overflow`, its
+    /// overflow setting ([`Store::set_overflow`]), in one transaction: a
+    /// refused overflow or a taken name leaves the team as it was.
+    pub async fn update_team_and_overflow(
+        &self,
+        team: TeamId,
+        changes: TeamChanges,
+        overflow: Option<Option<Overflow>>,
+    ) -> Result<(Team, Option<Overflow>), StoreError> {
+        let kept = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let kept = match overflow {
+                        Some(overflow) => write_overflow(conn, team, overflow).await?,
+                        None => find_team_overflow(conn, team).await?,
+                    };
+                    update_team_row(conn, team, changes).await?;
+                    Ok(kept)
+                })
             })
-        })
-        .await
+            .await?;
+        Ok((self.get_team(team).await?, kept))
     }
 
     /// The team's overflow setting; `NotFound` when the team does not exist.
@@ -151,6 +146,36 @@ impl Store {
             }
         }
     }
+}
+
+/// Checks and sets a team's overflow setting (see [`Store::set_overflow`]).
+async fn write_overflow(
+    conn: &mut Conn<'_>,
+    team: TeamId,
+    overflow: Option<Overflow>,
+) -> Result<Option<Overflow>, StoreError> {
+    find_team_overflow(conn, team).await?;
+    if let Some(overflow) = overflow {
+        if overflow.team == team {
+            return Err(invalid("overflow_team", "a team cannot overflow into itself"));
+        }
+        match find_team_overflow(conn, overflow.team).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound(_)) => {
+                return Err(invalid("overflow_team", format!("team {} does not exist", overflow.team)));
+            }
+            Err(error) => return Err(error),
+        }
+        if overflow.after_seconds <= 0 {
+            return Err(invalid("overflow_after_minutes", "the wait must be at least one minute"));
+        }
+    }
+    conn.execute(
+        "UPDATE teams SET overflow_team_id = $1, overflow_after_seconds = $2 WHERE id = $3",
+        args![overflow.map(|overflow| overflow.team.0), overflow.map(|overflow| overflow.after_seconds), team.0],
+    )
+    .await?;
+    Ok(overflow)
 }
 
 /// The team's overflow setting; `NotFound` when the team does not exist.

@@ -404,18 +404,7 @@ impl Store {
 
     /// Updates a team.
     pub async fn update_team(&self, id: TeamId, changes: TeamChanges) -> Result<Team, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let changed = conn
-                    .execute(
-                        "UPDATE teams SET name = COALESCE($1, name), description = COALESCE($2, description) WHERE id = $3",
-                        args![changes.name, changes.description, id.0],
-                    )
-                    .await?;
-                if changed == 0 { Err(StoreError::NotFound("team")) } else { Ok(()) }
-            })
-        })
-        .await?;
+        self.write(move |conn| Box::pin(update_team_row(conn, id, changes))).await?;
         self.get_team(id).await
     }
 
@@ -655,4 +644,15 @@ fn redact_json(payload: &str, redact: &dyn Fn(&str) -> String) -> Result<String,
     let mut value: serde_json::Value = serde_json::from_str(payload)?;
     walk(&mut value, redact);
     Ok(serde_json::to_string(&value)?)
+}
+
+/// Changes a team's name and description; `NotFound` when it does not exist.
+pub(crate) async fn update_team_row(conn: &mut Conn<'_>, id: TeamId, changes: TeamChanges) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE teams SET name = COALESCE($1, name), description = COALESCE($2, description) WHERE id = $3",
+            args![changes.name, changes.description, id.0],
+        )
+        .await?;
+    if changed == 0 { Err(StoreError::NotFound("team")) } else { Ok(()) }
 }

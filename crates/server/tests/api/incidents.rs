@@ -74,6 +74,11 @@ async fn team_overflow_fields_round_trip_and_refuse_clearly() {
     // A refused patch changes nothing, the name included.
     let team = app.get(&path, &app.admin).await.expect(StatusCode::OK);
     assert_eq!((&team["name"], &team["overflow_after_minutes"]), (&json!("Sales"), &json!(30)));
+    // Nor does a good overflow with a name another team has.
+    let taken = json!({"name": "Fresh", "overflow_after_minutes": 45});
+    app.patch(&path, &app.admin, &taken, None).await.assert_error(StatusCode::CONFLICT, "conflict", None);
+    let team = app.get(&path, &app.admin).await.expect(StatusCode::OK);
+    assert_eq!((&team["name"], &team["overflow_after_minutes"]), (&json!("Sales"), &json!(30)));
 
     let agent = app.agent(Role::Agent, &[]).await;
     let reply = app.patch(&path, &agent, &json!({"overflow_team": null}), None).await;

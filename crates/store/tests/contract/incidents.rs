@@ -6,7 +6,7 @@
 
 use rapport_core::overflow::Overflow;
 use rapport_core::{AgentId, Author, Change, Channel, MessageKind, Role, Status, TeamId, TicketId, Timestamp};
-use rapport_store::{JobOutcome, Rejection, Store, StoreError, StoreOptions};
+use rapport_store::{JobOutcome, Rejection, Store, StoreError, StoreOptions, TeamChanges};
 
 use crate::harness::*;
 
@@ -52,6 +52,30 @@ async fn overflow_settings_are_validated() {
     assert_eq!(store.list_overflows().await.unwrap(), vec![(sales, overflow)]);
     assert_eq!(store.set_overflow(sales, None).await.unwrap(), None);
     assert!(store.list_overflows().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_team_change_and_its_overflow_are_kept_together_or_not_at_all() {
+    let store = fresh_store().await;
+    let sales = team(&store, "Sales").await;
+    let support = team(&store, "Support").await;
+    let overflow = Overflow { team: support, after_seconds: 600 };
+    let rename = |name: &str| TeamChanges { name: Some(name.to_owned()), description: None };
+
+    let taken = store.update_team_and_overflow(sales, rename("Support"), Some(Some(overflow))).await.unwrap_err();
+    assert!(matches!(taken, StoreError::Conflict { .. }), "{taken:?}");
+    assert_eq!(store.find_overflow(sales).await.unwrap(), None, "the overflow stays as it was");
+    let to_self = Some(Some(Overflow { team: sales, after_seconds: 60 }));
+    let refused = store.update_team_and_overflow(sales, rename("Sales EU"), to_self).await.unwrap_err();
+    assert_eq!(invalid_field(refused), "overflow_team");
+    assert_eq!(store.get_team(sales).await.unwrap().name, "Sales", "the name stays as it was");
+
+    let (team, kept) = store.update_team_and_overflow(sales, rename("Sales EU"), Some(Some(overflow))).await.unwrap();
+    assert_eq!((team.name.as_str(), kept), ("Sales EU", Some(overflow)));
+    let (team, kept) = store.update_team_and_overflow(sales, rename("Sales"), None).await.unwrap();
+    assert_eq!((team.name.as_str(), kept), ("Sales", Some(overflow)), "no overflow change keeps it");
+    let missing = store.update_team_and_overflow(TeamId(999), rename("Nobody"), None).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound("team")), "{missing:?}");
 }
 
 #[tokio::test]
