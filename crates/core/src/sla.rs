@@ -41,6 +41,7 @@ pub mod defaults;
 pub mod kept;
 pub mod projection;
 pub mod scope;
+pub mod summary;
 pub mod timeline;
 
 use jiff::Timestamp;

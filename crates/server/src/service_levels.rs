@@ -6,14 +6,16 @@
 //! measurements (a ticket's own page measures live from its event log) and
 //! is applied to the kept targets of every open ticket in the background.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_core::TicketId;
-use rapport_core::sla::SlaPolicy;
 use rapport_core::sla::attainment::{Attainment, Durations, attainment};
 use rapport_core::sla::defaults::PHONE_GOAL_PERCENT;
 use rapport_core::sla::projection::KeptTarget;
+use rapport_core::sla::{DEFAULT_CALENDAR, SlaPolicy};
 use rapport_store::{ReportGroup, StoredCalendar, StoredPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -178,6 +180,31 @@ pub(crate) async fn ticket_sla(state: &AppState, id: TicketId) -> Result<TicketS
         policy: Some(PolicyRefDto { id: policy_id, name }),
         targets: targets.iter().map(TargetDto::from).collect(),
     })
+}
+
+/// The most pressing target of each of `ids` that has kept targets, brought
+/// forward to now on its policy's calendar (as the timer pass sees them).
+pub(crate) async fn summaries(
+    state: &AppState,
+    ids: &[TicketId],
+) -> Result<HashMap<TicketId, crate::tickets::dto::SlaSummaryDto>, ApiError> {
+    let kept = state.store.find_ticket_slas(ids).await?;
+    if kept.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (_, set) = state.store.policy_set().await?;
+    let now = state.now();
+    let mut summaries = HashMap::with_capacity(kept.len());
+    for sla in kept {
+        let calendar_name = sla.policy.and_then(|id| set.policy(id)).map_or(DEFAULT_CALENDAR, |p| p.calendar.as_str());
+        let calendar = set.calendar(calendar_name);
+        let targets: Vec<KeptTarget> =
+            sla.targets.iter().map(|target| target.at(sla.computed_at, now, calendar)).collect();
+        if let Some(summary) = rapport_core::sla::summary::summary(&targets) {
+            summaries.insert(sla.ticket, summary.into());
+        }
+    }
+    Ok(summaries)
 }
 
 fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {

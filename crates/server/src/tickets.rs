@@ -6,7 +6,7 @@
 //! respond. Rules live in core; visibility and versions are checked in the
 //! store, inside the write.
 
-mod dto;
+pub(crate) mod dto;
 mod merge;
 
 use axum::Json;
@@ -22,7 +22,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(crate) use dto::ActorDto;
-use dto::{AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketPageDto, TicketPatchBody};
+use dto::{
+    AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketListItemDto, TicketPageDto,
+    TicketPatchBody,
+};
 pub use dto::{SearchResultDto, SearchResultsDto, TicketDto};
 
 use crate::AppState;
@@ -155,10 +158,14 @@ async fn list_tickets(
 ) -> Result<Json<TicketPageDto>, ApiError> {
     let filter = ticket_filter(query, &caller, state.config.max_page_size)?;
     let page = state.store.list_tickets(filter, &caller.viewer).await?;
-    Ok(Json(TicketPageDto {
-        tickets: page.tickets.iter().map(TicketDto::from).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    let ids: Vec<TicketId> = page.tickets.iter().map(|ticket| ticket.id).collect();
+    let mut summaries = crate::service_levels::summaries(&state, &ids).await?;
+    let tickets = page
+        .tickets
+        .iter()
+        .map(|ticket| TicketListItemDto { ticket: TicketDto::from(ticket), sla: summaries.remove(&ticket.id) })
+        .collect();
+    Ok(Json(TicketPageDto { tickets, next_cursor: page.next_cursor }))
 }
 
 fn ticket_filter(mut query: QueryParams, caller: &CurrentAgent, max_page_size: i64) -> Result<TicketFilter, ApiError> {

@@ -416,6 +416,26 @@ impl Store {
             .await
     }
 
+    /// The kept SLA of each of `ids` that has one (for a page of tickets).
+    pub async fn find_ticket_slas(&self, ids: &[TicketId]) -> Result<Vec<TicketSla>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT ticket_id, card FROM ticket_sla WHERE ticket_id IN ({})",
+            placeholders(self.dialect(), 1, ids.len())
+        );
+        let values: Vec<Arg> = ids.iter().map(|id| Arg::from(id.0)).collect();
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let rows: Vec<CardRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
+                    rows.into_iter().map(TicketSla::try_from).collect()
+                })
+            })
+            .await
+    }
+
     /// How many tickets wait to be measured (changed, not yet projected).
     pub async fn count_sla_backlog(&self) -> Result<i64, StoreError> {
         self.db

@@ -2,6 +2,7 @@
 //! of the ticket endpoints. Separate from core's types so the wire format
 //! changes only on purpose.
 
+use rapport_core::sla::summary::Summary;
 use rapport_core::{
     Actor, AgentId, AttachmentMeta, Author, Change, Channel, Event, Level, Message, MessageKind, Status, TeamId,
     Ticket, Timestamp,
@@ -150,9 +151,43 @@ impl ServiceWindowDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketPageDto {
     /// The tickets.
-    pub tickets: Vec<TicketDto>,
+    pub tickets: Vec<TicketListItemDto>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A ticket in a list, with its most pressing service-level target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketListItemDto {
+    /// The ticket.
+    #[serde(flatten)]
+    pub ticket: TicketDto,
+    /// The target that presses most now, as last measured; absent when no
+    /// policy applies (or the ticket is not measured yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaSummaryDto>,
+}
+
+/// A ticket's service level in one line (the ticket page has every target).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SlaSummaryDto {
+    /// `breached` (unmet and past due), `active` (running towards `due_at`),
+    /// `paused`, or `met` (nothing pending; the ticket page tells whether on time).
+    pub state: String,
+    /// Which target: `first_response`, `next_response` or `resolution`.
+    pub target: String,
+    /// When it runs (or ran) out; null while paused with time left.
+    pub due_at: Option<String>,
+}
+
+impl From<Summary> for SlaSummaryDto {
+    fn from(summary: Summary) -> SlaSummaryDto {
+        SlaSummaryDto {
+            state: summary.state.as_str().to_owned(),
+            target: summary.kind.as_str().to_owned(),
+            due_at: rfc3339_opt(summary.due),
+        }
+    }
 }
 
 /// Search results, best first.

@@ -263,3 +263,33 @@ async fn the_report_counts_met_and_breached_targets_by_channel_and_policy() {
         Some("from"),
     );
 }
+
+#[tokio::test]
+async fn ticket_lists_show_each_tickets_most_pressing_target() {
+    let app = spawn_app_at(ServerConfig::default(), instant("2026-11-23T10:00:00Z")).await;
+    let ticket = app.create_ticket(&app.admin, &ticket_body("queue@example.com")).await;
+    app.settle().await;
+    // Six business hours from 10:00 on a Monday.
+    let due = json!({ "state": "active", "target": "first_response", "due_at": "2026-11-23T16:00:00.000Z" });
+    assert_eq!(listed(&app).await, due);
+
+    // Past due: breached at once, brought forward from the kept targets.
+    app.clock.set(instant("2026-11-23T16:30:00Z"));
+    let breached = json!({ "state": "breached", "target": "first_response", "due_at": "2026-11-23T16:00:00.000Z" });
+    assert_eq!(listed(&app).await, breached);
+
+    // Answered: the resolution target presses next.
+    let reply = json!({ "body": "Here is the fix.", "public": true });
+    app.post(&format!("/api/v1/tickets/{}/messages", id(&ticket)), &app.admin, &reply)
+        .await
+        .expect(StatusCode::CREATED);
+    app.settle().await;
+    let sla = listed(&app).await;
+    assert_eq!((&sla["state"], &sla["target"]), (&json!("active"), &json!("resolution")), "{sla}");
+}
+
+/// The `sla` of the first ticket of the ticket list.
+async fn listed(app: &TestApp) -> Value {
+    let page = app.get("/api/v1/tickets", &app.admin).await.expect(StatusCode::OK);
+    page["tickets"][0]["sla"].clone()
+}

@@ -131,6 +131,13 @@ async fn the_projector_keeps_each_tickets_targets_in_step_with_its_events() {
     assert_eq!(live, kept.targets);
     assert_eq!(kept.counters.messages, 2);
     assert_eq!(kept.unowned_since, Some(T0));
+
+    // A page of tickets reads its kept rows at once; a ticket not measured
+    // yet has none.
+    let later = store.create_ticket(request("Scanner too", "bob@example.com")).await.unwrap().ticket;
+    let page = store.find_ticket_slas(&[ticket.id, later.id, rapport_core::TicketId(999)]).await.unwrap();
+    assert_eq!(page, vec![kept]);
+    assert!(store.find_ticket_slas(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
