@@ -228,6 +228,13 @@ impl TargetKind {
             TargetKind::Resolution => "resolution",
         }
     }
+
+    /// The kind [`as_str`](Self::as_str) writes as `word`.
+    pub fn parse(word: &str) -> Option<TargetKind> {
+        [TargetKind::FirstResponse, TargetKind::NextResponse, TargetKind::Resolution]
+            .into_iter()
+            .find(|kind| kind.as_str() == word)
+    }
 }
 
 /// Something that happened to a ticket that the SLA clocks care about.

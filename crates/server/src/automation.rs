@@ -71,6 +71,13 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
         last_timers: None,
         fired: rapport_store::FiredMemory::default(),
     };
+    // What earlier passes enqueued, so the first pass after a restart does
+    // not send every firing again. Without it the pass is still right (the
+    // jobs' unique key drops repeats), only slower.
+    match state.store.remember_firings(&mut round.fired).await {
+        Ok(remembered) => tracing::debug!(remembered, "remembered the timer firings already enqueued"),
+        Err(error) => tracing::warn!(%error, "could not read the timer firings already enqueued; carrying on"),
+    }
     loop {
         let busy = match step(&state, &settings, &mut round).await {
             Ok(busy) => busy,

@@ -132,6 +132,9 @@ pub struct TimerPass {
     pub tickets: usize,
     /// Firings seen (including ones already enqueued by earlier passes).
     pub firings: usize,
+    /// Firings not remembered, sent to be enqueued (the jobs' unique key
+    /// drops one enqueued before).
+    pub sent: usize,
     /// New jobs enqueued.
     pub enqueued: usize,
 }
@@ -246,17 +249,91 @@ impl Store {
         let mut jobs = jobs.into_iter().peekable();
         while jobs.peek().is_some() {
             let slice: Vec<NewJob> = jobs.by_ref().take(JOBS_PER_WRITE).collect();
+            pass.sent += slice.len();
             pass.enqueued +=
                 self.write(move |conn| Box::pin(async move { insert_jobs(conn, &slice, now).await })).await?;
         }
         fired.trim();
         Ok(pass)
     }
+
+    /// Remembers in `fired` the timer firings that earlier passes (before a
+    /// restart, or on another instance) enqueued for the open tickets, so
+    /// that the next pass does not send each again only for the jobs'
+    /// unique key to drop it. Returns how many it remembered.
+    pub async fn remember_firings(&self, fired: &mut FiredMemory) -> Result<usize, StoreError> {
+        let last: crate::db::IdRow = self
+            .db
+            .read(|conn| {
+                Box::pin(async move {
+                    conn.fetch_one("SELECT COALESCE(MAX(ticket_id), 0) AS id FROM ticket_sla WHERE open = 1", args![])
+                        .await
+                })
+            })
+            .await?;
+        let sql = packed::select(
+            self.dialect(),
+            &["ticket_id"],
+            &["dedupe_key"],
+            "SELECT s.ticket_id AS ticket_id, j.dedupe_key AS dedupe_key FROM ticket_sla s \
+             JOIN jobs j ON j.ticket_id = s.ticket_id \
+             WHERE s.open = 1 AND s.ticket_id > $1 AND s.ticket_id <= $2 AND j.dedupe_key LIKE 'rule:%'",
+        );
+        let mut remembered = 0;
+        let mut after = 0;
+        while after < last.id {
+            let until = after + TICKETS_PER_MEMORY_READ;
+            let sql = sql.clone();
+            let chunk: PackedRow = self
+                .db
+                .read(move |conn| {
+                    Box::pin(async move { conn.fetch_one(AssertSqlSafe(sql), args![after, until]).await })
+                })
+                .await?;
+            let text = chunk.packed.unwrap_or_default();
+            let rows = packed::unpack(&text).map_err(|error| StoreError::Other(anyhow::anyhow!(error)))?;
+            for ([ticket], [dedupe_key]) in rows {
+                if let Some((rule, key)) = timer_firing(dedupe_key)
+                    && fired.first_time(rule, TicketId(ticket), &key)
+                {
+                    remembered += 1;
+                }
+            }
+            after = until;
+        }
+        Ok(remembered)
+    }
+}
+
+/// Open tickets whose enqueued firings [`Store::remember_firings`] reads at a time.
+const TICKETS_PER_MEMORY_READ: i64 = 20_000;
+
+/// The rule and timer key of a rule job's dedupe key
+/// (`rule:{rule}:{ticket}:{key}`, see `jobs::rule_job`); `None` for an event
+/// rule's job.
+fn timer_firing(dedupe_key: &str) -> Option<(RuleId, TimerKey)> {
+    let mut parts = dedupe_key.splitn(4, ':');
+    if parts.next()? != "rule" {
+        return None;
+    }
+    let rule = RuleId(parts.next()?.parse().ok()?);
+    parts.next()?;
+    Some((rule, TimerKey::parse(parts.next()?)?))
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn a_timer_rules_job_key_reads_back_as_its_firing() {
+        let key = super::timer_firing("rule:3:9:first_response:1000:breached");
+        assert_eq!(key, Some((RuleId(3), TimerKey::Breached(TargetKind::FirstResponse, Timestamp(1000)))));
+        assert_eq!(super::timer_firing("rule:3:9:pending:7"), Some((RuleId(3), TimerKey::Pending(Timestamp(7)))));
+        for other in ["rule:3:9:event:12", "problem:4:9", "rule:x:9:pending:7", "rule:3"] {
+            assert_eq!(super::timer_firing(other), None, "{other}");
+        }
+    }
+
     use std::collections::HashSet;
 
     use rapport_core::sla::TargetKind;

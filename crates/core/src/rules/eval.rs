@@ -66,6 +66,26 @@ impl TimerKey {
         };
         key
     }
+
+    /// The key a firing's text was formatted from (`None` for an event
+    /// rule's key or anything else): lets a restarted timer pass remember
+    /// what earlier passes enqueued.
+    pub fn parse(text: &str) -> Option<TimerKey> {
+        let millis = |text: &str| text.parse::<i64>().ok().map(Timestamp);
+        if let Some(since) = text.strip_prefix("no_owner:") {
+            return millis(since).map(TimerKey::NoOwner);
+        }
+        if let Some(since) = text.strip_prefix("pending:") {
+            return millis(since).map(TimerKey::Pending);
+        }
+        let mut parts = text.splitn(3, ':');
+        let kind = TargetKind::parse(parts.next()?)?;
+        let start = millis(parts.next()?)?;
+        match parts.next()? {
+            "breached" => Some(TimerKey::Breached(kind, start)),
+            percent => percent.strip_suffix('%')?.parse().ok().map(|percent| TimerKey::Percent(kind, start, percent)),
+        }
+    }
 }
 
 impl CompiledRules {
@@ -228,4 +248,40 @@ pub fn on_timer(
     now: Timestamp,
 ) -> Vec<Firing> {
     CompiledRules::new(rules).on_timer(ticket, targets, now)
+}
+
+#[cfg(test)]
+mod key_tests {
+    use proptest::prelude::*;
+
+    use super::TimerKey;
+    use crate::sla::TargetKind;
+    use crate::time::Timestamp;
+
+    fn any_key() -> impl Strategy<Value = TimerKey> {
+        let kind =
+            prop_oneof![Just(TargetKind::FirstResponse), Just(TargetKind::NextResponse), Just(TargetKind::Resolution)];
+        let at = any::<i64>().prop_map(Timestamp);
+        prop_oneof![
+            (kind.clone(), at.clone(), any::<u8>())
+                .prop_map(|(kind, at, percent)| TimerKey::Percent(kind, at, percent)),
+            (kind, at.clone()).prop_map(|(kind, at)| TimerKey::Breached(kind, at)),
+            at.clone().prop_map(TimerKey::NoOwner),
+            at.prop_map(TimerKey::Pending),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_formatted_key_parses_back(key in any_key()) {
+            prop_assert_eq!(TimerKey::parse(&key.format()), Some(key));
+        }
+    }
+
+    #[test]
+    fn other_keys_are_not_timer_keys() {
+        for text in ["event:42", "first_response:12", "first_response:x:breached", "resolution:5:75", "pending:", ""] {
+            assert_eq!(TimerKey::parse(text), None, "{text}");
+        }
+    }
 }

@@ -79,6 +79,9 @@ pub struct SlaReport {
     timer_first_pass_ms: f64,
     timer_first_pass_enqueued: usize,
     timer_steady_pass_ms: f64,
+    timer_restart_remembered: usize,
+    timer_restart_pass_ms: f64,
+    timer_forgetful_pass_ms: f64,
 }
 
 /// Runs the benchmark on a fresh SQLite file (or `database_url`, which must be empty).
@@ -189,6 +192,17 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     let started = Instant::now();
     store.run_timers(rapport_server::now(), &mut fired).await?;
     let timer_steady_pass = started.elapsed();
+    // A restart: the server's first pass after it, remembering the firings
+    // already enqueued from the jobs table (as the server does), and, for
+    // comparison, a pass that forgot them.
+    let started = Instant::now();
+    let mut after_restart = rapport_store::FiredMemory::default();
+    let timer_restart_remembered = store.remember_firings(&mut after_restart).await?;
+    store.run_timers(rapport_server::now(), &mut after_restart).await?;
+    let timer_restart_pass = started.elapsed();
+    let started = Instant::now();
+    store.run_timers(rapport_server::now(), &mut rapport_store::FiredMemory::default()).await?;
+    let timer_forgetful_pass = started.elapsed();
     store.close().await;
     drop(scratch);
 
@@ -215,6 +229,9 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
         timer_first_pass_ms: millis(timer_first_pass),
         timer_first_pass_enqueued: first.enqueued,
         timer_steady_pass_ms: millis(timer_steady_pass),
+        timer_restart_remembered,
+        timer_restart_pass_ms: millis(timer_restart_pass),
+        timer_forgetful_pass_ms: millis(timer_forgetful_pass),
     })
 }
 
@@ -381,6 +398,10 @@ impl SlaReport {
             self.timer_first_pass_enqueued,
             self.timer_steady_pass_ms,
             self.timer_tickets
+        ));
+        out.push_str(&format!(
+            "timer pass after a restart {:>10.1} ms remembering {} firings from the jobs ({:.1} ms if it forgot them)\n",
+            self.timer_restart_pass_ms, self.timer_restart_remembered, self.timer_forgetful_pass_ms
         ));
         out
     }

@@ -268,6 +268,15 @@ async fn the_sweep_measures_from_the_kept_text_what_the_event_log_gives() {
     store.insert_rule(rule, None, now).await.unwrap();
     let pass = store.run_timers(now, &mut rapport_store::FiredMemory::default()).await.unwrap();
     assert_eq!((pass.tickets, pass.enqueued), (7, 2));
+
+    // After a restart, a pass that forgot sends both firings again (the
+    // unique key drops them); one that remembered from the jobs sends none.
+    let forgot = store.run_timers(now, &mut rapport_store::FiredMemory::default()).await.unwrap();
+    assert_eq!((forgot.firings, forgot.sent, forgot.enqueued), (2, 2, 0));
+    let mut remembered = rapport_store::FiredMemory::default();
+    assert_eq!(store.remember_firings(&mut remembered).await.unwrap(), 2);
+    let pass = store.run_timers(now, &mut remembered).await.unwrap();
+    assert_eq!((pass.firings, pass.sent, pass.enqueued), (2, 0, 0));
 }
 
 async fn kept_target(store: &Store, ticket: rapport_core::TicketId, kind: TargetKind) -> KeptTarget {
