@@ -12,10 +12,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_core::TicketId;
+use rapport_core::sla::SlaPolicy;
 use rapport_core::sla::attainment::{Attainment, Durations, attainment};
 use rapport_core::sla::defaults::PHONE_GOAL_PERCENT;
 use rapport_core::sla::projection::KeptTarget;
-use rapport_core::sla::{DEFAULT_CALENDAR, SlaPolicy};
 use rapport_store::{ReportGroup, StoredCalendar, StoredPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -196,8 +196,7 @@ pub(crate) async fn summaries(
     let now = state.now();
     let mut summaries = HashMap::with_capacity(kept.len());
     for sla in kept {
-        let calendar_name = sla.policy.and_then(|id| set.policy(id)).map_or(DEFAULT_CALENDAR, |p| p.calendar.as_str());
-        let calendar = set.calendar(calendar_name);
+        let calendar = set.calendar_of(sla.policy);
         let targets: Vec<KeptTarget> =
             sla.targets.iter().map(|target| target.at(sla.computed_at, now, calendar)).collect();
         if let Some(summary) = rapport_core::sla::summary::summary(&targets) {

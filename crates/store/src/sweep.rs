@@ -141,7 +141,7 @@ fn still_holds(set: &PolicySet, kept: &TimerCard, fresh: &Projected, now: Timest
     if kept.policy != fresh.policy || kept.targets.len() != fresh.targets.len() {
         return false;
     }
-    let calendar = set.calendar(kept.policy.and_then(|id| set.policy(id)).map_or("default", |p| p.calendar.as_str()));
+    let calendar = set.calendar_of(kept.policy);
     kept.targets.iter().zip(&fresh.targets).all(|(old, new)| old.at(kept.computed_at, now, calendar) == *new)
 }
 

@@ -167,9 +167,7 @@ pub(crate) fn progress(
     set: &PolicySet,
     policy: Option<i64>,
 ) -> TargetProgress {
-    let calendar =
-        set.calendar(policy.and_then(|id| set.policy(id)).map_or("default", |policy| policy.calendar.as_str()));
-    let target = target.at(kept_at, now, calendar);
+    let target = target.at(kept_at, now, set.calendar_of(policy));
     TargetProgress {
         kind: target.kind,
         cycle_start: target.start,

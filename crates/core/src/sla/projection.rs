@@ -33,6 +33,13 @@ impl PolicySet {
         self.calendars.get(name).or_else(|| self.calendars.get(DEFAULT_CALENDAR)).unwrap_or(&FALLBACK)
     }
 
+    /// The calendar the policy `policy` counts on (the default one when
+    /// there is no policy, or it is gone): what kept targets on it are
+    /// brought forward on.
+    pub fn calendar_of(&self, policy: Option<i64>) -> &Calendar {
+        self.calendar(policy.and_then(|id| self.policy(id)).map_or(DEFAULT_CALENDAR, |policy| policy.calendar.as_str()))
+    }
+
     /// The first policy that applies to the ticket.
     pub fn policy_for(&self, facts: &TicketFacts) -> Option<(i64, &SlaPolicy)> {
         self.policies.iter().find(|(_, policy)| policy.matches(facts)).map(|(id, policy)| (*id, policy))
@@ -166,6 +173,20 @@ mod tests {
 
     fn at(text: &str) -> Timestamp {
         timestamp(text.parse().unwrap())
+    }
+
+    #[test]
+    fn kept_targets_count_on_their_policys_calendar_or_the_default() {
+        let mut policies = default_policies();
+        policies[0].calendar = "weekend".to_owned();
+        let weekend = Calendar::preset(crate::calendar::Preset::AllWeek, TimeZone::UTC);
+        let calendars = HashMap::from([("weekend".to_owned(), weekend.clone())]);
+        let set = PolicySet::new(vec![(1, policies[0].clone()), (2, policies[1].clone())], calendars, TimeZone::UTC);
+        let default = Calendar::default_in(TimeZone::UTC);
+        assert_eq!(set.calendar_of(Some(1)).hours_text(), weekend.hours_text());
+        for other in [Some(2), Some(99), None] {
+            assert_eq!(set.calendar_of(other).hours_text(), default.hours_text(), "{other:?}");
+        }
     }
 
     #[test]
