@@ -18,7 +18,7 @@
 use rapport_core::event::{self, Automation};
 use rapport_core::outbox::DeliveryState;
 use rapport_core::rules::{
-    Action, Counters, Effect, Firing, MAX_ESCALATION_LEVEL, RuleId, TemplateData, TicketSnapshot, effects,
+    Action, Counters, Effect, Firing, MAX_ESCALATION_LEVEL, RuleId, TemplateData, TicketSnapshot, TimerKey, effects,
 };
 use rapport_core::{AgentId, Author, MessageKind, Status, Ticket, TicketId, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,18 @@ pub fn rule_job(ticket: TicketId, firing: &Firing, rule_name: &str, run_at: Time
         payload: serde_json::to_string(&payload)?,
         run_at,
     })
+}
+
+/// The rule and timer key of a rule job's dedupe key
+/// (as [`rule_job`] writes it); `None` for an event rule's job.
+pub(crate) fn timer_firing(dedupe_key: &str) -> Option<(RuleId, TimerKey)> {
+    let mut parts = dedupe_key.splitn(4, ':');
+    if parts.next()? != "rule" {
+        return None;
+    }
+    let rule = RuleId(parts.next()?.parse().ok()?);
+    parts.next()?;
+    Some((rule, TimerKey::parse(parts.next()?)?))
 }
 
 #[derive(sqlx::FromRow)]
@@ -541,4 +553,30 @@ async fn own_domain(conn: &mut Conn<'_>, ticket: TicketId) -> Result<String, Sto
         row.external_id.trim_matches(|c| c == '<' || c == '>').rsplit_once('@').map(|(_, domain)| domain.to_owned())
     });
     Ok(domain.filter(|domain| !domain.is_empty()).unwrap_or_else(|| "rapport.invalid".to_owned()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod key_tests {
+    use rapport_core::rules::{Firing, RuleId, TimerKey};
+    use rapport_core::sla::TargetKind;
+    use rapport_core::{TicketId, Timestamp};
+
+    use super::{rule_job, timer_firing};
+
+    fn key_of(rule: i64, key: &str) -> String {
+        let firing = Firing { rule: RuleId(rule), key: key.to_owned(), actions: vec![] };
+        rule_job(TicketId(9), &firing, "a rule", Timestamp(0)).unwrap().dedupe_key.unwrap()
+    }
+
+    #[test]
+    fn a_timer_rules_job_key_reads_back_as_its_firing() {
+        let breached = TimerKey::Breached(TargetKind::FirstResponse, Timestamp(1000));
+        assert_eq!(timer_firing(&key_of(3, "first_response:1000:breached")), Some((RuleId(3), breached)));
+        assert_eq!(timer_firing(&key_of(3, "pending:7")), Some((RuleId(3), TimerKey::Pending(Timestamp(7)))));
+        assert_eq!(timer_firing(&key_of(3, "event:12")), None, "an event rule's job");
+        for other in ["problem:4:9", "rule:x:9:pending:7", "rule:3"] {
+            assert_eq!(timer_firing(other), None, "{other}");
+        }
+    }
 }

@@ -22,7 +22,7 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::args;
 use crate::error::StoreError;
-use crate::jobs::{NewJob, insert_jobs, rule_job};
+use crate::jobs::{NewJob, insert_jobs, rule_job, timer_firing};
 use crate::packed::{self, PackedRow};
 
 /// Open tickets' timer cards read at a time.
@@ -306,32 +306,9 @@ impl Store {
 /// Open tickets whose enqueued firings [`Store::remember_firings`] reads at a time.
 const TICKETS_PER_MEMORY_READ: i64 = 20_000;
 
-/// The rule and timer key of a rule job's dedupe key
-/// (`rule:{rule}:{ticket}:{key}`, see `jobs::rule_job`); `None` for an event
-/// rule's job.
-fn timer_firing(dedupe_key: &str) -> Option<(RuleId, TimerKey)> {
-    let mut parts = dedupe_key.splitn(4, ':');
-    if parts.next()? != "rule" {
-        return None;
-    }
-    let rule = RuleId(parts.next()?.parse().ok()?);
-    parts.next()?;
-    Some((rule, TimerKey::parse(parts.next()?)?))
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    #[test]
-    fn a_timer_rules_job_key_reads_back_as_its_firing() {
-        let key = super::timer_firing("rule:3:9:first_response:1000:breached");
-        assert_eq!(key, Some((RuleId(3), TimerKey::Breached(TargetKind::FirstResponse, Timestamp(1000)))));
-        assert_eq!(super::timer_firing("rule:3:9:pending:7"), Some((RuleId(3), TimerKey::Pending(Timestamp(7)))));
-        for other in ["rule:3:9:event:12", "problem:4:9", "rule:x:9:pending:7", "rule:3"] {
-            assert_eq!(super::timer_firing(other), None, "{other}");
-        }
-    }
-
     use std::collections::HashSet;
 
     use rapport_core::sla::TargetKind;
