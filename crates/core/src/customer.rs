@@ -58,6 +58,8 @@ pub struct Team {
     pub name: String,
     /// What the team handles.
     pub description: String,
+    /// Who owns an ownerless ticket of this team once an agent answers it.
+    pub owner_on_reply: crate::event::OwnerOnReply,
     /// When it was created.
     pub created_at: Timestamp,
 }

@@ -168,6 +168,17 @@ pub enum Change {
         /// The problem ticket, or `None` when the link was removed.
         problem: Option<TicketId>,
     },
+    /// The conversation moved to another channel (a live chat that nobody
+    /// could take continues by email), so that channel's service level
+    /// applies from now on.
+    ChannelChanged {
+        /// Before.
+        from: Channel,
+        /// After.
+        to: Channel,
+        /// Why, in words for the ticket's history.
+        reason: String,
+    },
 }
 
 impl Change {
@@ -190,6 +201,7 @@ impl Change {
             Change::SplitTo { .. } => "split_to",
             Change::EscalationChanged { .. } => "escalation_changed",
             Change::ProblemLinked { .. } => "problem_linked",
+            Change::ChannelChanged { .. } => "channel_changed",
         }
     }
 }
@@ -473,6 +485,78 @@ pub fn add_message(
     Ok(decide(ticket, changes, author.into(), now))
 }
 
+/// Who owns an ownerless ticket once an agent answers it or takes its chat
+/// (a team's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerOnReply {
+    /// The agent who sends the first public reply, or takes the chat, becomes
+    /// the owner: one accountable person from the first answer on.
+    #[default]
+    Replier,
+    /// The ticket stays unassigned until someone assigns it.
+    None,
+}
+
+impl OwnerOnReply {
+    /// The word used in JSON and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OwnerOnReply::Replier => "replier",
+            OwnerOnReply::None => "none",
+        }
+    }
+
+    /// Parses the database/JSON word.
+    pub fn parse(word: &str) -> Option<OwnerOnReply> {
+        [OwnerOnReply::Replier, OwnerOnReply::None].into_iter().find(|rule| rule.as_str() == word)
+    }
+}
+
+/// The owner an agent's answer gives an ownerless ticket under `rule`.
+fn claim(ticket: &Ticket, agent: AgentId, rule: OwnerOnReply) -> Option<Change> {
+    (ticket.owner.is_none() && rule == OwnerOnReply::Replier)
+        .then_some(Change::OwnerChanged { from: None, to: Some(agent) })
+}
+
+/// Adds an agent's public reply: as [`add_message`], and the agent becomes
+/// the owner of a ticket that has none, unless the team's `rule` says
+/// otherwise.
+pub fn add_agent_reply(
+    ticket: &Ticket,
+    message: MessageId,
+    agent: AgentId,
+    rule: OwnerOnReply,
+    now: Timestamp,
+) -> Result<Decision, MessageError> {
+    let mut decision = add_message(ticket, message, MessageKind::Reply, Author::Agent(agent), now)?;
+    if let Some(change) = claim(ticket, agent, rule) {
+        let template = decision.events.first().cloned();
+        if let Some(template) = template {
+            decision.ticket.owner = Some(agent);
+            decision.events.push(Event { change, ..template });
+        }
+    }
+    Ok(decision)
+}
+
+/// An agent takes a live chat: they become the ticket's owner when it has
+/// none, unless the team's `rule` says otherwise. No change otherwise.
+pub fn take_chat(ticket: &Ticket, agent: AgentId, rule: OwnerOnReply, now: Timestamp) -> Decision {
+    let changes = claim(ticket, agent, rule).into_iter().collect();
+    decide(ticket, changes, Actor::Agent(agent), now)
+}
+
+/// The conversation continues on `to` (a chat nobody could take goes on by
+/// email once the visitor leaves an address), for the reason given.
+pub fn change_channel(ticket: &Ticket, to: Channel, reason: &str, now: Timestamp) -> Decision {
+    let changes = (ticket.channel != to)
+        .then(|| Change::ChannelChanged { from: ticket.channel, to, reason: reason.to_owned() })
+        .into_iter()
+        .collect();
+    decide(ticket, changes, Actor::System, now)
+}
+
 /// Closes a solved ticket whose auto-close time has come.
 pub fn auto_close(ticket: &Ticket, now: Timestamp) -> Result<Decision, TransitionError> {
     let to = transition(ticket.status, Status::Closed, Trigger::AutoClose)?;
@@ -670,6 +754,7 @@ fn apply(ticket: &mut Ticket, event: &Event) -> Result<(), Option<&'static str>>
         Change::TagsChanged { from, to } => std::mem::replace(&mut ticket.tags, to.clone()) == *from,
         Change::MergedInto { ticket: into } => ticket.merged_into.replace(*into).is_none(),
         Change::CustomerChanged { from, to } => std::mem::replace(&mut ticket.customer, *to) == *from,
+        Change::ChannelChanged { from, to, .. } => std::mem::replace(&mut ticket.channel, *to) == *from,
         Change::MessageAdded { .. }
         | Change::CustomerErased { .. }
         | Change::MergedFrom { .. }

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod overflow;
 pub mod priority;
 pub mod problem;
+pub mod reply;
 pub mod rules;
 pub mod sla;
 pub mod ticket;

@@ -87,6 +87,8 @@ pub struct Message {
     pub external_id: Option<String>,
     /// Where an outbound message stands; `None` for inbound messages and notes.
     pub delivery: Option<crate::outbox::DeliveryState>,
+    /// For a public reply: why it took its channel.
+    pub route: Option<crate::reply::ReplyRoute>,
     /// When it was written.
     pub created_at: Timestamp,
 }

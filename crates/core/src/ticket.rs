@@ -137,6 +137,34 @@ impl Channel {
             Channel::Api => "api",
         }
     }
+
+    /// The channel's name as a person writes it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Web => "the web form",
+            Channel::Chat => "live chat",
+            Channel::Whatsapp => "WhatsApp",
+            Channel::Telegram => "Telegram",
+            Channel::Messenger => "Messenger",
+            Channel::Instagram => "Instagram",
+            Channel::Sms => "SMS",
+            Channel::Phone => "the phone",
+            Channel::Api => "the API",
+        }
+    }
+
+    /// What a customer needs to be reached on the channel.
+    pub fn address_word(self) -> &'static str {
+        match self {
+            Channel::Email | Channel::Web | Channel::Api => "email address",
+            Channel::Whatsapp | Channel::Sms | Channel::Phone => "phone number",
+            Channel::Telegram => "Telegram handle",
+            Channel::Messenger => "Messenger handle",
+            Channel::Instagram => "Instagram handle",
+            Channel::Chat => "live-chat visitor",
+        }
+    }
 }
 
 impl fmt::Display for Channel {

@@ -30,6 +30,15 @@ pub enum ApiError {
     },
     /// 422 `idempotency_key_reused`: the Idempotency-Key was used before with another body.
     IdempotencyKeyReused,
+    /// 422 `customer_unreachable`: a public reply that no channel can carry
+    /// (the customer has no address on the channel asked for, or on any);
+    /// nothing was stored.
+    CustomerUnreachable {
+        /// `channel` when the agent named one, else `null`.
+        field: Option<String>,
+        /// What is missing and what to do.
+        message: String,
+    },
     /// 401 `unauthorized`: no token, or one that is unknown or revoked.
     Unauthorized(&'static str),
     /// 403 `forbidden`: the caller's role may not do this.
@@ -113,6 +122,9 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", Some("Idempotency-Key"))
             }
+            ApiError::CustomerUnreachable { field, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "customer_unreachable", field.as_deref())
+            }
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", None),
             ApiError::Forbidden { field, .. } => (StatusCode::FORBIDDEN, "forbidden", field.as_deref()),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
@@ -132,6 +144,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(message)
             | ApiError::Invalid { message, .. }
+            | ApiError::CustomerUnreachable { message, .. }
             | ApiError::Forbidden { message, .. }
             | ApiError::NotFound(message)
             | ApiError::IllegalTransition(message)
@@ -207,6 +220,11 @@ impl From<Rejection> for ApiError {
             Rejection::CustomerMerge(error) => ApiError::MergeRefused(error.to_string()),
             Rejection::Split(error) => ApiError::SplitRefused(error.to_string()),
             error @ Rejection::NoRoute { .. } => ApiError::invalid("channel", error.to_string()),
+            Rejection::Unreachable(error) => ApiError::CustomerUnreachable {
+                field: matches!(error, rapport_core::reply::RouteError::RequestedUnreachable { .. })
+                    .then(|| "channel".to_owned()),
+                message: error.to_string(),
+            },
             Rejection::Invalid { field, problem } => ApiError::invalid(field, problem),
         }
     }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use rapport_core::event::OwnerOnReply;
 use rapport_core::overflow::Overflow;
 use rapport_core::{Team, TeamId};
 use rapport_store::TeamChanges;
@@ -41,6 +42,11 @@ pub struct TeamDto {
     pub name: String,
     /// What the team handles.
     pub description: String,
+    /// Who owns an ownerless ticket of the team once an agent sends it a
+    /// public reply or takes its chat: `replier` (that agent, the default)
+    /// or `none` (it stays unassigned until someone assigns it).
+    #[schema(value_type = String)]
+    pub owner_on_reply: OwnerOnReply,
     /// When it was created.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
@@ -59,6 +65,7 @@ impl TeamDto {
             id: team.id.0,
             name: team.name.clone(),
             description: team.description.clone(),
+            owner_on_reply: team.owner_on_reply,
             created_at: rfc3339(team.created_at),
             overflow_team: overflow.map(|overflow| overflow.team.0),
             overflow_after_minutes: overflow.map(|overflow| overflow.after_seconds / 60),
@@ -94,6 +101,8 @@ pub struct TeamPatchBody {
     name: Option<String>,
     /// New description.
     description: Option<String>,
+    /// `replier` or `none`: who owns an ownerless ticket once an agent answers it.
+    owner_on_reply: Option<String>,
     /// The team that also gets new tickets while this team's queue is backed
     /// up (not this team); null stops overflowing.
     overflow_team: Option<i64>,
@@ -108,6 +117,12 @@ fn team_name(name: String) -> Result<String, ApiError> {
         return Err(ApiError::invalid("name", "name must be 1-100 characters"));
     }
     Ok(name)
+}
+
+fn owner_on_reply(word: String) -> Result<OwnerOnReply, ApiError> {
+    OwnerOnReply::parse(&word).ok_or_else(|| {
+        ApiError::invalid("owner_on_reply", format!("owner_on_reply must be \"replier\" or \"none\", not {word:?}"))
+    })
 }
 
 fn description(text: String) -> Result<String, ApiError> {
@@ -270,8 +285,9 @@ async fn update_team(
     mut object: PatchObject,
 ) -> Result<Json<TeamDto>, ApiError> {
     require_manager(&caller)?;
-    object.only(&["name", "description", "overflow_team", "overflow_after_minutes"])?;
+    object.only(&["name", "description", "owner_on_reply", "overflow_team", "overflow_after_minutes"])?;
     let name = object.string("name")?.map(team_name).transpose()?;
+    let owner_on_reply = object.string("owner_on_reply")?.map(owner_on_reply).transpose()?;
     let description = object.string("description")?.map(description).transpose()?;
     let overflow_team = object.nullable_id("overflow_team")?;
     let overflow_minutes = overflow_minutes(object.take("overflow_after_minutes"))?;
@@ -279,6 +295,7 @@ async fn update_team(
     let current = state.store.find_overflow(id).await?;
     let change = overflow_change(overflow_team, overflow_minutes, current)?;
     // One transaction: a refused overflow or a taken name changes nothing.
-    let (team, overflow) = state.store.update_team_and_overflow(id, TeamChanges { name, description }, change).await?;
+    let (team, overflow) =
+        state.store.update_team_and_overflow(id, TeamChanges { name, description, owner_on_reply }, change).await?;
     Ok(Json(TeamDto::new(&team, overflow)))
 }

@@ -22,7 +22,9 @@ use crate::Store;
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use crate::intake::add_participant;
-use crate::tickets::{MessageOrigin, NewMessage, attach_identities, insert_message, load_ticket, save_decision};
+use crate::tickets::{
+    MessageOrigin, NewMessage, attach_identities, insert_message, load_ticket, owner_on_reply, save_decision,
+};
 
 /// The most transcript lines one replay carries (the oldest are dropped).
 pub const MAX_TRANSCRIPT: i64 = 500;
@@ -182,7 +184,13 @@ impl Store {
                         args![state.as_str(), agent.map(|agent| agent.0), assigned_at, ended_at, chat.0],
                     )
                     .await?;
-                if changed == 0 { Err(StoreError::NotFound("chat")) } else { Ok(()) }
+                if changed == 0 {
+                    return Err(StoreError::NotFound("chat"));
+                }
+                if let (ChatState::Active, Some(agent)) = (state, agent) {
+                    take_ownership(conn, chat, agent, now).await?;
+                }
+                Ok(())
             })
         })
         .await
@@ -275,13 +283,14 @@ impl Store {
                         external_id: Some(external_id),
                         // Delivered on the live socket or by the transcript replay.
                         delivery: Some(DeliveryState::Sent),
+                        route: Some(rapport_core::reply::ReplyRoute::LiveChat),
                         ..MessageOrigin::default()
                     },
                     now,
                 };
                 let id = insert_message(conn, ticket.id, Channel::Chat, &message).await?;
-                let decision = event::add_message(&ticket, id, MessageKind::Reply, message.author, now)
-                    .map_err(Rejection::from)?;
+                let rule = owner_on_reply(conn, ticket.team).await?;
+                let decision = event::add_agent_reply(&ticket, id, agent, rule, now).map_err(Rejection::from)?;
                 save_decision(conn, &ticket, &decision).await?;
                 conn.execute(
                     "UPDATE chat_sessions SET answered_at = COALESCE(answered_at, $1) WHERE id = $2",
@@ -296,7 +305,10 @@ impl Store {
 
     /// Records the email address a visitor left: on the chat, on the
     /// ticket's customer (unverified: intake never verifies) and as a
-    /// requester of the ticket, so answers by email reach it.
+    /// requester of the ticket, so answers by email reach it. The
+    /// conversation goes on by email, so the ticket's channel becomes email
+    /// and the email service level applies from here (the ticket's history
+    /// says why).
     pub async fn record_chat_email(
         &self,
         chat: ChatId,
@@ -313,6 +325,11 @@ impl Store {
                 let customer = CustomerId(row.ok_or(StoreError::NotFound("ticket"))?.customer_id);
                 attach_identities(conn, customer, std::slice::from_ref(&email), None).await?;
                 add_participant(conn, ticket, &email, "requester", now).await?;
+                let current = load_ticket(conn, ticket, true).await?;
+                if current.channel == Channel::Chat && current.status.is_unsolved() {
+                    let decision = event::change_channel(&current, Channel::Email, CONTINUES_BY_EMAIL, now);
+                    save_decision(conn, &current, &decision).await?;
+                }
                 Ok(())
             })
         })
@@ -344,6 +361,29 @@ impl Store {
         })
         .await
     }
+}
+
+/// Why a chat's ticket continues by email, in its history.
+const CONTINUES_BY_EMAIL: &str = "no agent was available for the live chat and the visitor left an email address: the conversation continues by email";
+
+#[derive(sqlx::FromRow)]
+struct ChatTicketRow {
+    ticket_id: Option<i64>,
+}
+
+/// An agent took the chat: they become its ticket's owner when it has none,
+/// unless the ticket's team says otherwise.
+async fn take_ownership(conn: &mut Conn<'_>, chat: ChatId, agent: AgentId, now: Timestamp) -> Result<(), StoreError> {
+    let row: Option<ChatTicketRow> =
+        conn.fetch_optional("SELECT ticket_id FROM chat_sessions WHERE id = $1", args![chat.0]).await?;
+    let Some(ticket) = row.and_then(|row| row.ticket_id) else { return Ok(()) };
+    let ticket = load_ticket(conn, TicketId(ticket), true).await?;
+    if ticket.owner.is_some() || !ticket.status.is_unsolved() {
+        return Ok(());
+    }
+    let rule = owner_on_reply(conn, ticket.team).await?;
+    let decision = event::take_chat(&ticket, agent, rule, now);
+    save_decision(conn, &ticket, &decision).await
 }
 
 /// The channel a public reply on a chat ticket takes when the agent names

@@ -116,4 +116,7 @@ pub enum Rejection {
         /// The channel asked for.
         channel: rapport_core::Channel,
     },
+    /// An agent's public reply that no channel can carry (core's `reply::route`).
+    #[error("{0}")]
+    Unreachable(rapport_core::reply::RouteError),
 }

@@ -413,6 +413,7 @@ async fn file(
         original_text: inbound.original_text.clone(),
         sender: Some(inbound.sender.clone()),
         channel: None,
+        route: None,
     };
     let attachments: Vec<NewAttachment> = inbound
         .attachments
@@ -570,12 +571,14 @@ async fn candidates(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<Vec
     if tickets.is_empty() && rapport_core::intake::joins_latest_ticket(inbound.channel) {
         // No thread on this channel: the sender's latest unclosed ticket on it.
         // The sender participates by construction and the ticket was merged
-        // into nothing, so the row is the candidate itself.
+        // into nothing, so the row is the candidate itself. A chat visitor's
+        // ticket may have moved on to email (the chat went offline and they
+        // left an address): their next chat message still joins it.
         let latest: Option<CandidateRow> = conn
             .fetch_optional(
                 "SELECT t.id, t.status, t.customer_id, t.merged_into, CAST(1 AS BIGINT) AS participates FROM tickets t \
                  JOIN ticket_participants p ON p.ticket_id = t.id \
-                 WHERE p.kind = $1 AND p.value = $2 AND t.channel = $3 AND t.status <> 'closed' \
+                 WHERE p.kind = $1 AND p.value = $2 AND (t.channel = $3 OR p.kind = 'chat') AND t.status <> 'closed' \
                  AND t.merged_into IS NULL ORDER BY t.id DESC LIMIT 1",
                 args![inbound.sender.kind.as_str(), inbound.sender.value.as_str(), inbound.channel.as_str()],
             )
@@ -687,6 +690,8 @@ async fn acknowledge(
             original_text: None,
             sender: None,
             channel: None,
+            // Answered on the channel the customer just wrote on.
+            route: Some(rapport_core::reply::ReplyRoute::Ticket),
         },
         now,
     };

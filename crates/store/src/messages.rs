@@ -16,9 +16,9 @@ use crate::tickets::NewMessage;
 
 pub(crate) static MESSAGE_INSERT: Insert = Insert {
     head: "INSERT INTO messages (id, ticket_id, kind, author_type, author_id, channel, text, html, created_at, \
-           external_id, delivery, original_text, sender_kind, sender_value) VALUES",
+           external_id, delivery, original_text, sender_kind, sender_value, route) VALUES",
     tail: "",
-    width: 14,
+    width: 15,
     order: 4,
 };
 pub(crate) static ATTACHMENT_INSERT: Insert = Insert {
@@ -58,6 +58,7 @@ pub(crate) fn message_insert(
             message.origin.original_text.clone(),
             message.origin.sender.as_ref().map(|sender| sender.kind.as_str().to_owned()),
             message.origin.sender.as_ref().map(|sender| sender.value.clone()),
+            message.origin.route.map(|route| route.encode()),
         ],
     )];
     for (position, attachment) in message.attachments.iter().enumerate() {
@@ -87,7 +88,7 @@ pub(crate) async fn insert_message(
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str =
-    "id, ticket_id, kind, author_type, author_id, channel, text, html, external_id, delivery, created_at";
+    "id, ticket_id, kind, author_type, author_id, channel, text, html, external_id, delivery, route, created_at";
 
 pub(crate) async fn load_messages(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE ticket_id = $1 ORDER BY id");

@@ -257,12 +257,6 @@ struct ChannelRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ParticipantRow {
-    value: String,
-    role: String,
-}
-
-#[derive(sqlx::FromRow)]
 struct ExternalRow {
     external_id: String,
 }
@@ -273,25 +267,36 @@ struct NameRow {
 }
 
 /// The kind of identity a reply on `channel` goes to, and the prefix its
-/// value carries (handles name their network). Email carries replies for
-/// email and the web form; WhatsApp, SMS and the phone reach a phone number;
-/// Telegram, Messenger and Instagram reach a handle on their network, and
-/// live chat its visitor id.
+/// value carries (core's `reply::reply_identity`).
 pub fn reply_identity(channel: Channel) -> Option<(rapport_core::IdentityKind, &'static str)> {
-    use rapport_core::IdentityKind::{Chat, Email, Handle, Phone};
-    match channel {
-        Channel::Email | Channel::Web | Channel::Api => Some((Email, "")),
-        Channel::Whatsapp | Channel::Sms | Channel::Phone => Some((Phone, "")),
-        Channel::Telegram => Some((Handle, "telegram:")),
-        Channel::Messenger => Some((Handle, "messenger:")),
-        Channel::Instagram => Some((Handle, "instagram:")),
-        Channel::Chat => Some((Chat, "")),
-    }
+    Some(rapport_core::reply::reply_identity(channel))
 }
 
-/// Plans how a public reply reaches the customer: on the channel of their
-/// latest message (or the one the agent chose), to the ticket's requesters with followers in copy, threaded
-/// on the ticket's earlier messages. `None` when no channel adapter can carry it.
+/// A public reply's delivery, planned: its channel, why, and what to send.
+pub(crate) struct PlannedReply {
+    /// The channel and the reason for it.
+    pub(crate) routed: rapport_core::reply::Routed,
+    /// What the outbox sends.
+    pub(crate) payload: OutboundPayload,
+}
+
+#[derive(sqlx::FromRow)]
+struct IdentityRow {
+    kind: String,
+    value: String,
+    role: String,
+}
+
+/// How many of the customer's latest messages are read to find the channels
+/// they wrote on most recently.
+const RECENT_MESSAGES: i64 = 50;
+
+/// Plans how a public reply reaches the customer (core's `reply::route`): on
+/// the channel the agent chose, else the ticket's, else the customer's most
+/// recent channel that reaches them; to the ticket's requesters on that
+/// channel (else the customer's own address there) with followers in copy,
+/// threaded on the ticket's earlier messages. The inner error says why no
+/// channel can carry it.
 pub(crate) async fn plan_reply(
     conn: &mut Conn<'_>,
     ticket: &rapport_core::Ticket,
@@ -299,56 +304,75 @@ pub(crate) async fn plan_reply(
     text: &str,
     html: Option<&str>,
     requested: Option<Channel>,
-) -> Result<Option<(Channel, OutboundPayload)>, StoreError> {
+) -> Result<Result<PlannedReply, rapport_core::reply::RouteError>, StoreError> {
     use rapport_core::outbox::Recipient;
-    let latest: Option<ChannelRow> = conn
-        .fetch_optional(
-            "SELECT channel FROM messages WHERE ticket_id = $1 AND kind = 'inbound' ORDER BY id DESC LIMIT 1",
-            args![ticket.id.0],
+    use rapport_core::{Identity, IdentityKind};
+    let rows: Vec<IdentityRow> = conn
+        .fetch_all(
+            "SELECT kind, value, role FROM ticket_participants WHERE ticket_id = $1 \
+             UNION ALL SELECT kind, value, 'customer' AS role FROM identities WHERE customer_id = $2",
+            args![ticket.id.0, ticket.customer.0],
         )
         .await?;
-    let channel = match (requested, latest) {
-        (Some(channel), _) => channel,
-        (None, Some(row)) => row.channel.parse().unwrap_or(ticket.channel),
-        (None, None) => ticket.channel,
+    let mut known: Vec<(Identity, String)> = rows
+        .into_iter()
+        .filter_map(|row| {
+            let kind = IdentityKind::parse(&row.kind)?;
+            Identity::parse(kind, &row.value).ok().map(|identity| (identity, row.role))
+        })
+        .collect();
+    known.sort_by(|a, b| (a.0.kind.as_str(), &a.0.value).cmp(&(b.0.kind.as_str(), &b.0.value)));
+    let reachable: Vec<Identity> =
+        known.iter().filter(|(_, role)| role != "follower").map(|(identity, _)| identity.clone()).collect();
+    let recent: Vec<ChannelRow> = conn
+        .fetch_all(
+            "SELECT m.channel FROM messages m JOIN tickets t ON t.id = m.ticket_id \
+             WHERE t.customer_id = $1 AND m.kind = 'inbound' ORDER BY m.id DESC LIMIT $2",
+            args![ticket.customer.0, RECENT_MESSAGES],
+        )
+        .await?;
+    let mut recent_channels: Vec<Channel> = Vec::new();
+    for channel in recent.iter().filter_map(|row| row.channel.parse::<Channel>().ok()) {
+        if !recent_channels.contains(&channel) {
+            recent_channels.push(channel);
+        }
+    }
+    let mut routed = match rapport_core::reply::route(requested, ticket.channel, &recent_channels, &reachable) {
+        Ok(routed) => routed,
+        Err(error) => return Ok(Err(error)),
     };
     // A chat that went offline is answered by email once the visitor left an address.
-    let channel = if channel == Channel::Chat && requested.is_none() {
-        crate::chat::reply_channel(conn, ticket.id).await?
-    } else {
-        channel
-    };
-    let Some((kind, prefix)) = reply_identity(channel) else { return Ok(None) };
-    let participants: Vec<ParticipantRow> = conn
-        .fetch_all(
-            "SELECT value, role FROM ticket_participants WHERE ticket_id = $1 AND kind = $2 ORDER BY created_at, value",
-            args![ticket.id.0, kind.as_str()],
-        )
-        .await?;
-    let recipient = |value: &str| {
-        value
-            .starts_with(prefix)
-            .then(|| rapport_core::Identity::parse(kind, value).ok())
-            .flatten()
-            .map(|identity| Recipient { name: None, identity })
-    };
-    let mut to: Vec<Recipient> =
-        participants.iter().filter(|row| row.role == "requester").filter_map(|row| recipient(&row.value)).collect();
-    if to.is_empty() {
-        let identities: Vec<ParticipantRow> = conn
-            .fetch_all(
-                "SELECT value, 'requester' AS role FROM identities WHERE customer_id = $1 AND kind = $2 ORDER BY value",
-                args![ticket.customer.0, kind.as_str()],
-            )
-            .await?;
-        to.extend(identities.iter().filter_map(|row| recipient(&row.value)).take(1));
+    if routed.channel == Channel::Chat
+        && requested.is_none()
+        && crate::chat::reply_channel(conn, ticket.id).await? == Channel::Email
+        && reachable.iter().any(|identity| rapport_core::reply::reaches(identity, Channel::Email))
+    {
+        routed.channel = Channel::Email;
     }
+    let channel = routed.channel;
+    let reaches = |identity: &Identity| rapport_core::reply::reaches(identity, channel);
+    let recipient = |identity: &Identity| Recipient { name: None, identity: identity.clone() };
+    let mut to: Vec<Recipient> = known
+        .iter()
+        .filter(|(identity, role)| role == "requester" && reaches(identity))
+        .map(|(i, _)| recipient(i))
+        .collect();
     if to.is_empty() {
-        return Ok(None);
+        to.extend(
+            known
+                .iter()
+                .filter(|(identity, role)| role == "customer" && reaches(identity))
+                .map(|(i, _)| recipient(i))
+                .take(1),
+        );
     }
     // Followers (Cc) are an email notion.
-    let cc: Vec<Recipient> = if kind == rapport_core::IdentityKind::Email {
-        participants.iter().filter(|row| row.role == "follower").filter_map(|row| recipient(&row.value)).collect()
+    let cc: Vec<Recipient> = if rapport_core::reply::reply_identity(channel).0 == IdentityKind::Email {
+        known
+            .iter()
+            .filter(|(identity, role)| role == "follower" && reaches(identity))
+            .map(|(i, _)| recipient(i))
+            .collect()
     } else {
         Vec::new()
     };
@@ -368,9 +392,9 @@ pub(crate) async fn plan_reply(
         }
         _ => None,
     };
-    Ok(Some((
-        channel,
-        OutboundPayload {
+    Ok(Ok(PlannedReply {
+        routed,
+        payload: OutboundPayload {
             ticket: Some(ticket.id),
             to,
             cc,
@@ -382,5 +406,5 @@ pub(crate) async fn plan_reply(
             html: html.map(str::to_owned),
             automatic: None,
         },
-    )))
+    }))
 }

@@ -64,6 +64,8 @@ pub struct TeamChanges {
     pub name: Option<String>,
     /// New description.
     pub description: Option<String>,
+    /// Who owns an ownerless ticket once an agent answers it.
+    pub owner_on_reply: Option<rapport_core::event::OwnerOnReply>,
 }
 
 /// An agent to create.
@@ -375,7 +377,7 @@ impl Store {
             .read(move |conn| {
                 Box::pin(async move {
                     conn.fetch_optional(
-                        "SELECT id, name, description, created_at FROM teams WHERE id = $1",
+                        "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id = $1",
                         args![id.0],
                     )
                     .await
@@ -392,7 +394,7 @@ impl Store {
             .read(move |conn| {
                 Box::pin(async move {
                     conn.fetch_all(
-                        "SELECT id, name, description, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
+                        "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
                         args![after.map_or(0, |id| id.0), limit],
                     )
                     .await
@@ -650,8 +652,9 @@ fn redact_json(payload: &str, redact: &dyn Fn(&str) -> String) -> Result<String,
 pub(crate) async fn update_team_row(conn: &mut Conn<'_>, id: TeamId, changes: TeamChanges) -> Result<(), StoreError> {
     let changed = conn
         .execute(
-            "UPDATE teams SET name = COALESCE($1, name), description = COALESCE($2, description) WHERE id = $3",
-            args![changes.name, changes.description, id.0],
+            "UPDATE teams SET name = COALESCE($1, name), description = COALESCE($2, description), \
+             owner_on_reply = COALESCE($3, owner_on_reply) WHERE id = $4",
+            args![changes.name, changes.description, changes.owner_on_reply.map(|rule| rule.as_str().to_owned()), id.0],
         )
         .await?;
     if changed == 0 { Err(StoreError::NotFound("team")) } else { Ok(()) }

@@ -76,6 +76,7 @@ pub(crate) struct MessageRow {
     pub(crate) html: Option<String>,
     pub(crate) external_id: Option<String>,
     pub(crate) delivery: Option<String>,
+    pub(crate) route: Option<String>,
     pub(crate) created_at: i64,
 }
 
@@ -117,6 +118,12 @@ impl MessageRow {
                 Some(word) => Some(
                     rapport_core::outbox::DeliveryState::parse(&word)
                         .ok_or_else(|| corrupt("messages.delivery", &word))?,
+                ),
+                None => None,
+            },
+            route: match self.route {
+                Some(text) => Some(
+                    rapport_core::reply::ReplyRoute::decode(&text).ok_or_else(|| corrupt("messages.route", &text))?,
                 ),
                 None => None,
             },
@@ -237,12 +244,20 @@ pub(crate) struct TeamRow {
     id: i64,
     name: String,
     description: String,
+    owner_on_reply: String,
     created_at: i64,
 }
 
 impl From<TeamRow> for Team {
     fn from(row: TeamRow) -> Team {
-        Team { id: TeamId(row.id), name: row.name, description: row.description, created_at: Timestamp(row.created_at) }
+        Team {
+            id: TeamId(row.id),
+            name: row.name,
+            description: row.description,
+            // The column is checked on write; an unknown word reads as the default.
+            owner_on_reply: rapport_core::event::OwnerOnReply::parse(&row.owner_on_reply).unwrap_or_default(),
+            created_at: Timestamp(row.created_at),
+        }
     }
 }
 

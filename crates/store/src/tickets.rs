@@ -113,8 +113,12 @@ pub struct MessageOrigin {
     /// For inbound messages: the identity that sent it.
     pub sender: Option<Identity>,
     /// For a public reply: the channel the agent chose; `None` means the
-    /// channel of the customer's latest message.
+    /// ticket's channel, or the customer's most recent channel that reaches
+    /// them (core's `reply::route`).
     pub channel: Option<Channel>,
+    /// For a public reply: why it took its channel (set by the store when it
+    /// plans the delivery; a caller sets it only for live-chat messages).
+    pub route: Option<rapport_core::reply::ReplyRoute>,
 }
 
 /// A ticket with its messages and events.
@@ -626,9 +630,11 @@ pub(crate) async fn customer_tier(conn: &mut Conn<'_>, customer: CustomerId) -> 
 /// Adds `message` to `ticket` (loaded for update) in the caller's transaction.
 /// A public reply that asks to be delivered (an `external_id` and the
 /// `queued` state) goes out through the outbox in the same transaction, on
-/// the channel of the customer's latest message unless one is named; when the
-/// named channel cannot carry it the write is refused, and when no channel
-/// can, the reply is kept without a delivery (the returned message has none).
+/// the channel core's `reply::route` chooses, and the message keeps why.
+/// An agent's reply that no channel can carry is refused (nothing is
+/// stored); Rapport's own replies (automations) are then kept without a
+/// delivery. An agent's first public reply on an ownerless ticket makes them
+/// its owner unless the ticket's team says otherwise.
 pub(crate) async fn add_message_to(
     conn: &mut Conn<'_>,
     ticket: &Ticket,
@@ -636,31 +642,65 @@ pub(crate) async fn add_message_to(
 ) -> Result<(Ticket, Message), StoreError> {
     let id = ticket.id;
     let mut message = message;
-    let delivery = match (&message.origin.external_id, message.origin.delivery) {
-        (Some(_), Some(DeliveryState::Queued)) if message.kind == MessageKind::Reply => {
+    let wants_delivery = message.kind == MessageKind::Reply
+        && message.origin.external_id.is_some()
+        && message.origin.delivery == Some(DeliveryState::Queued);
+    let delivery = if wants_delivery {
+        let planned =
             plan_reply(conn, ticket, message.author, &message.text, message.html.as_deref(), message.origin.channel)
-                .await?
+                .await?;
+        match (planned, message.author) {
+            (Ok(planned), _) => Some(planned),
+            (Err(error), Author::Agent(_)) => return Err(Rejection::Unreachable(error).into()),
+            (Err(rapport_core::reply::RouteError::RequestedUnreachable { channel }), _) => {
+                return Err(Rejection::NoRoute { channel }.into());
+            }
+            (Err(_), _) => None,
         }
-        _ => None,
+    } else {
+        None
     };
-    if let (None, Some(channel)) = (&delivery, message.origin.channel) {
-        return Err(Rejection::NoRoute { channel }.into());
-    }
     if delivery.is_none() && message.origin.delivery == Some(DeliveryState::Queued) {
         message.origin.delivery = None;
         message.origin.external_id = None;
     }
-    let channel = delivery.as_ref().map_or(ticket.channel, |(channel, _)| *channel);
-    let message_id = insert_message(conn, id, channel, &message).await?;
-    if let (Some((channel, payload)), Some(external_id)) = (&delivery, &message.origin.external_id) {
-        enqueue(conn, Some(message_id), Some(id), *channel, external_id, payload, message.now).await?;
+    if let Some(planned) = &delivery {
+        message.origin.route = Some(planned.routed.route);
     }
-    let decision =
-        event::add_message(ticket, message_id, message.kind, message.author, message.now).map_err(Rejection::from)?;
+    let channel = delivery.as_ref().map_or(ticket.channel, |planned| planned.routed.channel);
+    let message_id = insert_message(conn, id, channel, &message).await?;
+    if let (Some(planned), Some(external_id)) = (&delivery, &message.origin.external_id) {
+        enqueue(conn, Some(message_id), Some(id), channel, external_id, &planned.payload, message.now).await?;
+    }
+    let decision = match (message.kind, message.author) {
+        (MessageKind::Reply, Author::Agent(agent)) => {
+            let rule = owner_on_reply(conn, ticket.team).await?;
+            event::add_agent_reply(ticket, message_id, agent, rule, message.now)
+        }
+        (kind, author) => event::add_message(ticket, message_id, kind, author, message.now),
+    }
+    .map_err(Rejection::from)?;
     save_decision(conn, ticket, &decision).await?;
     let messages = load_messages_by_id(conn, message_id).await?;
     let message = messages.into_iter().next().ok_or(StoreError::NotFound("message"))?;
     Ok((decision.ticket, message))
+}
+
+#[derive(sqlx::FromRow)]
+struct OwnerOnReplyRow {
+    owner_on_reply: String,
+}
+
+/// The team's rule for who owns an ownerless ticket once an agent answers it
+/// (the default rule for a ticket without a team).
+pub(crate) async fn owner_on_reply(
+    conn: &mut Conn<'_>,
+    team: Option<TeamId>,
+) -> Result<rapport_core::event::OwnerOnReply, StoreError> {
+    let Some(team) = team else { return Ok(rapport_core::event::OwnerOnReply::default()) };
+    let row: Option<OwnerOnReplyRow> =
+        conn.fetch_optional("SELECT owner_on_reply FROM teams WHERE id = $1", args![team.0]).await?;
+    Ok(row.and_then(|row| rapport_core::event::OwnerOnReply::parse(&row.owner_on_reply)).unwrap_or_default())
 }
 
 pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: bool) -> Result<Ticket, StoreError> {
@@ -722,7 +762,7 @@ pub(crate) async fn save_decision(conn: &mut Conn<'_>, before: &Ticket, decision
         .execute(
             "UPDATE tickets SET status = $1, active = $2, urgency = $3, priority = $4, priority_reason = $5, \
              team_id = $6, owner_id = $7, tags = $8, version = $9, updated_at = $10, solved_at = $11, \
-             customer_id = $14, merged_into = $15 WHERE id = $12 AND version = $13",
+             customer_id = $14, merged_into = $15, channel = $16 WHERE id = $12 AND version = $13",
             args![
                 ticket.status.as_str(),
                 i64::from(ticket.status.is_unsolved()),
@@ -739,6 +779,7 @@ pub(crate) async fn save_decision(conn: &mut Conn<'_>, before: &Ticket, decision
                 before.version,
                 ticket.customer.0,
                 ticket.merged_into.map(|into| into.0),
+                ticket.channel.as_str(),
             ],
         )
         .await

@@ -265,9 +265,35 @@ pub struct MessageDto {
     /// For outbound replies: queued, sent, delivered or failed.
     #[schema(value_type = Option<String>)]
     pub delivery: Option<rapport_core::outbox::DeliveryState>,
+    /// For public replies: why the reply took its channel.
+    pub route: Option<RouteDto>,
     /// When it was written.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
+}
+
+/// Why a public reply went out on its channel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteDto {
+    /// `requested` (the agent chose it), `ticket_channel`, `fallback` (the
+    /// ticket's channel cannot reach the customer: their most recent channel
+    /// that can) or `live_chat`.
+    pub reason: &'static str,
+    /// For a fallback: the ticket's channel, which could not carry it.
+    #[schema(value_type = Option<String>)]
+    pub unreachable: Option<Channel>,
+    /// The same in a sentence, for the agent.
+    pub explanation: String,
+}
+
+impl RouteDto {
+    fn new(route: rapport_core::reply::ReplyRoute, channel: Channel) -> RouteDto {
+        let unreachable = match route {
+            rapport_core::reply::ReplyRoute::Fallback { unreachable } => Some(unreachable),
+            _ => None,
+        };
+        RouteDto { reason: route.as_str(), unreachable, explanation: route.explain(channel) }
+    }
 }
 
 impl From<&Message> for MessageDto {
@@ -283,6 +309,7 @@ impl From<&Message> for MessageDto {
             attachments: message.attachments.iter().map(AttachmentDto::from).collect(),
             external_id: message.external_id.clone(),
             delivery: message.delivery,
+            route: message.route.map(|route| RouteDto::new(route, message.channel)),
             created_at: rfc3339(message.created_at),
         }
     }
@@ -473,6 +500,17 @@ pub enum ChangeDto {
         /// The problem ticket's id, or null.
         problem: Option<i64>,
     },
+    /// The conversation moved to another channel, whose service level applies from then on.
+    ChannelChanged {
+        /// Before.
+        #[schema(schema_with = wire::channel)]
+        from: Channel,
+        /// After.
+        #[schema(schema_with = wire::channel)]
+        to: Channel,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl From<&Change> for ChangeDto {
@@ -518,6 +556,9 @@ impl From<&Change> for ChangeDto {
             Change::SplitTo { ticket, message } => ChangeDto::SplitTo { ticket: ticket.0, message: message.0 },
             Change::EscalationChanged { from, to } => ChangeDto::EscalationChanged { from: *from, to: *to },
             Change::ProblemLinked { problem } => ChangeDto::ProblemLinked { problem: problem.map(|problem| problem.0) },
+            Change::ChannelChanged { from, to, reason } => {
+                ChangeDto::ChannelChanged { from: *from, to: *to, reason: reason.clone() }
+            }
         }
     }
 }

@@ -298,7 +298,10 @@ async fn with_no_agent_online_the_chat_becomes_a_ticket_answered_by_email() {
 
     let ticket = ticket_of(&app, "visitor-offline").await;
     let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
-    assert_eq!(detail["channel"], "chat");
+    // The conversation continues by email, under the email target (issue 14).
+    assert_eq!(detail["channel"], "email");
+    let moved = detail["events"].as_array().unwrap().iter().find(|event| event["type"] == "channel_changed").unwrap();
+    assert_eq!((moved["from"].as_str(), moved["to"].as_str()), (Some("chat"), Some("email")));
     let customer = detail["customer"].as_i64().or_else(|| detail["customer"]["id"].as_i64()).unwrap();
     let record = app.get(&format!("/api/v1/customers/{customer}"), &app.admin).await.expect(StatusCode::OK);
     assert!(record.to_string().contains("visitor@example.com"), "the address is on the customer: {record}");

@@ -22,6 +22,7 @@ mod merge;
 mod messenger;
 mod pagination;
 mod people;
+mod replies;
 mod rules;
 mod search;
 mod service_levels;

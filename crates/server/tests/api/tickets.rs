@@ -239,7 +239,8 @@ async fn a_reply_goes_out_on_the_channel_the_agent_picks_or_is_refused() {
     // A channel the customer cannot be reached on is refused, and nothing is written.
     let before = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
     let sms = json!({"body": "By SMS?", "public": true, "channel": "sms"});
-    app.post(&path, &app.admin, &sms).await.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("channel"));
+    let refused = app.post(&path, &app.admin, &sms).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "customer_unreachable", Some("channel"));
     let after = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
     assert_eq!(before["messages"], after["messages"]);
     let bogus = json!({"body": "x", "public": true, "channel": "pigeon"});

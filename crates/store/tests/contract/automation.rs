@@ -301,11 +301,30 @@ async fn a_customer_update_goes_out_through_the_outbox() {
 }
 
 #[tokio::test]
+async fn issue_14_an_update_to_a_customer_without_email_goes_by_sms() {
+    let store = fresh_store().await;
+    let mut phone_only = request("No email on file", "unused@example.com");
+    phone_only.customer.identities = vec![Identity::phone("+14155550100").unwrap()];
+    let id = store.create_ticket(phone_only).await.unwrap().ticket.id;
+    let update = Action::SendUpdate { template: "We are on it.".into() };
+    assert_eq!(run_firing(&store, id, firing(1, "u", vec![update]), at(5)).await, JobOutcome::Done);
+    let detail = store.get_ticket_detail(id, None).await.unwrap();
+    let reply = detail.messages.iter().find(|message| message.kind == MessageKind::Reply).unwrap();
+    assert_eq!((reply.channel, reply.delivery), (Channel::Sms, Some(rapport_core::outbox::DeliveryState::Queued)));
+    let items = store.claim_outbox(at(6), 60_000, 10).await.unwrap();
+    let item = items.iter().find(|item| item.message == Some(reply.id)).unwrap();
+    assert_eq!(item.payload.to[0].identity.value, "+14155550100");
+}
+
+#[tokio::test]
 async fn an_update_the_customer_cannot_receive_is_kept_and_noted() {
     let store = fresh_store().await;
     let mut unreachable = request("No email on file", "unused@example.com");
     unreachable.customer.identities = vec![Identity::phone("+14155550100").unwrap()];
-    let id = store.create_ticket(unreachable).await.unwrap().ticket.id;
+    let created = store.create_ticket(unreachable).await.unwrap().ticket;
+    let id = created.id;
+    // Erased: no address is left on any channel.
+    store.erase_customer(created.customer, rapport_core::Actor::System, at(1)).await.unwrap();
     let update = Action::SendUpdate { template: "We are on it.".into() };
     assert_eq!(run_firing(&store, id, firing(1, "u", vec![update]), at(5)).await, JobOutcome::Done);
     let detail = store.get_ticket_detail(id, None).await.unwrap();

@@ -60,7 +60,7 @@ async fn a_team_change_and_its_overflow_are_kept_together_or_not_at_all() {
     let sales = team(&store, "Sales").await;
     let support = team(&store, "Support").await;
     let overflow = Overflow { team: support, after_seconds: 600 };
-    let rename = |name: &str| TeamChanges { name: Some(name.to_owned()), description: None };
+    let rename = |name: &str| TeamChanges { name: Some(name.to_owned()), ..TeamChanges::default() };
 
     let taken = store.update_team_and_overflow(sales, rename("Support"), Some(Some(overflow))).await.unwrap_err();
     assert!(matches!(taken, StoreError::Conflict { .. }), "{taken:?}");
