@@ -100,6 +100,11 @@ struct Planned<'a> {
 
 /// Loads the demo into an empty database; returns a one-line summary.
 pub async fn load(store: &Store, matrix: &PriorityMatrix, progress: Progress) -> anyhow::Result<String> {
+    load_at(store, matrix, progress, rapport_server::now()).await
+}
+
+/// [`load`] as if it were `now`: the demo's history ends then.
+async fn load_at(store: &Store, matrix: &PriorityMatrix, progress: Progress, now: Timestamp) -> anyhow::Result<String> {
     if store.count_tickets().await? > 0 {
         bail!(
             "this database already holds tickets; the demo loads only into an empty database (use a new --data-dir or --database)"
@@ -107,7 +112,6 @@ pub async fn load(store: &Store, matrix: &PriorityMatrix, progress: Progress) ->
     }
     let conversations = conversations()?;
     let mut rng = StdRng::seed_from_u64(SEED);
-    let now = rapport_server::now();
     store.install_default_policies(now).await.context("installing the default SLA policies")?;
 
     let mut teams: HashMap<&str, TeamId> = HashMap::new();
@@ -261,7 +265,7 @@ pub async fn load(store: &Store, matrix: &PriorityMatrix, progress: Progress) ->
     results.into_iter().collect::<anyhow::Result<()>>()?;
 
     bar.set_message("measuring");
-    let measured_at = rapport_server::now();
+    let measured_at = now;
     while store.project_changed(500, measured_at).await? > 0 {}
 
     let supervisor = agents.iter().find(|agent| agent.role == Role::Supervisor).unwrap_or(&admin);
@@ -457,5 +461,47 @@ mod tests {
         assert!(token.len() > 20);
         assert!(matches!(welcome(&store).await.unwrap(), Welcome::Existing { .. }));
         assert_eq!(store.list_tokens().await.unwrap().len(), 1);
+    }
+
+    /// The report's bounds hold whatever the weekday and hour the demo is
+    /// loaded at (business-hours targets stand still at night and on weekends).
+    #[tokio::test]
+    async fn issue_14_attainment_holds_whatever_the_day_the_demo_is_loaded() {
+        use rapport_core::sla::attainment::attainment;
+        use rapport_store::ReportGroup;
+        // A Saturday night, a Monday morning before opening, a Wednesday afternoon.
+        for when in ["2026-12-05T03:00:00Z", "2026-12-07T08:30:00Z", "2026-12-09T15:00:00Z"] {
+            let now = Timestamp(when.parse::<jiff::Timestamp>().unwrap().as_millisecond());
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+            let store = Store::open(&url, rapport_store::StoreOptions::default()).await.unwrap();
+            load_at(&store, &PriorityMatrix::default(), Progress::Hidden, now).await.unwrap();
+            let from = now.plus_millis(-7 * rapport_core::time::DAY);
+            let channels = attainment(&store.sla_outcomes(from, now, ReportGroup::Channel, now).await.unwrap());
+            let (targets, met) =
+                channels.iter().fold((0, 0), |(targets, met), group| (targets + group.targets, met + group.met));
+            let overall = met as f64 / targets as f64;
+            assert!((0.70..=0.95).contains(&overall), "{when}: overall {overall:.3} ({met}/{targets})");
+            for channel in rapport_core::Channel::ALL {
+                let met = channels.iter().find(|group| group.group == channel.as_str()).map_or(0, |group| group.met);
+                assert!(met > 0, "{when}: no met target on {channel}");
+            }
+            let tiers = attainment(&store.sla_outcomes(from, now, ReportGroup::Tier, now).await.unwrap());
+            let share = |tier: &str| tiers.iter().find(|group| group.group == tier).and_then(|group| group.share_met);
+            let premium = share("premium").unwrap();
+            for tier in ["basic", "business"] {
+                assert!(
+                    premium > share(tier).unwrap(),
+                    "{when}: premium {premium:.3} is not above {tier} {:?}",
+                    share(tier)
+                );
+            }
+            eprintln!(
+                "{when}: overall {overall:.3}, premium {premium:.3}, basic {:?}, business {:?}",
+                share("basic"),
+                share("business")
+            );
+            store.close().await;
+        }
     }
 }

@@ -118,7 +118,7 @@ impl Pace<'_> {
 
     /// The share of a target an answer takes: mostly well inside it, some late.
     fn fraction(&self, draws: &mut Draws) -> f64 {
-        let on_time = if self.premium { 0.97 } else { 0.8 };
+        let on_time = if self.premium { 0.98 } else { 0.76 };
         let (met, spread) = (draws.take() < on_time, draws.take());
         if met { 0.06 + 0.74 * spread.powf(1.6) } else { 1.1 + 1.3 * spread }
     }
