@@ -226,3 +226,42 @@ async fn issue_14_serve_demo_twice_mints_one_token() {
     assert_eq!(tokens.len(), 1, "{listed}");
     assert!(tokens[0].contains("admin@rapport.example") && tokens[0].contains("active"), "{listed}");
 }
+
+#[tokio::test]
+async fn issue_14_serve_demo_refuses_a_database_with_other_tickets() {
+    use rapport_core::{Actor, Identity, Level};
+    use rapport_store::{CreateTicket, CustomerRef};
+    let dir = tempfile::tempdir().unwrap();
+    let url = database_url(dir.path(), "own.db").await;
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    let create = CreateTicket {
+        subject: "A real customer's ticket".to_owned(),
+        body: "Hello".to_owned(),
+        html: None,
+        channel: Channel::Email,
+        customer: CustomerRef { name: None, identities: vec![Identity::email("ann@example.com").unwrap()] },
+        urgency: Level::Normal,
+        team: None,
+        tags: Vec::new(),
+        attachments: Vec::new(),
+        actor: Actor::System,
+        idempotency: None,
+        linked_to: None,
+        origin: Default::default(),
+        now: rapport_server::now(),
+    };
+    store.create_ticket(create).await.unwrap();
+    store.close().await;
+    let output = std::process::Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--database", &url])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds tickets but not the demo"), "{stderr}");
+    let store = Store::open(&url, StoreOptions::default()).await.unwrap();
+    assert!(store.find_agent_by_email("admin@rapport.example").await.unwrap().is_none(), "no admin was made");
+    assert!(store.list_tokens().await.unwrap().is_empty(), "no token was minted");
+    store.close().await;
+}

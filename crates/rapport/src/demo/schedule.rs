@@ -181,9 +181,10 @@ fn plan_live(conversation: &Conversation, pace: &Pace<'_>, now: Timestamp, draws
         draws.next = start;
         acts = forward(conversation, pace, created, Some((pinned, desired)), now, draws);
         let before = acts.iter().filter(|timed| timed.act == Act::Say(pinned)).map(|timed| timed.at).next();
+        // What the earlier steps did must come before the pinned message.
         let latest_before_pin = acts
             .iter()
-            .take_while(|timed| timed.act != Act::Say(pinned))
+            .filter(|timed| !matches!(timed.act, Act::Say(step) if step >= pinned))
             .map(|timed| timed.at)
             .max()
             .unwrap_or(created);
@@ -347,8 +348,8 @@ fn finish(
     };
     let at = last.plus_millis(settle);
     match conversation.end {
-        Status::Solved => acts.push(Timed { at, act: Act::Set(Status::Solved) }),
-        Status::Closed => {
+        Status::Solved | Status::Closed => {
+            // Closed as the server's auto-close would (after 4 days by default), when that has come.
             acts.push(Timed { at, act: Act::Set(Status::Solved) });
             acts.push(Timed { at: at.plus_millis(4 * DAY), act: Act::Set(Status::Closed) });
         }
@@ -395,10 +396,12 @@ mod tests {
     fn every_act_is_before_now_and_in_order() {
         let text = "=== email | billing | normal | closed\nsubject: a\n> one\n< two\n> three\n< four\n\
                     === whatsapp | tech | high | open\nsubject: b\n> one\n< two\n> three\n> four\n\
-                    === phone | tech | normal | solved\nsubject: c\n! spoke to them\n";
+                    === phone | tech | normal | solved\nsubject: c\n! spoke to them\n\
+                    === email | tech | normal | open\nsubject: d\n> one\n< two\n> three\n";
         let conversations = parse("t.txt", text).unwrap();
         let calendar = Calendar::default_in(jiff::tz::TimeZone::UTC);
-        let now = Timestamp(1_796_000_000_000);
+        // A Sunday evening: business hours stand still since Friday.
+        let now = Timestamp(1_796_584_000_000);
         let mut rng = StdRng::seed_from_u64(3);
         for _ in 0..50 {
             for conversation in &conversations {
@@ -409,8 +412,13 @@ mod tests {
                     assert!(timed.at >= previous && timed.at <= now, "{timed:?} in {schedule:?}");
                     previous = timed.at;
                 }
-                let said = schedule.acts.iter().filter(|timed| matches!(timed.act, Act::Say(_))).count();
-                let expected = conversation.steps.len() - usize::from(conversation.channel != Channel::Phone);
+                let said: Vec<usize> = schedule
+                    .acts
+                    .iter()
+                    .filter_map(|timed| if let Act::Say(step) = timed.act { Some(step) } else { None })
+                    .collect();
+                let first = usize::from(conversation.channel != Channel::Phone);
+                let expected: Vec<usize> = (first..conversation.steps.len()).collect();
                 assert_eq!(said, expected, "{schedule:?}");
             }
         }
