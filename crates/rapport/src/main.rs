@@ -69,7 +69,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Token { command } => token::run(config, command).await,
                 Command::Demo => {
                     let store = rapport_store::Store::open(&config.database_url, config.store_options()).await?;
-                    let summary = demo::load(&store, demo::Progress::for_stderr()).await?;
+                    let summary = demo::load(&store, &config.matrix, demo::Progress::for_stderr()).await?;
                     println!("{summary}");
                     Ok(())
                 }

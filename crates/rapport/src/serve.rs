@@ -18,24 +18,11 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let address = listener.local_addr().context("reading the bound address")?;
 
-    let mut welcome = None;
-    if args.demo {
-        if store.count_tickets().await? == 0 {
-            let summary = demo::load(&store, demo::Progress::for_stderr()).await?;
-            eprintln!("{summary}");
-        }
-        welcome = Some(demo::sign_in(&store).await?);
-    }
+    let welcome = if args.demo { Some(demo_welcome(&store, &config).await?) } else { None };
     tracing::info!(database = %config.redacted_database_url(), %address, "serving");
     println!("Rapport is listening on http://{address}");
     if let Some(welcome) = welcome {
-        println!("  admin sign-in: {} / {}", welcome.email, welcome.password);
-        println!("  try: curl -H \"Authorization: Bearer {}\" http://{address}/api/v1/tickets", welcome.token);
-        println!("  API token: {}", welcome.token);
-        println!("  API reference: http://{address}/api/v1/openapi.json");
-        if config.server.chat.enabled {
-            println!("  live chat: http://{address}/chat/demo (agents: ws://{address}/chat/agent/ws?token=…)");
-        }
+        print_welcome(&welcome, &config, address);
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
@@ -54,6 +41,42 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// Loads the demo into an empty database; on one that holds it already,
+/// loads nothing and mints nothing. Refuses a database with other tickets.
+async fn demo_welcome(store: &Store, config: &ValidConfig) -> anyhow::Result<demo::Welcome> {
+    if store.count_tickets().await? == 0 {
+        let summary = demo::load(store, &config.matrix, demo::Progress::for_stderr()).await?;
+        eprintln!("{summary}");
+    } else if !demo::is_loaded(store).await? {
+        anyhow::bail!(
+            "--demo: {} holds tickets but not the demo; the demo loads only into an empty database (use a new --data-dir or --database, or start without --demo)",
+            config.redacted_database_url()
+        );
+    }
+    demo::welcome(store).await
+}
+
+fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::net::SocketAddr) {
+    match welcome {
+        demo::Welcome::Minted { email, password, token } => {
+            println!("  admin sign-in: {email} / {password}");
+            println!("  try: curl -H \"Authorization: Bearer {token}\" http://{address}/api/v1/tickets");
+            println!("  API token: {token}");
+        }
+        demo::Welcome::Existing { email } => {
+            println!("  admin sign-in: {email} (the password shown when the demo was loaded)");
+            println!(
+                "  make a token: rapport --database '{}' token create --email {email} --role admin",
+                config.redacted_database_url()
+            );
+        }
+    }
+    println!("  API reference: http://{address}/api/v1/openapi.json");
+    if config.server.chat.enabled {
+        println!("  live chat: http://{address}/chat/demo (agents: ws://{address}/chat/agent/ws?token=…)");
+    }
 }
 
 /// Polls the configured IMAP mailboxes, filing each message through the same
