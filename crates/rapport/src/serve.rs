@@ -1,5 +1,10 @@
 //! `rapport serve`: opens the store (migrating it), optionally loads the demo,
-//! binds the listener and runs the server until Ctrl-C or SIGTERM.
+//! binds the listener and runs the server until Ctrl-C or SIGTERM, then
+//! shuts the store down (on SQLite, the WAL is checkpointed and truncated).
+//!
+//! At start it says what could mislead later: links in emails follow the
+//! bound address unless `portal.public_url` is set, with a warning when only
+//! this machine could follow them, and which channels can send.
 
 use anyhow::Context;
 use rapport_store::Store;
@@ -17,6 +22,8 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         format!("listening on {listen} (is another program using that port? try --listen 127.0.0.1:0)")
     })?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let server_config = config.server_for(address);
+    report_start(&server_config);
 
     let mut welcome = None;
     if args.demo {
@@ -43,7 +50,7 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     let poller = start_poller(&store, &config, stopped.clone()).await?;
-    let state = rapport_server::AppState::new(store.clone(), config.server.clone());
+    let state = rapport_server::AppState::new(store.clone(), server_config);
     let mut server_stopped = stopped;
     rapport_server::serve(listener, state, async move {
         let _ = server_stopped.wait_for(|stop| *stop).await;
@@ -52,8 +59,45 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(poller) = poller {
         let _ = poller.await;
     }
-    store.close().await;
+    // A clean stop leaves no SQLite WAL beside the database.
+    store.shut_down().await;
     Ok(())
+}
+
+/// Says at start what could mislead later: links that only this machine
+/// reaches, and channels whose replies can only wait in the outbox.
+fn report_start(server: &rapport_server::ServerConfig) {
+    let public_url = &server.portal.public_url;
+    match crate::config::public_url_warning(public_url) {
+        Some(warning) => tracing::warn!("{warning}"),
+        None => tracing::info!(%public_url, "links in emails point at the public address"),
+    }
+    let channels = rapport_server::health::channel_readiness(server);
+    let sending: Vec<&str> = channels.iter().filter(|entry| entry.sends).map(|entry| entry.channel).collect();
+    tracing::info!(
+        "replies can be sent on: {}",
+        if sending.is_empty() { "no channel".to_owned() } else { sending.join(", ") }
+    );
+    // Channels that share a missing sender are named together, once.
+    let mut waiting: Vec<(&str, Vec<&str>)> = Vec::new();
+    for entry in channels.iter().filter(|entry| !entry.sends) {
+        match waiting.iter_mut().find(|(detail, _)| *detail == entry.detail) {
+            Some((_, names)) => names.push(entry.channel),
+            None => waiting.push((entry.detail, vec![entry.channel])),
+        }
+    }
+    for (detail, names) in waiting {
+        // Email carries the web form's links and every acknowledgment, so
+        // an installation without it leaves customers waiting; the others
+        // are only missing when the team uses them.
+        let email = names.contains(&"email");
+        let names = names.join(", ");
+        if email {
+            tracing::warn!("replies on {names} cannot be sent and wait in the outbox: {detail}");
+        } else {
+            tracing::info!("replies on {names} cannot be sent and wait in the outbox: {detail}");
+        }
+    }
 }
 
 /// Polls the configured IMAP mailboxes, filing each message through the same

@@ -372,6 +372,79 @@ impl Db {
     }
 }
 
+/// The size in bytes the SQLite WAL file is cut back to each time it starts
+/// over from its beginning (`journal_size_limit`). Above what a busy server
+/// writes between two checkpoints (a few tens of megabytes at full load), so
+/// the writer does not pay to grow the file again and again.
+pub(crate) const JOURNAL_SIZE_LIMIT: &str = "67108864";
+
+/// How often the WAL is copied back into the database file. Rarely enough that
+/// a page changed by many commits is written once, and that the checkpoint's
+/// own fsync seldom lands on a commit's; often enough that the WAL stays at a
+/// few tens of megabytes under full load.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What `PRAGMA wal_checkpoint` answers: whether it was blocked, the frames
+/// in the WAL, and how many of them are in the database file.
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    busy: i64,
+    log: i64,
+    checkpointed: i64,
+}
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], so
+/// the WAL stays small without the writer ever waiting for a checkpoint
+/// (PASSIVE never blocks it). When a whole interval passed without a write
+/// and the WAL holds frames, it is truncated to nothing (TRUNCATE briefly
+/// holds writers back, which an idle server does not notice), so a server
+/// left running after a burst does not keep a large log. Stops when the pool
+/// is closed.
+pub(crate) async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_log = None;
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query_as::<_, CheckpointRow>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+            Ok(row) => {
+                let idle = row.busy == 0 && row.log > 0 && row.checkpointed == row.log && last_log == Some(row.log);
+                last_log = Some(row.log);
+                if idle {
+                    match checkpoint_truncate(&pool).await {
+                        Ok(()) => last_log = Some(0),
+                        Err(error) => tracing::debug!(%error, "truncating the idle SQLite WAL; will retry"),
+                    }
+                }
+            }
+            Err(error) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "checkpointing the SQLite WAL failed; will retry");
+            }
+        }
+    }
+}
+
+/// Copies every frame of the WAL into the database file and truncates the WAL
+/// to zero bytes (`wal_checkpoint(TRUNCATE)`), waiting up to the busy timeout
+/// for readers and the writer.
+pub(crate) async fn checkpoint_truncate(pool: &SqlitePool) -> Result<(), StoreError> {
+    let row = sqlx::query_as::<_, CheckpointRow>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(pool).await?;
+    if row.busy != 0 {
+        return Err(StoreError::Other(anyhow::anyhow!(
+            "the WAL could not be truncated: a reader or the writer kept it busy ({} of {} frames copied)",
+            row.checkpointed,
+            row.log
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Dialect, Insert, insert_text};
