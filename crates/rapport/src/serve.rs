@@ -33,6 +33,9 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         }
         welcome = Some(demo::sign_in(&store).await?);
     }
+    // Listen for the stop signals before saying we listen: a service manager
+    // may stop the server at once, and an unhandled SIGTERM skips the clean stop.
+    let shutdown = shutdown_signals()?;
     tracing::info!(database = %config.redacted_database_url(), %address, "serving");
     println!("Rapport is listening on http://{address}");
     if let Some(welcome) = welcome {
@@ -46,7 +49,7 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(true);
     });
     let poller = start_poller(&store, &config, stopped.clone()).await?;
@@ -149,25 +152,27 @@ async fn start_poller(
     })))
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+/// Ctrl-C or SIGTERM, registered now (a signal that comes before the
+/// future is first polled still counts).
+#[cfg(unix)]
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
+            _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+/// Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }

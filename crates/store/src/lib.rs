@@ -214,7 +214,7 @@ impl Store {
     /// which never waits for a running server's readers.
     pub async fn shut_down(&self) {
         if let Db::Sqlite(pool) = &self.db {
-            match db::checkpoint_truncate(pool).await {
+            match db::checkpoint_truncate(pool, db::BUSY_TIMEOUT).await {
                 Ok(()) => tracing::info!("checkpointed and truncated the SQLite WAL"),
                 Err(error) => tracing::warn!(%error, "checkpointing the SQLite WAL at shutdown failed"),
             }
@@ -271,7 +271,7 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(db::BUSY_TIMEOUT)
         .pragma("cache_size", "-8000")
         .pragma("temp_store", "memory")
         .pragma("journal_size_limit", db::JOURNAL_SIZE_LIMIT);
