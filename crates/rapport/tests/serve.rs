@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use rapport_testkit::smtp::SmtpSink;
 use reqwest::StatusCode;
+use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -203,9 +204,17 @@ async fn issue_14_a_clean_shutdown_leaves_no_wal() {
     let during = file_size(&wal).unwrap_or(0);
     assert!(during > SMALL_WAL, "the load grew the WAL to {during} bytes, so the test shows something");
 
+    // Another process has the database open, as `rapport mailgate`, a backup
+    // or an admin's sqlite3 shell may. SQLite leaves the log to the last
+    // connection to close, so only the server's own checkpoint cuts it back.
+    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let counted: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets").fetch_one(&mut other).await.unwrap();
+    assert_eq!(counted, 3000);
+
     let stderr = served.terminate().await;
     let after = file_size(&wal);
     assert!(after.is_none_or(|size| size < SMALL_WAL), "WAL after a clean stop: {after:?} bytes\n{stderr}");
+    other.close().await.unwrap();
 
     let store = rapport_store::Store::open(&url, rapport_store::StoreOptions::default()).await.unwrap();
     assert_eq!(store.count_tickets().await.unwrap(), 3000, "every ticket is in the database file");
