@@ -4,6 +4,7 @@
 //! reads the environment.
 
 use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -164,6 +165,9 @@ pub struct RawPriority {
 pub struct ValidConfig {
     pub database_url: String,
     pub listen: String,
+    /// `portal.public_url` as configured; `None` lets links follow the
+    /// address the server listens on ([`ValidConfig::server_for`]).
+    pub public_url: Option<String>,
     pub server: rapport_server::ServerConfig,
     pub matrix: PriorityMatrix,
     pub mailboxes: Vec<MailboxConfig>,
@@ -226,12 +230,14 @@ impl RawConfig {
         let whatsapp = self.whatsapp.validate()?;
         let messenger = self.messenger.validate()?;
         let twilio = self.twilio.validate()?;
+        let public_url = self.portal.public_url()?;
         let portal = self.portal.validate(&listen)?;
         let chat = self.chat.validate()?;
         let (sla_time_zone, automation) = self.sla.validate()?;
         Ok(ValidConfig {
             database_url,
             listen,
+            public_url,
             server: rapport_server::ServerConfig {
                 max_body_bytes,
                 max_page_size,
@@ -340,22 +346,24 @@ impl RawEmail {
 }
 
 impl RawPortal {
+    /// The configured public address, checked; `None` when unset.
+    fn public_url(&self) -> anyhow::Result<Option<String>> {
+        let Some(url) = &self.public_url else { return Ok(None) };
+        let url = url.trim().trim_end_matches('/').to_owned();
+        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        match rest {
+            Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => Ok(Some(url)),
+            _ => bail!(
+                "portal.public_url must be http:// or https:// and a host, without a path, \
+                 such as \"https://support.example.com\", not {url:?}"
+            ),
+        }
+    }
+
     fn validate(self, listen: &str) -> anyhow::Result<rapport_server::help::PortalSettings> {
         let defaults = rapport_server::help::PortalSettings::default();
-        let public_url = match self.public_url {
-            Some(url) => {
-                let url = url.trim().trim_end_matches('/').to_owned();
-                let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-                match rest {
-                    Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => url,
-                    _ => bail!(
-                        "portal.public_url must be http:// or https:// and a host, without a path, \
-                         such as \"https://support.example.com\", not {url:?}"
-                    ),
-                }
-            }
-            None => format!("http://{listen}"),
-        };
+        // `rapport serve` replaces the default by the address it is bound to.
+        let public_url = self.public_url()?.unwrap_or_else(|| format!("http://{listen}"));
         let positive = |value: Option<i64>, default: i64, key: &str| -> anyhow::Result<i64> {
             let value = value.unwrap_or(default);
             if !(1..=1_000_000).contains(&value) {
@@ -381,6 +389,18 @@ fn email_address(raw: &str, field: &str) -> anyhow::Result<String> {
 }
 
 impl ValidConfig {
+    /// The server's settings for a server bound to `address`: unless
+    /// `portal.public_url` is set, links in emails point at that address
+    /// (so `--listen` and a port picked by the system count).
+    pub fn server_for(&self, address: SocketAddr) -> rapport_server::ServerConfig {
+        let mut server = self.server.clone();
+        server.portal.public_url = match &self.public_url {
+            Some(url) => url.clone(),
+            None => default_public_url(address),
+        };
+        server
+    }
+
     pub fn store_options(&self) -> rapport_store::StoreOptions {
         rapport_store::StoreOptions { matrix: self.matrix.clone(), sla_time_zone: self.sla_time_zone.clone() }
     }
@@ -389,6 +409,43 @@ impl ValidConfig {
     pub fn redacted_database_url(&self) -> String {
         redact_url(&self.database_url)
     }
+}
+
+/// `http://` and the address a server is bound to. A server bound to every
+/// interface (`0.0.0.0`, `::`) is named by loopback, which at least works on
+/// this machine; [`public_url_warning`] says to set `portal.public_url`.
+pub fn default_public_url(address: SocketAddr) -> String {
+    let mut address = address;
+    match address.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => address.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        IpAddr::V6(ip) if ip.is_unspecified() => address.set_ip(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+        _ => {}
+    }
+    format!("http://{address}")
+}
+
+/// What to tell the admin when links built from `public_url` would reach
+/// nobody but this machine: its host is a loopback or unspecified address
+/// or `localhost`.
+pub fn public_url_warning(public_url: &str) -> Option<String> {
+    let rest = public_url.split_once("://").map_or(public_url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or(bracketed),
+        None => authority.split(':').next().unwrap_or(authority),
+    };
+    let host = host.to_ascii_lowercase();
+    let local = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    local.then(|| {
+        format!(
+            "links in emails (magic links to the help pages) point at {public_url}, which customers on other \
+             machines cannot reach: set portal.public_url (or RAPPORT_PORTAL__PUBLIC_URL) to the address \
+             customers reach Rapport at, such as \"https://support.example.com\""
+        )
+    })
 }
 
 /// Replaces the password in `scheme://user:password@host/...`.
@@ -489,6 +546,38 @@ mod tests {
             load("[[email.mailboxes]]\naddress = \"a@b.example\"\nimap_url = \"ftp://h\"\npassword = \"p\"", &[])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn issue_14_links_follow_the_bound_address_unless_public_url_is_set() {
+        let address = |text: &str| text.parse::<SocketAddr>().unwrap();
+        let config = load("", &[]).unwrap();
+        let server = config.server_for(address("192.0.2.7:9090"));
+        assert_eq!(server.portal.public_url, "http://192.0.2.7:9090");
+        assert_eq!(config.server_for(address("0.0.0.0:9090")).portal.public_url, "http://127.0.0.1:9090");
+        assert_eq!(config.server_for(address("[::]:9090")).portal.public_url, "http://[::1]:9090");
+        let config = load("[portal]\npublic_url = \"https://support.example.com/\"", &[]).unwrap();
+        let server = config.server_for(address("0.0.0.0:9090"));
+        assert_eq!(server.portal.public_url, "https://support.example.com");
+    }
+
+    #[test]
+    fn issue_14_links_to_this_machine_only_are_warned_about() {
+        for local in [
+            "http://127.0.0.1:8080",
+            "http://127.0.3.1",
+            "http://[::1]:8080",
+            "http://localhost:8080",
+            "https://desk.localhost",
+            "http://0.0.0.0:8080",
+            "http://[::]:8080",
+        ] {
+            let warning = public_url_warning(local).unwrap_or_else(|| panic!("no warning for {local}"));
+            assert!(warning.contains(local) && warning.contains("portal.public_url"), "{warning}");
+        }
+        for public in ["https://support.example.com", "http://192.0.2.7:9090", "http://[2001:db8::1]:8080"] {
+            assert_eq!(public_url_warning(public), None, "{public}");
+        }
     }
 
     #[test]

@@ -1,5 +1,10 @@
 //! `rapport serve`: opens the store (migrating it), optionally loads the demo,
-//! binds the listener and runs the server until Ctrl-C or SIGTERM.
+//! binds the listener and runs the server until Ctrl-C or SIGTERM, then
+//! shuts the store down (on SQLite, the WAL is checkpointed and truncated).
+//!
+//! At start it says what could mislead later: links in emails follow the
+//! bound address unless `portal.public_url` is set, with a warning when only
+//! this machine could follow them, and which channels can send.
 
 use anyhow::Context;
 use rapport_store::Store;
@@ -17,8 +22,13 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         format!("listening on {listen} (is another program using that port? try --listen 127.0.0.1:0)")
     })?;
     let address = listener.local_addr().context("reading the bound address")?;
+    let server_config = config.server_for(address);
+    report_start(&server_config);
 
     let welcome = if args.demo { Some(demo_welcome(&store, &config).await?) } else { None };
+    // Listen for the stop signals before saying we listen: a service manager
+    // may stop the server at once, and an unhandled SIGTERM skips the clean stop.
+    let shutdown = shutdown_signals()?;
     tracing::info!(database = %config.redacted_database_url(), %address, "serving");
     println!("Rapport is listening on http://{address}");
     if let Some(welcome) = welcome {
@@ -26,11 +36,11 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(true);
     });
     let poller = start_poller(&store, &config, stopped.clone()).await?;
-    let state = rapport_server::AppState::new(store.clone(), config.server.clone());
+    let state = rapport_server::AppState::new(store.clone(), server_config);
     let mut server_stopped = stopped;
     rapport_server::serve(listener, state, async move {
         let _ = server_stopped.wait_for(|stop| *stop).await;
@@ -39,7 +49,8 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(poller) = poller {
         let _ = poller.await;
     }
-    store.close().await;
+    // A clean stop leaves no SQLite WAL beside the database.
+    store.shut_down().await;
     Ok(())
 }
 
@@ -76,6 +87,42 @@ fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::ne
     println!("  API reference: http://{address}/api/v1/openapi.json");
     if config.server.chat.enabled {
         println!("  live chat: http://{address}/chat/demo (agents: ws://{address}/chat/agent/ws?token=…)");
+    }
+}
+
+/// Says at start what could mislead later: links that only this machine
+/// reaches, and channels whose replies can only wait in the outbox.
+fn report_start(server: &rapport_server::ServerConfig) {
+    let public_url = &server.portal.public_url;
+    match crate::config::public_url_warning(public_url) {
+        Some(warning) => tracing::warn!("{warning}"),
+        None => tracing::info!(%public_url, "links in emails point at the public address"),
+    }
+    let channels = rapport_server::health::channel_readiness(server);
+    let sending: Vec<&str> = channels.iter().filter(|entry| entry.sends).map(|entry| entry.channel).collect();
+    tracing::info!(
+        "replies can be sent on: {}",
+        if sending.is_empty() { "no channel".to_owned() } else { sending.join(", ") }
+    );
+    // Channels that share a missing sender are named together, once.
+    let mut waiting: Vec<(&str, Vec<&str>)> = Vec::new();
+    for entry in channels.iter().filter(|entry| !entry.sends) {
+        match waiting.iter_mut().find(|(detail, _)| *detail == entry.detail) {
+            Some((_, names)) => names.push(entry.channel),
+            None => waiting.push((entry.detail, vec![entry.channel])),
+        }
+    }
+    for (detail, names) in waiting {
+        // Email carries the web form's links and every acknowledgment, so
+        // an installation without it leaves customers waiting; the others
+        // are only missing when the team uses them.
+        let email = names.contains(&"email");
+        let names = names.join(", ");
+        if email {
+            tracing::warn!("replies on {names} cannot be sent and wait in the outbox: {detail}");
+        } else {
+            tracing::info!("replies on {names} cannot be sent and wait in the outbox: {detail}");
+        }
     }
 }
 
@@ -128,25 +175,27 @@ async fn start_poller(
     })))
 }
 
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+/// Ctrl-C or SIGTERM, registered now (a signal that comes before the
+/// future is first polled still counts).
+#[cfg(unix)]
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            _ = interrupt => {},
+            _ = interrupt.recv() => {},
             _ = terminate.recv() => {},
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
+}
+
+/// Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }

@@ -172,6 +172,11 @@ async fn rate_limited(
     Ok(None)
 }
 
+/// Whether the help pages' mail (acknowledgments, links) leaves now or waits.
+fn mail(config: &ServerConfig) -> page::Mail {
+    if crate::health::can_send(config, Channel::Web) { page::Mail::Sending } else { page::Mail::Waiting }
+}
+
 /// `GET /help/new`: the empty form.
 async fn new_request(State(state): State<AppState>) -> Response {
     let form = RequestForm { submission: form::new_submission_id(), ..RequestForm::default() };
@@ -192,7 +197,7 @@ async fn submit_request(State(state): State<AppState>, request: Request) -> Page
         // People never see the honeypot; whatever fills it is a bot. It is
         // told all went well, so it learns nothing to adapt to.
         tracing::info!(%client, "web form: honeypot filled, nothing filed");
-        return Ok(html(StatusCode::OK, page::request_received(None, "")));
+        return Ok(html(StatusCode::OK, page::request_received(None, "", page::Mail::Sending)));
     }
     let form = RequestForm {
         name: fields.get("name"),
@@ -247,7 +252,7 @@ async fn submit_request(State(state): State<AppState>, request: Request) -> Page
     };
     let filed = state.store.file_inbound_with_link(request, link).await?;
     tracing::info!(ticket = ?filed.ticket(), "web form filed");
-    Ok(html(StatusCode::OK, page::request_received(filed.ticket(), &sender.value)))
+    Ok(html(StatusCode::OK, page::request_received(filed.ticket(), &sender.value, mail(config))))
 }
 
 /// `GET /help/link`: the form that asks for a new link.
@@ -296,7 +301,7 @@ async fn request_link(State(state): State<AppState>, request: Request) -> PageRe
     let external_id = new_message_id(config.mail.domain());
     let sent = state.store.send_magic_link(identity.clone(), link, external_id, email_payload, now).await?;
     tracing::info!(known = sent, "help pages: link requested");
-    Ok(html(StatusCode::OK, page::link_requested(&identity.value, portal.link_valid_days)))
+    Ok(html(StatusCode::OK, page::link_requested(&identity.value, portal.link_valid_days, mail(config))))
 }
 
 /// `GET /help/t/{token}`: follows a magic link. A working link verifies the

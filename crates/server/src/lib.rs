@@ -16,7 +16,7 @@ mod callbacks;
 pub mod chat;
 mod customers;
 pub mod error;
-mod health;
+pub mod health;
 pub mod help;
 pub mod hooks;
 pub mod mail;

@@ -372,9 +372,120 @@ impl Db {
     }
 }
 
+/// The size in bytes the SQLite WAL file is cut back to each time it starts
+/// over from its beginning (`journal_size_limit`). Above what a busy server
+/// writes between two checkpoints (a few tens of megabytes at full load), so
+/// the writer does not pay to grow the file again and again.
+pub(crate) const JOURNAL_SIZE_LIMIT: &str = "67108864";
+
+/// How often the WAL is copied back into the database file. Rarely enough that
+/// a page changed by many commits is written once, and that the checkpoint's
+/// own fsync seldom lands on a commit's; often enough that the WAL stays at a
+/// few tens of megabytes under full load.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What `PRAGMA wal_checkpoint` answers: whether it was blocked, the frames
+/// in the WAL, and how many of them are in the database file.
+#[derive(sqlx::FromRow)]
+struct CheckpointRow {
+    busy: i64,
+    log: i64,
+    checkpointed: i64,
+}
+
+/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], so
+/// the WAL stays small without the writer ever waiting for a checkpoint
+/// (PASSIVE never blocks it). When a whole interval passed without a write
+/// and the WAL holds frames, it is truncated to nothing (TRUNCATE briefly
+/// holds writers back, which an idle server does not notice), so a server
+/// left running after a burst does not keep a large log. Stops when the pool
+/// is closed.
+pub(crate) async fn checkpoint_periodically(pool: SqlitePool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_log = None;
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        match sqlx::query_as::<_, CheckpointRow>("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&pool).await {
+            Ok(row) => {
+                let idle = row.busy == 0 && row.log > 0 && row.checkpointed == row.log && last_log == Some(row.log);
+                last_log = Some(row.log);
+                if idle {
+                    match checkpoint_truncate(&pool, IDLE_TRUNCATE_WAIT).await {
+                        Ok(()) => last_log = Some(0),
+                        Err(error) => tracing::debug!(%error, "truncating the idle SQLite WAL; will retry"),
+                    }
+                }
+            }
+            Err(error) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(%error, "checkpointing the SQLite WAL failed; will retry");
+            }
+        }
+    }
+}
+
+/// How long a SQLite connection waits for a lock before giving up.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long the idle truncation waits for readers. It holds writers back while
+/// it waits, so it gives up soon and tries again at the next quiet interval.
+const IDLE_TRUNCATE_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Copies every frame of the WAL into the database file and truncates the WAL
+/// to zero bytes (`wal_checkpoint(TRUNCATE)`), waiting up to `wait` for
+/// readers and the writer (writers wait for it meanwhile).
+pub(crate) async fn checkpoint_truncate(pool: &SqlitePool, wait: std::time::Duration) -> Result<(), StoreError> {
+    let mut conn = pool.acquire().await?;
+    let set_wait = |wait: std::time::Duration| AssertSqlSafe(format!("PRAGMA busy_timeout = {}", wait.as_millis()));
+    sqlx::raw_sql(set_wait(wait)).execute(&mut *conn).await?;
+    let row = sqlx::query_as::<_, CheckpointRow>("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&mut *conn).await;
+    if sqlx::raw_sql(set_wait(BUSY_TIMEOUT)).execute(&mut *conn).await.is_err() {
+        // A pooled connection must not keep the short wait.
+        conn.close_on_drop();
+    }
+    let row = row?;
+    if row.busy != 0 {
+        return Err(StoreError::Other(anyhow::anyhow!(
+            "the WAL could not be truncated: a reader or the writer kept it busy ({} of {} frames copied)",
+            row.checkpointed,
+            row.log
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Dialect, Insert, insert_text};
+    use super::{BUSY_TIMEOUT, Db, Dialect, Insert, JOURNAL_SIZE_LIMIT, checkpoint_truncate, insert_text};
+
+    #[tokio::test]
+    async fn issue_14_the_sqlite_wal_is_limited_and_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = crate::Store::open(&url, crate::StoreOptions::default()).await.unwrap();
+        let Db::Sqlite(pool) = &store.db else { panic!("a SQLite store") };
+        let limit: i64 = sqlx::query_scalar("PRAGMA journal_size_limit").fetch_one(pool).await.unwrap();
+        assert_eq!(limit.to_string(), JOURNAL_SIZE_LIMIT);
+
+        sqlx::raw_sql("CREATE TABLE scratch (x TEXT); INSERT INTO scratch VALUES ('a'), ('b')")
+            .execute(pool)
+            .await
+            .unwrap();
+        let wal = dir.path().join("wal.db-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0, "the writes went to the WAL");
+        checkpoint_truncate(pool, BUSY_TIMEOUT).await.unwrap();
+        assert_eq!(std::fs::metadata(&wal).map(|metadata| metadata.len()).unwrap_or(0), 0);
+        let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
+        assert_eq!(timeout, 10_000, "the pooled connection keeps its busy timeout");
+        store.close().await;
+    }
 
     #[test]
     fn multi_row_inserts_number_their_placeholders() {

@@ -132,7 +132,7 @@ impl Store {
                 .await
                 .map_err(|error| anyhow::Error::new(error).context("opening the SQLite write connection"))?;
             let writer = Writer::start(writer_conn);
-            tokio::spawn(checkpoint_periodically(pool.clone()));
+            tokio::spawn(db::checkpoint_periodically(pool.clone()));
             Ok(Store { db: Db::Sqlite(pool), writer: Some(writer), options, sla_cache: SlaCache::default() })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url)
@@ -207,6 +207,21 @@ impl Store {
         }
     }
 
+    /// Closes the store at a clean shutdown: on SQLite the WAL is first
+    /// copied into the database file and truncated, so that a stopped server
+    /// leaves no log beside its database. Then closes the pools. A server
+    /// that stops calls this; short-lived commands call [`Store::close`],
+    /// which never waits for a running server's readers.
+    pub async fn shut_down(&self) {
+        if let Db::Sqlite(pool) = &self.db {
+            match db::checkpoint_truncate(pool, db::BUSY_TIMEOUT).await {
+                Ok(()) => tracing::info!("checkpointed and truncated the SQLite WAL"),
+                Err(error) => tracing::warn!(%error, "checkpointing the SQLite WAL at shutdown failed"),
+            }
+        }
+        self.close().await;
+    }
+
     /// Closes the pools (waits for in-flight queries).
     pub async fn close(&self) {
         match &self.db {
@@ -229,32 +244,6 @@ impl Store {
     }
 }
 
-/// How often the WAL is copied back into the database file. Rarely enough that
-/// a page changed by many commits is written once, and that the checkpoint's
-/// own fsync seldom lands on a commit's; often enough that the WAL stays at a
-/// few tens of megabytes under full load.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(2);
-
-/// Copies the WAL back into the database file every [`CHECKPOINT_EVERY`], so
-/// the WAL stays small without the writer ever waiting for a checkpoint.
-/// Stops when the pool is closed.
-async fn checkpoint_periodically(pool: sqlx::SqlitePool) {
-    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            if pool.is_closed() {
-                return;
-            }
-            tracing::warn!(%error, "checkpointing the SQLite WAL failed; will retry");
-        }
-    }
-}
-
 async fn applied<DB: sqlx::Database>(
     migrator: &sqlx::migrate::Migrator,
     mut conn: sqlx::pool::PoolConnection<DB>,
@@ -272,7 +261,9 @@ where
 
 /// SQLite connection settings: WAL so readers never block the writer,
 /// `synchronous=FULL` so an acknowledged write survives power loss, foreign
-/// keys on, and a busy timeout for the rare checkpoint contention.
+/// keys on, a busy timeout for the rare checkpoint contention, and a limit
+/// the WAL file is cut back to whenever it starts over (it would otherwise
+/// keep the size of its busiest minute for good).
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|error| anyhow::Error::new(error).context(format!("reading the SQLite URL {url:?}")))?
@@ -280,9 +271,10 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10))
+        .busy_timeout(db::BUSY_TIMEOUT)
         .pragma("cache_size", "-8000")
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        .pragma("journal_size_limit", db::JOURNAL_SIZE_LIMIT);
     if let Some(parent) = Path::new(options.get_filename()).parent()
         && !parent.as_os_str().is_empty()
     {

@@ -144,17 +144,37 @@ pub fn request_form(form: &RequestForm, errors: &[FieldError], max_attachment_by
     layout("Contact support", &body)
 }
 
+/// Whether mail to the customer leaves now or waits in the outbox (no SMTP
+/// server configured): a page promises only what will happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mail {
+    /// Handed to the SMTP server within moments.
+    Sending,
+    /// Kept until outgoing mail is configured.
+    Waiting,
+}
+
 /// The page after a request was received. `ticket` is `None` when there is no
-/// number to show (the honeypot, or a message held for review).
-pub fn request_received(ticket: Option<rapport_core::TicketId>, email: &str) -> String {
-    let body = match ticket {
-        Some(ticket) => format!(
+/// number to show (the honeypot, or a message held for review). The
+/// confirmation is queued, not yet sent, so the page never says it was.
+pub fn request_received(ticket: Option<rapport_core::TicketId>, email: &str, mail: Mail) -> String {
+    let body = match (ticket, mail) {
+        (Some(ticket), Mail::Sending) => format!(
             "<h1>Thank you</h1><p>We have received your message and opened <strong>ticket #{ticket}</strong>.</p>\
-             <p>We have emailed {email} a confirmation with a link to follow the ticket and answer on the web. \
-             You can also simply reply to that email.</p><p><a href=\"/help/new\">Send another request</a></p>",
+             <p>We are sending {email} a confirmation with a link to follow the ticket and answer on the web; \
+             it should arrive within a few minutes. You can also simply reply to that email.</p>\
+             <p><a href=\"/help/new\">Send another request</a></p>",
             email = escape_or(email, "you"),
         ),
-        None => "<h1>Thank you</h1><p>We have received your message and will answer you by email.</p>\
+        (Some(ticket), Mail::Waiting) => format!(
+            "<h1>Thank you</h1><p>We have received your message and opened <strong>ticket #{ticket}</strong>. \
+             Please keep this number.</p>\
+             <p>We cannot send email at the moment, so the confirmation with a link to follow the ticket will \
+             reach {email} later. We will answer you at that address.</p>\
+             <p><a href=\"/help/new\">Send another request</a></p>",
+            email = escape_or(email, "you"),
+        ),
+        (None, _) => "<h1>Thank you</h1><p>We have received your message and will answer you by email.</p>\
                  <p><a href=\"/help/new\">Send another request</a></p>"
             .to_owned(),
     };
@@ -209,10 +229,15 @@ pub fn link_request_invalid(email: &str, errors: &[FieldError]) -> String {
     layout("Get a new link", &body)
 }
 
-/// The neutral answer to a link request: the same whether or not the address is known.
-pub fn link_requested(email: &str, valid_days: i64) -> String {
+/// The neutral answer to a link request: the same whether or not the address
+/// is known. The link is queued, not yet sent, so the page never says it was.
+pub fn link_requested(email: &str, valid_days: i64, mail: Mail) -> String {
+    let when = match mail {
+        Mail::Sending => "we are sending a link to it; it should arrive within a few minutes",
+        Mail::Waiting => "we will send a link to it. We cannot send email at the moment, so it will arrive later",
+    };
     let body = format!(
-        "<h1>Check your email</h1><p>If {} belongs to one of our customers, we have sent a link to it. \
+        "<h1>Check your email</h1><p>If {} belongs to one of our customers, {when}. \
          The link works once, within {valid_days} day{}.</p>",
         escape_or(email, "the address"),
         if valid_days == 1 { "" } else { "s" }

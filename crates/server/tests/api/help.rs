@@ -195,6 +195,54 @@ async fn a_resubmitted_form_is_filed_once() {
     assert_eq!(app.store.count_tickets().await.unwrap(), 1);
 }
 
+/// A configuration with an SMTP server: the page may say mail is on its way.
+/// (Nothing listens there; these tests read the pages, not the mail.)
+fn with_smtp() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.mail.smtp_url = Some("smtp://127.0.0.1:9".to_owned());
+    config
+}
+
+#[tokio::test]
+async fn issue_14_the_thank_you_page_never_claims_a_mail_was_sent() {
+    let queued_only = spawn_app().await;
+    let reply = queued_only.submit(&request_fields("ann@example.com")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let number = ticket_number(&reply.text);
+    assert!(!reply.text.contains("We have emailed") && !reply.text.contains("sending"), "{}", reply.text);
+    assert!(reply.text.contains("We cannot send email at the moment"), "{}", reply.text);
+    assert!(reply.text.contains(&format!("ticket #{number}")) && reply.text.contains("Please keep this number"));
+    assert!(reply.text.contains("<strong>ann@example.com</strong>"), "{}", reply.text);
+
+    let sending = spawn_app_with(with_smtp()).await;
+    let reply = sending.submit(&request_fields("ann@example.com")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert!(!reply.text.contains("We have emailed") && !reply.text.contains("cannot send"), "{}", reply.text);
+    assert!(
+        reply.text.contains("We are sending <strong>ann@example.com</strong> a confirmation"),
+        "a send that is queued is described as under way: {}",
+        reply.text
+    );
+}
+
+#[tokio::test]
+async fn issue_14_the_link_request_page_never_claims_a_mail_was_sent() {
+    for (config, expected) in [
+        (ServerConfig::default(), "we will send a link to it. We cannot send email at the moment"),
+        (with_smtp(), "we are sending a link to it; it should arrive within a few minutes"),
+    ] {
+        let app = spawn_app_with(config).await;
+        let builder = app
+            .request(Method::POST, "/help/link", None)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("email=ann%40example.com");
+        let reply = app.send(builder).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert!(!reply.text.contains("we have sent"), "{}", reply.text);
+        assert!(reply.text.contains(expected), "{}", reply.text);
+    }
+}
+
 #[tokio::test]
 async fn the_honeypot_stores_nothing() {
     let app = spawn_app().await;
