@@ -182,7 +182,8 @@ pub async fn read_message_form(
     let mut total = 0usize;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
         let name = field.name().unwrap_or_default().to_owned();
-        if let Some(filename) = field.file_name().map(clean_filename) {
+        if let Some(given) = field.file_name().map(str::to_owned) {
+            let filename = clean_filename(&given);
             if files.len() == MAX_FILES {
                 return Err(ApiError::invalid("files", format!("a message carries at most {MAX_FILES} files")));
             }
@@ -205,7 +206,10 @@ pub async fn read_message_form(
                 }
                 content.extend_from_slice(&chunk);
             }
-            files.push(NewAttachment { filename, content_type, content });
+            // A file input left empty still sends a part, with no name and no bytes.
+            if !(given.is_empty() && content.is_empty()) {
+                files.push(NewAttachment { filename, content_type, content });
+            }
             continue;
         }
         let slot = match name.as_str() {

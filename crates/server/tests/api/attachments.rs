@@ -130,7 +130,6 @@ async fn issue_14_agents_download_files_of_tickets_they_may_see() {
         .await;
     let billing = app.team("Billing").await;
     let sales = app.team("Sales").await;
-    app.set(ticket, json!({"team": billing})).await;
 
     let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
     let message = &detail["messages"][0];
@@ -138,6 +137,7 @@ async fn issue_14_agents_download_files_of_tickets_they_may_see() {
     assert_eq!(url, format!("/api/v1/tickets/{ticket}/messages/{}/attachments/0", message["id"]));
 
     let biller = app.agent(Role::Agent, &[billing]).await;
+    app.set(ticket, json!({"team": billing, "owner": biller.id})).await;
     let download = app.get(&url, &biller).await;
     assert_eq!(download.status, StatusCode::OK, "{}", download.text);
     assert_eq!(download.text.as_bytes(), page);

@@ -24,6 +24,9 @@ async fn issue_14_files_are_read_back_only_through_a_ticket_the_reader_may_see()
 
     let biller = agent(&store, "bill@example.com", Role::Agent, vec![billing]).await;
     let seller = agent(&store, "sell@example.com", Role::Agent, vec![sales]).await;
+    // Owned by Billing's agent: no longer visible to everyone.
+    let take = rapport_core::event::TicketPatch { owner: Some(Some(biller.agent)), ..Default::default() };
+    store.patch_ticket(ticket.id, biller.clone(), take, None, at(1)).await.unwrap();
     let receipt = store.get_ticket_attachment(ticket.id, first, 1, &biller).await.unwrap();
     assert_eq!(receipt.content, b"%PDF-1 receipt");
     assert_eq!(receipt.meta.filename, "receipt.pdf");
