@@ -69,7 +69,8 @@ impl TestApp {
 
     /// Files an inbound message from `sender` on `channel` carrying `files`; returns the ticket.
     async fn inbound_with_files(&self, channel: Channel, sender: Identity, files: Vec<InboundAttachment>) -> i64 {
-        let mut message = InboundMessage::new(channel, sender, "Broken screen".into(), "Photos attached".into(), now());
+        let at = self.clock.now();
+        let mut message = InboundMessage::new(channel, sender, "Broken screen".into(), "Photos attached".into(), at);
         message.external_id = Some(format!("in-{}", rand_id()));
         message.attachments = files;
         let filing = FileInbound {
@@ -176,7 +177,7 @@ async fn issue_14_customers_download_their_own_files_in_the_help_pages() {
         .inbound_with_files(
             Channel::Email,
             Identity::email("ann@example.com").unwrap(),
-            vec![file("photo.png", "image/png", b"\x89PNG ann")],
+            vec![file("photo.png", "image/png", b"PNG of ann")],
         )
         .await;
     let other = app
@@ -234,7 +235,7 @@ async fn issue_14_customers_download_their_own_files_in_the_help_pages() {
 
     let download = app.get_as_visitor(&path, Some(&cookie)).await;
     assert_eq!(download.status, StatusCode::OK, "{}", download.text);
-    assert_eq!(download.text.as_bytes(), b"\x89PNG ann");
+    assert_eq!(download.text.as_bytes(), b"PNG of ann");
     assert_served_as_download(&download, "attachment; filename=\"photo.png\"; filename*=UTF-8''photo.png");
 
     // Not signed in, someone else's ticket, an internal note: no file.
@@ -269,7 +270,7 @@ async fn issue_14_agents_attach_files_to_notes_and_replies_within_the_limits() {
                 Part::Text("body", "Logs from the device"),
                 Part::Text("public", "false"),
                 Part::File("C:\\logs\\device.log", "text/plain; charset=utf-8", &[b'x'; 1000]),
-                Part::File("screen.png", "image/png", b"\x89PNG"),
+                Part::File("screen.png", "image/png", b"PNG!"),
             ],
         )
         .await
@@ -285,7 +286,7 @@ async fn issue_14_agents_attach_files_to_notes_and_replies_within_the_limits() {
         .collect();
     assert_eq!(files, [("device.log", "text/plain", 1000), ("screen.png", "image/png", 4)]);
     let download = app.get(note["attachments"][1]["url"].as_str().unwrap(), &app.admin).await;
-    assert_eq!(download.text.as_bytes(), b"\x89PNG");
+    assert_eq!(download.text.as_bytes(), b"PNG!");
 
     // A file over the per-file limit: 413 naming the file and the limit; nothing stored.
     let before = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
@@ -617,8 +618,8 @@ async fn issue_14_an_sms_reply_with_files_sends_signed_expiring_media_urls() {
     let later: i64 = expires.parse::<i64>().unwrap() + 1;
     let extended = format!("/hooks/twilio/media/{message}/0/{later}/{signature}");
     assert_eq!(app.get_as_visitor(&extended, None).await.status, StatusCode::NOT_FOUND);
+    wait_for_sent(&app, ticket).await;
     // Once expired, even the genuine URL is refused.
     app.clock.set(rapport_core::Timestamp(expires.parse::<i64>().unwrap() + 1));
     assert_eq!(app.get_as_visitor(path, None).await.status, StatusCode::NOT_FOUND);
-    wait_for_sent(&app, ticket).await;
 }
