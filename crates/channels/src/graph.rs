@@ -14,6 +14,8 @@ use serde::Deserialize;
 
 /// How long one Graph API call may take.
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an upload of a file may take.
+pub(crate) const UPLOAD_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The largest media file kept (WhatsApp's own limit for documents is 100 MB).
 pub const MAX_MEDIA_BYTES: usize = 100 * 1024 * 1024;

@@ -6,6 +6,7 @@
 //! (SMTP, IMAP), never the database.
 
 pub mod email;
+pub mod form_data;
 pub mod graph;
 pub mod http;
 pub mod messenger;

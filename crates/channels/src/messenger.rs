@@ -25,7 +25,9 @@ use rapport_core::{Channel, Identity, IdentityKind, TeamId, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::graph::{self, MediaRef, SendError, TIMEOUT};
+use crate::email::outbound::OutboundAttachment;
+use crate::form_data::FormData;
+use crate::graph::{self, MediaRef, SendError, TIMEOUT, UPLOAD_TIMEOUT};
 pub use crate::graph::{Inbound, Receipt};
 
 /// Why a notification cannot be read.
@@ -272,6 +274,21 @@ struct SendResponse {
     message_id: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct Uploaded {
+    attachment_id: String,
+}
+
+/// The Send API's attachment type for a file: `image`, `video`, `audio` or `file`.
+fn attachment_type(file: &OutboundAttachment) -> &'static str {
+    match file.content_type.split('/').next().unwrap_or_default() {
+        "image" => "image",
+        "video" => "video",
+        "audio" => "audio",
+        _ => "file",
+    }
+}
+
 impl MessengerClient {
     /// A client for the Page whose token is `page_access_token`, at `api_base`
     /// (normally `https://graph.facebook.com/v21.0`).
@@ -288,8 +305,17 @@ impl MessengerClient {
     /// message (`MESSAGE_TAG`) for outside the 24-hour window. Returns the
     /// `message_id` Meta gave it.
     pub async fn send(&self, to: &Identity, text: &str, tag: Option<&str>) -> Result<String, SendError> {
+        self.post_message(to, json!({"text": text}), tag).await
+    }
+
+    async fn post_message(
+        &self,
+        to: &Identity,
+        message: serde_json::Value,
+        tag: Option<&str>,
+    ) -> Result<String, SendError> {
         let recipient = recipient_id(to)?;
-        let mut body = json!({"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": {"text": text}});
+        let mut body = json!({"recipient": {"id": recipient}, "messaging_type": "RESPONSE", "message": message});
         if let Some(tag) = tag {
             body["messaging_type"] = json!("MESSAGE_TAG");
             body["tag"] = json!(tag);
@@ -312,6 +338,45 @@ impl MessengerClient {
             .map_err(|error| SendError::Transient(format!("reading the Send API's answer: {error}")))?;
         sent.message_id
             .ok_or_else(|| SendError::Transient("the Send API accepted the message but named no message_id".to_owned()))
+    }
+
+    /// Uploads `file` through the Attachment Upload API
+    /// (`/me/message_attachments`) and returns its `attachment_id`.
+    pub async fn upload_attachment(&self, file: &OutboundAttachment) -> Result<String, SendError> {
+        let message = json!({"attachment": {"type": attachment_type(file), "payload": {"is_reusable": false}}});
+        let (content_type, body) =
+            FormData::new().text("message", &message.to_string()).file("filedata", file).finish();
+        let response = self
+            .client
+            .post(format!("{}/me/message_attachments", self.api_base))
+            .bearer_auth(&self.page_access_token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .timeout(UPLOAD_TIMEOUT)
+            .send()
+            .await
+            .map_err(|error| SendError::Transient(graph::network_error(error)))?;
+        if !response.status().is_success() {
+            return Err(graph::send_error(response).await);
+        }
+        let uploaded: Uploaded = response
+            .json()
+            .await
+            .map_err(|error| SendError::Transient(format!("reading the attachment upload's answer: {error}")))?;
+        Ok(uploaded.attachment_id)
+    }
+
+    /// Sends the uploaded attachment `attachment_id` of `file` to `to`, as
+    /// [`MessengerClient::send`] sends text; returns the `message_id`.
+    pub async fn send_attachment(
+        &self,
+        to: &Identity,
+        attachment_id: &str,
+        file: &OutboundAttachment,
+        tag: Option<&str>,
+    ) -> Result<String, SendError> {
+        let attachment = json!({"type": attachment_type(file), "payload": {"attachment_id": attachment_id}});
+        self.post_message(to, json!({"attachment": attachment}), tag).await
     }
 
     /// Downloads an attachment from the URL the webhook gave (Meta's CDN; no token needed).

@@ -7,6 +7,8 @@
 //! `chat id` and `message_id` together name the message, so a provider's retry
 //! of the same update is filed once.
 
+use crate::email::outbound::OutboundAttachment;
+use crate::form_data::FormData;
 use rapport_core::intake::{InboundMessage, summary_subject};
 use rapport_core::{Channel, Identity, TeamId, Timestamp};
 use serde::Deserialize;
@@ -124,11 +126,7 @@ impl TelegramSender {
 
     /// Sends `text` to the chat of `recipient` (`telegram:<chat id>`).
     pub async fn send(&self, recipient: &Identity, text: &str) -> Result<(), SendError> {
-        let chat_id = recipient
-            .value
-            .strip_prefix("telegram:")
-            .and_then(|id| id.parse::<i64>().ok())
-            .ok_or_else(|| SendError::Permanent(format!("{} is not a Telegram chat", recipient.value)))?;
+        let chat_id = chat_id(recipient)?;
         let url = format!("{}/bot{}/sendMessage", self.api_base, self.bot_token);
         let response = self
             .client
@@ -138,17 +136,50 @@ impl TelegramSender {
             .send()
             .await
             .map_err(|error| SendError::Transient(error.without_url().to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = response.text().await.unwrap_or_default();
-        let detail = format!("{status}: {}", body.chars().take(300).collect::<String>());
-        if status.as_u16() == 429 || status.is_server_error() {
-            Err(SendError::Transient(detail))
-        } else {
-            Err(SendError::Permanent(detail))
-        }
+        answer(response).await
+    }
+
+    /// Sends `file` to the chat of `recipient` as a document (`sendDocument`,
+    /// uploaded as `multipart/form-data`), under its own name and type.
+    pub async fn send_document(&self, recipient: &Identity, file: &OutboundAttachment) -> Result<(), SendError> {
+        let chat_id = chat_id(recipient)?;
+        let (content_type, body) =
+            FormData::new().text("chat_id", &chat_id.to_string()).file("document", file).finish();
+        let url = format!("{}/bot{}/sendDocument", self.api_base, self.bot_token);
+        let response = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .timeout(std::time::Duration::from_secs(120))
+            .send()
+            .await
+            .map_err(|error| SendError::Transient(error.without_url().to_string()))?;
+        answer(response).await
+    }
+}
+
+/// The chat id of `telegram:<chat id>`.
+fn chat_id(recipient: &Identity) -> Result<i64, SendError> {
+    recipient
+        .value
+        .strip_prefix("telegram:")
+        .and_then(|id| id.parse::<i64>().ok())
+        .ok_or_else(|| SendError::Permanent(format!("{} is not a Telegram chat", recipient.value)))
+}
+
+/// The Bot API's answer: success, or a failure worth retrying (429, 5xx) or not.
+async fn answer(response: reqwest::Response) -> Result<(), SendError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = response.text().await.unwrap_or_default();
+    let detail = format!("{status}: {}", body.chars().take(300).collect::<String>());
+    if status.as_u16() == 429 || status.is_server_error() {
+        Err(SendError::Transient(detail))
+    } else {
+        Err(SendError::Permanent(detail))
     }
 }
 

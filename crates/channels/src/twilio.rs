@@ -15,11 +15,38 @@ pub mod voice;
 
 use std::time::Duration;
 
+use hmac::{Hmac, KeyInit, Mac};
 use rapport_core::Identity;
 use serde::Deserialize;
+use sha2::Sha256;
+
+/// How long a signed media URL given to Twilio works, in milliseconds:
+/// Twilio fetches the file while it sends the MMS.
+pub const MEDIA_URL_VALID_MS: i64 = 60 * 60 * 1000;
 
 /// The largest media file kept from an MMS (Twilio's own limit is 5 MB).
 pub const MAX_MEDIA_BYTES: usize = 10 * 1024 * 1024;
+
+/// The signature of the media URL path for file `index` of message
+/// `message`, valid until `expires` (epoch milliseconds): hex HMAC-SHA256
+/// keyed with the account's auth token, so only we can make one and every
+/// instance can check it.
+pub fn media_signature(auth_token: &str, message: i64, index: usize, expires: i64) -> String {
+    hex::encode(media_mac(auth_token, message, index, expires).finalize().into_bytes())
+}
+
+/// Whether `signature` is [`media_signature`] of these values (compared in constant time).
+pub fn media_signature_matches(auth_token: &str, message: i64, index: usize, expires: i64, signature: &str) -> bool {
+    let Ok(given) = hex::decode(signature) else { return false };
+    media_mac(auth_token, message, index, expires).verify_slice(&given).is_ok()
+}
+
+fn media_mac(auth_token: &str, message: i64, index: usize, expires: i64) -> Hmac<Sha256> {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(auth_token.as_bytes()).unwrap_or_else(|_| unreachable!());
+    mac.update(format!("rapport-media\n{message}\n{index}\n{expires}").as_bytes());
+    mac
+}
 
 /// A webhook's form fields, in the order they came.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,6 +134,7 @@ impl TwilioClient {
         to: &Identity,
         body: &str,
         status_callback: Option<&str>,
+        media_urls: &[String],
     ) -> Result<String, SendError> {
         if to.kind != rapport_core::IdentityKind::Phone {
             return Err(SendError::Permanent(format!("{} is not a phone number", to.value)));
@@ -117,6 +145,10 @@ impl TwilioClient {
             form.append_pair("To", &to.value).append_pair("From", from).append_pair("Body", body);
             if let Some(callback) = status_callback {
                 form.append_pair("StatusCallback", callback);
+            }
+            // An MMS: Twilio fetches each file from its URL (up to 10).
+            for url in media_urls {
+                form.append_pair("MediaUrl", url);
             }
             form.finish()
         };
@@ -203,6 +235,17 @@ pub fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_14_a_media_url_signature_names_one_file_until_it_expires() {
+        let signature = media_signature("token", 7, 0, 1_000);
+        assert!(media_signature_matches("token", 7, 0, 1_000, &signature));
+        assert!(!media_signature_matches("other", 7, 0, 1_000, &signature));
+        assert!(!media_signature_matches("token", 7, 1, 1_000, &signature));
+        assert!(!media_signature_matches("token", 8, 0, 1_000, &signature));
+        assert!(!media_signature_matches("token", 7, 0, 2_000, &signature));
+        assert!(!media_signature_matches("token", 7, 0, 1_000, "zz"));
+    }
 
     #[test]
     fn form_fields_are_decoded_and_blank_ones_count_as_absent() {

@@ -21,7 +21,9 @@ use rapport_core::{Channel, Identity, IdentityKind, TeamId, Timestamp};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::graph::{self, FetchError, MediaRef, SendError, TIMEOUT};
+use crate::email::outbound::OutboundAttachment;
+use crate::form_data::FormData;
+use crate::graph::{self, FetchError, MediaRef, SendError, TIMEOUT, UPLOAD_TIMEOUT};
 pub use crate::graph::{Inbound, Receipt};
 
 /// Why a notification cannot be read.
@@ -354,6 +356,11 @@ struct SentMessage {
 }
 
 #[derive(Debug, Deserialize)]
+struct Uploaded {
+    id: String,
+}
+
+#[derive(Debug, Deserialize)]
 struct MediaInfo {
     url: String,
     mime_type: Option<String>,
@@ -397,6 +404,60 @@ impl WhatsappClient {
             body["template"]["components"] =
                 json!([{"type": "body", "parameters": [{"type": "text", "text": template_parameter(text)}]}]);
         }
+        self.send(body).await
+    }
+
+    /// Uploads `file` to `/PHONE_ID/media` (the Cloud API's media upload) and
+    /// returns the media id a message can then carry.
+    pub async fn upload_media(&self, file: &OutboundAttachment) -> Result<String, SendError> {
+        let (content_type, body) = FormData::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", &file.content_type)
+            .file("file", file)
+            .finish();
+        let url = format!("{}/{}/media", self.api_base, self.phone_number_id);
+        let response = self
+            .client
+            .post(url)
+            .bearer_auth(&self.access_token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body)
+            .timeout(UPLOAD_TIMEOUT)
+            .send()
+            .await
+            .map_err(|error| SendError::Transient(graph::network_error(error)))?;
+        if !response.status().is_success() {
+            return Err(graph::send_error(response).await);
+        }
+        let uploaded: Uploaded = response
+            .json()
+            .await
+            .map_err(|error| SendError::Transient(format!("reading the media upload's answer: {error}")))?;
+        Ok(uploaded.id)
+    }
+
+    /// Sends the uploaded media `media_id` (from [`WhatsappClient::upload_media`])
+    /// as an image message when `file` is a JPEG or PNG, else as a document
+    /// under its file name; returns the `wamid`.
+    pub async fn send_media(
+        &self,
+        to: &Identity,
+        media_id: &str,
+        file: &OutboundAttachment,
+    ) -> Result<String, SendError> {
+        let to = digits(to)?;
+        let (kind, media) = if matches!(file.content_type.as_str(), "image/jpeg" | "image/png") {
+            ("image", json!({"id": media_id}))
+        } else {
+            ("document", json!({"id": media_id, "filename": file.filename}))
+        };
+        let mut body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": kind,
+        });
+        body[kind] = media;
         self.send(body).await
     }
 

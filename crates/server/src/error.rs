@@ -77,6 +77,9 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// 413 `payload_too_large`: an uploaded file, or the files of a message
+    /// together, over their limit; the message names the file and the limit.
+    FileTooLarge(String),
     /// 500 `internal`: anything else. The cause is logged, never sent.
     Internal(anyhow::Error),
 }
@@ -136,6 +139,7 @@ impl ApiError {
             ApiError::MergeRefused(_) => (StatusCode::CONFLICT, "merge_refused", None),
             ApiError::SplitRefused(_) => (StatusCode::CONFLICT, "split_refused", None),
             ApiError::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None),
+            ApiError::FileTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", Some("files")),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -151,7 +155,8 @@ impl ApiError {
             | ApiError::TicketClosed(message)
             | ApiError::Conflict(message)
             | ApiError::MergeRefused(message)
-            | ApiError::SplitRefused(message) => message.clone(),
+            | ApiError::SplitRefused(message)
+            | ApiError::FileTooLarge(message) => message.clone(),
             ApiError::IdempotencyKeyReused => Rejection::KeyReused.to_string(),
             ApiError::Unauthorized(message) => (*message).to_owned(),
             ApiError::MethodNotAllowed => "this path does not accept that method".to_owned(),

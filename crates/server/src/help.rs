@@ -31,7 +31,7 @@ use rapport_channels::email::outbound::new_message_id;
 use rapport_core::intake::{PORTAL_LINK_SUBJECT, ThreadHints, is_system_address, portal_link_request_text};
 use rapport_core::outbox::{Automatic, OutboundPayload, Recipient};
 use rapport_core::time::{DAY, HOUR};
-use rapport_core::{AgentId, Author, Channel, InboundMessage, TicketId, Timestamp};
+use rapport_core::{AgentId, Author, Channel, InboundMessage, MessageId, TicketId, Timestamp};
 use rapport_store::{FileInbound, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck, StoreError};
 
 use crate::{AppState, ServerConfig, now};
@@ -100,6 +100,7 @@ pub fn router(config: &ServerConfig) -> Router<AppState> {
         .route("/help/t/{token}", get(follow_link))
         .route("/help/tickets", get(list_tickets))
         .route("/help/tickets/{id}", get(show_ticket))
+        .route("/help/tickets/{id}/messages/{message}/attachments/{index}", get(download_attachment))
         .route("/help/tickets/{id}/reply", post(reply).layer(DefaultBodyLimit::max(form_limit)))
         .route("/help/signout", post(sign_out).layer(DefaultBodyLimit::max(LINK_FORM_BYTES)))
 }
@@ -375,6 +376,29 @@ async fn show_ticket(State(state): State<AppState>, Path(id): Path<String>, head
         Some(ticket) => ticket_response(&state, &session, &ticket, "", &[], StatusCode::OK).await,
         None => Ok(no_such_ticket()),
     }
+}
+
+/// `GET /help/tickets/{id}/messages/{message}/attachments/{index}`: a file
+/// of one of the signed-in customer's messages or our replies to them
+/// (never of an internal note), served as a download.
+async fn download_attachment(
+    State(state): State<AppState>,
+    Path((id, message, index)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> PageResult {
+    let Some(session) = session(&state, &headers).await? else { return Ok(signed_out_page()) };
+    let (Ok(id), Ok(message), Ok(index)) = (id.parse::<i64>(), message.parse::<i64>(), index.parse::<usize>()) else {
+        return Ok(no_such_file());
+    };
+    match state.store.get_customer_attachment(session.customer, TicketId(id), MessageId(message), index).await {
+        Ok(file) => Ok(crate::attachments::download(file)),
+        Err(StoreError::NotFound(_)) => Ok(no_such_file()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+fn no_such_file() -> Response {
+    html(StatusCode::NOT_FOUND, page::link_not_working("We could not find that file among your requests"))
 }
 
 fn no_such_ticket() -> Response {

@@ -9,6 +9,7 @@
 //! `merge_patch`) so that every refusal is a JSON error naming its field.
 
 mod agents;
+pub mod attachments;
 pub mod auth;
 pub mod automation;
 pub mod body;

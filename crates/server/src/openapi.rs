@@ -58,6 +58,7 @@ impl Modify for BearerAuth {
 pub(crate) fn api_router() -> OpenApiRouter<AppState> {
     let api = OpenApiRouter::new()
         .merge(tickets::router())
+        .merge(crate::attachments::router())
         .merge(search::router())
         .merge(customers::router())
         .merge(organizations::router())

@@ -1,11 +1,13 @@
 //! The outbox worker: claims due entries, renders them for their channel and
 //! hands them over (email: SMTP), then records the outcome. Sending is at
 //! least once: an entry is marked sent only after the next hop accepted it, so
-//! a crash in between sends it again, with the same Message-ID.
+//! a crash in between sends it again, with the same Message-ID. A reply's
+//! files are read from its message at send time and go out with it: MIME
+//! parts by email, each provider's media upload on messaging channels.
 
 use std::time::Duration;
 
-use rapport_channels::email::outbound::{Automatic, Mailbox, OutboundEmail, render};
+use rapport_channels::email::outbound::{Automatic, Mailbox, OutboundAttachment, OutboundEmail, render};
 use rapport_channels::email::smtp::{SendError, SmtpSender};
 use rapport_channels::telegram::TelegramSender;
 use rapport_core::outbox::{self, OutboundPayload};
@@ -60,7 +62,10 @@ pub async fn run(store: Store, senders: Senders, mut stopped: watch::Receiver<bo
             }
         }
         for item in items {
-            let outcome = send(&senders, &item).await;
+            let outcome = match files_of(&store, &item).await {
+                Ok(files) => send(&senders, &item, &files).await,
+                Err(error) => SendOutcome::Retry(format!("reading the reply's files: {error}")),
+            };
             match &outcome {
                 SendOutcome::Sent | SendOutcome::SentAs(_) => {
                     tracing::info!(id = item.id, message_id = %item.external_id, "sent")
@@ -78,24 +83,39 @@ pub async fn run(store: Store, senders: Senders, mut stopped: watch::Receiver<bo
     }
 }
 
-/// Sends one entry on its channel.
-pub async fn send(senders: &Senders, item: &OutboxItem) -> SendOutcome {
+/// The files of the entry's message, read at send time like its text
+/// (the outbox row carries neither).
+async fn files_of(store: &Store, item: &OutboxItem) -> Result<Vec<OutboundAttachment>, rapport_store::StoreError> {
+    let Some(message) = item.message else { return Ok(Vec::new()) };
+    let files = store.list_message_files(message).await?;
+    Ok(files
+        .into_iter()
+        .map(|file| OutboundAttachment {
+            filename: file.meta.filename,
+            content_type: file.meta.content_type,
+            content: file.content,
+        })
+        .collect())
+}
+
+/// Sends one entry, with its message's `files`, on its channel.
+pub async fn send(senders: &Senders, item: &OutboxItem, files: &[OutboundAttachment]) -> SendOutcome {
     match item.channel {
         // Web-form customers are answered by email.
         Channel::Email | Channel::Web | Channel::Api => match &senders.smtp {
-            Some(smtp) => send_email(&senders.mail, smtp, item).await,
+            Some(smtp) => send_email(&senders.mail, smtp, item, files).await,
             None => SendOutcome::Retry("no SMTP server is configured (email.smtp_url)".to_owned()),
         },
         Channel::Telegram => match &senders.telegram {
-            Some(telegram) => send_telegram(telegram, item).await,
+            Some(telegram) => send_telegram(telegram, item, files).await,
             None => SendOutcome::Retry("Telegram is not configured ([telegram])".to_owned()),
         },
         Channel::Whatsapp => match &senders.whatsapp {
-            Some(whatsapp) => whatsapp.send(item).await,
+            Some(whatsapp) => whatsapp.send(item, files).await,
             None => SendOutcome::Retry("WhatsApp is not configured ([whatsapp])".to_owned()),
         },
         Channel::Messenger | Channel::Instagram => match &senders.messenger {
-            Some(messenger) => messenger.send(item).await,
+            Some(messenger) => messenger.send(item, files).await,
             None => SendOutcome::Retry("Messenger and Instagram are not configured ([messenger])".to_owned()),
         },
         Channel::Chat => match &senders.chat {
@@ -104,27 +124,40 @@ pub async fn send(senders: &Senders, item: &OutboxItem) -> SendOutcome {
         },
         // A reply on a phone ticket reaches the caller as an SMS.
         Channel::Sms | Channel::Phone => match &senders.sms {
-            Some(sms) => sms.send(item).await,
+            Some(sms) => sms.send(item, files).await,
             None => SendOutcome::Retry("Twilio is not configured ([twilio])".to_owned()),
         },
     }
 }
 
-async fn send_telegram(telegram: &TelegramSender, item: &OutboxItem) -> SendOutcome {
+/// The text, then each file as a document (`sendDocument`).
+async fn send_telegram(telegram: &TelegramSender, item: &OutboxItem, files: &[OutboundAttachment]) -> SendOutcome {
     let Some(recipient) = item.payload.to.first() else {
         return SendOutcome::Failed("the reply has no recipient".to_owned());
     };
-    match telegram.send(&recipient.identity, &item.payload.text).await {
+    let mut sent = telegram.send(&recipient.identity, &item.payload.text).await;
+    for file in files {
+        if sent.is_err() {
+            break;
+        }
+        sent = telegram.send_document(&recipient.identity, file).await;
+    }
+    match sent {
         Ok(()) => SendOutcome::Sent,
         Err(rapport_channels::telegram::SendError::Transient(error)) => SendOutcome::Retry(error),
         Err(rapport_channels::telegram::SendError::Permanent(error)) => SendOutcome::Failed(error),
     }
 }
 
-/// Renders and sends one email.
-async fn send_email(settings: &MailSettings, smtp: &SmtpSender, item: &OutboxItem) -> SendOutcome {
+/// Renders and sends one email, its files as MIME parts.
+async fn send_email(
+    settings: &MailSettings,
+    smtp: &SmtpSender,
+    item: &OutboxItem,
+    files: &[OutboundAttachment],
+) -> SendOutcome {
     let email = match email_for(settings, &item.external_id, &item.payload) {
-        Ok(email) => email,
+        Ok(email) => OutboundEmail { attachments: files.to_vec(), ..email },
         Err(error) => return SendOutcome::Failed(error),
     };
     let raw = match render(&email, now()) {

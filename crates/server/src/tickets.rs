@@ -10,7 +10,7 @@ pub(crate) mod dto;
 mod merge;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rapport_core::event::TicketPatch;
@@ -43,7 +43,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_ticket, list_tickets))
         .routes(routes!(get_ticket, update_ticket))
-        .routes(routes!(add_message))
+        // Files stream in under their own limits (`attachments`), not the body limit.
+        .merge(OpenApiRouter::new().routes(routes!(add_message)).layer(DefaultBodyLimit::disable()))
         .routes(routes!(merge::merge_ticket))
         .routes(routes!(merge::split_message))
 }
@@ -279,10 +280,15 @@ fn ticket_patch(mut object: PatchObject) -> Result<TicketPatch, ApiError> {
 
 /// Add a public reply (`public: true`) or an internal note.
 ///
-/// A reply to a new ticket opens it. A closed ticket takes notes only.
+/// A reply to a new ticket opens it. A closed ticket takes notes only. To
+/// attach files, send `multipart/form-data` with the text fields `body`,
+/// `public` and `channel` and one file part per file (any field name).
 #[utoipa::path(
     post, path = "/tickets/{id}/messages", tag = "tickets",
-    request_body = AddMessageRequest,
+    request_body(content(
+        (AddMessageRequest = "application/json"),
+        (AddMessageRequest = "multipart/form-data"),
+    )),
     params(("id" = i64, Path, description = "The ticket's number")),
     responses(
         (status = 201, description = "The message", body = MessageDto),
@@ -290,6 +296,7 @@ fn ticket_patch(mut object: PatchObject) -> Result<TicketPatch, ApiError> {
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No such ticket, or not visible to the caller", body = ErrorBody),
         (status = 409, description = "The ticket is closed (`ticket_closed`)", body = ErrorBody),
+        (status = 413, description = "A file or the files together over their limit (names both)", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
     )
 )]
@@ -298,8 +305,15 @@ async fn add_message(
     State(state): State<AppState>,
     caller: CurrentAgent,
     PathId(id): PathId,
-    JsonBody(request): JsonBody<AddMessageRequest>,
+    body: Request,
 ) -> Result<(StatusCode, Json<MessageDto>), ApiError> {
+    let (request, attachments) = if crate::attachments::is_multipart(body.headers()) {
+        let limits = crate::attachments::UploadLimits::of(&state);
+        crate::attachments::read_message_form(body, &state, limits).await?
+    } else {
+        let JsonBody(request) = JsonBody::<AddMessageRequest>::from_request(body, &state).await?;
+        (request, Vec::new())
+    };
     rapport_core::message::check_text(&request.body)
         .map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
     let kind = if request.public { MessageKind::Reply } else { MessageKind::Note };
@@ -329,7 +343,7 @@ async fn add_message(
         author: Author::Agent(caller.agent.id),
         text: request.body,
         html: None,
-        attachments: Vec::new(),
+        attachments,
         origin,
         now: state.now(),
     };

@@ -12,11 +12,10 @@ use rapport_core::message::MAX_TEXT_BYTES;
 use rapport_core::{Identity, InboundAttachment};
 
 use super::page::{FieldError, human_size};
+use crate::attachments::{MAX_FILES, clean_content_type, clean_filename};
 
 /// The longest name accepted, in characters.
 const MAX_NAME_CHARS: usize = 200;
-/// The most files one message may carry.
-const MAX_FILES: usize = 10;
 
 /// A form as read: text fields by name (the first of repeated ones) and files.
 #[derive(Debug, Default)]
@@ -110,26 +109,6 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Fields, ReadError> {
     Ok(fields)
 }
 
-/// The last path component, without control characters, at most 200 characters.
-fn clean_filename(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
-    let cleaned = cleaned.trim();
-    if cleaned.is_empty() || cleaned == "." || cleaned == ".." { "attachment".to_owned() } else { cleaned.to_owned() }
-}
-
-/// `type/subtype` as given when it looks like one, else `application/octet-stream`.
-fn clean_content_type(raw: &str) -> String {
-    let essence = raw.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let valid = essence.len() <= 100
-        && essence.split_once('/').is_some_and(|(kind, sub)| {
-            !kind.is_empty()
-                && !sub.is_empty()
-                && essence.chars().all(|c| c.is_ascii_alphanumeric() || "/.+-_".contains(c))
-        });
-    if valid { essence } else { "application/octet-stream".to_owned() }
-}
-
 /// Checks the files: how many, and their total size against `max_bytes`.
 pub fn check_files(fields: &Fields, max_bytes: usize, errors: &mut Vec<FieldError>) {
     if fields.files.len() > MAX_FILES {
@@ -210,15 +189,6 @@ pub fn new_submission_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn file_names_and_types_are_cleaned() {
-        assert_eq!(clean_filename("C:\\Users\\ann\\photo.png"), "photo.png");
-        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
-        assert_eq!(clean_filename(".."), "attachment");
-        assert_eq!(clean_content_type("image/PNG; name=x"), "image/png");
-        assert_eq!(clean_content_type("text/html\"><script>"), "application/octet-stream");
-    }
 
     #[test]
     fn submission_ids_are_kept_only_when_well_formed() {

@@ -315,8 +315,20 @@ pub fn ticket_page(
         );
         if !message.attachments.is_empty() {
             body.push_str("<p class=\"meta\">Attached: ");
-            let names: Vec<String> =
-                message.attachments.iter().map(|attachment| escape(&attachment.filename)).collect();
+            // Each name links to its download (served as an attachment, never shown inline).
+            let names: Vec<String> = message
+                .attachments
+                .iter()
+                .enumerate()
+                .map(|(index, attachment)| {
+                    format!(
+                        "<a href=\"/help/tickets/{}/messages/{}/attachments/{index}\" download>{}</a>",
+                        ticket.id,
+                        message.id,
+                        escape(&attachment.filename)
+                    )
+                })
+                .collect();
             body.push_str(&names.join(", "));
             body.push_str("</p>");
         }

@@ -14,6 +14,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rapport_channels::email::outbound::OutboundAttachment;
 use rapport_channels::graph::{self, SendError};
 use rapport_channels::messenger::{MessengerClient, parse_notification};
 use rapport_core::messaging::{needs_template, service_window};
@@ -109,8 +110,9 @@ impl MessengerOutbound {
 
     /// Sends one entry: a standard reply while the customer's window is open,
     /// else a tagged message. A standard reply Meta refuses for the window goes
-    /// out tagged at once.
-    pub async fn send(&self, item: &OutboxItem) -> SendOutcome {
+    /// out tagged at once. Files are uploaded first (Attachment Upload API),
+    /// so a failed upload sends nothing, then follow the text one message each.
+    pub async fn send(&self, item: &OutboxItem, files: &[OutboundAttachment]) -> SendOutcome {
         let Some(recipient) = item.payload.to.first() else {
             return SendOutcome::Failed("the reply has no recipient".to_owned());
         };
@@ -121,16 +123,32 @@ impl MessengerOutbound {
             },
             None => None,
         };
+        let mut uploaded = Vec::with_capacity(files.len());
+        for file in files {
+            match self.client.upload_attachment(file).await {
+                Ok(attachment_id) => uploaded.push(attachment_id),
+                Err(error) => return outcome(Err(error)),
+            }
+        }
         let window = service_window(item.channel, last, now());
         let text = &item.payload.text;
-        let sent = if needs_template(window) {
-            self.send_tagged(&recipient.identity, text).await
+        let tagged = self.message_tag.as_deref();
+        let (sent, tag) = if needs_template(window) {
+            (self.send_tagged(&recipient.identity, text).await, tagged)
         } else {
             match self.client.send(&recipient.identity, text, None).await {
-                Err(SendError::OutsideWindow(_)) => self.send_tagged(&recipient.identity, text).await,
-                other => other,
+                Err(SendError::OutsideWindow(_)) => (self.send_tagged(&recipient.identity, text).await, tagged),
+                other => (other, None),
             }
         };
+        if sent.is_err() {
+            return outcome(sent);
+        }
+        for (file, attachment_id) in files.iter().zip(&uploaded) {
+            if let Err(error) = self.client.send_attachment(&recipient.identity, attachment_id, file, tag).await {
+                return outcome(Err(error));
+            }
+        }
         outcome(sent)
     }
 

@@ -12,12 +12,15 @@ mod voice;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
+use rapport_channels::email::outbound::OutboundAttachment;
 use rapport_channels::twilio::sms::{media_filename, parse_message, parse_status};
-use rapport_channels::twilio::{Params, SendError, TwilioClient};
+use rapport_channels::twilio::{
+    MEDIA_URL_VALID_MS, Params, SendError, TwilioClient, media_signature, media_signature_matches,
+};
 use rapport_channels::webhook::verify_twilio;
 use rapport_core::{Channel, InboundAttachment};
 use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome};
@@ -80,6 +83,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/hooks/twilio/sms", post(incoming_sms))
         .route("/hooks/twilio/sms/status", post(sms_status))
+        .route("/hooks/twilio/media/{message}/{index}/{expires}/{signature}", get(media))
         .merge(voice::router())
 }
 
@@ -188,12 +192,41 @@ async fn sms_status(
     Ok(StatusCode::OK)
 }
 
+/// `GET /hooks/twilio/media/{message}/{index}/{expires}/{signature}`: a
+/// file of a reply, for Twilio to fetch while it sends the MMS. The URL is
+/// its own credential: signed with the auth token and good until `expires`;
+/// anything else is a 404 that says nothing more.
+async fn media(
+    State(state): State<AppState>,
+    Path((message, index, expires, signature)): Path<(String, String, String, String)>,
+) -> Result<Response, ApiError> {
+    let settings = state.config.twilio.as_ref().ok_or_else(not_configured)?;
+    let missing = || ApiError::NotFound("no such file, or the link has expired".to_owned());
+    let (Ok(message), Ok(index), Ok(expires)) =
+        (message.parse::<i64>(), index.parse::<usize>(), expires.parse::<i64>())
+    else {
+        return Err(missing());
+    };
+    if expires < state.now().0 || !media_signature_matches(&settings.auth_token, message, index, expires, &signature) {
+        return Err(missing());
+    }
+    let file = match state.store.list_message_files(rapport_core::MessageId(message)).await {
+        Ok(files) => files.into_iter().nth(index).ok_or_else(missing)?,
+        Err(rapport_store::StoreError::NotFound(_)) => return Err(missing()),
+        Err(error) => return Err(error.into()),
+    };
+    Ok(crate::attachments::download(file))
+}
+
 /// Sends SMS replies through Twilio's Messages API for the outbox.
 #[derive(Debug, Clone)]
 pub struct TwilioOutbound {
     client: TwilioClient,
     from: String,
     status_callback: Option<String>,
+    auth_token: String,
+    /// Where Twilio reaches us (`public_url`), for the files' URLs.
+    public_url: Option<String>,
 }
 
 impl TwilioOutbound {
@@ -204,17 +237,39 @@ impl TwilioOutbound {
             client: TwilioClient::new(&settings.api_base, &settings.account_sid, &settings.auth_token),
             from: settings.from_number.clone(),
             status_callback: settings.public_url.as_ref().map(|_| settings.hook_url("/hooks/twilio/sms/status")),
+            auth_token: settings.auth_token.clone(),
+            public_url: settings.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
         }
     }
 
-    /// Sends one outbox entry as an SMS to its first recipient.
-    pub async fn send(&self, item: &OutboxItem) -> SendOutcome {
+    /// Sends one outbox entry as an SMS to its first recipient; with files,
+    /// as an MMS whose `MediaUrl`s are signed, expiring links to our
+    /// `/hooks/twilio/media/...`, which Twilio fetches (so `public_url` must
+    /// be set).
+    pub async fn send(&self, item: &OutboxItem, files: &[OutboundAttachment]) -> SendOutcome {
         let Some(recipient) = item.payload.to.first() else {
             return SendOutcome::Failed("the reply has no recipient".to_owned());
         };
+        let media_urls = match (files.is_empty(), &self.public_url, item.message) {
+            (true, _, _) => Vec::new(),
+            (false, Some(base), Some(message)) => {
+                let expires = now().0.saturating_add(MEDIA_URL_VALID_MS);
+                (0..files.len())
+                    .map(|index| {
+                        let signature = media_signature(&self.auth_token, message.0, index, expires);
+                        format!("{base}/hooks/twilio/media/{}/{index}/{expires}/{signature}", message.0)
+                    })
+                    .collect()
+            }
+            (false, _, _) => {
+                return SendOutcome::Failed(
+                    "Twilio fetches a reply's files from our public address: set twilio.public_url".to_owned(),
+                );
+            }
+        };
         let sent = self
             .client
-            .send_sms(&self.from, &recipient.identity, &item.payload.text, self.status_callback.as_deref())
+            .send_sms(&self.from, &recipient.identity, &item.payload.text, self.status_callback.as_deref(), &media_urls)
             .await;
         match sent {
             Ok(sid) => SendOutcome::SentAs(sid),

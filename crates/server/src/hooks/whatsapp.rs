@@ -16,6 +16,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use rapport_channels::email::outbound::OutboundAttachment;
 use rapport_channels::graph::{self, FetchError, Inbound, Receipt, SendError};
 use rapport_channels::webhook::{meta_handshake, verify_meta};
 use rapport_channels::whatsapp::{Template, WhatsappClient, parse_notification};
@@ -160,6 +161,10 @@ async fn notification(State(state): State<AppState>, headers: HeaderMap, body: B
     Ok(StatusCode::OK.into_response())
 }
 
+/// Why a reply with files cannot go out as a template.
+const FILES_OUTSIDE_WINDOW: &str =
+    "the customer's 24-hour window is closed: WhatsApp sends files only inside it, and a template carries none";
+
 /// The outbox's way out to WhatsApp.
 #[derive(Clone)]
 pub struct WhatsappOutbound {
@@ -185,8 +190,11 @@ impl WhatsappOutbound {
     /// Sends one entry: free-form while the customer's window is open, else
     /// the template. A free-form send that WhatsApp refuses for the window
     /// (our clock and Meta's can disagree near its end) goes out as the
-    /// template at once.
-    pub async fn send(&self, item: &OutboxItem) -> SendOutcome {
+    /// template at once. Files are uploaded to `/PHONE_ID/media` first, so a
+    /// failed upload sends nothing, then follow the text one message each; a
+    /// template carries no files, so a reply with files outside the window
+    /// fails, saying so.
+    pub async fn send(&self, item: &OutboxItem, files: &[OutboundAttachment]) -> SendOutcome {
         let Some(recipient) = item.payload.to.first() else {
             return SendOutcome::Failed("the reply has no recipient".to_owned());
         };
@@ -199,14 +207,35 @@ impl WhatsappOutbound {
         };
         let window = service_window(Channel::Whatsapp, last, now());
         let text = &item.payload.text;
+        if !files.is_empty() && needs_template(window) {
+            return SendOutcome::Failed(FILES_OUTSIDE_WINDOW.to_owned());
+        }
+        let mut uploaded = Vec::with_capacity(files.len());
+        for file in files {
+            match self.client.upload_media(file).await {
+                Ok(media_id) => uploaded.push(media_id),
+                Err(error) => return outcome(Err(error)),
+            }
+        }
         let sent = if needs_template(window) {
             self.send_template(&recipient.identity, text).await
         } else {
             match self.client.send_text(&recipient.identity, text).await {
+                Err(SendError::OutsideWindow(_)) if !files.is_empty() => {
+                    return SendOutcome::Failed(FILES_OUTSIDE_WINDOW.to_owned());
+                }
                 Err(SendError::OutsideWindow(_)) => self.send_template(&recipient.identity, text).await,
                 other => other,
             }
         };
+        if sent.is_err() {
+            return outcome(sent);
+        }
+        for (file, media_id) in files.iter().zip(&uploaded) {
+            if let Err(error) = self.client.send_media(&recipient.identity, media_id, file).await {
+                return outcome(Err(error));
+            }
+        }
         outcome(sent)
     }
 

@@ -306,7 +306,12 @@ impl From<&Message> for MessageDto {
             channel: message.channel,
             text: message.text.clone(),
             html: message.html.clone(),
-            attachments: message.attachments.iter().map(AttachmentDto::from).collect(),
+            attachments: message
+                .attachments
+                .iter()
+                .enumerate()
+                .map(|(index, meta)| AttachmentDto::of(message, index, meta))
+                .collect(),
             external_id: message.external_id.clone(),
             delivery: message.delivery,
             route: message.route.map(|route| RouteDto::new(route, message.channel)),
@@ -326,15 +331,19 @@ pub struct AttachmentDto {
     pub size: i64,
     /// SHA-256 of the content, hex.
     pub sha256: String,
+    /// Where an agent downloads it (`/api/v1/tickets/{id}/messages/{message_id}/attachments/{index}`).
+    pub url: String,
 }
 
-impl From<&AttachmentMeta> for AttachmentDto {
-    fn from(meta: &AttachmentMeta) -> AttachmentDto {
+impl AttachmentDto {
+    /// The `index`th file of `message`, with its download path.
+    fn of(message: &Message, index: usize, meta: &AttachmentMeta) -> AttachmentDto {
         AttachmentDto {
             filename: meta.filename.clone(),
             content_type: meta.content_type.clone(),
             size: meta.size,
             sha256: meta.sha256.clone(),
+            url: crate::attachments::download_path(message.ticket, message.id, index),
         }
     }
 }

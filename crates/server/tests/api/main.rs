@@ -8,6 +8,7 @@
 #[cfg(test)]
 mod helpers;
 
+mod attachments;
 mod auth;
 mod callbacks;
 mod chat;

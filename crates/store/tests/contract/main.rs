@@ -2,6 +2,7 @@
 //! `RAPPORT_TEST_DATABASE_URL` is set, PostgreSQL (a fresh database per test).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
+mod attachments;
 mod automation;
 mod calls;
 mod chat;
