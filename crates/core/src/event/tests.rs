@@ -343,6 +343,7 @@ proptest! {
                         attachments: vec![],
                         external_id: None,
                         delivery: None,
+                        route: None,
                         created_at: now,
                     };
                     let new = SplitTicket { id: TicketId(2000 + index as i64), copy: MessageId(5000 + index as i64), subject: None, tier: tier.clone() };

@@ -37,6 +37,7 @@ fn inbound(id: i64, ticket: i64, kind: MessageKind) -> Message {
         attachments: vec![],
         external_id: None,
         delivery: None,
+        route: None,
         created_at: Timestamp(1500),
     }
 }
