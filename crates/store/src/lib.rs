@@ -56,7 +56,7 @@ pub use error::{Rejection, StoreError};
 pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineReason};
 pub use jobs::{ClaimedJob, JobCounts, JobId, JobKind, JobOutcome, MAX_JOB_ATTEMPTS, NewJob, rule_job};
 pub use merge::CustomerMerge;
-pub use outbox::{OutboxItem, SendOutcome, reply_identity};
+pub use outbox::{OutboxEntry, OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
