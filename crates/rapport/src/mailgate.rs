@@ -36,8 +36,7 @@ pub const EX_OK: u8 = 0;
 pub const EX_TEMPFAIL: u8 = 75;
 
 /// Reads stdin and files it; see the module documentation for the exit codes.
-pub async fn run(global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
-    defer_on_panic();
+async fn run(global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
     let config = match RawConfig::load(global).and_then(RawConfig::validate) {
         Ok(config) => config,
         Err(error) => return configuration_error(&error),
@@ -79,20 +78,26 @@ pub fn command_line_error(error: clap::Error) -> ExitCode {
     if mailgate && error.use_stderr() {
         let message = error.render().to_string();
         let first = message.lines().find(|line| !line.trim().is_empty()).unwrap_or("unreadable arguments");
-        eprintln!("rapport mailgate: configuration error in the command line, the MTA will retry: {}", first.trim());
+        let first = first.trim().trim_start_matches("error: ");
+        eprintln!("rapport mailgate: configuration error in the command line, the MTA will retry: {first}");
         return ExitCode::from(EX_TEMPFAIL);
     }
     error.exit()
 }
 
-/// A crash must not bounce the message either: Postfix treats an unknown
-/// status (a panic's 101) as permanent. Filing is idempotent, so if the
-/// crash came after the commit the retry is recognised as a duplicate.
-fn defer_on_panic() {
-    std::panic::set_hook(Box::new(|info| {
-        eprintln!("rapport mailgate: internal error, the MTA will retry: {info}");
-        std::process::exit(i32::from(EX_TEMPFAIL));
-    }));
+/// Runs [`run`] on `runtime`. A crash must not bounce the message either:
+/// Postfix treats an unknown status (a panic's 101) as permanent. So a panic
+/// (printed to stderr by the default hook) ends in 75 too. Filing is
+/// idempotent: if the crash came after the commit, the retry is recognised
+/// as a duplicate.
+pub fn run_on(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run(global, args)))) {
+        Ok(code) => code,
+        Err(_) => {
+            eprintln!("rapport mailgate: internal error, the MTA will retry");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
 }
 
 enum Failure {

@@ -43,7 +43,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     if let Command::Mailgate(args) = cli.command {
-        return runtime.block_on(mailgate::run(&cli.global, args));
+        return mailgate::run_on(&runtime, &cli.global, args);
     }
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
