@@ -4,7 +4,10 @@
 //! to the outbox in the same transaction as the message itself, with its
 //! channel id (an email's Message-ID) fixed before the first attempt. A worker
 //! sends it at least once; because the id never changes, a resend after a crash
-//! is recognisable downstream as the same message.
+//! is recognisable downstream as the same message. A message whose channel
+//! cannot send from the running configuration (no SMTP server, no bot token)
+//! waits, queued and without spending attempts, until one that can runs
+//! ([`settle`]).
 
 use crate::identity::Identity;
 use crate::ids::TicketId;
@@ -127,6 +130,72 @@ pub struct OutboundPayload {
 /// How many attempts before an outbound message is marked failed.
 pub const MAX_ATTEMPTS: i64 = 12;
 
+/// How an attempt to send an outbox entry went, or why none was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The next hop accepted it.
+    Sent,
+    /// The provider accepted it and named it (a WhatsApp `wamid`, a Twilio
+    /// message sid); its delivery and read receipts carry that id.
+    SentAs(String),
+    /// A temporary failure: try again later (until the attempts run out).
+    Retry(String),
+    /// A permanent refusal: give up.
+    Failed(String),
+    /// Not tried: the entry's channel cannot send from this configuration
+    /// (no SMTP server, no bot token). It waits without spending an attempt.
+    Waiting(String),
+}
+
+/// What the stored entry becomes after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// Its delivery state.
+    pub state: DeliveryState,
+    /// Attempts spent so far.
+    pub attempts: i64,
+    /// When it is due again (for a queued entry).
+    pub next_attempt: Timestamp,
+    /// Why it is not sent (yet); `None` once it is.
+    pub error: Option<String>,
+    /// The provider's id for the sent message, when it named one.
+    pub provider_id: Option<String>,
+}
+
+/// The prefix of the reason an entry waits for its channel to be configured.
+pub const WAITING: &str = "waiting: ";
+
+/// The reason shown on an entry that waits because `missing` (what the
+/// configuration lacks, such as "no SMTP server is configured").
+pub fn waiting_reason(missing: &str) -> String {
+    format!("{WAITING}{missing}")
+}
+
+/// Settles an attempt. `attempts` counts the claim that made it. A
+/// temporary failure is retried with [`next_attempt`] backoff until
+/// [`MAX_ATTEMPTS`]; an entry whose channel is not configured was never
+/// tried, so the claim's attempt is given back and it stays due: it goes out
+/// as soon as an instance that can send on its channel runs.
+pub fn settle(attempts: i64, outcome: SendOutcome, now: Timestamp) -> Settlement {
+    let settled =
+        |state, attempts, next_attempt, error| Settlement { state, attempts, next_attempt, error, provider_id: None };
+    match outcome {
+        SendOutcome::Sent => settled(DeliveryState::Sent, attempts, now, None),
+        SendOutcome::SentAs(provider_id) => {
+            Settlement { provider_id: Some(provider_id), ..settled(DeliveryState::Sent, attempts, now, None) }
+        }
+        SendOutcome::Retry(error) if attempts < MAX_ATTEMPTS => {
+            settled(DeliveryState::Queued, attempts, next_attempt(attempts, now), Some(error))
+        }
+        SendOutcome::Retry(error) | SendOutcome::Failed(error) => {
+            settled(DeliveryState::Failed, attempts, now, Some(error))
+        }
+        SendOutcome::Waiting(missing) => {
+            settled(DeliveryState::Queued, (attempts - 1).max(0), now, Some(waiting_reason(&missing)))
+        }
+    }
+}
+
 /// When to try again after `attempts` failed attempts: exponential from 30 s,
 /// capped at an hour, so a twelve-attempt message is given up after about 6 h.
 pub fn next_attempt(attempts: i64, now: Timestamp) -> Timestamp {
@@ -146,6 +215,30 @@ mod tests {
         assert_eq!(delays, vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
         assert_eq!(next_attempt(0, now).0, 30 * SECOND);
         assert_eq!(next_attempt(i64::MAX, now).0, 60 * MINUTE);
+    }
+
+    fn check(attempts: i64, outcome: SendOutcome, expected: (DeliveryState, i64, i64, Option<&str>)) {
+        let now = Timestamp(1_000_000);
+        let settled = settle(attempts, outcome.clone(), now);
+        let actual = (settled.state, settled.attempts, settled.next_attempt.0 - now.0, settled.error.as_deref());
+        assert_eq!(actual, expected, "{attempts} attempts, {outcome:?}");
+    }
+
+    #[test]
+    fn issue_14_settling_an_attempt_spends_none_while_the_channel_waits() {
+        use DeliveryState::{Failed, Queued, Sent};
+        let retry = || SendOutcome::Retry("451 try later".to_owned());
+        check(1, SendOutcome::Sent, (Sent, 1, 0, None));
+        check(1, retry(), (Queued, 1, 30 * SECOND, Some("451 try later")));
+        check(3, retry(), (Queued, 3, 120 * SECOND, Some("451 try later")));
+        check(MAX_ATTEMPTS, retry(), (Failed, MAX_ATTEMPTS, 0, Some("451 try later")));
+        check(1, SendOutcome::Failed("550 no such user".to_owned()), (Failed, 1, 0, Some("550 no such user")));
+        let missing = || SendOutcome::Waiting("no SMTP server is configured".to_owned());
+        check(1, missing(), (Queued, 0, 0, Some("waiting: no SMTP server is configured")));
+        check(4, missing(), (Queued, 3, 0, Some("waiting: no SMTP server is configured")));
+        check(0, missing(), (Queued, 0, 0, Some("waiting: no SMTP server is configured")));
+        let named = settle(1, SendOutcome::SentAs("wamid.1".to_owned()), Timestamp(0));
+        assert_eq!((named.state, named.provider_id.as_deref()), (Sent, Some("wamid.1")));
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub enum Command {
         /// The file to write (must not exist)
         path: PathBuf,
     },
-    /// File one email read from stdin (for an MTA pipe); exits 0, 75 (retry) or 78 (configuration)
+    /// File one email read from stdin (for an MTA pipe); exits 0 (stored) or 75 (the MTA keeps it and retries)
     Mailgate(MailgateArgs),
     /// List and re-run messages that could not be filed
     Quarantine {
@@ -135,6 +135,10 @@ pub struct MailgateArgs {
     /// The team new tickets go to (by name)
     #[arg(long, value_name = "NAME")]
     pub team: Option<String>,
+    /// The envelope recipient (Postfix: ${recipient}); a support+N@ address threads onto ticket N
+    /// whatever the To header says. Without it, the top-most Delivered-To and X-Original-To count
+    #[arg(long, value_name = "ADDR")]
+    pub recipient: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

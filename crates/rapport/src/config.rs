@@ -203,7 +203,10 @@ impl RawConfig {
             {
                 url
             }
-            Some(url) => bail!("database_url {url:?} is not supported: use sqlite://PATH or postgres://USER@HOST/DB"),
+            Some(url) => bail!(
+                "database_url {:?} is not supported: use sqlite://PATH or postgres://USER@HOST/DB",
+                redact_url(&url)
+            ),
             None => format!("sqlite://{}", data_dir.join("rapport.db").display()),
         };
         let defaults = rapport_server::ServerConfig::default();

@@ -3,16 +3,27 @@
 //!
 //! The exit status follows sysexits(3), which MTAs understand: 0 once the
 //! message is stored in any form (on a ticket, as a recognised bounce or loop,
-//! or whole in the quarantine), 75 (EX_TEMPFAIL) when the database or the disk
-//! is unavailable so the MTA keeps the message and retries, and 78
-//! (EX_CONFIG) when the configuration is wrong. The sender never gets a false
-//! bounce for a message Rapport could not parse: it goes to the quarantine.
+//! or whole in the quarantine), and 75 (EX_TEMPFAIL) otherwise, so that the
+//! MTA keeps the message and tries again later. That covers an unavailable
+//! database or disk and also every mistake of ours: a wrong configuration, an
+//! unknown `--team`, a mistyped argument, a crash. Postfix bounces and
+//! deletes a message on any other status (78, EX_CONFIG, is permanent to it,
+//! 5.3.5) and quotes the command's output in the bounce, so a mistake in our
+//! configuration would lose the customer's mail and show them our internals.
+//! The reason goes to stderr, one line for the MTA's log naming what to fix;
+//! stdout carries nothing. The sender never gets a bounce for a message
+//! Rapport could not parse either: it goes to the quarantine.
+//!
+//! The envelope recipient (`--recipient`, Postfix's `${recipient}`) threads
+//! `support+42@` mail onto ticket 42 even when its To header names another
+//! address (a Bcc, a forward); without it, the top-most Delivered-To and
+//! X-Original-To headers do (Postfix's `flags=DO`).
 
 use std::io::Read;
 use std::process::ExitCode;
 
 use rapport_core::TeamId;
-use rapport_server::mail::{EmailOutcome, file_email};
+use rapport_server::mail::{Delivery, EmailOutcome, file_delivered_email};
 use rapport_store::{Filed, Store};
 
 use crate::cli::{GlobalArgs, MailgateArgs};
@@ -20,25 +31,21 @@ use crate::config::{RawConfig, ValidConfig};
 
 /// The message is stored.
 pub const EX_OK: u8 = 0;
-/// Try again later: the database or the disk is unavailable.
+/// Try again later: the database or the disk is unavailable, or our own
+/// configuration is wrong.
 pub const EX_TEMPFAIL: u8 = 75;
-/// The configuration is wrong.
-pub const EX_CONFIG: u8 = 78;
 
 /// Reads stdin and files it; see the module documentation for the exit codes.
-pub async fn run(global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
+async fn run(global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
     let config = match RawConfig::load(global).and_then(RawConfig::validate) {
         Ok(config) => config,
-        Err(error) => {
-            eprintln!("rapport mailgate: configuration error: {error:#}");
-            return ExitCode::from(EX_CONFIG);
-        }
+        Err(error) => return configuration_error(&error),
     };
     let mut raw = Vec::new();
     // Read one byte past the limit: enough to know the message is too large.
     let limit = config.server.mail.max_message_bytes as u64 + 1;
     if let Err(error) = std::io::stdin().lock().take(limit).read_to_end(&mut raw) {
-        eprintln!("rapport mailgate: reading the message from stdin: {error}");
+        eprintln!("rapport mailgate: reading the message from stdin, the MTA will retry: {error}");
         return ExitCode::from(EX_TEMPFAIL);
     }
     // Drain the rest so the MTA's pipe write does not fail on a refused message.
@@ -48,12 +55,46 @@ pub async fn run(global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
             eprintln!("rapport mailgate: {}", describe(&outcome));
             ExitCode::from(EX_OK)
         }
-        Err(Failure::Config(error)) => {
-            eprintln!("rapport mailgate: configuration error: {error:#}");
-            ExitCode::from(EX_CONFIG)
-        }
+        Err(Failure::Config(error)) => configuration_error(&error),
         Err(Failure::Temporary(error)) => {
             eprintln!("rapport mailgate: could not store the message, the MTA will retry: {error:#}");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
+
+/// A mistake in our own configuration: the MTA keeps the message and
+/// retries, and its log says what to fix.
+fn configuration_error(error: &anyhow::Error) -> ExitCode {
+    eprintln!("rapport mailgate: configuration error, the MTA will retry once it is fixed: {error:#}");
+    ExitCode::from(EX_TEMPFAIL)
+}
+
+/// The command line of `rapport mailgate` did not parse (a typo in the MTA's
+/// pipe command, `--recipient` given twice): that is our configuration too,
+/// so the MTA keeps the message. Other commands, and `--help`, go to clap.
+pub fn command_line_error(error: clap::Error) -> ExitCode {
+    let mailgate = std::env::args_os().skip(1).any(|arg| arg == "mailgate");
+    if mailgate && error.use_stderr() {
+        let message = error.render().to_string();
+        let first = message.lines().find(|line| !line.trim().is_empty()).unwrap_or("unreadable arguments");
+        let first = first.trim().trim_start_matches("error: ");
+        eprintln!("rapport mailgate: configuration error in the command line, the MTA will retry: {first}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    error.exit()
+}
+
+/// Runs [`run`] on `runtime`. A crash must not bounce the message either:
+/// Postfix treats an unknown status (a panic's 101) as permanent. So a panic
+/// (printed to stderr by the default hook) ends in 75 too. Filing is
+/// idempotent: if the crash came after the commit, the retry is recognised
+/// as a duplicate.
+pub fn run_on(runtime: &tokio::runtime::Runtime, global: &GlobalArgs, args: MailgateArgs) -> ExitCode {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(run(global, args)))) {
+        Ok(code) => code,
+        Err(_) => {
+            eprintln!("rapport mailgate: internal error, the MTA will retry");
             ExitCode::from(EX_TEMPFAIL)
         }
     }
@@ -78,7 +119,8 @@ async fn file(config: &ValidConfig, args: MailgateArgs, raw: &[u8]) -> Result<Em
         Some(name) => Some(find_team(&store, name).await?),
         None => None,
     };
-    let outcome = file_email(&store, &config.server.mail, raw, team, rapport_server::now())
+    let delivery = Delivery { team, recipient: args.recipient };
+    let outcome = file_delivered_email(&store, &config.server.mail, raw, delivery, rapport_server::now())
         .await
         .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("filing the message")))?;
     store.close().await;
@@ -90,10 +132,11 @@ async fn find_team(store: &Store, name: &str) -> Result<TeamId, Failure> {
         .list_teams(None, 10_000)
         .await
         .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("reading teams")))?;
-    teams.iter().find(|team| team.name.eq_ignore_ascii_case(name)).map(|team| team.id).ok_or_else(|| {
-        let names: Vec<&str> = teams.iter().map(|team| team.name.as_str()).collect();
-        Failure::Config(anyhow::anyhow!("--team {name:?} is not a team; teams are: {}", names.join(", ")))
-    })
+    teams
+        .iter()
+        .find(|team| team.name.eq_ignore_ascii_case(name))
+        .map(|team| team.id)
+        .ok_or_else(|| Failure::Config(anyhow::anyhow!("--team {name:?} names no team (GET /api/v1/teams lists them)")))
 }
 
 /// One line for the MTA's log.

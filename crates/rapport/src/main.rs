@@ -24,7 +24,11 @@ use clap::Parser;
 use cli::{Cli, Command, ConfigCommand};
 
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // An MTA must keep a message whose pipe command we got wrong.
+        Err(error) => return mailgate::command_line_error(error),
+    };
     init_logging(cli.log_json);
     // reqwest's TLS runs on rustls with *ring* (no aws-lc build).
     rapport_channels::http::install_crypto_provider();
@@ -32,11 +36,14 @@ fn main() -> std::process::ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: starting the async runtime: {error}");
-            return std::process::ExitCode::FAILURE;
+            return match cli.command {
+                Command::Mailgate(_) => std::process::ExitCode::from(mailgate::EX_TEMPFAIL),
+                _ => std::process::ExitCode::FAILURE,
+            };
         }
     };
     if let Command::Mailgate(args) = cli.command {
-        return runtime.block_on(mailgate::run(&cli.global, args));
+        return mailgate::run_on(&runtime, &cli.global, args);
     }
     match runtime.block_on(run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -317,13 +317,228 @@ async fn mailgate_exit_codes_tell_the_mta_what_to_do() {
     let unreachable = format!("sqlite://{}", dir.path().join("a-file").join("gate.db").display());
     let down = run(vec!["mailgate".into(), "--database".into(), unreachable], mail).await;
     assert_eq!(down.0, 75, "{}", down.1);
-    // A configuration error: 78.
+}
+
+#[tokio::test]
+async fn issue_14_a_mistake_in_our_configuration_defers_the_mail_and_says_why_only_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_url(dir.path(), "gate.db").await;
+    let mail: &[u8] = b"From: ann@example.com\r\nSubject: hi\r\nMessage-ID: <kept@example.com>\r\n\r\nhello\r\n";
     let bad = dir.path().join("bad.toml");
-    std::fs::write(&bad, "[email]\naddress = \"nope\"\n").unwrap();
-    let config = run(vec!["mailgate".into(), "--config".into(), bad.display().to_string()], mail).await;
-    assert_eq!(config.0, 78, "{}", config.1);
-    assert!(config.1.contains("email.address"), "{}", config.1);
-    let team =
-        run(vec!["mailgate".into(), "--database".into(), database, "--team".into(), "Nobody".into()], mail).await;
-    assert_eq!(team.0, 78, "{}", team.1);
+    std::fs::write(&bad, format!("database_url = {database:?}\n[email]\naddress = \"nope\"\n")).unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, format!("database_url = {database:?}\n")).unwrap();
+    let config = |file: &std::path::Path| vec!["--config".to_owned(), file.display().to_string()];
+    let with = |mut args: Vec<String>, more: &[&str]| {
+        args.extend(more.iter().map(|arg| (*arg).to_owned()));
+        args
+    };
+
+    // mailgate leaves PostgreSQL's schema to `rapport migrate` (and `serve`).
+    let migrated = tokio::process::Command::new(support::BIN).args(["migrate", "--config"]).arg(&good).output().await;
+    assert!(migrated.unwrap().status.success());
+
+    // Each mistake of ours: 75, so the MTA keeps the message; the reason on stderr, nothing on stdout.
+    let mistakes = [
+        (config(&bad), "email.address"),
+        (with(config(&good), &["--team", "Nobody"]), "--team \"Nobody\""),
+        (with(config(&good), &["--recipent", "help+1@desk.example"]), "--recipent"),
+        (with(config(&good), &["--recipient", "a@desk.example", "b@desk.example"]), "b@desk.example"),
+        (vec!["--config".to_owned(), dir.path().join("missing.toml").display().to_string()], "missing.toml"),
+    ];
+    for (args, named) in mistakes {
+        let (code, stdout, stderr) = support::mailgate_output(&args, mail).await;
+        assert_eq!(code, 75, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: stdout must carry nothing, got {stdout:?}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: one line for the MTA's log: {stderr}");
+        assert!(stderr.starts_with("rapport mailgate: configuration error"), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: the reason names {named:?}: {stderr}");
+    }
+    // Help is not a mistake.
+    let (code, stdout, _) = support::mailgate_output(&["--help"], b"").await;
+    assert_eq!(code, 0);
+    assert!(stdout.contains("--recipient"), "{stdout}");
+
+    // Nothing was lost: once the configuration is fixed, the MTA's retry files the message.
+    let (code, stdout, stderr) = support::mailgate_output(&config(&good), mail).await;
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    assert!(stderr.contains("opened ticket #1"), "{stderr}");
+}
+
+#[tokio::test]
+async fn issue_14_mail_delivered_to_a_plus_address_threads_whatever_its_to_header_says() {
+    let desk = Desk::start(64 * 1024).await;
+    let first = email("Ann Example <ann@example.com>", "p1@example.com", "Printer on fire", "", "Help!\r\n");
+    let (code, said) = desk.mailgate(&first).await;
+    assert_eq!(code, 0, "{said}");
+    let ticket = ticket_number(&said);
+    let plus = format!("help+{ticket}@desk.example");
+    let config = ["--config".to_owned(), desk.config.display().to_string()];
+    let gate = |extra: Vec<String>, raw: Vec<u8>| {
+        let args: Vec<String> = config.iter().cloned().chain(extra).collect();
+        async move { support::mailgate(&args, &raw).await }
+    };
+    // Each message says `To: help@desk.example` with no subject token and no
+    // In-Reply-To: only the envelope knows it was sent to the ticket's address.
+
+    // Postfix's ${recipient}, passed as --recipient.
+    let bcc = email("ann@example.com", "p2@example.com", "One more thing", "", "Also the scanner.\r\n");
+    let (code, said) = gate(vec!["--recipient".into(), plus.clone()], bcc).await;
+    assert_eq!((code, said), (0, format!("rapport mailgate: added to ticket #{ticket}")));
+
+    // flags=DO: the top-most Delivered-To and X-Original-To, which Postfix prepends.
+    let forward = [
+        format!("Delivered-To: {plus}\r\nX-Original-To: {plus}\r\n").into_bytes(),
+        email(
+            "ann@example.com",
+            "p3@example.com",
+            "Fwd: the invoice",
+            "Delivered-To: ann@example.com\r\n",
+            "See below.\r\n",
+        ),
+    ]
+    .concat();
+    let (code, said) = gate(Vec::new(), forward).await;
+    assert_eq!((code, said), (0, format!("rapport mailgate: added to ticket #{ticket}")));
+
+    // A Delivered-To below the top-most one was written by an earlier hop or by the sender: it does not count.
+    let stale = [
+        b"Delivered-To: help@desk.example\r\n".to_vec(),
+        email("ann@example.com", "p4@example.com", "A new question", &format!("Delivered-To: {plus}\r\n"), "Hi.\r\n"),
+    ]
+    .concat();
+    let (code, said) = gate(Vec::new(), stale).await;
+    assert_eq!(code, 0, "{said}");
+    assert_ne!(ticket_number(&said), ticket, "{said}");
+
+    // The envelope recipient wins over the headers.
+    let headers_only = [
+        format!("Delivered-To: {plus}\r\n").into_bytes(),
+        email("ann@example.com", "p5@example.com", "Another question", "", "Hello again.\r\n"),
+    ]
+    .concat();
+    let (code, said) = gate(vec!["--recipient".into(), "help@desk.example".into()], headers_only).await;
+    assert_eq!(code, 0, "{said}");
+    assert_ne!(ticket_number(&said), ticket, "{said}");
+
+    let texts: Vec<String> = desk
+        .messages(ticket)
+        .await
+        .iter()
+        .filter(|message| message["kind"] == "inbound")
+        .map(|message| message["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(texts, vec!["Help!", "Also the scanner.", "See below."]);
+}
+
+#[tokio::test]
+async fn issue_14_replies_wait_for_an_smtp_server_without_spending_attempts_and_go_out_once_it_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_url(dir.path(), "waiting.db").await;
+    let config = dir.path().join("rapport.toml");
+    let settings =
+        format!("database_url = {database:?}\n[email]\naddress = \"help@desk.example\"\nloop_id = \"test-desk\"\n");
+    std::fs::write(&config, &settings).unwrap();
+    let config_args = ["--config".as_ref(), config.as_os_str()];
+    let agent: [&std::ffi::OsStr; 4] =
+        ["--email".as_ref(), "ada@desk.example".as_ref(), "--role".as_ref(), "admin".as_ref()];
+    let token = create_token(&[&config_args[..], &agent[..]].concat()).await;
+
+    // No smtp_url: a customer writes (an acknowledgment is queued) and an agent answers.
+    let (mut server, base) = start_server(&config_args, "warn").await;
+    let raw = email("Ann Example <ann@example.com>", "w1@example.com", "Printer on fire", "", "Help!\r\n");
+    let (code, said) = support::mailgate(&config_args, &raw).await;
+    assert_eq!(code, 0, "{said}");
+    let ticket = ticket_number(&said);
+    let http = support::http();
+    let response = http
+        .post(format!("{base}/api/v1/tickets/{ticket}/messages"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"body": "We are on it.", "public": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let reply: Value = response.json().await.unwrap();
+    let detail: Value = http
+        .get(format!("{base}/api/v1/tickets/{ticket}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let outgoing: Vec<String> = detail["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["kind"] != "inbound")
+        .map(|message| message["external_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(outgoing.len(), 2, "the acknowledgment and the reply: {detail}");
+    assert!(outgoing.contains(&reply["external_id"].as_str().unwrap().to_owned()));
+
+    // The worker runs: both wait, queued, with the reason, and no attempt spent.
+    let store = rapport_store::Store::connect(&database, rapport_store::StoreOptions::default()).await.unwrap();
+    for external_id in &outgoing {
+        let entry = tokio::time::timeout(WAIT, async {
+            loop {
+                let entry = store.find_outbox_entry(external_id).await.unwrap().unwrap();
+                if entry.last_error.is_some() {
+                    return entry;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the worker marks what waits");
+        assert_eq!(entry.last_error.as_deref(), Some("waiting: no SMTP server is configured (email.smtp_url)"));
+        assert_eq!(entry.state, rapport_core::outbox::DeliveryState::Queued);
+        assert_eq!(entry.attempts, 0, "{external_id} spent an attempt while no SMTP server was configured");
+    }
+    let detail: Value = http
+        .get(format!("{base}/api/v1/tickets/{ticket}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let reply_shown =
+        detail["messages"].as_array().unwrap().iter().find(|message| message["id"] == reply["id"]).unwrap();
+    assert_eq!(reply_shown["delivery"], "queued");
+    server.kill().await.unwrap();
+
+    // Restarted with an SMTP server: each goes out, once.
+    let sink = Sink::start();
+    std::fs::write(&config, format!("{settings}smtp_url = {:?}\n", sink.url())).unwrap();
+    let (_server, _) = start_server(&config_args, "warn").await;
+    let sent = sink.wait_for(2, WAIT).await.unwrap();
+    let mut ids: Vec<String> = sent.iter().map(|mail| header(&mail.data, "Message-ID").unwrap()).collect();
+    ids.sort();
+    let mut expected: Vec<String> = outgoing.iter().map(|id| format!("<{id}>")).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    for external_id in &outgoing {
+        let entry = tokio::time::timeout(WAIT, async {
+            loop {
+                let entry = store.find_outbox_entry(external_id).await.unwrap().unwrap();
+                if entry.state != rapport_core::outbox::DeliveryState::Queued {
+                    return entry;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+        .expect("the send is recorded");
+        assert_eq!(
+            (entry.state, entry.attempts, entry.last_error),
+            (rapport_core::outbox::DeliveryState::Sent, 1, None)
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 2, "each message went out once");
+    store.close().await;
 }

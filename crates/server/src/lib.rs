@@ -253,19 +253,9 @@ pub async fn serve(
         state.config.messenger.as_ref().map(|settings| hooks::MessengerOutbound::new(settings, state.store.clone()));
     let chat = state.config.chat.enabled.then(|| hub.clone());
     let sms = state.config.twilio.as_ref().map(hooks::TwilioOutbound::new);
-    let sender = if chat.is_some()
-        || smtp.is_some()
-        || telegram.is_some()
-        || whatsapp.is_some()
-        || messenger.is_some()
-        || sms.is_some()
-    {
-        let senders =
-            outbox::Senders { mail: state.config.mail.clone(), chat, smtp, telegram, whatsapp, messenger, sms };
-        Some(tokio::spawn(outbox::run(state.store.clone(), senders, stopped.clone())))
-    } else {
-        None
-    };
+    // The worker runs even when no channel can send: it marks what waits, and why.
+    let senders = outbox::Senders { mail: state.config.mail.clone(), chat, smtp, telegram, whatsapp, messenger, sms };
+    let sender = tokio::spawn(outbox::run(state.store.clone(), senders, stopped.clone()));
     // Chats that wait too long go to email; the task ends with the server.
     tokio::spawn(hub.clone().run_timers(stopped.clone()));
     let automation = tokio::spawn(automation::run(state.clone(), stopped.clone()));
@@ -290,9 +280,7 @@ pub async fn serve(
     if let Err(error) = automation.await {
         tracing::warn!(%error, "the service-level automation ended abnormally");
     }
-    if let Some(sender) = sender
-        && let Err(error) = sender.await
-    {
+    if let Err(error) = sender.await {
         tracing::warn!(%error, "the outbox worker ended abnormally");
     }
     served

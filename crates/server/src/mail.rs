@@ -8,7 +8,7 @@
 //! message deserves one. The decisions are core's; this is the adapter.
 
 use rapport_channels::email::outbound::new_message_id;
-use rapport_channels::email::parse::{ParseOptions, ParsedEmail, parse};
+use rapport_channels::email::parse::{ParseOptions, ParsedEmail, parse, parse_delivered_to};
 use rapport_core::intake::{Noise, RateLimit};
 use rapport_core::outbox::{Automatic, OutboundPayload, Recipient};
 use rapport_core::{Channel, Identity, TeamId, Timestamp};
@@ -87,6 +87,17 @@ pub enum EmailOutcome {
     },
 }
 
+/// How one message reached us, as far as the MTA or the mailbox says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delivery {
+    /// The team its new ticket goes to (`mailgate --team`, a mailbox's team).
+    pub team: Option<TeamId>,
+    /// The envelope recipient (`mailgate --recipient`, Postfix's
+    /// `${recipient}`): a `support+42@` address in it threads the message onto
+    /// ticket 42 whatever its To header says.
+    pub recipient: Option<String>,
+}
+
 /// Files one raw email (see the module documentation). An `Err` means the
 /// database could not be written: the caller must not acknowledge the mail
 /// (mailgate exits with EX_TEMPFAIL, the poller leaves it unseen).
@@ -97,10 +108,22 @@ pub async fn file_email(
     team: Option<TeamId>,
     now: Timestamp,
 ) -> Result<EmailOutcome, StoreError> {
+    file_delivered_email(store, settings, raw, Delivery { team, recipient: None }, now).await
+}
+
+/// [`file_email`] for a message whose [`Delivery`] the MTA told us more about.
+pub async fn file_delivered_email(
+    store: &Store,
+    settings: &MailSettings,
+    raw: &[u8],
+    delivery: Delivery,
+    now: Timestamp,
+) -> Result<EmailOutcome, StoreError> {
     if raw.len() > settings.max_message_bytes {
         return refuse(store, settings, raw, now).await;
     }
-    let parsed = match parse(raw, &settings.parse_options(team), now) {
+    let options = settings.parse_options(delivery.team);
+    let parsed = match parse_delivered_to(raw, &options, delivery.recipient.as_deref(), now) {
         Ok(parsed) => parsed,
         Err(error) => {
             let filed = store

@@ -4,6 +4,11 @@
 //! a crash in between sends it again, with the same Message-ID. A reply's
 //! files are read from its message at send time and go out with it: MIME
 //! parts by email, each provider's media upload on messaging channels.
+//!
+//! A worker claims only entries on channels it can send on. The others wait,
+//! queued, without spending attempts, marked with why (`waiting: no SMTP
+//! server is configured (email.smtp_url)`), and go out once an instance with
+//! that channel configured runs: a missing setting is not a failed send.
 
 use std::time::Duration;
 
@@ -22,6 +27,8 @@ use crate::now;
 const BATCH: i64 = 16;
 /// How often an idle worker looks for due entries.
 const IDLE: Duration = Duration::from_millis(250);
+/// How often entries that wait for an unconfigured channel are marked with why.
+const MARK_WAITING: Duration = Duration::from_secs(5);
 
 /// The configured ways out; a channel without one waits in the outbox.
 pub struct Senders {
@@ -41,14 +48,55 @@ pub struct Senders {
     pub sms: Option<crate::hooks::TwilioOutbound>,
 }
 
+impl Senders {
+    /// What the configuration lacks for sending on `channel`, or `None` when
+    /// this instance can send on it.
+    pub fn missing(&self, channel: Channel) -> Option<&'static str> {
+        match channel {
+            // Web-form and API customers are answered by email.
+            Channel::Email | Channel::Web | Channel::Api => {
+                self.smtp.is_none().then_some("no SMTP server is configured (email.smtp_url)")
+            }
+            Channel::Telegram => self.telegram.is_none().then_some("Telegram is not configured ([telegram] bot_token)"),
+            Channel::Whatsapp => self.whatsapp.is_none().then_some("WhatsApp is not configured ([whatsapp])"),
+            Channel::Messenger | Channel::Instagram => {
+                self.messenger.is_none().then_some("Messenger and Instagram are not configured ([messenger])")
+            }
+            Channel::Chat => self.chat.is_none().then_some("live chat is disabled ([chat] enabled = false)"),
+            // A reply on a phone ticket reaches the caller as an SMS.
+            Channel::Sms | Channel::Phone => self.sms.is_none().then_some("Twilio is not configured ([twilio])"),
+        }
+    }
+
+    /// The channels this instance can send on.
+    pub fn ready(&self) -> Vec<Channel> {
+        Channel::ALL.into_iter().filter(|channel| self.missing(*channel).is_none()).collect()
+    }
+
+    /// The channels it cannot send on, each with what the configuration lacks.
+    pub fn waiting(&self) -> Vec<(Channel, String)> {
+        Channel::ALL
+            .into_iter()
+            .filter_map(|channel| self.missing(channel).map(|missing| (channel, missing.to_owned())))
+            .collect()
+    }
+}
+
 /// Sends outbox entries until `stopped` changes.
 pub async fn run(store: Store, senders: Senders, mut stopped: watch::Receiver<bool>) {
     let settings = &senders.mail;
     if let Some(smtp) = &senders.smtp {
         tracing::info!(server = smtp.server(), "sending outgoing mail");
     }
+    let ready = senders.ready();
+    let waiting = senders.waiting();
+    let mut marked_at: Option<tokio::time::Instant> = None;
     loop {
-        let items = match store.claim_outbox(now(), settings.send_lease_ms, BATCH).await {
+        if !waiting.is_empty() && marked_at.is_none_or(|at| at.elapsed() >= MARK_WAITING) {
+            marked_at = Some(tokio::time::Instant::now());
+            mark_waiting(&store, &waiting).await;
+        }
+        let items = match store.claim_outbox_on(&ready, now(), settings.send_lease_ms, BATCH).await {
             Ok(items) => items,
             Err(error) => {
                 tracing::warn!(%error, "claiming outbox entries");
@@ -74,6 +122,9 @@ pub async fn run(store: Store, senders: Senders, mut stopped: watch::Receiver<bo
                     tracing::warn!(id = item.id, attempts = item.attempts, %error, "send failed; will retry")
                 }
                 SendOutcome::Failed(error) => tracing::warn!(id = item.id, %error, "send failed for good"),
+                SendOutcome::Waiting(missing) => {
+                    tracing::info!(id = item.id, channel = %item.channel, missing, "waiting for the channel")
+                }
             }
             if let Err(error) = store.finish_outbox(item.id, outcome, now()).await {
                 // The lease runs out and the entry is sent again, with the same id.
@@ -98,34 +149,51 @@ async fn files_of(store: &Store, item: &OutboxItem) -> Result<Vec<OutboundAttach
         .collect())
 }
 
-/// Sends one entry, with its message's `files`, on its channel.
+/// Marks the entries that wait for a channel this instance cannot send on,
+/// and says so in the log when new ones arrive.
+async fn mark_waiting(store: &Store, waiting: &[(Channel, String)]) {
+    match store.update_outbox_waiting(waiting.to_vec(), now()).await {
+        Ok(marked) => {
+            for (channel, count) in marked.into_iter().filter(|(_, count)| *count > 0) {
+                let missing = waiting.iter().find(|(known, _)| *known == channel).map_or("", |(_, missing)| missing);
+                tracing::warn!(%channel, messages = count, "outgoing messages wait: {missing}");
+            }
+        }
+        Err(error) => tracing::warn!(%error, "marking outbox entries that wait for their channel"),
+    }
+}
+
+/// Sends one entry, with its message's `files`, on its channel; an entry whose channel this instance
+/// cannot send on is not tried ([`SendOutcome::Waiting`]).
 pub async fn send(senders: &Senders, item: &OutboxItem, files: &[OutboundAttachment]) -> SendOutcome {
+    let waiting = || {
+        let missing = senders.missing(item.channel).unwrap_or("the channel is not configured");
+        SendOutcome::Waiting(missing.to_owned())
+    };
     match item.channel {
-        // Web-form customers are answered by email.
         Channel::Email | Channel::Web | Channel::Api => match &senders.smtp {
             Some(smtp) => send_email(&senders.mail, smtp, item, files).await,
-            None => SendOutcome::Retry("no SMTP server is configured (email.smtp_url)".to_owned()),
+            None => waiting(),
         },
         Channel::Telegram => match &senders.telegram {
             Some(telegram) => send_telegram(telegram, item, files).await,
-            None => SendOutcome::Retry("Telegram is not configured ([telegram])".to_owned()),
+            None => waiting(),
         },
         Channel::Whatsapp => match &senders.whatsapp {
             Some(whatsapp) => whatsapp.send(item, files).await,
-            None => SendOutcome::Retry("WhatsApp is not configured ([whatsapp])".to_owned()),
+            None => waiting(),
         },
         Channel::Messenger | Channel::Instagram => match &senders.messenger {
             Some(messenger) => messenger.send(item, files).await,
-            None => SendOutcome::Retry("Messenger and Instagram are not configured ([messenger])".to_owned()),
+            None => waiting(),
         },
         Channel::Chat => match &senders.chat {
             Some(hub) => crate::chat::deliver(hub, item),
-            None => SendOutcome::Failed("live chat is disabled ([chat] enabled = false)".to_owned()),
+            None => waiting(),
         },
-        // A reply on a phone ticket reaches the caller as an SMS.
         Channel::Sms | Channel::Phone => match &senders.sms {
             Some(sms) => sms.send(item, files).await,
-            None => SendOutcome::Retry("Twilio is not configured ([twilio])".to_owned()),
+            None => waiting(),
         },
     }
 }

@@ -57,7 +57,7 @@ pub use intake::{BounceFiling, FileInbound, Filed, QuarantineItem, QuarantineRea
 pub use jobs::{ClaimedJob, JobCounts, JobId, JobKind, JobOutcome, MAX_JOB_ATTEMPTS, NewJob, rule_job};
 pub use merge::CustomerMerge;
 pub use messages::AttachmentFile;
-pub use outbox::{OutboxItem, SendOutcome, reply_identity};
+pub use outbox::{OutboxEntry, OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};

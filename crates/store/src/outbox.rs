@@ -6,12 +6,12 @@
 //! instance killed mid-send leaves an entry that is sent again, with the same id,
 //! once its lease runs out.
 
-use rapport_core::outbox::{DeliveryState, MAX_ATTEMPTS, OutboundPayload, next_attempt, receipt_advances};
+use rapport_core::outbox::{DeliveryState, OutboundPayload, receipt_advances, settle};
 use rapport_core::{Channel, MessageId, TicketId, Timestamp};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Conn, Dialect, args};
+use crate::db::{Arg, Conn, Dialect, args};
 use crate::error::StoreError;
 
 /// One claimed outbox entry.
@@ -33,18 +33,22 @@ pub struct OutboxItem {
     pub attempts: i64,
 }
 
-/// How an attempt went.
+pub use rapport_core::outbox::SendOutcome;
+
+/// Where one outbox entry stands, for admins and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendOutcome {
-    /// The next hop accepted it.
-    Sent,
-    /// The provider accepted it and named it (a WhatsApp `wamid`, a Twilio
-    /// message sid); its delivery and read receipts carry that id.
-    SentAs(String),
-    /// A temporary failure: try again later (until the attempts run out).
-    Retry(String),
-    /// A permanent refusal: give up.
-    Failed(String),
+pub struct OutboxEntry {
+    /// Entry id.
+    pub id: i64,
+    /// The channel it goes out on.
+    pub channel: Channel,
+    /// Its delivery state.
+    pub state: DeliveryState,
+    /// Attempts spent so far.
+    pub attempts: i64,
+    /// Why it is not sent (yet): the last failure, or `waiting: …` while its
+    /// channel cannot send from the running configuration.
+    pub last_error: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -66,19 +70,47 @@ struct StateRow {
 }
 
 impl Store {
-    /// Claims up to `limit` due entries for `lease_ms`; each claim counts as an attempt.
+    /// Claims up to `limit` due entries on any channel for `lease_ms`; each claim counts as an attempt.
     pub async fn claim_outbox(&self, now: Timestamp, lease_ms: i64, limit: i64) -> Result<Vec<OutboxItem>, StoreError> {
+        self.claim_outbox_on(&Channel::ALL, now, lease_ms, limit).await
+    }
+
+    /// Claims up to `limit` due entries on `channels` for `lease_ms`; each
+    /// claim counts as an attempt. A worker names the channels it can send
+    /// on, so entries for the others wait without spending attempts.
+    pub async fn claim_outbox_on(
+        &self,
+        channels: &[Channel],
+        now: Timestamp,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        if channels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let every = Channel::ALL.iter().all(|channel| channels.contains(channel));
+        let channels: Vec<&'static str> = channels.iter().map(|channel| channel.as_str()).collect();
         self.write(move |conn| {
             Box::pin(async move {
                 let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+                // Every channel named: no filter, the plan the due index serves alone.
+                let only = if every {
+                    String::new()
+                } else {
+                    let placeholders: Vec<String> = (4..4 + channels.len()).map(|index| format!("${index}")).collect();
+                    format!(" AND channel IN ({})", placeholders.join(", "))
+                };
                 let sql = format!(
                     "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE id IN (\
                      SELECT id FROM outbox WHERE state = 'queued' AND next_attempt_at <= $2 \
-                     AND (claimed_until IS NULL OR claimed_until <= $2) ORDER BY next_attempt_at, id LIMIT $3{lock}) \
+                     AND (claimed_until IS NULL OR claimed_until <= $2){only} ORDER BY next_attempt_at, id LIMIT $3{lock}) \
                      RETURNING id, message_id, ticket_id, channel, external_id, payload, attempts"
                 );
-                let rows: Vec<OutboxRow> =
-                    conn.fetch_all(AssertSqlSafe(sql), args![now.0.saturating_add(lease_ms), now.0, limit]).await?;
+                let mut values = args![now.0.saturating_add(lease_ms), now.0, limit];
+                if !only.is_empty() {
+                    values.extend(channels.iter().map(|channel| Arg::from(*channel)));
+                }
+                let rows: Vec<OutboxRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
                 let mut items: Vec<OutboxItem> =
                     rows.into_iter().map(OutboxItem::try_from).collect::<Result<_, _>>()?;
                 items.sort_by_key(|item| item.id);
@@ -88,7 +120,79 @@ impl Store {
         .await
     }
 
-    /// Records how an attempt went: sent, retried later with backoff, or failed.
+    /// Marks the queued entries on channels this instance cannot send on
+    /// with why they wait (`waiting: no SMTP server is configured`), leaving
+    /// their attempts and due time alone. `waiting` pairs a channel with what
+    /// its configuration lacks. Returns how many entries were newly marked
+    /// per channel (entries another instance is sending are left alone).
+    pub async fn update_outbox_waiting(
+        &self,
+        waiting: Vec<(Channel, String)>,
+        now: Timestamp,
+    ) -> Result<Vec<(Channel, u64)>, StoreError> {
+        if waiting.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(move |conn| {
+            Box::pin(async move {
+                let mut marked = Vec::with_capacity(waiting.len());
+                for (channel, missing) in &waiting {
+                    let reason = rapport_core::outbox::waiting_reason(missing);
+                    let count = conn
+                        .execute(
+                            "UPDATE outbox SET last_error = $1 WHERE state = 'queued' AND channel = $2 \
+                             AND (claimed_until IS NULL OR claimed_until <= $3) \
+                             AND (last_error IS NULL OR last_error <> $1)",
+                            args![reason, channel.as_str(), now.0],
+                        )
+                        .await?;
+                    marked.push((*channel, count));
+                }
+                Ok(marked)
+            })
+        })
+        .await
+    }
+
+    /// The outbox entry that sends the message with channel id `external_id`
+    /// (an email's Message-ID), if there is one.
+    pub async fn find_outbox_entry(&self, external_id: &str) -> Result<Option<OutboxEntry>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct EntryRow {
+            id: i64,
+            channel: String,
+            state: String,
+            attempts: i64,
+            last_error: Option<String>,
+        }
+        let external_id = external_id.to_owned();
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    let row: Option<EntryRow> = conn
+                        .fetch_optional(
+                            "SELECT id, channel, state, attempts, last_error FROM outbox WHERE external_id = $1",
+                            args![external_id],
+                        )
+                        .await?;
+                    let Some(row) = row else { return Ok(None) };
+                    let unexpected = |column: &str, value: &str| {
+                        StoreError::Other(anyhow::anyhow!("unexpected value {value:?} in outbox.{column}"))
+                    };
+                    Ok(Some(OutboxEntry {
+                        id: row.id,
+                        channel: row.channel.parse().map_err(|_| unexpected("channel", &row.channel))?,
+                        state: DeliveryState::parse(&row.state).ok_or_else(|| unexpected("state", &row.state))?,
+                        attempts: row.attempts,
+                        last_error: row.last_error,
+                    }))
+                })
+            })
+            .await
+    }
+
+    /// Records how an attempt went: sent, retried later with backoff, failed,
+    /// or waiting for its channel to be configured (the attempt given back).
     pub async fn finish_outbox(&self, id: i64, outcome: SendOutcome, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
@@ -100,22 +204,21 @@ impl Store {
                     // A bounce or a receipt got there first; it knows better.
                     return Ok(());
                 }
-                let provider_id = match &outcome {
-                    SendOutcome::SentAs(provider_id) => Some(provider_id.clone()),
-                    _ => None,
-                };
-                let (state, error, next) = match outcome {
-                    SendOutcome::Sent | SendOutcome::SentAs(_) => (DeliveryState::Sent, None, now),
-                    SendOutcome::Retry(error) if row.attempts < MAX_ATTEMPTS => {
-                        (DeliveryState::Queued, Some(error), next_attempt(row.attempts, now))
-                    }
-                    SendOutcome::Retry(error) | SendOutcome::Failed(error) => (DeliveryState::Failed, Some(error), now),
-                };
+                let settled = settle(row.attempts, outcome, now);
+                let state = settled.state;
                 let sent_at = (state == DeliveryState::Sent).then_some(now.0);
                 conn.execute(
                     "UPDATE outbox SET state = $1, last_error = $2, next_attempt_at = $3, claimed_until = NULL, \
-                     sent_at = $4, provider_id = COALESCE($5, provider_id) WHERE id = $6",
-                    args![state.as_str(), error, next.0, sent_at, provider_id, id],
+                     sent_at = $4, provider_id = COALESCE($5, provider_id), attempts = $6 WHERE id = $7",
+                    args![
+                        state.as_str(),
+                        settled.error,
+                        settled.next_attempt.0,
+                        sent_at,
+                        settled.provider_id,
+                        settled.attempts,
+                        id
+                    ],
                 )
                 .await?;
                 if let Some(message) = row.message_id {

@@ -59,8 +59,9 @@ pub struct Parsed {
     pub signals: MailSignals,
     /// `classify(&signals)`; `message.automatic` is `noise != Noise::Person`.
     pub noise: Noise,
-    /// Normalised To, Delivered-To and X-Original-To addresses, without
-    /// repeats: where to look for address tokens and the mailbox.
+    /// Normalised To addresses and where the mail was delivered (the
+    /// envelope recipient, else the top-most Delivered-To and X-Original-To),
+    /// without repeats: where to look for address tokens and the mailbox.
     pub recipients: Vec<String>,
 }
 
@@ -119,6 +120,23 @@ impl ParseError {
 /// loop signals classified; deciding what to do with an automatic message or
 /// a loop is the caller's business.
 pub fn parse(raw: &[u8], options: &ParseOptions, received_at: Timestamp) -> Result<ParsedEmail, ParseError> {
+    parse_delivered_to(raw, options, None, received_at)
+}
+
+/// [`parse`] for mail whose envelope recipient the MTA passed along
+/// (`rapport mailgate --recipient`, Postfix's `${recipient}`). It counts
+/// instead of the Delivered-To and X-Original-To headers, so `support+42@`
+/// mail threads onto ticket 42 even when its To header names another address
+/// (a Bcc, a forward). An address that does not parse is ignored.
+pub fn parse_delivered_to(
+    raw: &[u8],
+    options: &ParseOptions,
+    envelope_recipient: Option<&str>,
+    received_at: Timestamp,
+) -> Result<ParsedEmail, ParseError> {
+    let envelope = envelope_recipient.and_then(|address| {
+        rapport_core::Identity::email(address.trim().trim_start_matches('<').trim_end_matches('>')).ok()
+    });
     let raw = without_envelope_line(raw);
     let message = read(raw)?;
     let external_id = external_id(&message, raw);
@@ -128,7 +146,7 @@ pub fn parse(raw: &[u8], options: &ParseOptions, received_at: Timestamp) -> Resu
         return Ok(ParsedEmail::Bounce(report));
     }
     let (sender, sender_name) = headers::sender(&message).ok_or(ParseError::NoSender)?;
-    let recipients = headers::recipients(&message);
+    let recipients = headers::recipients(&message, envelope.as_ref());
     let signals = headers::signals(&message, &sender.value, options);
     let noise = classify(&signals);
 

@@ -72,18 +72,26 @@ pub async fn start_server<S: AsRef<OsStr>>(args: &[S], log: &str) -> (Child, Str
 
 /// Pipes `raw` into `rapport mailgate ARGS`; returns its exit code and what it wrote to stderr.
 pub async fn mailgate<S: AsRef<OsStr>>(args: &[S], raw: &[u8]) -> (i32, String) {
+    let (code, _, stderr) = mailgate_output(args, raw).await;
+    (code, stderr)
+}
+
+/// Pipes `raw` into `rapport mailgate ARGS`; returns its exit code, its stdout and its stderr.
+pub async fn mailgate_output<S: AsRef<OsStr>>(args: &[S], raw: &[u8]) -> (i32, String, String) {
     let mut child = Command::new(BIN)
         .arg("mailgate")
         .args(args)
         .env("RUST_LOG", "off")
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(raw).await.unwrap();
+    // A mailgate that refuses its command line exits before reading.
+    let _ = stdin.write_all(raw).await;
     drop(stdin);
     let output = child.wait_with_output().await.unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stderr).trim().to_owned())
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
+    (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
 }

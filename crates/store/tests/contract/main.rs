@@ -10,6 +10,7 @@ mod harness;
 mod incidents;
 mod intake;
 mod merge;
+mod outbox;
 mod people;
 mod portal;
 mod replay;

@@ -214,7 +214,7 @@ pub(super) fn detect(
     if recipients.is_empty() {
         // The notice goes back to the original sender: whoever it is
         // addressed to is not a failed recipient.
-        let addressed_to = headers::recipients(message);
+        let addressed_to = headers::recipients(message, None);
         let not_recipient = |address: &String| {
             Some(address) == from.as_ref()
                 || addressed_to.contains(address)

@@ -223,14 +223,22 @@ pub(super) fn from_mailbox(message: &Message<'_>) -> Option<Mailbox> {
     mailboxes(message, HeaderName::From).into_iter().next()
 }
 
-/// Normalised To, Delivered-To and X-Original-To addresses, without repeats.
-pub(super) fn recipients(message: &Message<'_>) -> Vec<String> {
+/// Normalised To addresses, then where the mail was delivered, without
+/// repeats. The envelope recipient, when the MTA passed it (`mailgate
+/// --recipient`), says that alone; otherwise the top-most Delivered-To and
+/// X-Original-To do, which the delivering MTA prepended (lower ones were
+/// written by earlier hops, or by the sender).
+pub(super) fn recipients(message: &Message<'_>, envelope: Option<&Identity>) -> Vec<String> {
     let mut recipients: Vec<String> = Vec::new();
     let to = mailboxes(message, HeaderName::To).into_iter().filter_map(|mailbox| mailbox.identity());
-    let delivered = ["Delivered-To", "X-Original-To"]
-        .into_iter()
-        .flat_map(|name| raw_values(message, name))
-        .filter_map(|value| Identity::email(value.trim().trim_start_matches('<').trim_end_matches('>')).ok());
+    let delivered: Vec<Identity> = match envelope {
+        Some(envelope) => vec![envelope.clone()],
+        None => ["Delivered-To", "X-Original-To"]
+            .into_iter()
+            .filter_map(|name| raw_values(message, name).into_iter().next())
+            .filter_map(|value| Identity::email(value.trim().trim_start_matches('<').trim_end_matches('>')).ok())
+            .collect(),
+    };
     for identity in to.chain(delivered) {
         if !recipients.contains(&identity.value) {
             recipients.push(identity.value);
