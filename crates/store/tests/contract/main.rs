@@ -12,6 +12,7 @@ mod merge;
 mod people;
 mod portal;
 mod replay;
+mod search;
 mod service_levels;
 mod sweep;
 mod tickets;
