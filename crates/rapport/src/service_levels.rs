@@ -274,7 +274,43 @@ fn duration_words(seconds: i64, business: bool) -> String {
 mod tests {
     use rapport_core::calendar::{Calendar, find_time_zone};
 
-    use super::{built_in_default, duration_words};
+    use clap::Parser;
+
+    use super::{built_in_default, duration_words, stored_calendar};
+    use crate::sla::SlaCommand;
+
+    #[derive(Parser)]
+    struct Probe {
+        #[command(subcommand)]
+        command: SlaCommand,
+    }
+
+    #[tokio::test]
+    async fn issue_14_sla_due_reads_a_stored_calendar_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("sla.db").display());
+        let store = rapport_store::Store::open(&url, rapport_store::StoreOptions::default()).await.unwrap();
+        let berlin = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\nyearly_holidays = [\"12-25\"]\n\
+            [hours]\nmon = [\"08:00-12:00\", \"13:00-18:00\"]\ntue = [\"09:00-17:00\"]\nwed = [\"09:00-17:00\"]\n\
+            thu = [\"09:00-17:00\"]\nfri = [\"09:00-17:00\"]\n";
+        store.put_calendar("berlin".into(), berlin.into(), rapport_server::now()).await.unwrap();
+        let argv = ["probe", "due", "--calendar", "berlin", "--start", "2026-12-23T16:00:00+01:00", "--minutes", "120"];
+        let command = Probe::try_parse_from(argv).unwrap().command;
+        assert!(!command.reads_a_file(), "no file is called berlin here");
+        let calendar = stored_calendar(&store, command.calendar(), "UTC").await.unwrap();
+        assert_eq!(crate::sla::answer(command, &calendar).unwrap(), "2026-12-28T08:00:00Z");
+
+        // `default` is the built-in calendar until one is stored: Monday 16:00 UTC + 2 h.
+        let argv = ["probe", "due", "--calendar", "default", "--start", "2026-03-02T16:00:00Z", "--minutes", "120"];
+        let command = Probe::try_parse_from(argv).unwrap().command;
+        let calendar = stored_calendar(&store, command.calendar(), "UTC").await.unwrap();
+        assert_eq!(crate::sla::answer(command, &calendar).unwrap(), "2026-03-03T10:00:00Z");
+
+        let message = stored_calendar(&store, "nowhere.toml", "UTC").await.unwrap_err().to_string();
+        assert!(message.contains("\"nowhere.toml\" is neither a calendar file nor a stored calendar"), "{message}");
+        assert!(message.contains("berlin"), "{message}");
+        store.close().await;
+    }
 
     #[test]
     fn the_built_in_default_prints_as_a_file_that_reads_back_as_itself() {
