@@ -247,11 +247,14 @@ fn describe(stored: &StoredPolicy) -> String {
 /// the first unit of business time ("24 business hours", "90 business minutes").
 fn duration_words(seconds: i64, business: bool) -> String {
     let units: [(i64, &str); 4] = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")];
-    let first = match seconds {
-        ..120 => 3,
-        ..7_200 => 2,
-        _ if !business && seconds >= 172_800 => 0,
-        _ => 1,
+    let first = if seconds < 120 {
+        3
+    } else if seconds < 7_200 {
+        2
+    } else if !business && seconds >= 172_800 {
+        0
+    } else {
+        1
     };
     let mut rest = seconds;
     let mut words: Vec<String> = Vec::new();
