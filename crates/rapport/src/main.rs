@@ -62,7 +62,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args, database_flag).await,
-        Command::Sla { command: service_levels::SlaCommand::Clock(command) } => sla::run(command),
+        // On a calendar file the clock needs no configuration; a stored calendar's name needs the database.
+        Command::Sla { command: service_levels::SlaCommand::Clock(command) } if command.reads_a_file() => {
+            sla::run(command)
+        }
         command => {
             let config = config::RawConfig::load(&cli.global)?.validate()?;
             match command {

@@ -1,5 +1,7 @@
 //! `rapport sla due` and `rapport sla elapsed`: the SLA clock on a calendar
-//! file, for admins checking a calendar before they use it.
+//! file, for admins checking a calendar before they use it, or on a stored
+//! calendar named instead of a file (read from the database by
+//! `service_levels.rs`, which then calls [`run_on`]).
 
 use std::path::{Path, PathBuf};
 
@@ -20,9 +22,9 @@ pub enum SlaCommand {
 /// `rapport sla due`.
 #[derive(Args, Debug)]
 pub struct DueArgs {
-    /// The calendar file (TOML, see docs/service-levels.md)
-    #[arg(long, value_name = "FILE")]
-    calendar: PathBuf,
+    /// A calendar file (TOML, see docs/service-levels.md), or the name of a stored calendar
+    #[arg(long, value_name = "FILE|NAME")]
+    calendar: String,
     /// The start, RFC 3339 (e.g. 2026-03-02T09:30:00+01:00)
     #[arg(long, value_name = "RFC3339")]
     start: String,
@@ -40,9 +42,9 @@ pub struct DueArgs {
 /// `rapport sla elapsed`.
 #[derive(Args, Debug)]
 pub struct ElapsedArgs {
-    /// The calendar file (TOML, see docs/service-levels.md)
-    #[arg(long, value_name = "FILE")]
-    calendar: PathBuf,
+    /// A calendar file (TOML, see docs/service-levels.md), or the name of a stored calendar
+    #[arg(long, value_name = "FILE|NAME")]
+    calendar: String,
     /// Start of the span, RFC 3339 (counted)
     #[arg(long, value_name = "T1")]
     from: String,
@@ -54,17 +56,39 @@ pub struct ElapsedArgs {
     json: bool,
 }
 
-/// Runs an `sla` command and prints its answer on stdout.
+impl SlaCommand {
+    /// The `--calendar` value: a file's path or a stored calendar's name.
+    pub fn calendar(&self) -> &str {
+        match self {
+            SlaCommand::Due(args) => &args.calendar,
+            SlaCommand::Elapsed(args) => &args.calendar,
+        }
+    }
+
+    /// Whether `--calendar` names a file (else it names a stored calendar,
+    /// which needs the database).
+    pub fn reads_a_file(&self) -> bool {
+        Path::new(self.calendar()).is_file()
+    }
+}
+
+/// Runs an `sla` command on its calendar file and prints its answer on stdout.
 pub fn run(command: SlaCommand) -> anyhow::Result<()> {
-    println!("{}", answer(command)?);
+    let calendar = load(&PathBuf::from(command.calendar()))?;
+    run_on(command, &calendar)
+}
+
+/// Runs an `sla` command on `calendar` (read from its file or the database)
+/// and prints its answer on stdout.
+pub fn run_on(command: SlaCommand, calendar: &Calendar) -> anyhow::Result<()> {
+    println!("{}", answer(command, calendar)?);
     Ok(())
 }
 
 /// The answer to an `sla` command, as printed.
-fn answer(command: SlaCommand) -> anyhow::Result<String> {
+pub(crate) fn answer(command: SlaCommand, calendar: &Calendar) -> anyhow::Result<String> {
     Ok(match command {
         SlaCommand::Due(args) => {
-            let calendar = load(&args.calendar)?;
             let start = instant("--start", &args.start)?;
             let seconds = match (args.minutes, args.seconds) {
                 (Some(minutes), _) => {
@@ -76,11 +100,10 @@ fn answer(command: SlaCommand) -> anyhow::Result<String> {
             if seconds < 0 {
                 bail!("--minutes/--seconds: {seconds} seconds is negative");
             }
-            let due = calendar.due(start, seconds).with_context(|| format!("{}", args.calendar.display()))?;
+            let due = calendar.due(start, seconds).with_context(|| args.calendar.clone())?;
             if args.json { serde_json::json!({ "due": due.to_string() }).to_string() } else { due.to_string() }
         }
         SlaCommand::Elapsed(args) => {
-            let calendar = load(&args.calendar)?;
             let from = instant("--from", &args.from)?;
             let to = instant("--to", &args.to)?;
             let seconds = calendar.elapsed(from, to);
@@ -124,7 +147,10 @@ mod tests {
         let path = path.to_str().unwrap().to_string();
         let mut argv = vec!["probe", args[0], "--calendar", &path];
         argv.extend_from_slice(&args[1..]);
-        answer(Probe::try_parse_from(argv)?.command)
+        let command = Probe::try_parse_from(argv)?.command;
+        assert!(command.reads_a_file());
+        let calendar = load(&PathBuf::from(command.calendar()))?;
+        answer(command, &calendar)
     }
 
     const BERLIN: &str = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\n\

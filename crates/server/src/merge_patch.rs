@@ -63,6 +63,16 @@ impl PatchObject {
         self.take(key).map(|value| nullable(value, |value| id(key, value))).transpose()
     }
 
+    /// An id, `"me"` for `me` (the caller), or `null` to clear it.
+    pub fn nullable_id_or_me(&mut self, key: &str, me: i64) -> Result<Option<Option<i64>>, ApiError> {
+        match self.take(key) {
+            Some(Value::String(word)) if word == "me" => Ok(Some(Some(me))),
+            Some(Value::String(_)) => Err(ApiError::invalid(key, format!("{key} must be an id, \"me\" or null"))),
+            Some(value) => nullable(value, |value| id(key, value)).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// A boolean.
     pub fn boolean(&mut self, key: &str) -> Result<Option<bool>, ApiError> {
         self.take(key)
@@ -154,6 +164,18 @@ mod tests {
         assert_eq!(object.nullable_id("owner").ok(), Some(Some(None)));
         assert_eq!(object.nullable_id("team").ok(), Some(Some(Some(3))));
         assert_eq!(object.nullable_id("absent").ok(), Some(None));
+    }
+
+    #[test]
+    fn issue_14_me_stands_for_the_caller() {
+        let mut object = patch(json!({"owner": "me", "a": null, "b": 4, "c": "you"}));
+        assert_eq!(object.nullable_id_or_me("owner", 7).ok(), Some(Some(Some(7))));
+        assert_eq!(object.nullable_id_or_me("a", 7).ok(), Some(Some(None)));
+        assert_eq!(object.nullable_id_or_me("b", 7).ok(), Some(Some(Some(4))));
+        assert_eq!(object.nullable_id_or_me("absent", 7).ok(), Some(None));
+        assert!(
+            matches!(object.nullable_id_or_me("c", 7), Err(ApiError::Invalid { field: Some(field), .. }) if field == "c")
+        );
     }
 
     #[test]

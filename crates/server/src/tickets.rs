@@ -22,11 +22,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub(crate) use dto::ActorDto;
-use dto::{
-    AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketListItemDto, TicketPageDto,
-    TicketPatchBody,
-};
-pub use dto::{SearchResultDto, SearchResultsDto, TicketDto};
+use dto::{AddMessageRequest, CreateTicketRequest, MessageDto, TicketDetailDto, TicketPageDto, TicketPatchBody};
+pub use dto::{TicketDto, TicketListItemDto};
 
 use crate::AppState;
 use crate::auth::CurrentAgent;
@@ -142,7 +139,7 @@ async fn get_ticket(
         ("team" = Option<i64>, Query, description = "A team id"),
         ("tag" = Option<String>, Query, description = "A tag"),
         ("customer" = Option<i64>, Query, description = "A customer id"),
-        ("sort" = Option<String>, Query, description = "priority (default), created, -created, updated, -updated"),
+        ("sort" = Option<String>, Query, description = "priority (default), created, -created, updated, -updated, or sla_due: the next service-level due time first, tickets with no running target last"),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to the configured maximum (default 50)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
@@ -158,13 +155,17 @@ async fn list_tickets(
     query: QueryParams,
 ) -> Result<Json<TicketPageDto>, ApiError> {
     let filter = ticket_filter(query, &caller, state.config.max_page_size)?;
-    let page = state.store.list_tickets(filter, &caller.viewer).await?;
+    let mut page = state.store.list_tickets(filter, &caller.viewer).await?;
     let ids: Vec<TicketId> = page.tickets.iter().map(|ticket| ticket.id).collect();
     let mut summaries = crate::service_levels::summaries(&state, &ids).await?;
     let tickets = page
         .tickets
         .iter()
-        .map(|ticket| TicketListItemDto { ticket: TicketDto::from(ticket), sla: summaries.remove(&ticket.id) })
+        .map(|ticket| TicketListItemDto {
+            ticket: TicketDto::from(ticket),
+            names: page.names.remove(&ticket.id).unwrap_or_default().into(),
+            sla: summaries.remove(&ticket.id),
+        })
         .collect();
     Ok(Json(TicketPageDto { tickets, next_cursor: page.next_cursor }))
 }
@@ -239,7 +240,7 @@ async fn update_ticket(
     object: PatchObject,
 ) -> Result<Response, ApiError> {
     let expected_version = if_match(&headers)?;
-    let patch = ticket_patch(object)?;
+    let patch = ticket_patch(object, caller.agent.id)?;
     let ticket = state.store.patch_ticket(TicketId(id), caller.viewer, patch, expected_version, state.now()).await?;
     Ok(ticket_response(StatusCode::OK, &ticket, false))
 }
@@ -260,7 +261,9 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         .map_err(|_| ApiError::invalid("If-Match", "If-Match must be a ticket version, such as \"3\""))
 }
 
-fn ticket_patch(mut object: PatchObject) -> Result<TicketPatch, ApiError> {
+/// Reads a ticket patch; `me` stands for the caller wherever an owner is
+/// named, as in the `owner=me` filter of the list.
+fn ticket_patch(mut object: PatchObject, me: AgentId) -> Result<TicketPatch, ApiError> {
     object.only(&["status", "urgency", "priority", "priority_reason", "owner", "team", "tags"])?;
     let status = object.word::<Status>("status")?;
     let urgency = object.word::<Level>("urgency")?;
@@ -272,7 +275,7 @@ fn ticket_patch(mut object: PatchObject) -> Result<TicketPatch, ApiError> {
         (None, Some(_)) => return Err(ApiError::invalid("priority", "priority_reason is only accepted with priority")),
         (None, None) => None,
     };
-    let owner = object.nullable_id("owner")?.map(|owner| owner.map(AgentId));
+    let owner = object.nullable_id_or_me("owner", me.0)?.map(|owner| owner.map(AgentId));
     let team = object.nullable_id("team")?.map(|team| team.map(TeamId));
     let tags = object.strings("tags")?;
     Ok(TicketPatch { status, urgency, priority, owner, team, tags })

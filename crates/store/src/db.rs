@@ -31,6 +31,7 @@ pub(crate) enum Arg {
     I64(Option<i64>),
     Text(Option<String>),
     Bytes(Vec<u8>),
+    F64(f64),
 }
 
 impl From<i64> for Arg {
@@ -58,6 +59,12 @@ impl From<Option<String>> for Arg {
         Arg::Text(value)
     }
 }
+impl From<f64> for Arg {
+    fn from(value: f64) -> Arg {
+        Arg::F64(value)
+    }
+}
+
 impl From<Vec<u8>> for Arg {
     fn from(value: Vec<u8>) -> Arg {
         Arg::Bytes(value)
@@ -167,6 +174,7 @@ macro_rules! bind_all {
                 Arg::I64(value) => query.bind(value),
                 Arg::Text(value) => query.bind(value),
                 Arg::Bytes(value) => query.bind(value),
+                Arg::F64(value) => query.bind(value),
             };
         }
         query

@@ -32,6 +32,7 @@ mod search;
 mod service_levels;
 mod sla_report;
 mod sweep;
+mod ticket_list;
 mod tickets;
 mod timers;
 mod tokens;
@@ -63,14 +64,12 @@ pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, Porta
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
 pub use projector::TicketSla;
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
-pub use search::SearchHit;
+pub use search::{MatchSource, SearchCursor, SearchHit, SearchPage, Snippet, SnippetPart};
 pub use service_levels::{StoredCalendar, StoredPolicy};
 pub use sla_report::ReportGroup;
 pub use sweep::SweepProgress;
-pub use tickets::{
-    CreateTicket, CreatedTicket, Cursor, CustomerRef, MessageOrigin, NewAttachment, NewMessage, Page, TicketDetail,
-    TicketFilter, TicketSort,
-};
+pub use ticket_list::{Cursor, Page, TicketFilter, TicketNames, TicketSort};
+pub use tickets::{CreateTicket, CreatedTicket, CustomerRef, MessageOrigin, NewAttachment, NewMessage, TicketDetail};
 pub use timers::{FiredMemory, RuleSet, TimerPass};
 pub use tokens::TokenInfo;
 

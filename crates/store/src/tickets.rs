@@ -5,12 +5,12 @@
 use rapport_core::event::{self, Decision, NewTicket, TicketPatch};
 use rapport_core::ticket::normalise_tags;
 use rapport_core::{
-    Actor, AgentId, Author, Channel, CustomerId, Event, Identity, Level, Message, MessageId, MessageKind, Status,
-    TeamId, Ticket, TicketId, Tier, Timestamp, Viewer,
+    Actor, AgentId, Author, Channel, CustomerId, Event, Identity, Level, Message, MessageId, MessageKind, TeamId,
+    Ticket, TicketId, Tier, Timestamp, Viewer,
 };
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Arg, Conn, Dialect, IdRow, Insert, Statement, args};
+use crate::db::{Conn, Dialect, IdRow, Insert, Statement, args};
 use crate::error::{Rejection, StoreError};
 pub(crate) use crate::messages::{
     MESSAGE_COLUMNS, attach, insert_message, load_messages, load_messages_by_id, message_insert,
@@ -132,101 +132,6 @@ pub struct TicketDetail {
     pub events: Vec<Event>,
 }
 
-/// Orderings of ticket lists (allow-listed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TicketSort {
-    /// Highest priority first, then oldest first: the queue.
-    #[default]
-    Priority,
-    /// Oldest first.
-    CreatedAsc,
-    /// Newest first.
-    CreatedDesc,
-    /// Least recently updated first.
-    UpdatedAsc,
-    /// Most recently updated first.
-    UpdatedDesc,
-}
-
-impl TicketSort {
-    /// Parses the `sort` query word.
-    pub fn parse(word: &str) -> Option<TicketSort> {
-        Some(match word {
-            "priority" => TicketSort::Priority,
-            "created" => TicketSort::CreatedAsc,
-            "-created" => TicketSort::CreatedDesc,
-            "updated" => TicketSort::UpdatedAsc,
-            "-updated" => TicketSort::UpdatedDesc,
-            _ => return None,
-        })
-    }
-
-    /// The accepted words.
-    pub const WORDS: &'static str = "priority, created, -created, updated, -updated";
-}
-
-/// Filters for a ticket list.
-#[derive(Debug, Clone, Default)]
-pub struct TicketFilter {
-    /// Any of these statuses (empty: any).
-    pub statuses: Vec<Status>,
-    /// Owned by this agent.
-    pub owner: Option<AgentId>,
-    /// Only tickets without an owner.
-    pub unassigned: bool,
-    /// Of this team.
-    pub team: Option<TeamId>,
-    /// Carrying this tag.
-    pub tag: Option<String>,
-    /// Of this customer.
-    pub customer: Option<CustomerId>,
-    /// Order.
-    pub sort: TicketSort,
-    /// Page size (the caller bounds it).
-    pub limit: i64,
-    /// Where the previous page ended.
-    pub cursor: Option<Cursor>,
-}
-
-/// A keyset position: the sort key and id of the last ticket of a page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cursor {
-    priority: i64,
-    instant: i64,
-    id: i64,
-}
-
-impl Cursor {
-    /// Parses a cursor returned as `next_cursor`.
-    pub fn parse(text: &str) -> Option<Cursor> {
-        let mut parts = text.split('.');
-        let priority = parts.next()?.parse().ok()?;
-        let instant = parts.next()?.parse().ok()?;
-        let id = parts.next()?.parse().ok()?;
-        if parts.next().is_some() || !(0..=3).contains(&priority) {
-            return None;
-        }
-        Some(Cursor { priority, instant, id })
-    }
-
-    fn after(ticket: &Ticket, sort: TicketSort) -> String {
-        let instant = match sort {
-            TicketSort::Priority | TicketSort::CreatedAsc | TicketSort::CreatedDesc => ticket.created_at.0,
-            TicketSort::UpdatedAsc | TicketSort::UpdatedDesc => ticket.updated_at.0,
-        };
-        format!("{}.{}.{}", ticket.priority.rank(), instant, ticket.id.0)
-    }
-}
-
-/// One page of tickets.
-#[derive(Debug, Clone)]
-pub struct Page {
-    /// The tickets.
-    pub tickets: Vec<Ticket>,
-    /// Pass as `cursor` for the next page; `None` on the last page.
-    pub next_cursor: Option<String>,
-}
-
 impl Store {
     /// Opens a ticket with its first inbound message, creating the customer if
     /// no identity matches. With an idempotency key, a retry returns the first result.
@@ -263,21 +168,6 @@ impl Store {
     /// The ticket's events, oldest first.
     pub async fn list_events(&self, id: TicketId) -> Result<Vec<Event>, StoreError> {
         self.db.read(move |conn| Box::pin(load_events(conn, id))).await
-    }
-
-    /// A page of tickets that `viewer` may see, filtered and sorted.
-    pub async fn list_tickets(&self, filter: TicketFilter, viewer: &Viewer) -> Result<Page, StoreError> {
-        let (sql, args) = list_query(&filter, viewer);
-        let rows: Vec<TicketRow> =
-            self.db.read(move |conn| Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), args).await })).await?;
-        let tickets = rows.into_iter().map(Ticket::try_from).collect::<Result<Vec<_>, _>>()?;
-        let limit = usize::try_from(filter.limit).unwrap_or(0);
-        let next_cursor = if tickets.len() == limit && limit > 0 {
-            tickets.last().map(|ticket| Cursor::after(ticket, filter.sort))
-        } else {
-            None
-        };
-        Ok(Page { tickets, next_cursor })
     }
 
     /// Applies an agent's patch. `expected_version` (from `If-Match`) must be
@@ -831,78 +721,4 @@ pub(crate) async fn load_events(conn: &mut Conn<'_>, ticket: TicketId) -> Result
         )
         .await?;
     rows.into_iter().map(Event::try_from).collect()
-}
-
-/// Builds the list query. Every piece of SQL here is fixed text; values are bound.
-fn list_query(filter: &TicketFilter, viewer: &Viewer) -> (String, Vec<Arg>) {
-    let mut sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE 1 = 1");
-    let mut values: Vec<Arg> = Vec::new();
-    let bind = |values: &mut Vec<Arg>, value: Arg| {
-        values.push(value);
-        format!("${}", values.len())
-    };
-    if !filter.statuses.is_empty() {
-        if filter.statuses.iter().all(|status| status.is_unsolved()) {
-            // Lets the queue indexes (team/owner, active, priority, age) serve the query.
-            sql.push_str(" AND t.active = 1");
-        }
-        let placeholders: Vec<String> =
-            filter.statuses.iter().map(|status| bind(&mut values, status.as_str().into())).collect();
-        sql.push_str(&format!(" AND t.status IN ({})", placeholders.join(", ")));
-    }
-    if let Some(owner) = filter.owner {
-        let p = bind(&mut values, owner.0.into());
-        sql.push_str(&format!(" AND t.owner_id = {p}"));
-    }
-    if filter.unassigned {
-        sql.push_str(" AND t.owner_id IS NULL");
-    }
-    if let Some(team) = filter.team {
-        let p = bind(&mut values, team.0.into());
-        sql.push_str(&format!(" AND t.team_id = {p}"));
-    }
-    if let Some(customer) = filter.customer {
-        let p = bind(&mut values, customer.0.into());
-        sql.push_str(&format!(" AND t.customer_id = {p}"));
-    }
-    if let Some(tag) = &filter.tag {
-        let p = bind(&mut values, tag.as_str().into());
-        sql.push_str(&format!(" AND t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {p})"));
-    }
-    if !viewer.sees_all() {
-        let me = bind(&mut values, viewer.agent.0.into());
-        let mut clause = format!(" AND (t.owner_id IS NULL OR t.owner_id = {me}");
-        if !viewer.teams.is_empty() {
-            let teams: Vec<String> = viewer.teams.iter().map(|team| bind(&mut values, team.0.into())).collect();
-            clause.push_str(&format!(" OR t.team_id IN ({})", teams.join(", ")));
-        }
-        clause.push(')');
-        sql.push_str(&clause);
-    }
-    let (column, ascending) = match filter.sort {
-        TicketSort::Priority | TicketSort::CreatedAsc => ("t.created_at", true),
-        TicketSort::CreatedDesc => ("t.created_at", false),
-        TicketSort::UpdatedAsc => ("t.updated_at", true),
-        TicketSort::UpdatedDesc => ("t.updated_at", false),
-    };
-    let (later, order) = if ascending { (">", "ASC") } else { ("<", "DESC") };
-    if let Some(cursor) = filter.cursor {
-        let instant = bind(&mut values, cursor.instant.into());
-        let id = bind(&mut values, cursor.id.into());
-        let after = format!("({column} {later} {instant} OR ({column} = {instant} AND t.id {later} {id}))");
-        if filter.sort == TicketSort::Priority {
-            let priority = bind(&mut values, cursor.priority.into());
-            sql.push_str(&format!(" AND (t.priority < {priority} OR (t.priority = {priority} AND {after}))"));
-        } else {
-            sql.push_str(&format!(" AND {after}"));
-        }
-    }
-    if filter.sort == TicketSort::Priority {
-        sql.push_str(" ORDER BY t.priority DESC, t.created_at ASC, t.id ASC");
-    } else {
-        sql.push_str(&format!(" ORDER BY {column} {order}, t.id {order}"));
-    }
-    let limit = bind(&mut values, filter.limit.into());
-    sql.push_str(&format!(" LIMIT {limit}"));
-    (sql, values)
 }

@@ -88,9 +88,10 @@ pub struct Projected {
 }
 
 impl Projected {
-    /// The earliest due instant of a running target (for timers and views).
+    /// The earliest due instant of a target whose clock runs, breached ones
+    /// included: the order of a queue sorted by SLA due time (`None` last).
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.targets.iter().filter(|target| target.state == TargetStatus::Active).filter_map(|target| target.due).min()
+        self.targets.iter().filter(|target| target.running).filter_map(|target| target.due).min()
     }
 }
 
@@ -222,6 +223,28 @@ mod tests {
             paused.at(at("2026-11-23T10:02:00Z"), at("2026-11-23T10:05:00Z"), set().calendar("default")),
             paused
         );
+    }
+
+    #[test]
+    fn issue_14_next_due_counts_breached_running_targets_and_not_paused_or_met_ones() {
+        let base = KeptTarget {
+            kind: TargetKind::FirstResponse,
+            start: Timestamp(0),
+            seconds: 60,
+            business_hours: false,
+            elapsed_seconds: 0,
+            due: Some(Timestamp(60_000)),
+            met_at: None,
+            state: TargetStatus::Active,
+            running: true,
+        };
+        let breached = KeptTarget { state: TargetStatus::Breached, due: Some(Timestamp(30_000)), ..base };
+        let paused = KeptTarget { state: TargetStatus::Breached, due: Some(Timestamp(10_000)), running: false, ..base };
+        let met = KeptTarget { state: TargetStatus::Met, met_at: Some(Timestamp(5)), running: false, ..base };
+        let projected = |targets: Vec<KeptTarget>| Projected { policy: Some(1), computed_at: Timestamp(0), targets };
+        assert_eq!(projected(vec![base, breached, paused, met]).next_due(), Some(Timestamp(30_000)));
+        assert_eq!(projected(vec![base, met]).next_due(), Some(Timestamp(60_000)));
+        assert_eq!(projected(vec![paused, met]).next_due(), None, "no running target: sorted last");
     }
 
     #[test]

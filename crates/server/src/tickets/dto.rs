@@ -7,7 +7,7 @@ use rapport_core::{
     Actor, AgentId, AttachmentMeta, Author, Change, Channel, Event, Level, Message, MessageKind, Status, TeamId,
     Ticket, Timestamp,
 };
-use rapport_store::{CreateTicket, CustomerRef, SearchHit, TicketDetail};
+use rapport_store::{CreateTicket, CustomerRef, TicketDetail, TicketNames};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -156,16 +156,45 @@ pub struct TicketPageDto {
     pub next_cursor: Option<String>,
 }
 
-/// A ticket in a list, with its most pressing service-level target.
+/// A ticket in a list, with the names beside its ids and its most pressing
+/// service-level target: enough to show a queue row.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TicketListItemDto {
     /// The ticket.
     #[serde(flatten)]
     pub ticket: TicketDto,
+    /// The names beside the ids.
+    #[serde(flatten)]
+    pub names: TicketNamesDto,
     /// The target that presses most now, as last measured; absent when no
     /// policy applies (or the ticket is not measured yet).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sla: Option<SlaSummaryDto>,
+}
+
+/// The names beside a listed ticket's ids.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketNamesDto {
+    /// The customer's name (empty when they gave none).
+    pub customer_name: String,
+    /// The customer's address on the ticket's channel, else their email
+    /// address, else any; null when they have none (after erasure).
+    pub customer_address: Option<String>,
+    /// The owner's name; null without an owner.
+    pub owner_name: Option<String>,
+    /// The team's name; null without a team.
+    pub team_name: Option<String>,
+}
+
+impl From<TicketNames> for TicketNamesDto {
+    fn from(names: TicketNames) -> TicketNamesDto {
+        TicketNamesDto {
+            customer_name: names.customer_name,
+            customer_address: names.customer_address,
+            owner_name: names.owner_name,
+            team_name: names.team_name,
+        }
+    }
 }
 
 /// A ticket's service level in one line (the ticket page has every target).
@@ -187,28 +216,6 @@ impl From<Summary> for SlaSummaryDto {
             target: summary.kind.as_str().to_owned(),
             due_at: rfc3339_opt(summary.due),
         }
-    }
-}
-
-/// Search results, best first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResultsDto {
-    /// The matches.
-    pub results: Vec<SearchResultDto>,
-}
-
-/// One search match.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SearchResultDto {
-    /// The ticket.
-    pub ticket: TicketDto,
-    /// Relevance; higher is better.
-    pub rank: f64,
-}
-
-impl From<&SearchHit> for SearchResultDto {
-    fn from(hit: &SearchHit) -> SearchResultDto {
-        SearchResultDto { ticket: TicketDto::from(&hit.ticket), rank: hit.rank }
     }
 }
 

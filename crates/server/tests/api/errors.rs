@@ -233,7 +233,7 @@ async fn garbage_never_takes_the_server_down() {
     }
     let ticket = app.create_ticket(&app.admin, &ticket_body("ann@example.com")).await;
     let path = format!("/api/v1/tickets/{}", id(&ticket));
-    for patch in [json!([]), json!("x"), json!({"owner": "me"}), json!({"tags": null}), json!({"team": 1.5})] {
+    for patch in [json!([]), json!("x"), json!({"owner": "you"}), json!({"tags": null}), json!({"team": 1.5})] {
         let reply = app.patch(&path, &app.admin, &patch, None).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{patch}: {}", reply.text);
     }

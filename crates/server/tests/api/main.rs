@@ -19,6 +19,7 @@ mod health;
 mod help;
 mod incidents;
 mod instances;
+mod lists;
 mod merge;
 mod messenger;
 mod pagination;

@@ -52,3 +52,43 @@ async fn search_needs_a_query_of_1_to_200_characters() {
     let reply = app.get("/api/v1/search?q=x&page=2", &app.admin).await;
     reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("page"));
 }
+
+#[tokio::test]
+async fn issue_14_search_finds_customers_returns_snippets_and_pages_with_a_cursor() {
+    let app = spawn_app().await;
+    let body = |subject: &str, text: &str, email: &str, name: &str| json!({"subject": subject, "body": text, "channel": "web", "customer": {"email": email, "name": name}});
+    let quill = app.create_ticket(&app.admin, &body("Hinge", "It squeaks.", "zq@quillworks.test", "Zoë Quill")).await;
+    let found = app.get("/api/v1/search?q=quill", &app.admin).await.expect(StatusCode::OK);
+    let results = found["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "{found}");
+    assert_eq!(id(&results[0]["ticket"]), id(&quill));
+    assert_eq!(results[0]["snippet"]["source"], "customer");
+    let parts = results[0]["snippet"]["parts"].as_array().expect("parts");
+    let marked: Vec<&str> =
+        parts.iter().filter(|part| part["match"] == true).filter_map(|part| part["text"].as_str()).collect();
+    assert_eq!(marked, vec!["Quill"], "{found}");
+    let by_address = app.get("/api/v1/search?q=zq%40quillworks.test", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(by_address["results"].as_array().map(Vec::len), Some(1), "{by_address}");
+
+    for index in 0..5 {
+        let text = format!("The kettle {} is broken.", "really ".repeat(index));
+        app.create_ticket(&app.admin, &body("Kettle", &text, &format!("k{index}@example.com"), "Kim")).await;
+    }
+    let first = app.get("/api/v1/search?q=kettle&limit=2", &app.admin).await.expect(StatusCode::OK);
+    let message_hit = first["results"][0]["snippet"].clone();
+    assert!(["subject", "message"].contains(&message_hit["source"].as_str().unwrap_or_default()), "{first}");
+    let mut seen: Vec<i64> = first["results"].as_array().expect("results").iter().map(|r| id(&r["ticket"])).collect();
+    let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
+    while let Some(next) = cursor {
+        let page = app.get(&format!("/api/v1/search?q=kettle&limit=2&cursor={next}"), &app.admin).await;
+        let page = page.expect(StatusCode::OK);
+        seen.extend(page["results"].as_array().expect("results").iter().map(|r| id(&r["ticket"])));
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        assert!(seen.len() <= 10, "pages do not end");
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 5, "every kettle once");
+    let reply = app.get("/api/v1/search?q=kettle&cursor=nonsense", &app.admin).await;
+    reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("cursor"));
+}

@@ -15,6 +15,7 @@ mod people;
 mod portal;
 mod replay;
 mod replies;
+mod search;
 mod service_levels;
 mod sweep;
 mod tickets;

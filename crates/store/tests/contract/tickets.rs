@@ -283,3 +283,102 @@ async fn a_failing_write_in_a_busy_batch_rolls_back_alone() {
     }
     assert_eq!(store.list_customers(None, 500).await.unwrap().len(), 80, "failed creates left no customer");
 }
+
+/// Walks every page of `filter` (with `limit` per page) and returns the ids in order.
+async fn walk(store: &rapport_store::Store, filter: TicketFilter, viewer: &rapport_core::Viewer) -> Vec<TicketId> {
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_tickets(TicketFilter { cursor, ..filter.clone() }, viewer).await.unwrap();
+        seen.extend(page.tickets.iter().map(|ticket| ticket.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(Cursor::parse(&next).unwrap()),
+            None => return seen,
+        }
+        assert!(seen.len() < 100, "pages do not end");
+    }
+}
+
+#[tokio::test]
+async fn issue_14_sla_due_puts_the_next_due_first_breached_included_and_the_rest_last() {
+    let store = fresh_store().await;
+    store.install_default_policies(T0).await.unwrap();
+    let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
+    let open = |subject: &str, email: &str, channel: Channel| {
+        let mut ticket = request(subject, email);
+        ticket.channel = channel;
+        ticket
+    };
+    // A chat is due in 60 s; measured two minutes later it is already
+    // breached, and it still leads the queue.
+    let late = store.create_ticket(open("Chat", "chat@example.com", Channel::Chat)).await.unwrap().ticket;
+    let soon = store.create_ticket(open("WhatsApp", "wa@example.com", Channel::Whatsapp)).await.unwrap().ticket;
+    let solved = store.create_ticket(open("Solved", "solved@example.com", Channel::Email)).await.unwrap().ticket;
+    let solve = TicketPatch { status: Some(Status::Solved), ..Default::default() };
+    store.patch_ticket(solved.id, supervisor.clone(), solve, None, at(1)).await.unwrap();
+    while store.project_changed(500, at(120)).await.unwrap() > 0 {}
+    // Not measured yet: listed last rather than left out.
+    let mut fresh = open("Fresh", "fresh@example.com", Channel::Chat);
+    fresh.now = at(130);
+    let fresh = store.create_ticket(fresh).await.unwrap().ticket;
+
+    let all = TicketFilter { sort: TicketSort::SlaDue, limit: 50, ..Default::default() };
+    let expected = vec![late.id, soon.id, solved.id, fresh.id];
+    assert_eq!(walk(&store, all.clone(), &supervisor).await, expected);
+    for limit in [1, 2, 3] {
+        assert_eq!(
+            walk(&store, TicketFilter { limit, ..all.clone() }, &supervisor).await,
+            expected,
+            "pages of {limit}"
+        );
+    }
+    let unsolved = TicketFilter { statuses: vec![Status::New, Status::Open], limit: 1, ..all.clone() };
+    assert_eq!(walk(&store, unsolved, &supervisor).await, vec![late.id, soon.id, fresh.id]);
+    let customer = TicketFilter { customer: Some(soon.customer), ..all.clone() };
+    assert_eq!(walk(&store, customer, &supervisor).await, vec![soon.id]);
+    let kept = store.find_ticket_sla(late.id).await.unwrap().unwrap();
+    let breached = rapport_core::sla::TargetStatus::Breached;
+    assert!(kept.targets.iter().any(|target| target.state == breached), "the chat was breached when measured");
+    assert_eq!(TicketSort::parse("sla_due"), Some(TicketSort::SlaDue));
+}
+
+#[tokio::test]
+async fn issue_14_lists_carry_the_names_beside_the_ids() {
+    let store = fresh_store().await;
+    let billing = store.insert_team("Billing".into(), String::new(), T0).await.unwrap().id;
+    let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
+    let mut whatsapp = request("On WhatsApp", "ann@example.com");
+    whatsapp.channel = Channel::Whatsapp;
+    whatsapp.team = Some(billing);
+    whatsapp.customer.identities.push(Identity::phone("+44 7700 900123").unwrap());
+    let whatsapp = store.create_ticket(whatsapp).await.unwrap().ticket;
+    let assign = TicketPatch { owner: Some(Some(supervisor.agent)), ..Default::default() };
+    store.patch_ticket(whatsapp.id, supervisor.clone(), assign, None, at(1)).await.unwrap();
+    let email = store.create_ticket(request("By email", "ann@example.com")).await.unwrap().ticket;
+    let mut nameless = request("Nameless", "nobody@example.com");
+    nameless.customer.name = None;
+    let nameless = store.create_ticket(nameless).await.unwrap().ticket;
+
+    let page = store.list_tickets(TicketFilter { limit: 50, ..Default::default() }, &supervisor).await.unwrap();
+    assert_eq!(page.tickets.len(), 3);
+    let names = |id: TicketId| page.names.get(&id).cloned().unwrap();
+    assert_eq!(
+        names(whatsapp.id),
+        rapport_store::TicketNames {
+            customer_name: "Ann Example".into(),
+            customer_address: Some("+447700900123".into()),
+            owner_name: Some("s@rapport.example".into()),
+            team_name: Some("Billing".into()),
+        },
+        "the address on the ticket's channel"
+    );
+    let by_email = names(email.id);
+    assert_eq!(by_email.customer_address.as_deref(), Some("ann@example.com"));
+    assert_eq!((by_email.owner_name, by_email.team_name), (None, None));
+    assert_eq!(names(nameless.id).customer_name, "");
+
+    store.erase_customer(email.customer, rapport_core::Actor::System, at(5)).await.unwrap();
+    let page = store.list_tickets(TicketFilter { limit: 50, ..Default::default() }, &supervisor).await.unwrap();
+    let erased = page.names.get(&email.id).cloned().unwrap();
+    assert_eq!((erased.customer_name.as_str(), erased.customer_address), ("[redacted]", None));
+}
