@@ -214,14 +214,16 @@ fn load_policy(path: &Path) -> anyhow::Result<SlaPolicy> {
 }
 
 /// One policy on one line: id, place, name, its targets in words a person
-/// reads ("6 business hours", "60 seconds"), each saying whether it counts
-/// business time or calendar time, and the calendar business time is on.
+/// reads ("6 business hours", "60 seconds (calendar time)"), each saying
+/// whether it counts business time or calendar time, and the calendar
+/// business time is on.
 fn describe(stored: &StoredPolicy) -> String {
     let policy = &stored.policy;
     let target = |label: &str, spec: Option<TargetSpec>| {
         spec.map(|spec| {
-            let time = if spec.business_hours { "business time" } else { "calendar time" };
-            format!("{label} {} ({time})", duration_words(spec.seconds, spec.business_hours))
+            // Business time says so in its words ("6 business hours"); calendar time is named.
+            let time = if spec.business_hours { "" } else { " (calendar time)" };
+            format!("{label} {}{time}", duration_words(spec.seconds, spec.business_hours))
         })
     };
     let specs = [policy.targets.first_response, policy.targets.next_response, policy.targets.resolution];

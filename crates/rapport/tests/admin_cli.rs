@@ -60,8 +60,8 @@ async fn calendars_policies_and_rules_are_kept_from_files() {
     assert!(ok(&url, &["sla", "policy", "add", &policy, "--position", "1"]).starts_with("added #"));
     let policies = ok(&url, &["sla", "policy", "list"]);
     let line = policies.lines().find(|line| line.contains("VIP email")).expect(&policies);
-    assert!(line.contains("position 1") && line.contains("calendar berlin"), "{line}");
-    assert!(line.contains("first response 2h 5m (business)"), "{line}");
+    assert!(line.contains("position 1") && line.contains("calendar \"berlin\""), "{line}");
+    assert!(line.contains("first response 2 business hours 5 minutes;"), "{line}");
     let stderr = refused(&url, &["sla", "policy", "add", &policy]);
     assert!(stderr.starts_with("error: name: a policy named \"VIP email\" exists already"), "{stderr}");
     let stderr = refused(&url, &["sla", "calendar", "delete", "berlin"]);
