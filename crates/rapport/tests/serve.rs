@@ -7,83 +7,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rapport_testkit::smtp::SmtpSink;
 use reqwest::StatusCode;
 use sqlx::Connection;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 mod support;
-use support::{BIN, create_token, database_url};
+use support::{Served, create_token, database_url};
 
 /// The WAL a stopped or quiet server may leave, at most.
 const SMALL_WAL: u64 = 1024 * 1024;
-
-/// A `rapport serve` child with everything it wrote to stderr.
-struct Served {
-    child: Child,
-    base: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Served {
-    /// Starts `rapport serve --listen 127.0.0.1:0 ARGS` and waits until it listens.
-    async fn start(args: &[&str]) -> Served {
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .env("RUST_LOG", "info,sqlx=warn")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
-        let kept = stderr.clone();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = errors.next_line().await {
-                let mut kept = kept.lock().unwrap();
-                kept.push_str(&line);
-                kept.push('\n');
-            }
-        });
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some((_, address)) = line.split_once("listening on ") {
-                    return address.trim().to_owned();
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .unwrap();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Served { child, base, stderr }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Sends SIGTERM, as a service manager stops a server, and waits for the exit.
-    async fn terminate(mut self) -> String {
-        let pid = self.child.id().expect("the server is running").to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
-        assert!(status.success(), "kill -TERM {pid}");
-        let exit = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.unwrap().unwrap();
-        assert!(exit.success(), "a SIGTERM is a clean stop: {exit}; stderr:\n{}", self.stderr());
-        // Let the reader take the last lines.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        self.stderr()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_magic_links_point_at_the_listening_address() {

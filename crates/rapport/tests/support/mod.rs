@@ -6,7 +6,8 @@
 
 use std::ffi::OsStr;
 use std::process::Stdio;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -94,4 +95,88 @@ pub async fn mailgate_output<S: AsRef<OsStr>>(args: &[S], raw: &[u8]) -> (i32, S
     let output = child.wait_with_output().await.unwrap();
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).trim().to_owned();
     (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
+}
+
+/// A `rapport serve` child with everything it wrote to stderr.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+    stderr: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+}
+
+impl Served {
+    /// Starts `rapport serve --listen 127.0.0.1:0 ARGS` and waits until it listens.
+    pub async fn start(args: &[&str]) -> Served {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "info,sqlx=warn")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut errors = BufReader::new(child.stderr.take().unwrap()).lines();
+        let kept = stderr.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errors.next_line().await {
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some((_, address)) = line.split_once("listening on ") {
+                    return address.trim().to_owned();
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .unwrap();
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let kept = stdout.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut kept = kept.lock().unwrap();
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        });
+        Served { child, base, stderr, stdout }
+    }
+
+    /// What it printed on stdout after "listening on", once `done` holds for it.
+    pub async fn stdout_until(&self, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.stdout.lock().unwrap().clone();
+            if done(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "the server did not print what was expected: {text}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM, as a service manager stops a server, and waits for the exit.
+    pub async fn terminate(mut self) -> String {
+        let pid = self.child.id().expect("the server is running").to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+        assert!(status.success(), "kill -TERM {pid}");
+        let exit = tokio::time::timeout(Duration::from_secs(60), self.child.wait()).await.unwrap().unwrap();
+        assert!(exit.success(), "a SIGTERM is a clean stop: {exit}; stderr:\n{}", self.stderr());
+        // Let the reader take the last lines.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.stderr()
+    }
 }
