@@ -377,11 +377,7 @@ impl Store {
                     }
                     return Ok(());
                 }
-                for (ticket, event) in marks {
-                    conn.execute("DELETE FROM sla_dirty WHERE ticket_id = $1 AND event_id = $2", args![ticket, event])
-                        .await?;
-                }
-                Ok(())
+                delete_marks(conn, &marks).await
             })
         })
         .await?;
@@ -474,6 +470,25 @@ pub(crate) async fn mark_customers_tickets(
 
 /// Writes a measured batch if the policy generation is still the one it was
 /// measured under; returns whether it did.
+/// How many measured marks one statement clears.
+const MARKS_PER_DELETE: usize = 100;
+
+/// Clears the marks of measured tickets, a chunk per statement (one
+/// statement per ticket held the writer, which ticket creation shares, for
+/// a round trip to the database thread each), and only where no newer
+/// event marked the ticket again meanwhile.
+async fn delete_marks(conn: &mut Conn<'_>, marks: &[(i64, i64)]) -> Result<(), StoreError> {
+    for chunk in marks.chunks(MARKS_PER_DELETE) {
+        let condition: Vec<String> = (0..chunk.len())
+            .map(|index| format!("(ticket_id = ${} AND event_id = ${})", 2 * index + 1, 2 * index + 2))
+            .collect();
+        let sql = format!("DELETE FROM sla_dirty WHERE {}", condition.join(" OR "));
+        let values = chunk.iter().flat_map(|(ticket, event)| args![*ticket, *event]).collect();
+        conn.execute(AssertSqlSafe(sql), values).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestamp) -> Result<bool, StoreError> {
     if generation(conn).await? != batch.generation {
         return Ok(false);
