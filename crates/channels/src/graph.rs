@@ -70,6 +70,27 @@ fn outside_window(code: Option<i64>, subcode: Option<i64>) -> bool {
     code == Some(131047) || (code == Some(10) && subcode == Some(2018278))
 }
 
+/// Posts a multipart upload to a Graph API (WhatsApp's media, Messenger's
+/// attachments) and reads its answer as `T`; `what` names the upload in errors.
+pub(crate) async fn upload<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    content_type: String,
+    body: Vec<u8>,
+    what: &str,
+) -> Result<T, SendError> {
+    let response = request
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(body)
+        .timeout(UPLOAD_TIMEOUT)
+        .send()
+        .await
+        .map_err(|error| SendError::Transient(network_error(error)))?;
+    if !response.status().is_success() {
+        return Err(send_error(response).await);
+    }
+    response.json().await.map_err(|error| SendError::Transient(format!("reading the {what}'s answer: {error}")))
+}
+
 /// Reads a non-success answer into a [`SendError`].
 pub(crate) async fn send_error(response: reqwest::Response) -> SendError {
     let status = response.status();

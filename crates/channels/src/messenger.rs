@@ -27,7 +27,7 @@ use serde_json::json;
 
 use crate::email::outbound::OutboundAttachment;
 use crate::form_data::FormData;
-use crate::graph::{self, MediaRef, SendError, TIMEOUT, UPLOAD_TIMEOUT};
+use crate::graph::{self, MediaRef, SendError, TIMEOUT};
 pub use crate::graph::{Inbound, Receipt};
 
 /// Why a notification cannot be read.
@@ -346,23 +346,9 @@ impl MessengerClient {
         let message = json!({"attachment": {"type": attachment_type(file), "payload": {"is_reusable": false}}});
         let (content_type, body) =
             FormData::new().text("message", &message.to_string()).file("filedata", file).finish();
-        let response = self
-            .client
-            .post(format!("{}/me/message_attachments", self.api_base))
-            .bearer_auth(&self.page_access_token)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .timeout(UPLOAD_TIMEOUT)
-            .send()
-            .await
-            .map_err(|error| SendError::Transient(graph::network_error(error)))?;
-        if !response.status().is_success() {
-            return Err(graph::send_error(response).await);
-        }
-        let uploaded: Uploaded = response
-            .json()
-            .await
-            .map_err(|error| SendError::Transient(format!("reading the attachment upload's answer: {error}")))?;
+        let request =
+            self.client.post(format!("{}/me/message_attachments", self.api_base)).bearer_auth(&self.page_access_token);
+        let uploaded: Uploaded = graph::upload(request, content_type, body, "attachment upload").await?;
         Ok(uploaded.attachment_id)
     }
 

@@ -23,7 +23,7 @@ use serde_json::json;
 
 use crate::email::outbound::OutboundAttachment;
 use crate::form_data::FormData;
-use crate::graph::{self, FetchError, MediaRef, SendError, TIMEOUT, UPLOAD_TIMEOUT};
+use crate::graph::{self, FetchError, MediaRef, SendError, TIMEOUT};
 pub use crate::graph::{Inbound, Receipt};
 
 /// Why a notification cannot be read.
@@ -416,23 +416,8 @@ impl WhatsappClient {
             .file("file", file)
             .finish();
         let url = format!("{}/{}/media", self.api_base, self.phone_number_id);
-        let response = self
-            .client
-            .post(url)
-            .bearer_auth(&self.access_token)
-            .header(reqwest::header::CONTENT_TYPE, content_type)
-            .body(body)
-            .timeout(UPLOAD_TIMEOUT)
-            .send()
-            .await
-            .map_err(|error| SendError::Transient(graph::network_error(error)))?;
-        if !response.status().is_success() {
-            return Err(graph::send_error(response).await);
-        }
-        let uploaded: Uploaded = response
-            .json()
-            .await
-            .map_err(|error| SendError::Transient(format!("reading the media upload's answer: {error}")))?;
+        let request = self.client.post(url).bearer_auth(&self.access_token);
+        let uploaded: Uploaded = graph::upload(request, content_type, body, "media upload").await?;
         Ok(uploaded.id)
     }
 

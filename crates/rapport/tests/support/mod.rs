@@ -56,16 +56,7 @@ pub async fn start_server<S: AsRef<OsStr>>(args: &[S], log: &str) -> (Child, Str
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((_, address)) = line.split_once("listening on ") {
-                return address.trim().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .unwrap();
+    let address = listening_address(&mut lines).await;
     // Keep reading, so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, address)
@@ -129,16 +120,7 @@ impl Served {
             }
         });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = tokio::time::timeout(Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some((_, address)) = line.split_once("listening on ") {
-                    return address.trim().to_owned();
-                }
-            }
-            panic!("the server exited before listening");
-        })
-        .await
-        .unwrap();
+        let base = listening_address(&mut lines).await;
         let stdout = Arc::new(Mutex::new(String::new()));
         let kept = stdout.clone();
         tokio::spawn(async move {
@@ -179,4 +161,18 @@ impl Served {
         tokio::time::sleep(Duration::from_millis(100)).await;
         self.stderr()
     }
+}
+
+/// Reads `serve`'s stdout until it says where it listens; the base URL.
+async fn listening_address(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some((_, address)) = line.split_once("listening on ") {
+                return address.trim().to_owned();
+            }
+        }
+        panic!("the server exited before listening");
+    })
+    .await
+    .unwrap()
 }
