@@ -6,12 +6,11 @@
 //! A search ranks a bounded set of candidates (the best [`CANDIDATES`]
 //! subjects and customers' tickets, and four times as many messages), keeps
 //! each ticket's best match, and pages through them by (score, number) with a
-//! cursor, visibility applied in the same query. Each hit carries a snippet
-//! of its best match: FTS5's `snippet()` or PostgreSQL's `ts_headline()` for
-//! subjects and messages, marked with two noncharacters and split here into
-//! plain-text parts (so no markup from customer text ever reaches a client),
-//! and the customer's name and addresses, with the matching words marked, for
-//! a customer match.
+//! cursor, visibility applied in the same query (and no join at all for a
+//! viewer who sees every ticket). Each hit carries a plain-text snippet of its
+//! best match, built from the stored text the same way on both databases
+//! ([`crate::snippet`]), so no markup from customer text ever reaches a
+//! client.
 
 use std::collections::HashMap;
 
@@ -22,6 +21,7 @@ use crate::Store;
 use crate::db::{Arg, Conn, Dialect};
 use crate::error::StoreError;
 use crate::rows::{TICKET_COLUMNS, TicketRow};
+use crate::snippet::{SnippetPart, fold, highlight, window};
 use crate::ticket_list::{TicketFilter, TicketNames, conditions, load_names};
 
 /// One search result.
@@ -67,15 +67,6 @@ pub struct Snippet {
     pub parts: Vec<SnippetPart>,
 }
 
-/// A piece of a snippet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnippetPart {
-    /// Plain text.
-    pub text: String,
-    /// Whether it is a matching word.
-    pub matched: bool,
-}
-
 /// A position in search results: the score and number of the last hit.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SearchCursor {
@@ -98,17 +89,9 @@ impl SearchCursor {
     }
 }
 
-/// Marks the engine puts around matching words: noncharacters, which no
-/// text a customer sends is expected to hold.
-const START: char = '\u{FDD0}';
-const STOP: char = '\u{FDD1}';
-
 /// How many subjects, and customers' tickets, are ranked; four times as many
 /// messages. Results page through the tickets among these.
 pub const CANDIDATES: i64 = 500;
-
-/// Words around a match in a snippet.
-const SNIPPET_WORDS: i64 = 16;
 
 /// The words of a query, each at most 64 characters, at most 16 of them.
 /// Search syntax is not exposed: every word must match.
@@ -175,9 +158,9 @@ struct RankedRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct SnippetRow {
+struct TextRow {
     id: i64,
-    snippet: String,
+    text: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -212,8 +195,7 @@ impl Store {
             Dialect::Postgres => words.join(" "),
         };
         let page_size = i64::try_from(limit).unwrap_or(CANDIDATES);
-        let mut values: Vec<Arg> =
-            vec![text.clone().into(), CANDIDATES.into(), (CANDIDATES * 4).into(), page_size.into()];
+        let mut values: Vec<Arg> = vec![text.into(), CANDIDATES.into(), (CANDIDATES * 4).into(), page_size.into()];
         let visible = conditions(&TicketFilter::default(), viewer, &mut values);
         let after = match cursor {
             Some(cursor) => {
@@ -229,8 +211,11 @@ impl Store {
             Dialect::Sqlite => SQLITE_RANKED,
             Dialect::Postgres => POSTGRES_RANKED,
         };
+        // The join to tickets is only for what a viewer may see: one seek per
+        // candidate, most of a search's cost for a viewer who sees them all.
+        let join = if visible.is_empty() { "" } else { " JOIN tickets t ON t.id = b.ticket_id" };
         let sql = format!(
-            "{ranked} SELECT b.ticket_id, b.score, b.source, b.source_id FROM best b JOIN tickets t ON t.id = b.ticket_id \
+            "{ranked} SELECT b.ticket_id, b.score, b.source, b.source_id FROM best b{join} \
              WHERE 1 = 1{visible}{after} ORDER BY b.score DESC, b.ticket_id LIMIT $4"
         );
         let hits = self
@@ -238,7 +223,7 @@ impl Store {
             .read(move |conn| {
                 Box::pin(async move {
                     let ranked: Vec<RankedRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
-                    hydrate(conn, ranked, &text, &words).await
+                    hydrate(conn, ranked, &words).await
                 })
             })
             .await?;
@@ -249,12 +234,7 @@ impl Store {
 
 /// Loads the tickets, names and snippets of a page of ranked hits, in a few
 /// reads whatever the page size.
-async fn hydrate(
-    conn: &mut Conn<'_>,
-    ranked: Vec<RankedRow>,
-    text: &str,
-    words: &[String],
-) -> Result<Vec<SearchHit>, StoreError> {
+async fn hydrate(conn: &mut Conn<'_>, ranked: Vec<RankedRow>, words: &[String]) -> Result<Vec<SearchHit>, StoreError> {
     if ranked.is_empty() {
         return Ok(Vec::new());
     }
@@ -268,21 +248,23 @@ async fn hydrate(
         tickets.insert(ticket.id, ticket);
     }
     let mut names = load_names(conn, &ids).await?;
+    let folded: Vec<String> = words.iter().map(|word| fold(word)).collect();
     let of = |source: &str| -> Vec<i64> {
         ranked.iter().filter(|row| row.source == source).map(|row| row.source_id).collect()
     };
-    let messages = engine_snippets(conn, "message", &of("message"), text).await?;
-    let subjects = engine_snippets(conn, "subject", &of("subject"), text).await?;
-    let customers = customer_snippets(conn, &of("customer"), words).await?;
+    let messages = message_texts(conn, &of("message")).await?;
+    let customers = customer_snippets(conn, &of("customer"), &folded).await?;
     let mut hits = Vec::with_capacity(ranked.len());
     for row in ranked {
         let Some(ticket) = tickets.remove(&TicketId(row.ticket_id)) else { continue };
         let (source, parts) = match row.source.as_str() {
-            "message" => (MatchSource::Message(MessageId(row.source_id)), messages.get(&row.source_id)),
-            "customer" => (MatchSource::Customer, customers.get(&row.source_id)),
-            _ => (MatchSource::Subject, subjects.get(&row.source_id)),
+            "message" => (
+                MatchSource::Message(MessageId(row.source_id)),
+                messages.get(&row.source_id).map(|text| window(text, &folded)).unwrap_or_default(),
+            ),
+            "customer" => (MatchSource::Customer, customers.get(&row.source_id).cloned().unwrap_or_default()),
+            _ => (MatchSource::Subject, highlight(&ticket.subject, &folded)),
         };
-        let parts = parts.cloned().unwrap_or_default();
         hits.push(SearchHit {
             names: names.remove(&ticket.id).unwrap_or_default(),
             ticket,
@@ -298,47 +280,14 @@ fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
-/// The engine's snippets of the matching messages or subjects `ids`, by id.
-async fn engine_snippets(
-    conn: &mut Conn<'_>,
-    source: &str,
-    ids: &[i64],
-    text: &str,
-) -> Result<HashMap<i64, Vec<SnippetPart>>, StoreError> {
+/// The texts of the messages `ids`, by id.
+async fn message_texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let (sql, mut values): (String, Vec<Arg>) = match conn.dialect() {
-        Dialect::Sqlite => {
-            let table = if source == "message" { "messages_fts" } else { "tickets_fts" };
-            let listed = placeholders(4, ids.len());
-            (
-                format!(
-                    "SELECT rowid AS id, snippet({table}, 0, $2, $3, '…', {SNIPPET_WORDS}) AS snippet \
-                     FROM {table} WHERE {table} MATCH $1 AND rowid IN ({listed})"
-                ),
-                vec![text.into(), START.to_string().into(), STOP.to_string().into()],
-            )
-        }
-        Dialect::Postgres => {
-            let (column, table) = if source == "message" { ("text", "messages") } else { ("subject", "tickets") };
-            let listed = placeholders(3, ids.len());
-            let options = format!(
-                "StartSel=\"{START}\", StopSel=\"{STOP}\", MaxWords={SNIPPET_WORDS}, MinWords=8, ShortWord=0, \
-                 MaxFragments=1, FragmentDelimiter=\" … \""
-            );
-            (
-                format!(
-                    "SELECT id, ts_headline('simple', {column}, plainto_tsquery('simple', $1), $2) AS snippet \
-                     FROM {table} WHERE id IN ({listed})"
-                ),
-                vec![text.into(), options.into()],
-            )
-        }
-    };
-    values.extend(ids.iter().map(|id| Arg::from(*id)));
-    let rows: Vec<SnippetRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
-    Ok(rows.into_iter().map(|row| (row.id, marked_parts(&row.snippet))).collect())
+    let sql = format!("SELECT id, text FROM messages WHERE id IN ({})", placeholders(1, ids.len()));
+    let rows: Vec<TextRow> = conn.fetch_all(AssertSqlSafe(sql), ids.iter().map(|id| Arg::from(*id)).collect()).await?;
+    Ok(rows.into_iter().map(|row| (row.id, row.text)).collect())
 }
 
 /// The customers' names and addresses, with the words of the query marked.
@@ -365,107 +314,14 @@ async fn customer_snippets(
     Ok(texts.into_iter().map(|(id, pieces)| (id, highlight(&pieces.join(" · "), words))).collect())
 }
 
-/// Splits a text the engine marked with [`START`] and [`STOP`] into parts.
-fn marked_parts(marked: &str) -> Vec<SnippetPart> {
-    let mut parts: Vec<SnippetPart> = Vec::new();
-    let mut current = String::new();
-    let mut matched = false;
-    for c in marked.chars() {
-        let toggle = match c {
-            START => Some(true),
-            STOP => Some(false),
-            _ => None,
-        };
-        match toggle {
-            Some(next) => {
-                push_part(&mut parts, std::mem::take(&mut current), matched);
-                matched = next;
-            }
-            None => current.push(c),
-        }
-    }
-    push_part(&mut parts, current, matched);
-    parts
-}
-
-/// Marks the words of `text` that are words of the query (compared as the
-/// query is: split on anything not a letter or digit, lower-cased).
-fn highlight(text: &str, words: &[String]) -> Vec<SnippetPart> {
-    let mut parts: Vec<SnippetPart> = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let word_len = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
-        if word_len == 0 {
-            let gap = rest.find(char::is_alphanumeric).unwrap_or(rest.len());
-            push_part(&mut parts, rest[..gap].to_owned(), false);
-            rest = &rest[gap..];
-            continue;
-        }
-        let word = &rest[..word_len];
-        let matched = words.iter().any(|query| *query == word.to_lowercase());
-        push_part(&mut parts, word.to_owned(), matched);
-        rest = &rest[word_len..];
-    }
-    parts
-}
-
-/// Appends `text` as a part, joining it to the last part when both are
-/// marked alike; empty text is dropped.
-fn push_part(parts: &mut Vec<SnippetPart>, text: String, matched: bool) {
-    if text.is_empty() {
-        return;
-    }
-    match parts.last_mut() {
-        Some(last) if last.matched == matched => last.text.push_str(&text),
-        _ => parts.push(SnippetPart { text, matched }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn part(text: &str, matched: bool) -> SnippetPart {
-        SnippetPart { text: text.to_owned(), matched }
-    }
 
     #[test]
     fn query_words_drop_syntax() {
         assert_eq!(words("Printer \"ON\" fire* OR NEAR(x)"), vec!["printer", "on", "fire", "or", "near", "x"]);
         assert!(words("  ** ").is_empty());
-    }
-
-    #[test]
-    fn issue_14_engine_marks_become_plain_parts() {
-        let marked = format!("…my {START}kettle{STOP} and {START}kettle{STOP}{START}s{STOP} <b>x</b>");
-        assert_eq!(
-            marked_parts(&marked),
-            vec![
-                part("…my ", false),
-                part("kettle", true),
-                part(" and ", false),
-                part("kettles", true),
-                part(" <b>x</b>", false)
-            ]
-        );
-        assert_eq!(marked_parts("no match"), vec![part("no match", false)]);
-        assert!(marked_parts("").is_empty());
-    }
-
-    #[test]
-    fn issue_14_customer_words_are_marked_as_the_query_splits_them() {
-        let words = words("ann EXAMPLE");
-        assert_eq!(
-            highlight("Ann Lee · ann.lee@example.com", &words),
-            vec![
-                part("Ann", true),
-                part(" Lee · ", false),
-                part("ann", true),
-                part(".lee@", false),
-                part("example", true),
-                part(".com", false)
-            ]
-        );
     }
 
     #[test]

@@ -109,3 +109,24 @@ async fn issue_14_search_pages_with_a_cursor_in_rank_order() {
         store.search("kettle", &supervisor, 50).await.unwrap().iter().map(|hit| hit.ticket.id).collect();
     assert_eq!(seen.iter().map(|(id, _)| *id).collect::<Vec<_>>(), one_page, "pages concatenate to one page");
 }
+
+#[tokio::test]
+async fn issue_14_a_long_message_shows_the_words_around_its_match_marked_as_the_index_folds_them() {
+    let store = fresh_store().await;
+    let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
+    let mut long = request("Order question", "long@example.com");
+    long.body = format!(
+        "{}\n\nThe CAFÉ grinder arrived broken.\n\n{}",
+        "Lorem ipsum dolor sit amet. ".repeat(40),
+        "Regards, a customer. ".repeat(40)
+    );
+    let long = store.create_ticket(long).await.unwrap().ticket;
+
+    let hits = store.search("Café grinder", &supervisor, 10).await.unwrap();
+    assert_eq!(hits.iter().map(|hit| hit.ticket.id).collect::<Vec<_>>(), vec![long.id]);
+    assert_eq!(marked(&hits[0].snippet.parts), vec!["CAFÉ", "grinder"]);
+    let snippet = text(&hits[0].snippet.parts);
+    assert!(snippet.starts_with('…') && snippet.ends_with('…'), "{snippet}");
+    assert!(snippet.contains("amet. The CAFÉ grinder arrived broken. Regards"), "{snippet}");
+    assert!(snippet.split_whitespace().count() <= 18, "{snippet}");
+}
