@@ -72,7 +72,9 @@ async fn demo_welcome(store: &Store, config: &ValidConfig) -> anyhow::Result<dem
 fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::net::SocketAddr) {
     match welcome {
         demo::Welcome::Minted { email, password, token } => {
-            println!("  admin sign-in: {email} / {password}");
+            println!(
+                "  admin sign-in: {email} / {password} (for the agents' workspace, not built yet: use the API token)"
+            );
             println!("  try: curl -H \"Authorization: Bearer {token}\" http://{address}/api/v1/tickets");
             println!("  API token: {token}");
         }
@@ -85,6 +87,7 @@ fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::ne
         }
     }
     println!("  API reference: http://{address}/api/v1/openapi.json");
+    println!("  customers' help pages: http://{address}/help/new");
     if config.server.chat.enabled {
         println!("  live chat: http://{address}/chat/demo (agents: ws://{address}/chat/agent/ws?token=…)");
     }

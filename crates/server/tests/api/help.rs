@@ -129,6 +129,21 @@ async fn customer_of(app: &TestApp, ticket: i64) -> Value {
 }
 
 #[tokio::test]
+async fn issue_14_the_address_serve_prints_answers_a_page_that_says_where_to_go() {
+    let app = spawn_app().await;
+    let reply = app.page("/", None).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let content_type = reply.headers.get(CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let csp = reply.headers.get("content-security-policy").and_then(|value| value.to_str().ok()).unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    for link in ["href=\"/help/new\"", "href=\"/help/link\"", "href=\"/api/v1/openapi.json\""] {
+        assert!(reply.text.contains(link), "{link}: {}", reply.text);
+    }
+    assert!(reply.text.contains("not built yet"), "says the workspace is not there: {}", reply.text);
+}
+
+#[tokio::test]
 async fn the_form_renders_with_a_hidden_honeypot() {
     let app = spawn_app().await;
     let reply = app.page("/help/new", None).await;
