@@ -86,6 +86,39 @@ async fn issue_14_serve_warns_when_no_channel_carries_email() {
     assert!(stderr.contains("replies can be sent on: chat"), "{stderr}");
 }
 
+#[tokio::test]
+async fn issue_15_debug_logs_every_request_by_its_route_never_its_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, _, token) = sqlite_desk(dir.path(), "logged.db").await;
+    let served = Served::start_logging(&["--database", &url], "warn,rapport_server=debug").await;
+    let http = support::http();
+    let found = http.get(format!("{}/api/v1/tickets/77", served.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(found.status(), StatusCode::NOT_FOUND);
+    let listed = http
+        .get(format!("{}/api/v1/tickets?status=new&token={token}", served.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown parameter");
+    let nowhere = http.get(format!("{}/no/such/page", served.base)).send().await.unwrap();
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+    let stderr = served.terminate().await;
+    let logged = |route: &str, status: u16| {
+        stderr.lines().any(|line| {
+            line.contains("DEBUG")
+                && line.contains(&format!("route=\"{route}\""))
+                && line.contains(&format!("status={status}"))
+                && line.contains("method=GET")
+                && line.contains("ms=")
+        })
+    };
+    assert!(logged("/api/v1/tickets/{id}", 404), "{stderr}");
+    assert!(logged("/api/v1/tickets", 422), "{stderr}");
+    assert!(logged("(no route)", 404), "{stderr}");
+    assert!(!stderr.contains(&token) && !stderr.contains("/77"), "no token, no id: {stderr}");
+}
+
 /// The SQLite file `name` in `dir`, with an admin token for it.
 async fn sqlite_desk(dir: &Path, name: &str) -> (String, PathBuf, String) {
     let path = dir.join(name);

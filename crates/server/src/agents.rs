@@ -256,6 +256,7 @@ async fn list_agents(
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Role may not make this change", body = ErrorBody),
         (status = 404, description = "No such agent", body = ErrorBody),
+        (status = 409, description = "The change would leave no active admin", body = ErrorBody),
         (status = 422, description = "Unknown field or bad value", body = ErrorBody),
     )
 )]

@@ -65,20 +65,37 @@ impl FromRequest<AppState> for RawJson {
         if !is_json(request.headers().get(header::CONTENT_TYPE)) {
             return Err(ApiError::MalformedJson("expected Content-Type: application/json".to_owned()));
         }
-        let limit = state.config.max_body_bytes;
-        let bytes = axum::body::to_bytes(request.into_body(), limit).await.map_err(|error| {
-            let over_limit = error.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
-            if over_limit {
-                ApiError::PayloadTooLarge { limit }
-            } else {
-                ApiError::MalformedJson("the request body could not be read".to_owned())
-            }
-        })?;
+        let bytes = read_limited(request, state.config.max_body_bytes).await?;
         if too_deep(&bytes, MAX_DEPTH) {
             return Err(ApiError::MalformedJson(format!("JSON is nested deeper than {MAX_DEPTH} levels")));
         }
         Ok(RawJson(bytes))
     }
+}
+
+/// A provider's webhook body, whatever its content type, read up to
+/// `max_body_bytes`: over it, the API's own 413 error (axum's `Bytes` would
+/// answer in plain text).
+pub struct HookBody(pub Bytes);
+
+impl FromRequest<AppState> for HookBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        Ok(HookBody(read_limited(request, state.config.max_body_bytes).await?))
+    }
+}
+
+/// The whole body, at most `limit` bytes (413 `payload_too_large` above).
+async fn read_limited(request: Request, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(request.into_body(), limit).await.map_err(|error| {
+        let over_limit = error.into_inner().downcast_ref::<http_body_util::LengthLimitError>().is_some();
+        if over_limit {
+            ApiError::PayloadTooLarge { limit }
+        } else {
+            ApiError::MalformedJson("the request body could not be read".to_owned())
+        }
+    })
 }
 
 /// `application/json`, or any `application/…+json` such as `application/merge-patch+json`.

@@ -161,12 +161,12 @@ async fn position_of(state: &AppState, id: i64) -> Result<Option<i64>, ApiError>
 )]
 async fn list_callbacks(
     State(state): State<AppState>,
-    _caller: CurrentAgent,
+    caller: CurrentAgent,
     mut query: QueryParams,
 ) -> Result<Json<CallbackQueueDto>, ApiError> {
     let limit = query.take_limit(100, 1000)?;
     query.finish()?;
-    let queue: Vec<QueuedCallback> = state.store.list_callbacks(limit).await?;
+    let queue: Vec<QueuedCallback> = state.store.list_callbacks(&caller.viewer, limit).await?;
     let callbacks = queue.iter().map(|entry| CallbackDto::new(&entry.callback, entry.position)).collect();
     Ok(Json(CallbackQueueDto { callbacks }))
 }

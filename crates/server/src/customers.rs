@@ -269,6 +269,7 @@ async fn list_customers(
         (status = 200, description = "The changed customer", body = CustomerDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "An agent may not change the tier", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
         (status = 409, description = "An identity is already registered", body = ErrorBody),
         (status = 422, description = "Unknown field or bad value", body = ErrorBody),
@@ -277,11 +278,19 @@ async fn list_customers(
 #[tracing::instrument(skip_all, fields(customer_id = id))]
 async fn update_customer(
     State(state): State<AppState>,
-    _caller: CurrentAgent,
+    caller: CurrentAgent,
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<CustomerDto>, ApiError> {
     object.only(&["name", "organization", "tier", "email", "phone", "chat", "handle"])?;
+    if object.has("tier") && !caller.viewer.can_manage_people() {
+        // A tier sets the priority of the customer's tickets, which only a
+        // supervisor may override.
+        return Err(ApiError::Forbidden {
+            field: Some("tier".to_owned()),
+            message: "only supervisors and admins change a customer's tier".to_owned(),
+        });
+    }
     let name = object.string("name")?.map(|name| name.trim().to_owned());
     let organization = object.nullable_id("organization")?.map(|organization| organization.map(OrganizationId));
     let tier = match object.nullable_string("tier")? {

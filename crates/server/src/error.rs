@@ -231,6 +231,7 @@ impl From<Rejection> for ApiError {
                 message: error.to_string(),
             },
             Rejection::Invalid { field, problem } => ApiError::invalid(field, problem),
+            error @ Rejection::LastAdmin => ApiError::Conflict(error.to_string()),
         }
     }
 }

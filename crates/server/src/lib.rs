@@ -27,6 +27,7 @@ mod organizations;
 pub mod outbox;
 mod params;
 mod problems;
+mod request_log;
 mod rules;
 mod search;
 mod service_levels;
@@ -51,8 +52,6 @@ use rapport_core::time::DAY;
 use rapport_store::Store;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 use crate::auth::TokenCache;
 use crate::error::ApiError;
@@ -200,11 +199,7 @@ fn app_with_chat(state: AppState, hub: chat::Hub) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(TokenCache::default()))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::DEBUG))
-                .on_response(DefaultOnResponse::new().level(Level::DEBUG)),
-        )
+        .layer(axum::middleware::from_fn(request_log::log_request))
         .with_state(state)
 }
 

@@ -97,6 +97,11 @@ impl PatchObject {
             .transpose()
     }
 
+    /// Whether the patch names `key` (with any value, null included).
+    pub fn has(&self, key: &str) -> bool {
+        self.fields.contains_key(key)
+    }
+
     /// Refuses the first key that is not in `allowed`. Call it before taking
     /// values, so an unknown key is reported even when another value is wrong.
     pub fn only(&self, allowed: &[&str]) -> Result<(), ApiError> {

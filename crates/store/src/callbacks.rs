@@ -8,13 +8,14 @@
 //! SQLite through the single writer, so two agents never get the same one.
 
 use rapport_core::call::{CallbackOutcome, CallbackState, MAX_CALLBACK_ATTEMPTS, after_attempt};
-use rapport_core::{AgentId, Identity, TicketId, Timestamp};
+use rapport_core::{AgentId, Identity, TicketId, Timestamp, Viewer};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
 use crate::calls::add_system_note;
 use crate::db::{Conn, Dialect, args};
 use crate::error::StoreError;
+use crate::ticket_list::{TicketFilter, conditions};
 
 /// Where a callback request came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,26 +175,34 @@ impl Store {
             .await
     }
 
-    /// The queue: waiting callbacks in line order with their positions, then
-    /// those offered to agents.
-    pub async fn list_callbacks(&self, limit: i64) -> Result<Vec<QueuedCallback>, StoreError> {
+    /// The queue as `viewer` may see it: waiting callbacks in line order with
+    /// their places in the whole line, then those offered to agents. A
+    /// callback on a ticket the viewer may not see is left out (its number and
+    /// ticket are the customer's); one without a ticket is the phone line's.
+    pub async fn list_callbacks(&self, viewer: &Viewer, limit: i64) -> Result<Vec<QueuedCallback>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct PlacedRow {
+            #[sqlx(flatten)]
+            row: CallbackRow,
+            position: Option<i64>,
+        }
+        let mut values = vec![limit.into()];
+        let visible = conditions(&TicketFilter::default(), viewer, &mut values);
+        let placed = COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {placed}, c.position FROM (SELECT {COLUMNS}, CASE WHEN state = 'waiting' THEN \
+               ROW_NUMBER() OVER (PARTITION BY state ORDER BY requested_at, id) END AS position \
+               FROM callbacks WHERE state IN ('waiting', 'offered')) c \
+             LEFT JOIN tickets t ON t.id = c.ticket_id WHERE 1 = 1{visible} \
+             ORDER BY CASE WHEN c.state = 'waiting' THEN 0 ELSE 1 END, c.requested_at, c.id LIMIT $1"
+        );
         self.db
             .read(move |conn| {
                 Box::pin(async move {
-                    let sql = format!(
-                        "SELECT {COLUMNS} FROM callbacks WHERE state IN ('waiting', 'offered') \
-                         ORDER BY CASE WHEN state = 'waiting' THEN 0 ELSE 1 END, requested_at, id LIMIT $1"
-                    );
-                    let rows: Vec<CallbackRow> = conn.fetch_all(AssertSqlSafe(sql), args![limit]).await?;
-                    let mut position = 0;
+                    let rows: Vec<PlacedRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
                     rows.into_iter()
-                        .map(|row| {
-                            let callback = Callback::try_from(row)?;
-                            let position = (callback.state == CallbackState::Waiting).then(|| {
-                                position += 1;
-                                position
-                            });
-                            Ok(QueuedCallback { callback, position })
+                        .map(|placed| {
+                            Ok(QueuedCallback { callback: Callback::try_from(placed.row)?, position: placed.position })
                         })
                         .collect()
                 })

@@ -116,6 +116,10 @@ pub enum Rejection {
         /// The channel asked for.
         channel: rapport_core::Channel,
     },
+    /// The change would leave no active admin, and nobody could manage the
+    /// help desk again.
+    #[error("this would leave no active admin: make another agent an admin first")]
+    LastAdmin,
     /// An agent's public reply that no channel can carry (core's `reply::route`).
     #[error("{0}")]
     Unreachable(rapport_core::reply::RouteError),

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{Conn, Dialect, IdRow, args};
 use crate::error::{Rejection, StoreError};
-use crate::outbox::enqueue;
+use crate::outbox::enqueue_with_secret;
 use crate::portal::{MagicLink, insert_link};
 use crate::tickets::{
     CreateTicket, CustomerRef, MessageOrigin, NewAttachment, NewMessage, create_one, insert_message, load_ticket,
@@ -715,7 +715,9 @@ async fn acknowledge(
         html: None,
         automatic: Some(Automatic::AutoReplied),
     };
-    enqueue(conn, Some(message_id), Some(ticket.id), inbound.channel, &ack_id, &payload, now).await?;
+    let secret = link.map(|link| link.url.as_str());
+    enqueue_with_secret(conn, Some(message_id), Some(ticket.id), inbound.channel, &ack_id, &payload, secret, now)
+        .await?;
     Ok(message_id)
 }
 

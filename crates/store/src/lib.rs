@@ -14,6 +14,7 @@ mod chat;
 mod create_batch;
 mod db;
 mod error;
+mod files;
 mod intake;
 mod jobs;
 mod merge;
@@ -158,7 +159,19 @@ impl Store {
         match &self.db {
             Db::Sqlite(pool) => {
                 let before = applied(&SQLITE_MIGRATIONS, pool.acquire().await?).await;
-                SQLITE_MIGRATIONS.run(pool).await?;
+                // SQLite has no lock to hold across migrations (PostgreSQL's
+                // migrator takes an advisory lock): another process opening
+                // the same new file may apply one between our reading what is
+                // applied and applying it. Ours then fails and rolls back;
+                // while the other process is making progress, read again.
+                let mut seen = before;
+                while let Err(error) = SQLITE_MIGRATIONS.run(pool).await {
+                    let now = applied(&SQLITE_MIGRATIONS, pool.acquire().await?).await;
+                    if now <= seen {
+                        return Err(error.into());
+                    }
+                    seen = now;
+                }
                 Ok(SQLITE_MIGRATIONS.iter().count().saturating_sub(before))
             }
             Db::Postgres(pool) => {
@@ -200,7 +213,14 @@ impl Store {
         let target = path.to_string_lossy().into_owned();
         match &self.db {
             Db::Sqlite(pool) => {
-                sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await?;
+                files::create_private_file(path).map_err(|error| {
+                    anyhow::Error::new(error).context(format!("creating the backup file {}", path.display()))
+                })?;
+                if let Err(error) = sqlx::query("VACUUM INTO $1").bind(target).execute(pool).await {
+                    // No half-written copy is left to be mistaken for a backup.
+                    let _ = std::fs::remove_file(path);
+                    return Err(error.into());
+                }
                 Ok(())
             }
             Db::Postgres(_) => Err(StoreError::Other(anyhow::anyhow!(
@@ -277,12 +297,18 @@ fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
         .pragma("cache_size", "-8000")
         .pragma("temp_store", "memory")
         .pragma("journal_size_limit", db::JOURNAL_SIZE_LIMIT);
-    if let Some(parent) = Path::new(options.get_filename()).parent()
+    let file = Path::new(options.get_filename());
+    if file.as_os_str().is_empty() || file == Path::new(":memory:") {
+        return Ok(options);
+    }
+    if let Some(parent) = file.parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).map_err(|error| {
+        files::create_private_dir(parent).map_err(|error| {
             anyhow::Error::new(error).context(format!("creating the data directory {}", parent.display()))
         })?;
     }
+    files::create_private_file(file)
+        .map_err(|error| anyhow::Error::new(error).context(format!("creating the database file {}", file.display())))?;
     Ok(options)
 }

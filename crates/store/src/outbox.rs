@@ -202,6 +202,7 @@ impl Store {
                 let row = row.ok_or(StoreError::NotFound("outbox entry"))?;
                 if row.state != "queued" {
                     // A bounce or a receipt got there first; it knows better.
+                    forget_secret(conn, id).await?;
                     return Ok(());
                 }
                 let settled = settle(row.attempts, outcome, now);
@@ -224,6 +225,9 @@ impl Store {
                 if let Some(message) = row.message_id {
                     conn.execute("UPDATE messages SET delivery = $1 WHERE id = $2", args![state.as_str(), message])
                         .await?;
+                }
+                if state != DeliveryState::Queued {
+                    forget_secret(conn, id).await?;
                 }
                 Ok(())
             })
@@ -321,17 +325,47 @@ pub(crate) async fn enqueue(
     payload: &OutboundPayload,
     now: Timestamp,
 ) -> Result<(), StoreError> {
+    enqueue_with_secret(conn, message, ticket, channel, external_id, payload, None, now).await
+}
+
+/// [`enqueue`] for a payload that carries `secret` (a magic link's URL): the
+/// payload keeps it only until the entry is sent or given up.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn enqueue_with_secret(
+    conn: &mut Conn<'_>,
+    message: Option<MessageId>,
+    ticket: Option<TicketId>,
+    channel: Channel,
+    external_id: &str,
+    payload: &OutboundPayload,
+    secret: Option<&str>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO outbox (message_id, ticket_id, channel, external_id, payload, state, attempts, next_attempt_at, \
-         created_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6)",
+         created_at, secret) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $7)",
         args![
             message.map(|message| message.0),
             ticket.map(|ticket| ticket.0),
             channel.as_str(),
             external_id,
             serde_json::to_string(payload)?,
-            now.0
+            now.0,
+            secret.map(str::to_owned)
         ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What stands in a sent payload where its secret was.
+pub(crate) const SECRET_REMOVED: &str = "(link removed once sent)";
+
+/// Takes the secret out of entry `id`'s payload (once it is sent or given up).
+async fn forget_secret(conn: &mut Conn<'_>, id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE outbox SET payload = REPLACE(payload, secret, $1), secret = NULL WHERE id = $2 AND secret IS NOT NULL",
+        args![SECRET_REMOVED, id],
     )
     .await?;
     Ok(())

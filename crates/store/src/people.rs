@@ -10,8 +10,8 @@ use rapport_core::{
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Conn, IdRow, args};
-use crate::error::StoreError;
+use crate::db::{Conn, Dialect, IdRow, args};
+use crate::error::{Rejection, StoreError};
 use crate::projector::mark_customers_tickets;
 use crate::rows::{AGENT_COLUMNS, AgentRow, CustomerRow, IdentityRow, MembershipRow, OrganizationRow, TeamRow};
 use crate::tickets::{attach_identities, load_ticket, save_decision};
@@ -502,6 +502,14 @@ impl Store {
             Box::pin(async move {
                 let skills = changes.skills.map(|s| serde_json::to_string(&s)).transpose()?;
                 let languages = changes.languages.map(|l| serde_json::to_string(&l)).transpose()?;
+                let may_remove_admin =
+                    changes.role.is_some_and(|role| role != Role::Admin) || changes.active == Some(false);
+                if may_remove_admin {
+                    let admins = active_admins(conn).await?;
+                    if admins.len() == 1 && admins[0].id == id.0 {
+                        return Err(Rejection::LastAdmin.into());
+                    }
+                }
                 let changed = conn
                     .execute(
                         "UPDATE agents SET name = COALESCE($1, name), role = COALESCE($2, role), \
@@ -531,6 +539,15 @@ impl Store {
         .await?;
         self.get_agent(id).await
     }
+}
+
+/// The active admins, their rows held until the transaction ends, so that
+/// two admins removed at once on PostgreSQL are counted one after the other
+/// (and the second refused); SQLite's one writer already orders them.
+async fn active_admins(conn: &mut Conn<'_>) -> Result<Vec<IdRow>, StoreError> {
+    let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT id FROM agents WHERE role = 'admin' AND active = 1{lock}");
+    conn.fetch_all(AssertSqlSafe(sql), args![]).await
 }
 
 async fn set_memberships(conn: &mut Conn<'_>, agent: AgentId, teams: &[TeamId]) -> Result<(), StoreError> {

@@ -20,7 +20,7 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Conn, IdRow, args};
 use crate::error::StoreError;
-use crate::outbox::enqueue;
+use crate::outbox::enqueue_with_secret;
 use crate::rows::{TICKET_COLUMNS, TicketRow};
 use crate::tickets::{load_messages, load_ticket};
 
@@ -135,7 +135,9 @@ impl Store {
                     .await?;
                 let Some(owner) = owner else { return Ok(false) };
                 insert_link(conn, &link, CustomerId(owner.id), &identity, None, now).await?;
-                enqueue(conn, None, None, rapport_core::Channel::Email, &external_id, &email, now).await?;
+                let secret = Some(link.url.as_str());
+                enqueue_with_secret(conn, None, None, rapport_core::Channel::Email, &external_id, &email, secret, now)
+                    .await?;
                 Ok(true)
             })
         })

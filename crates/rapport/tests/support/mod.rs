@@ -99,10 +99,15 @@ pub struct Served {
 impl Served {
     /// Starts `rapport serve --listen 127.0.0.1:0 ARGS` and waits until it listens.
     pub async fn start(args: &[&str]) -> Served {
+        Served::start_logging(args, "info,sqlx=warn").await
+    }
+
+    /// The same with `RUST_LOG=log`.
+    pub async fn start_logging(args: &[&str], log: &str) -> Served {
         let mut child = Command::new(BIN)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
-            .env("RUST_LOG", "info,sqlx=warn")
+            .env("RUST_LOG", log)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +21,7 @@ use rapport_core::{Channel, Identity};
 use rapport_store::{OutboxItem, QuarantineReason, SendOutcome, Store};
 
 use super::whatsapp::{answer_handshake, check_signature, file_messages, outcome, record_receipts, try_again_later};
+use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
 
@@ -58,7 +58,11 @@ async fn handshake(
     Ok(answer_handshake(&query, &settings.verify_token))
 }
 
-async fn notification(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn notification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    HookBody(body): HookBody,
+) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.messenger else { return Err(not_configured()) };
     check_signature(&settings.app_secret, &headers, &body)?;
     let received_at = now();

@@ -1,7 +1,6 @@
 //! `/hooks/telegram`: the Telegram Bot API's webhook, checked by its secret token.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -10,6 +9,7 @@ use rapport_channels::webhook::verify_telegram;
 use rapport_core::Channel;
 use rapport_store::{FileInbound, QuarantineReason};
 
+use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
 
@@ -29,7 +29,11 @@ pub(super) fn router() -> Router<AppState> {
     Router::new().route("/hooks/telegram", post(telegram))
 }
 
-async fn telegram(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+async fn telegram(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    HookBody(body): HookBody,
+) -> Result<StatusCode, ApiError> {
     let Some(settings) = &state.config.telegram else {
         return Err(ApiError::NotFound("Telegram is not configured ([telegram] in the configuration)".to_owned()));
     };

@@ -11,7 +11,6 @@
 mod voice;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +24,7 @@ use rapport_channels::webhook::verify_twilio;
 use rapport_core::{Channel, InboundAttachment};
 use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome};
 
+use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
 
@@ -123,7 +123,7 @@ async fn incoming_sms(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
     let received_at = now();
@@ -168,7 +168,7 @@ async fn sms_status(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<StatusCode, ApiError> {
     let (_, params) = verified(&state, &headers, &uri, &body)?;
     match parse_status(&params) {

@@ -24,6 +24,7 @@ use rapport_core::messaging::{needs_template, service_window};
 use rapport_core::{Channel, Identity};
 use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome, Store};
 
+use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
 
@@ -132,7 +133,11 @@ fn not_configured() -> ApiError {
     ApiError::NotFound("WhatsApp is not configured ([whatsapp] in the configuration)".to_owned())
 }
 
-async fn notification(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn notification(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    HookBody(body): HookBody,
+) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.whatsapp else { return Err(not_configured()) };
     check_signature(&settings.app_secret, &headers, &body)?;
     let received_at = now();

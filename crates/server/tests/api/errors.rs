@@ -239,3 +239,16 @@ async fn garbage_never_takes_the_server_down() {
     }
     app.get("/healthz", &app.admin).await.expect(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn issue_15_a_webhook_over_the_limit_is_the_same_json_413() {
+    let app = spawn_app().await;
+    for path in ["/hooks/whatsapp", "/hooks/telegram", "/hooks/messenger", "/hooks/twilio/sms", "/hooks/twilio/voice"] {
+        let request = app
+            .request(Method::POST, path, None)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("x".repeat(1024 * 1024 + 1));
+        let reply = app.send(request).await;
+        reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None);
+    }
+}

@@ -41,16 +41,24 @@ async fn customers_are_created_read_updated_and_matched_by_identity() {
     assert_eq!(organization["tier"], "premium");
     let patch =
         json!({"name": "Ann Smith", "organization": id(&organization), "tier": "business", "chat": "visitor-7"});
-    let updated = app.patch(&path, &agent, &patch, None).await.expect(StatusCode::OK);
+    // A tier sets priority: an agent may not change it (issue 15), a supervisor may.
+    app.patch(&path, &agent, &patch, None).await.assert_error(StatusCode::FORBIDDEN, "forbidden", Some("tier"));
+    app.patch(&path, &agent, &json!({"tier": null}), None).await.assert_error(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        Some("tier"),
+    );
+    let supervisor = app.agent(Role::Supervisor, &[]).await;
+    let updated = app.patch(&path, &supervisor, &patch, None).await.expect(StatusCode::OK);
     assert_eq!(updated["name"], "Ann Smith");
     assert_eq!(updated["organization"], organization["id"]);
     assert_eq!(updated["tier"], "business");
     assert_eq!(updated["identities"].as_array().map(Vec::len), Some(3));
     let cleared =
-        app.patch(&path, &agent, &json!({"organization": null, "tier": null}), None).await.expect(StatusCode::OK);
+        app.patch(&path, &supervisor, &json!({"organization": null, "tier": null}), None).await.expect(StatusCode::OK);
     assert_eq!((cleared["organization"].clone(), cleared["tier"].clone()), (Value::Null, Value::Null));
 
-    app.patch(&path, &agent, &json!({"tier": "gold"}), None).await.assert_error(
+    app.patch(&path, &supervisor, &json!({"tier": "gold"}), None).await.assert_error(
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid",
         Some("tier"),
@@ -143,4 +151,56 @@ async fn agents_are_created_with_teams_and_changed_by_managers() {
         app.patch(&path, &app.admin, &json!({"role": "supervisor", "teams": []}), None).await.expect(StatusCode::OK);
     assert_eq!((changed["role"].clone(), changed["teams"].clone()), (json!("supervisor"), json!([])));
     app.get("/api/v1/agents/999999", &app.admin).await.assert_error(StatusCode::NOT_FOUND, "not_found", None);
+}
+
+#[tokio::test]
+async fn issue_15_the_last_admin_cannot_lock_everyone_out() {
+    let app = spawn_app().await;
+    let admin = &app.admin;
+    let path = format!("/api/v1/agents/{}", admin.id);
+    for change in [json!({"active": false}), json!({"role": "supervisor"})] {
+        app.patch(&path, admin, &change, None).await.assert_error(StatusCode::CONFLICT, "conflict", None);
+    }
+    let kept = app.get(&path, admin).await.expect(StatusCode::OK);
+    assert_eq!((kept["role"].as_str(), kept["active"].as_bool()), (Some("admin"), Some(true)));
+
+    // Once a second admin exists, the first may step down, and the second is then the last.
+    let second = app.agent(Role::Admin, &[]).await;
+    app.patch(&path, admin, &json!({"role": "supervisor"}), None).await.expect(StatusCode::OK);
+    let second_path = format!("/api/v1/agents/{}", second.id);
+    let refused = app.patch(&second_path, &second, &json!({"active": false}), None).await;
+    refused.assert_error(StatusCode::CONFLICT, "conflict", None);
+}
+
+#[tokio::test]
+async fn issue_15_the_callback_line_hides_callbacks_on_tickets_an_agent_cannot_see() {
+    let app = spawn_app().await;
+    let billing = app.team("Billing").await;
+    let sales = app.team("Sales").await;
+    let seller = app.agent(Role::Agent, &[sales]).await;
+    let mut hidden = ticket_body("payer@example.com");
+    hidden["team"] = json!(billing);
+    let hidden = id(&app.create_ticket(&app.admin, &hidden).await);
+    // Owned by someone in another team (unassigned tickets are every agent's).
+    let biller = app.agent(Role::Agent, &[billing]).await;
+    app.set(hidden, json!({"owner": biller.id})).await;
+    let mut shown = ticket_body("buyer@example.com");
+    shown["team"] = json!(sales);
+    let shown = id(&app.create_ticket(&app.admin, &shown).await);
+    for (phone, ticket) in [("+14155550121", hidden), ("+14155550122", shown)] {
+        let body = json!({"phone": phone, "ticket": ticket});
+        app.post("/api/v1/callbacks", &app.admin, &body).await.expect(StatusCode::CREATED);
+    }
+    let line = |list: Value| -> Vec<(String, Value)> {
+        list["callbacks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| (entry["phone"].as_str().unwrap().to_owned(), entry["ticket"].clone()))
+            .collect()
+    };
+    let all = line(app.get("/api/v1/callbacks", &app.admin).await.expect(StatusCode::OK));
+    assert_eq!(all.len(), 2, "{all:?}");
+    let seen = line(app.get("/api/v1/callbacks", &seller).await.expect(StatusCode::OK));
+    assert_eq!(seen, vec![("+14155550122".to_owned(), json!(shown))]);
 }

@@ -78,6 +78,7 @@ async fn the_callback_line_keeps_its_order() {
     let store = fresh_store().await;
     let alice = agent(&store, "alice@example.com", Role::Agent, Vec::new()).await.agent;
     let bob = agent(&store, "bob@example.com", Role::Agent, Vec::new()).await.agent;
+    let supervisor = agent(&store, "sup@example.com", Role::Supervisor, Vec::new()).await;
     let first = store.request_callback(request("+14155550101", 0)).await.unwrap();
     let from_call = NewCallback { call_sid: Some("CA9".into()), ..request("+14155550102", 1) };
     let second = store.request_callback(from_call.clone()).await.unwrap();
@@ -89,7 +90,7 @@ async fn the_callback_line_keeps_its_order() {
         queue.into_iter().map(|entry| (entry.callback.id, entry.position)).collect()
     };
     assert_eq!(
-        line(store.list_callbacks(10).await.unwrap()),
+        line(store.list_callbacks(&supervisor, 10).await.unwrap()),
         vec![(first.id, Some(1)), (second.id, Some(2)), (third.id, Some(3))]
     );
 
@@ -101,7 +102,7 @@ async fn the_callback_line_keeps_its_order() {
     let back = store.complete_callback(first.id, alice, CallbackOutcome::NoAnswer, at(13)).await.unwrap().unwrap();
     assert_eq!((back.state, back.attempts, back.requested_at), (CallbackState::Waiting, 1, at(0)));
     assert_eq!(
-        line(store.list_callbacks(10).await.unwrap()),
+        line(store.list_callbacks(&supervisor, 10).await.unwrap()),
         vec![(first.id, Some(1)), (third.id, Some(2)), (second.id, None)]
     );
     // One callback's place agrees with the listed line; an offered one has none.
@@ -115,4 +116,42 @@ async fn the_callback_line_keeps_its_order() {
     }
     assert_eq!(store.get_callback(first.id).await.unwrap().state, CallbackState::Cancelled);
     assert!(store.get_callback(4242).await.is_err());
+}
+
+#[tokio::test]
+async fn issue_15_an_agent_sees_no_callback_on_a_ticket_hidden_from_them() {
+    let store = fresh_store().await;
+    let billing = store.insert_team("Billing".into(), String::new(), at(0)).await.unwrap();
+    let sales = store.insert_team("Sales".into(), String::new(), at(0)).await.unwrap();
+    let seller = agent(&store, "seller@example.com", Role::Agent, vec![sales.id]).await;
+    let supervisor = agent(&store, "sup@example.com", Role::Supervisor, Vec::new()).await;
+    let mut hidden = crate::harness::request("Refund", "payer@example.com");
+    hidden.team = Some(billing.id);
+    let hidden = store.create_ticket(hidden).await.unwrap().ticket;
+    // Owned by someone in another team: not the seller's (unassigned tickets are everyone's).
+    let biller = agent(&store, "biller@example.com", Role::Agent, vec![billing.id]).await;
+    let assign = rapport_core::event::TicketPatch { owner: Some(Some(biller.agent)), ..Default::default() };
+    store.patch_ticket(hidden.id, supervisor.clone(), assign, None, at(0)).await.unwrap();
+    let mut shown = crate::harness::request("Quote", "buyer@example.com");
+    shown.team = Some(sales.id);
+    let shown = store.create_ticket(shown).await.unwrap().ticket;
+
+    let on_hidden =
+        store.request_callback(NewCallback { ticket: Some(hidden.id), ..request("+14155550111", 0) }).await.unwrap();
+    let on_shown =
+        store.request_callback(NewCallback { ticket: Some(shown.id), ..request("+14155550112", 1) }).await.unwrap();
+    let no_ticket = store.request_callback(request("+14155550113", 2)).await.unwrap();
+
+    let line = |queue: Vec<rapport_store::QueuedCallback>| -> Vec<(i64, Option<i64>)> {
+        queue.into_iter().map(|entry| (entry.callback.id, entry.position)).collect()
+    };
+    assert_eq!(
+        line(store.list_callbacks(&supervisor, 10).await.unwrap()),
+        vec![(on_hidden.id, Some(1)), (on_shown.id, Some(2)), (no_ticket.id, Some(3))]
+    );
+    // The agent's view leaves the hidden one out; the places stay those in the whole line.
+    assert_eq!(
+        line(store.list_callbacks(&seller, 10).await.unwrap()),
+        vec![(on_shown.id, Some(2)), (no_ticket.id, Some(3))]
+    );
 }

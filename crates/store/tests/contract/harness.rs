@@ -127,3 +127,16 @@ pub async fn execute_sql(url: &str, sql: &str) {
         sqlx::query(sql).execute(&mut conn).await.unwrap();
     }
 }
+
+/// The first column of every row `sql` returns, as text, read behind the
+/// store's back (to see what the database itself holds).
+pub async fn query_texts(url: &str, sql: &str) -> Vec<String> {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+    } else {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
+    }
+}

@@ -139,3 +139,40 @@ async fn sqlite_backups_hold_the_data() {
         rapport_store::Dialect::Postgres => assert!(store.backup(&path).await.is_err()),
     }
 }
+
+#[tokio::test]
+async fn issue_15_the_last_active_admin_cannot_be_deactivated_or_demoted() {
+    let store = fresh_store().await;
+    let first = agent(&store, "first@rapport.example", Role::Admin, vec![]).await;
+    let deactivate = || rapport_store::AgentChanges { active: Some(false), ..Default::default() };
+    let demote = || rapport_store::AgentChanges { role: Some(Role::Supervisor), ..Default::default() };
+
+    for changes in [deactivate(), demote()] {
+        let error = store.update_agent(first.agent, changes).await.unwrap_err();
+        assert!(matches!(error, StoreError::Rejected(rapport_store::Rejection::LastAdmin)), "{error:?}");
+        let kept = store.get_agent(first.agent).await.unwrap();
+        assert!(kept.active && kept.role == Role::Admin, "nothing changed: {kept:?}");
+    }
+
+    // With a second admin, either may go, but not both.
+    let second = agent(&store, "second@rapport.example", Role::Admin, vec![]).await;
+    store.update_agent(first.agent, demote()).await.unwrap();
+    let error = store.update_agent(second.agent, deactivate()).await.unwrap_err();
+    assert!(matches!(error, StoreError::Rejected(rapport_store::Rejection::LastAdmin)), "{error:?}");
+    // Other agents' changes are not affected by the rule.
+    store.update_agent(first.agent, deactivate()).await.unwrap();
+}
+
+#[tokio::test]
+async fn issue_15_two_admins_removed_at_once_leave_one() {
+    for _ in 0..5 {
+        let store = fresh_store().await;
+        let one = agent(&store, "one@rapport.example", Role::Admin, vec![]).await;
+        let two = agent(&store, "two@rapport.example", Role::Admin, vec![]).await;
+        let off = || rapport_store::AgentChanges { active: Some(false), ..Default::default() };
+        let (a, b) = tokio::join!(store.update_agent(one.agent, off()), store.update_agent(two.agent, off()));
+        assert!(a.is_ok() != b.is_ok(), "exactly one of the two is refused: {a:?} {b:?}");
+        let admins = store.list_agents(None, 10).await.unwrap();
+        assert_eq!(admins.iter().filter(|agent| agent.active && agent.role == Role::Admin).count(), 1);
+    }
+}

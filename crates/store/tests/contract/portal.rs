@@ -1,7 +1,7 @@
 //! Magic links, verified identities, portal sessions and rate counters (issue 3).
 
 use rapport_core::intake::{InboundMessage, NewTicketReason, PORTAL_LINK_STAND_IN};
-use rapport_core::outbox::OutboundPayload;
+use rapport_core::outbox::{OutboundPayload, SendOutcome};
 use rapport_core::time::{DAY, HOUR};
 use rapport_core::{Actor, Author, Channel, CustomerId, Identity, MessageKind, Role, TicketId, Timestamp};
 use rapport_store::{
@@ -199,4 +199,42 @@ async fn rate_counters_count_per_window() {
     assert_eq!(store.count_attempt(key(), HOUR, 3, at(3600)).await.unwrap(), RateCheck::Allowed);
     assert!(store.purge_portal(HOUR, at(3 * 3600)).await.unwrap() >= 2, "spent counters are purged");
     assert_eq!(store.count_attempt(key(), HOUR, 1, at(3 * 3600)).await.unwrap(), RateCheck::Allowed);
+}
+
+#[tokio::test]
+async fn issue_15_a_sent_or_failed_link_leaves_no_secret_in_the_outbox() {
+    let (store, url) = fresh_store_with_url().await;
+    let mut message = email("ann@example.com", "web-1@us", "Printer", at(0));
+    message.channel = Channel::Web;
+    let request = FileInbound { acknowledgment: Some("ack@us".into()), ..filing(message, None) };
+    store.file_inbound_with_link(request, link("first-secret")).await.unwrap();
+    let ann = Identity::email("ann@example.com").unwrap();
+    let body = "Your link: https://help.example/help/t/second-secret (valid 7 days)";
+    assert!(store.send_magic_link(ann, link("second-secret"), "l1@us".into(), notice(body), at(1)).await.unwrap());
+    let payloads = || query_texts(&url, "SELECT payload FROM outbox ORDER BY id");
+
+    // Until it is sent, the outbox needs the link.
+    let queued = payloads().await;
+    assert!(queued[0].contains("first-secret") && queued[1].contains("second-secret"), "{queued:?}");
+    let claimed = store.claim_outbox(at(2), 60_000, 10).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    let (ack, link_mail) = match claimed[0].payload.text.contains("first-secret") {
+        true => (claimed[0].id, claimed[1].id),
+        false => (claimed[1].id, claimed[0].id),
+    };
+    // A retry keeps it; a send or a permanent failure removes it.
+    store.finish_outbox(ack, SendOutcome::Retry("busy".into()), at(3)).await.unwrap();
+    assert!(payloads().await[0].contains("first-secret"));
+    store.finish_outbox(link_mail, SendOutcome::Failed("refused".into()), at(4)).await.unwrap();
+    let again = store.claim_outbox(at(10_000_000), 60_000, 10).await.unwrap();
+    assert_eq!(again.iter().map(|entry| entry.id).collect::<Vec<_>>(), vec![ack]);
+    store.finish_outbox(ack, SendOutcome::Sent, at(10_000_001)).await.unwrap();
+
+    let kept = payloads().await;
+    for payload in &kept {
+        assert!(!payload.contains("secret"), "{payload}");
+        assert!(payload.contains("(link removed once sent)"), "{payload}");
+    }
+    let secrets = query_texts(&url, "SELECT COALESCE(secret, '') FROM outbox").await;
+    assert!(secrets.iter().all(String::is_empty), "{secrets:?}");
 }

@@ -327,3 +327,30 @@ async fn a_change_of_tier_measures_the_customers_open_tickets_again() {
     let upgraded = store.find_ticket_sla(other.id).await.unwrap().unwrap();
     assert_eq!((upgraded.tier.0.as_str(), upgraded.policy), ("premium", after.policy));
 }
+
+#[tokio::test]
+async fn issue_15_three_instances_starting_together_on_a_new_database_all_start() {
+    for _ in 0..5 {
+        let (url, _dir) = match std::env::var("RAPPORT_TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => (fresh_postgres_database(&base).await, None),
+            _ => {
+                let dir = tempfile::tempdir().unwrap();
+                (format!("sqlite://{}", dir.path().join("new.db").display()), Some(dir))
+            }
+        };
+        // What `rapport serve` does first: open (migrating) and install the shipped policies.
+        let start = |url: String| async move {
+            let store = rapport_store::Store::open(&url, rapport_store::StoreOptions::default()).await?;
+            let installed = store.install_default_policies(T0).await?;
+            Ok::<_, rapport_store::StoreError>((store, installed))
+        };
+        let (a, b, c) = tokio::join!(start(url.clone()), start(url.clone()), start(url.clone()));
+        let started = [a, b, c].map(|result| result.expect("every instance starts"));
+        let installed: usize = started.iter().map(|(_, installed)| installed).sum();
+        let policies = started[0].0.list_policies().await.unwrap();
+        assert!(installed > 0 && installed == policies.len(), "installed once: {installed} of {}", policies.len());
+        for (store, _) in started {
+            store.close().await;
+        }
+    }
+}

@@ -23,6 +23,7 @@ use rapport_core::{Channel, TicketId};
 use rapport_store::{CallEventFiling, CallbackSource, FileInbound, NewCallback, QuarantineReason};
 
 use super::{TwilioSettings, twiml, verified};
+use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
 
@@ -97,7 +98,7 @@ async fn incoming_call(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
     // Even a caller we cannot identify is put through to an agent.
@@ -112,7 +113,7 @@ async fn call_status(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (_, params) = verified(&state, &headers, &uri, &body)?;
     if let Some(report) = read_call(&state, &params, &body).await? {
@@ -125,7 +126,7 @@ async fn queue_result(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
     let Some(report) = read_call(&state, &params, &body).await? else { return Ok(twiml(empty())) };
@@ -148,7 +149,7 @@ async fn voicemail(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (_, params) = verified(&state, &headers, &uri, &body)?;
     if let Some(report) = read_call(&state, &params, &body).await? {
@@ -163,7 +164,7 @@ async fn gather(
     State(state): State<AppState>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
     let position = params.get("QueuePosition").and_then(|value| value.trim().parse::<i64>().ok());
