@@ -291,16 +291,17 @@ pub enum OpenError {
     LongSubject,
 }
 
-/// A subject as a ticket keeps it: trimmed, not blank, at most [`MAX_SUBJECT_CHARS`].
+/// A subject as a ticket keeps it: on one line ([`crate::text::one_line`]),
+/// not blank, at most [`MAX_SUBJECT_CHARS`].
 pub fn parse_subject(subject: &str) -> Result<String, OpenError> {
-    let subject = subject.trim();
+    let subject = crate::text::one_line(subject);
     if subject.is_empty() {
         return Err(OpenError::EmptySubject);
     }
     if subject.chars().count() > MAX_SUBJECT_CHARS {
         return Err(OpenError::LongSubject);
     }
-    Ok(subject.to_owned())
+    Ok(subject)
 }
 
 /// Opens ticket `id`: status new, priority from the matrix, version 1.

@@ -26,6 +26,7 @@ pub mod problem;
 pub mod reply;
 pub mod rules;
 pub mod sla;
+pub mod text;
 pub mod ticket;
 pub mod time;
 

@@ -123,7 +123,7 @@ pub struct AgentPatchBody {
 }
 
 fn agent_name(name: String) -> Result<String, ApiError> {
-    let name = name.trim().to_owned();
+    let name = rapport_core::text::one_line(&name);
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid("name", "name must be 1-200 characters"));
     }

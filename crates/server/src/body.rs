@@ -69,7 +69,35 @@ impl FromRequest<AppState> for RawJson {
         if too_deep(&bytes, MAX_DEPTH) {
             return Err(ApiError::MalformedJson(format!("JSON is nested deeper than {MAX_DEPTH} levels")));
         }
-        Ok(RawJson(bytes))
+        Ok(RawJson(without_nul(bytes)?))
+    }
+}
+
+/// The body with every NUL character (`\u0000`) taken out of its strings:
+/// PostgreSQL cannot store it in text, and both databases must keep the same
+/// thing for the same request. Bodies without one are returned as they came.
+fn without_nul(bytes: Bytes) -> Result<Bytes, ApiError> {
+    const ESCAPED_NUL: &[u8] = b"\\u0000";
+    if !bytes.windows(ESCAPED_NUL.len()).any(|window| window == ESCAPED_NUL) {
+        return Ok(bytes);
+    }
+    let mut value: serde_json::Value = parse(&bytes)?;
+    strip_nul(&mut value);
+    serde_json::to_vec(&value).map(Bytes::from).map_err(|error| ApiError::MalformedJson(error.to_string()))
+}
+
+fn strip_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(text) => text.retain(|c| c != '\0'),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        serde_json::Value::Object(fields) => {
+            if fields.keys().any(|key| key.contains('\0')) {
+                let taken = std::mem::take(fields);
+                fields.extend(taken.into_iter().map(|(key, value)| (key.replace('\0', ""), value)));
+            }
+            fields.values_mut().for_each(strip_nul);
+        }
+        _ => {}
     }
 }
 

@@ -207,7 +207,7 @@ async fn create_customer(
     let found = identities("", &request.email, &request.phone, &request.chat, &request.handle)?;
     let tier = request.tier.map(|tier| known_tier(&state.store, tier)).transpose()?;
     let customer = NewCustomer {
-        name: request.name.unwrap_or_default().trim().to_owned(),
+        name: rapport_core::text::one_line(&request.name.unwrap_or_default()),
         organization: request.organization.map(OrganizationId),
         tier,
         identities: found,
@@ -291,7 +291,7 @@ async fn update_customer(
             message: "only supervisors and admins change a customer's tier".to_owned(),
         });
     }
-    let name = object.string("name")?.map(|name| name.trim().to_owned());
+    let name = object.string("name")?.map(|name| rapport_core::text::one_line(&name));
     let organization = object.nullable_id("organization")?.map(|organization| organization.map(OrganizationId));
     let tier = match object.nullable_string("tier")? {
         Some(Some(tier)) => Some(Some(known_tier(&state.store, tier)?)),

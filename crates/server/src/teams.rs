@@ -112,7 +112,7 @@ pub struct TeamPatchBody {
 }
 
 fn team_name(name: String) -> Result<String, ApiError> {
-    let name = name.trim().to_owned();
+    let name = rapport_core::text::one_line(&name);
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("name", "name must be 1-100 characters"));
     }

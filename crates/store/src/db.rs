@@ -44,19 +44,29 @@ impl From<Option<i64>> for Arg {
         Arg::I64(value)
     }
 }
+/// Text as both databases can store it: PostgreSQL refuses the NUL
+/// character in text (`invalid byte sequence for encoding "UTF8": 0x00`),
+/// which a customer's message, a webhook or a form may carry, so every text
+/// bound to a statement, on either database, goes without it. Both then keep
+/// the same thing for the same input, and lookups bind the same text as the
+/// rows they look for.
+pub(crate) fn storable(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "") } else { text }
+}
+
 impl From<String> for Arg {
     fn from(value: String) -> Arg {
-        Arg::Text(Some(value))
+        Arg::Text(Some(storable(value)))
     }
 }
 impl From<&str> for Arg {
     fn from(value: &str) -> Arg {
-        Arg::Text(Some(value.to_owned()))
+        Arg::Text(Some(storable(value.to_owned())))
     }
 }
 impl From<Option<String>> for Arg {
     fn from(value: Option<String>) -> Arg {
-        Arg::Text(value)
+        Arg::Text(value.map(storable))
     }
 }
 impl From<f64> for Arg {

@@ -645,7 +645,10 @@ impl CreateTicketRequest {
             body: self.body,
             html: None,
             channel: self.channel,
-            customer: CustomerRef { name: customer.name, identities: found },
+            customer: CustomerRef {
+                name: customer.name.map(|name| rapport_core::text::one_line(&name)).filter(|name| !name.is_empty()),
+                identities: found,
+            },
             urgency: self.urgency.unwrap_or(Level::Normal),
             team: self.team.map(TeamId),
             tags: self.tags,

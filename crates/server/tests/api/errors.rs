@@ -252,3 +252,55 @@ async fn issue_15_a_webhook_over_the_limit_is_the_same_json_413() {
         reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None);
     }
 }
+
+#[tokio::test]
+async fn issue_15_nul_characters_are_taken_out_of_what_the_api_stores() {
+    let app = spawn_app().await;
+    let mut body = ticket_body("nul@example.com");
+    body["subject"] = json!("Broken\u{0} printer");
+    body["body"] = json!("It\u{0} jams");
+    body["customer"]["name"] = json!("Ann\u{0} Lee");
+    let created = app.create_ticket(&app.admin, &body).await;
+    assert_eq!(created["subject"], "Broken printer");
+    let ticket = id(&created);
+    let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"][0]["text"], "It jams", "{detail}");
+    let customer = app.get(&format!("/api/v1/customers/{}", detail["customer"]), &app.admin).await;
+    assert_eq!(customer.expect(StatusCode::OK)["name"], "Ann Lee");
+    let team =
+        app.post("/api/v1/teams", &app.admin, &json!({"name": "Bil\u{0}ling"})).await.expect(StatusCode::CREATED);
+    assert_eq!(team["name"], "Billing");
+    let note = json!({"public": false, "body": "see\u{0} log"});
+    let added = app.post(&format!("/api/v1/tickets/{ticket}/messages"), &app.admin, &note).await;
+    assert_eq!(added.expect(StatusCode::CREATED)["text"], "see log");
+}
+
+#[tokio::test]
+async fn issue_15_line_breaks_in_subjects_and_names_are_folded_on_every_api_path() {
+    let app = spawn_app().await;
+    let mut body = ticket_body("crlf@example.com");
+    body["subject"] = json!("Printer\r\nBcc: everyone@example.com");
+    body["customer"]["name"] = json!("Ann\r\nLee");
+    let created = app.create_ticket(&app.admin, &body).await;
+    assert_eq!(created["subject"], "Printer Bcc: everyone@example.com");
+    let customer_path = format!("/api/v1/customers/{}", created["customer"]);
+    let customer = app.get(&customer_path, &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(customer["name"], "Ann Lee");
+    let renamed = app.patch(&customer_path, &app.admin, &json!({"name": "Ann\nSmith"}), None).await;
+    assert_eq!(renamed.expect(StatusCode::OK)["name"], "Ann Smith");
+    let made = app.post("/api/v1/customers", &app.admin, &json!({"name": "Bo\r\nB", "email": "bob@example.com"})).await;
+    assert_eq!(made.expect(StatusCode::CREATED)["name"], "Bo B");
+    let team = app.post("/api/v1/teams", &app.admin, &json!({"name": "Sales\nTeam"})).await.expect(StatusCode::CREATED);
+    assert_eq!(team["name"], "Sales Team");
+    let agent_path = format!("/api/v1/agents/{}", app.admin.id);
+    let agent = app.patch(&agent_path, &app.admin, &json!({"name": "Sam\r\nAdmin"}), None).await;
+    assert_eq!(agent.expect(StatusCode::OK)["name"], "Sam Admin");
+    // A subject that is only a line break is blank.
+    let mut blank = ticket_body("blank@example.com");
+    blank["subject"] = json!("\r\n");
+    app.post("/api/v1/tickets", &app.admin, &blank).await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+        Some("subject"),
+    );
+}

@@ -124,3 +124,25 @@ async fn the_telegram_hook_is_404_when_not_configured() {
     let response = app.client.post(format!("{}/hooks/telegram", app.address)).json(&update(1, 1, "x")).send().await;
     assert_eq!(response.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn issue_15_a_nul_in_a_telegram_message_is_filed_without_it() {
+    let (api_base, _) = bot_api().await;
+    let config = ServerConfig {
+        telegram: Some(TelegramSettings { bot_token: "123:ABC".into(), secret_token: "s3cret-token".into(), api_base }),
+        ..ServerConfig::default()
+    };
+    let app = spawn_app_with(config).await;
+    let hook = format!("{}/hooks/telegram", app.address);
+    let send = |body: Value| {
+        app.client.post(&hook).header("X-Telegram-Bot-Api-Secret-Token", "s3cret-token").json(&body).send()
+    };
+    // On PostgreSQL this was a 500 on every retry, never filed.
+    assert_eq!(send(update(7, 70, "my\u{0}order")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(send(update(7, 70, "my\u{0}order")).await.unwrap().status(), StatusCode::OK, "the retry");
+    let page = app.get("/api/v1/tickets", &app.admin).await.expect(StatusCode::OK);
+    let ticket = page["tickets"][0]["id"].as_i64().expect("one ticket");
+    let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+    let texts: Vec<&str> = detail["messages"].as_array().unwrap().iter().filter_map(|m| m["text"].as_str()).collect();
+    assert_eq!(texts, vec!["myorder"], "{detail}");
+}
