@@ -590,8 +590,9 @@ async fn erase(conn: &mut Conn<'_>, id: CustomerId, actor: Actor, now: Timestamp
     let name = row.ok_or(StoreError::NotFound("customer"))?.name;
     let identities: Vec<IdentityRow> =
         conn.fetch_all("SELECT customer_id, kind, value FROM identities WHERE customer_id = $1", args![id.0]).await?;
+    let addresses: Vec<String> = identities.into_iter().map(|identity| identity.value).collect();
     // Longest first, so "ann@example.com" is replaced before a name "ann" inside it.
-    let mut personal: Vec<String> = identities.into_iter().map(|identity| identity.value).collect();
+    let mut personal: Vec<String> = addresses.clone();
     if name.trim().chars().count() >= 3 && name != REDACTED {
         personal.push(name.trim().to_owned());
     }
@@ -647,6 +648,62 @@ async fn erase(conn: &mut Conn<'_>, id: CustomerId, actor: Actor, now: Timestamp
         save_decision(conn, &current, &decision).await?;
     }
     crate::merge::redact_merges(conn, id, &redact).await?;
+    forget_addresses(conn, &addresses).await?;
+    redact_outbox(conn, &personal, &redact).await
+}
+
+/// Takes an erased customer's addresses out of the rows that hold them
+/// outside their tickets' texts: who sent each message, who follows a
+/// ticket, the rate counters keyed by an address, and the callback line (a
+/// waiting callback is cancelled: nobody may call an erased number).
+async fn forget_addresses(conn: &mut Conn<'_>, addresses: &[String]) -> Result<(), StoreError> {
+    for address in addresses {
+        let address = address.as_str();
+        conn.execute("UPDATE messages SET sender_value = $1 WHERE sender_value = $2", args![REDACTED, address]).await?;
+        conn.execute("DELETE FROM ticket_participants WHERE value = $1", args![address]).await?;
+        conn.execute("DELETE FROM rate_counters WHERE key LIKE '%' || $1", args![address]).await?;
+        conn.execute(
+            "UPDATE callbacks SET phone = $1, state = CASE WHEN state IN ('waiting', 'offered') THEN 'cancelled' \
+             ELSE state END WHERE phone = $2",
+            args![REDACTED, address],
+        )
+        .await?;
+        conn.execute("UPDATE calls SET caller = $1 WHERE caller = $2", args![REDACTED, address]).await?;
+    }
+    Ok(())
+}
+
+/// Redacts the name and addresses in the outbox's payloads and errors (sent
+/// or waiting: an erased customer's mail still waiting goes out redacted).
+async fn redact_outbox(
+    conn: &mut Conn<'_>,
+    personal: &[String],
+    redact: &(dyn Fn(&str) -> String + Sync),
+) -> Result<(), StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct OutboxText {
+        id: i64,
+        payload: String,
+        last_error: Option<String>,
+    }
+    for secret in personal {
+        let rows: Vec<OutboxText> = conn
+            .fetch_all(
+                "SELECT id, payload, last_error FROM outbox WHERE payload LIKE '%' || $1 || '%' \
+                 OR last_error LIKE '%' || $1 || '%'",
+                args![secret.as_str()],
+            )
+            .await?;
+        for row in rows {
+            let payload = redact_json(&row.payload, redact)?;
+            let last_error = row.last_error.as_deref().map(redact);
+            conn.execute(
+                "UPDATE outbox SET payload = $1, last_error = $2 WHERE id = $3",
+                args![payload, last_error, row.id],
+            )
+            .await?;
+        }
+    }
     Ok(())
 }
 

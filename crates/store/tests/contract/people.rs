@@ -176,3 +176,81 @@ async fn issue_15_two_admins_removed_at_once_leave_one() {
         assert_eq!(admins.iter().filter(|agent| agent.active && agent.role == Role::Admin).count(), 1);
     }
 }
+
+/// Every text column of the schema (not the search index's own tables, which
+/// keep single words), as `(table, column)`.
+async fn text_columns(url: &str) -> Vec<(String, String)> {
+    let listing = if url.starts_with("sqlite:") {
+        "SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE '%fts%' AND m.name NOT LIKE 'sqlite_%' \
+         AND (p.type = 'TEXT' OR p.type = '')"
+    } else {
+        "SELECT table_name || '.' || column_name FROM information_schema.columns \
+         WHERE table_schema = 'public' AND data_type IN ('text', 'character varying')"
+    };
+    query_texts(url, listing)
+        .await
+        .into_iter()
+        .filter_map(|name| name.split_once('.').map(|(table, column)| (table.to_owned(), column.to_owned())))
+        .collect()
+}
+
+#[tokio::test]
+async fn issue_15_erasure_leaves_no_trace_in_any_text_column() {
+    let (store, url) = fresh_store_with_url().await;
+    let address = "erin.wexford@mail.test";
+    let phone = "+4915199887766";
+    let name = "Erin Wexford";
+    // An email opens a ticket (its sender, its participant, an acknowledgment
+    // in the outbox with the name), the customer asks for a link (a rate
+    // counter and a mail), and a callback is requested on their number.
+    let mut mail = email(address, "erin-1@mail.test", "Order for Erin Wexford", at(0));
+    mail.sender_name = Some(name.into());
+    let filed = store.file_inbound(filing(mail, Some("ack-erin@us"))).await.unwrap();
+    let ticket = filed.ticket().expect("a ticket");
+    let customer = store.get_ticket(ticket, None).await.unwrap().customer;
+    let changes =
+        rapport_store::CustomerChanges { add_identities: vec![Identity::phone(phone).unwrap()], ..Default::default() };
+    store.update_customer(customer, changes).await.unwrap();
+    let key = format!("link:address:{address}");
+    store.count_attempt(key, 3_600_000, 5, at(1)).await.unwrap();
+    let link = rapport_store::MagicLink { token_hash: "0".repeat(64), url: "https://x/help/t/s".into(), valid_days: 7 };
+    let notice = rapport_core::outbox::OutboundPayload {
+        ticket: None,
+        to: vec![rapport_core::outbox::Recipient {
+            name: Some(name.into()),
+            identity: Identity::email(address).unwrap(),
+        }],
+        cc: vec![],
+        subject: "Your link".into(),
+        in_reply_to: None,
+        references: vec![],
+        author_name: None,
+        text: format!("Hello {name}"),
+        html: None,
+        automatic: None,
+    };
+    let identity = Identity::email(address).unwrap();
+    assert!(store.send_magic_link(identity, link, "link-erin@us".into(), notice, at(2)).await.unwrap());
+    let callback = rapport_store::NewCallback {
+        phone: Identity::phone(phone).unwrap(),
+        ticket: Some(ticket),
+        source: rapport_store::CallbackSource::Api,
+        call_sid: None,
+        now: at(3),
+    };
+    store.request_callback(callback).await.unwrap();
+
+    store.erase_customer(customer, Actor::System, at(10)).await.unwrap();
+
+    let mut found = Vec::new();
+    for (table, column) in text_columns(&url).await {
+        for secret in [address, phone, name] {
+            let sql = format!("SELECT CAST({column} AS TEXT) FROM {table} WHERE {column} LIKE '%{secret}%'");
+            if !query_texts(&url, &sql).await.is_empty() {
+                found.push(format!("{table}.{column} holds {secret}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "after erasure: {found:#?}");
+}
