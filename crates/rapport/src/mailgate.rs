@@ -110,7 +110,7 @@ async fn file(config: &ValidConfig, args: MailgateArgs, raw: &[u8]) -> Result<Em
     // connect, since `rapport serve` and `rapport migrate` keep the schema current and a
     // migration check on every delivered message costs a round of locks.
     let store = if config.database_url.starts_with("sqlite:") {
-        Store::open(&config.database_url, config.store_options()).await
+        Store::open_existing(&config.database_url, config.store_options()).await
     } else {
         Store::connect(&config.database_url, config.store_options()).await
     }

@@ -84,7 +84,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Command::Backup { path } => {
-                    let store = rapport_store::Store::open(&config.database_url, config.store_options()).await?;
+                    let store =
+                        rapport_store::Store::open_existing(&config.database_url, config.store_options()).await?;
                     store.backup(&path).await?;
                     println!("backed up {} to {}", config.redacted_database_url(), path.display());
                     Ok(())

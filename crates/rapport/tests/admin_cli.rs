@@ -37,6 +37,8 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 async fn calendars_policies_and_rules_are_kept_from_files() {
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(dir.path(), "admin.db").await;
+    // A help desk the server set up (these commands never create one).
+    ok(&url, &["migrate"]);
 
     let berlin = write(dir.path(), "berlin.toml", "timezone = \"Europe/Berlin\"\n[hours]\nmon = [\"09:00-17:00\"]\n");
     assert!(ok(&url, &["sla", "calendar", "put", "berlin", &berlin]).contains("calendar berlin stored"));
@@ -82,9 +84,28 @@ async fn calendars_policies_and_rules_are_kept_from_files() {
 }
 
 #[tokio::test]
+async fn issue_15_admin_commands_refuse_to_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("data").join("rapport.db").display());
+    for args in [&["report", "sla"][..], &["sla", "policy", "list"], &["rules", "list"], &["quarantine", "list"]] {
+        let said = refused(&url, args);
+        assert!(
+            said.contains("there is no Rapport database at") && said.contains("rapport migrate"),
+            "{args:?}: {said}"
+        );
+    }
+    assert!(!dir.path().join("data").exists(), "nothing was created");
+    // The commands that set a help desk up still do.
+    ok(&url, &["migrate"]);
+    ok(&url, &["report", "sla"]);
+}
+
+#[tokio::test]
 async fn the_sla_report_has_the_api_shape_on_an_empty_database() {
     let dir = tempfile::tempdir().unwrap();
     let url = database_url(dir.path(), "report.db").await;
+    // A help desk the server set up (these commands never create one).
+    ok(&url, &["migrate"]);
     let report: serde_json::Value = serde_json::from_str(&ok(&url, &["report", "sla", "--json"])).unwrap();
     let keys: Vec<&str> = report.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys.len(), 5, "{report}");

@@ -306,6 +306,9 @@ async fn mailgate_exit_codes_tell_the_mta_what_to_do() {
     let run = |args: Vec<String>, input: &'static [u8]| async move { support::mailgate(&args[1..], input).await };
     let database = format!("sqlite://{}", dir.path().join("gate.db").display());
     let mail: &'static [u8] = b"From: a@example.com\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nhello\r\n";
+    // mailgate files into a help desk that exists (it creates none).
+    let migrated = std::process::Command::new(support::BIN).args(["migrate", "--database", &database]).output();
+    assert!(migrated.unwrap().status.success());
     let ok = run(vec!["mailgate".into(), "--database".into(), database.clone()], mail).await;
     assert_eq!(ok.0, 0, "{}", ok.1);
     // Garbage is kept in the quarantine: stored, so 0, and no bounce for the sender.
@@ -541,4 +544,17 @@ async fn issue_14_replies_wait_for_an_smtp_server_without_spending_attempts_and_
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.messages().len(), 2, "each message went out once");
     store.close().await;
+}
+
+#[tokio::test]
+async fn issue_15_mailgate_in_the_wrong_place_defers_the_mail_and_creates_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("data").join("rapport.db");
+    let config = dir.path().join("wrong.toml");
+    std::fs::write(&config, format!("database_url = \"sqlite://{}\"\n", nowhere.display())).unwrap();
+    let mail: &[u8] = b"From: ann@example.com\r\nSubject: hi\r\nMessage-ID: <lost@example.com>\r\n\r\nhello\r\n";
+    let (code, stderr) = support::mailgate(&["--config".as_ref(), config.as_os_str()], mail).await;
+    assert_eq!(code, 75, "the MTA keeps it and retries: {stderr}");
+    assert!(stderr.contains("there is no Rapport database at") && stderr.contains("rapport.db"), "{stderr}");
+    assert!(!nowhere.exists() && !dir.path().join("data").exists(), "no database was created");
 }

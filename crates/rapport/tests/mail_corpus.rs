@@ -74,6 +74,9 @@ impl Tally {
 async fn the_corpus_goes_through_mailgate_with_nothing_lost_and_the_right_threading() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("corpus.db").display());
+    // mailgate files into a help desk that exists (it creates none).
+    let migrated = std::process::Command::new(support::BIN).args(["migrate", "--database", &database]).output();
+    assert!(migrated.unwrap().status.success());
 
     // The conversation: each step's outcome is known.
     let thread = fixtures().join("threads");

@@ -114,6 +114,31 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens a database that must exist already, for the commands that read
+    /// or add to a help desk (`mailgate`, reports, rules...): a SQLite file
+    /// that is not there is refused, saying where it was looked for, so that
+    /// a command run in the wrong directory never files into a new, empty
+    /// database that no server will see. PostgreSQL databases are never
+    /// created by Rapport anyway.
+    pub async fn open_existing(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let file = SqliteConnectOptions::from_str(url)
+                .map_err(|error| anyhow::Error::new(error).context(format!("reading the SQLite URL {url:?}")))?
+                .get_filename()
+                .to_path_buf();
+            let in_memory = file.as_os_str().is_empty() || file == Path::new(":memory:");
+            if !in_memory && !file.exists() {
+                return Err(StoreError::Other(anyhow::anyhow!(
+                    "there is no Rapport database at {}: this command does not create one. Run it with the \
+                     server's --data-dir or --database (or in the directory the server runs in), or start \
+                     `rapport serve` or run `rapport migrate` there first",
+                    file.display()
+                )));
+            }
+        }
+        Store::open(url, options).await
+    }
+
     /// Connects without migrating.
     pub async fn connect(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
         let options = Arc::new(options);
