@@ -80,6 +80,7 @@ pub struct RawEmail {
     pub rate_limit_messages: Option<u32>,
     pub poll_interval_seconds: Option<u64>,
     pub send_lease_seconds: Option<i64>,
+    pub max_followers: Option<usize>,
     pub mailboxes: Vec<RawMailbox>,
 }
 
@@ -343,6 +344,7 @@ impl RawEmail {
             acknowledge: self.acknowledge.unwrap_or(defaults.acknowledge),
             rate_limit: rapport_core::intake::RateLimit { replies, messages },
             send_lease_ms: lease * 1000,
+            max_followers: self.max_followers.unwrap_or(defaults.max_followers),
         };
         Ok((settings, mailboxes, std::time::Duration::from_secs(poll)))
     }
@@ -405,7 +407,11 @@ impl ValidConfig {
     }
 
     pub fn store_options(&self) -> rapport_store::StoreOptions {
-        rapport_store::StoreOptions { matrix: self.matrix.clone(), sla_time_zone: self.sla_time_zone.clone() }
+        rapport_store::StoreOptions {
+            matrix: self.matrix.clone(),
+            sla_time_zone: self.sla_time_zone.clone(),
+            max_followers: self.server.mail.max_followers,
+        }
     }
 
     /// The database URL with any password replaced, for messages and logs.

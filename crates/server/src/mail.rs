@@ -38,6 +38,8 @@ pub struct MailSettings {
     /// How long a claimed outbox entry is reserved for the instance sending it;
     /// an instance killed mid-send leaves entries that are sent again after this.
     pub send_lease_ms: i64,
+    /// How many of a ticket's followers (Cc) its replies are mailed to.
+    pub max_followers: usize,
 }
 
 impl Default for MailSettings {
@@ -53,6 +55,7 @@ impl Default for MailSettings {
             acknowledge: true,
             rate_limit: RateLimit::default(),
             send_lease_ms: 5 * 60 * 1000,
+            max_followers: rapport_store::DEFAULT_MAX_FOLLOWERS,
         }
     }
 }

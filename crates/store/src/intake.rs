@@ -451,7 +451,7 @@ async fn file(
             if !participates {
                 add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
             }
-            add_followers(conn, ticket.id, &inbound, now).await?;
+            add_followers(conn, ticket.id, &inbound, options.max_followers, now).await?;
             Ok(Filed::Added { ticket: ticket.id, message: message_id, reopened: reopens })
         }
         Placement::New { linked_to, reason } => {
@@ -476,7 +476,7 @@ async fn file(
             let first: IdRow =
                 conn.fetch_one("SELECT MIN(id) AS id FROM messages WHERE ticket_id = $1", args![ticket.id.0]).await?;
             add_participant(conn, ticket.id, &inbound.sender, "requester", now).await?;
-            add_followers(conn, ticket.id, &inbound, now).await?;
+            add_followers(conn, ticket.id, &inbound, options.max_followers, now).await?;
             let acknowledgment = match request.acknowledgment {
                 Some(ack_id) if !inbound.automatic && verdict == RateVerdict::Normal => {
                     Some(acknowledge(conn, &ticket, &inbound, ack_id, link).await?)
@@ -638,24 +638,43 @@ pub(crate) async fn add_participant(
     identity: &Identity,
     role: &'static str,
     now: Timestamp,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO ticket_participants (ticket_id, kind, value, role, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT DO NOTHING",
-        args![ticket.0, identity.kind.as_str(), identity.value.as_str(), role, now.0],
-    )
-    .await?;
-    Ok(())
+) -> Result<bool, StoreError> {
+    let added = conn
+        .execute(
+            "INSERT INTO ticket_participants (ticket_id, kind, value, role, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+            args![ticket.0, identity.kind.as_str(), identity.value.as_str(), role, now.0],
+        )
+        .await?;
+    Ok(added > 0)
 }
 
+/// Records the message's Cc addresses as the ticket's followers: the first
+/// `max_followers` of the ticket are mailed its replies, any after them are
+/// recorded as `copied` (seen on the ticket, never mailed).
 async fn add_followers(
     conn: &mut Conn<'_>,
     ticket: TicketId,
     inbound: &InboundMessage,
+    max_followers: usize,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    for follower in inbound.followers.iter().filter(|follower| **follower != inbound.sender) {
-        add_participant(conn, ticket, follower, "follower", now).await?;
+    let followers: Vec<&Identity> = inbound.followers.iter().filter(|follower| **follower != inbound.sender).collect();
+    if followers.is_empty() {
+        return Ok(());
+    }
+    let counted: IdRow = conn
+        .fetch_one(
+            "SELECT COUNT(*) AS id FROM ticket_participants WHERE ticket_id = $1 AND role = 'follower'",
+            args![ticket.0],
+        )
+        .await?;
+    let mut mailed = usize::try_from(counted.id).unwrap_or(usize::MAX);
+    for follower in followers {
+        let role = if mailed < max_followers { "follower" } else { "copied" };
+        if add_participant(conn, ticket, follower, role, now).await? && role == "follower" {
+            mailed += 1;
+        }
     }
     Ok(())
 }

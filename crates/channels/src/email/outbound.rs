@@ -286,19 +286,13 @@ fn message_id_token(id: &str) -> Option<&str> {
     valid.then_some(id)
 }
 
-/// One line of header text: every control character (CR, LF, NUL, tab, DEL,
-/// the C1 range) and Unicode line or paragraph separator becomes a space,
-/// runs of spaces collapse, and the ends are trimmed. Nothing a person types
-/// can then start a new header or fold an existing one.
+/// One line of header text ([`rapport_core::text::one_line`]): every
+/// control character (CR, LF, NUL, tab, DEL, the C1 range) and Unicode line
+/// or paragraph separator becomes a space, runs of spaces collapse, and the
+/// ends are trimmed. Nothing a person types can then start a new header or
+/// fold an existing one.
 fn clean_line(text: &str) -> String {
-    let mut line = String::with_capacity(text.len());
-    for word in text.split(|c: char| c.is_whitespace() || is_line_breaking(c)).filter(|word| !word.is_empty()) {
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    line
+    rapport_core::text::one_line(text)
 }
 
 fn is_line_breaking(c: char) -> bool {

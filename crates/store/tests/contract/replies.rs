@@ -221,3 +221,26 @@ async fn issue_14_a_chat_that_continues_by_email_takes_the_email_target() {
     assert!(shortest(&by_email) >= 3600, "the email target applies: {by_email:?}");
     assert!(by_email.targets.iter().all(|target| target.state != rapport_core::sla::TargetStatus::Breached));
 }
+
+#[tokio::test]
+async fn issue_15_replies_are_mailed_to_at_most_twenty_followers_and_the_rest_are_recorded() {
+    let store = fresh_store().await;
+    let admin = agent(&store, "admin@us.example", Role::Admin, vec![]).await;
+    let mut first = email("ann@example.com", "cc-flood@x", "Invoice", at(0));
+    first.followers = (0..30).map(|n| Identity::email(&format!("cc{n:02}@example.com")).unwrap()).collect();
+    let filed = store.file_inbound(filing(first, None)).await.unwrap();
+    let ticket = filed.ticket().expect("a ticket");
+    // A later message adds more: still none beyond the cap is mailed.
+    let mut more = email("ann@example.com", "cc-more@x", "Re: Invoice", at(1));
+    more.thread.references = vec!["cc-flood@x".into()];
+    more.followers = vec![Identity::email("late@example.com").unwrap()];
+    store.file_inbound(filing(more, None)).await.unwrap();
+
+    store.add_message(ticket, Some(admin.clone()), reply(&admin, "answer", None, 5)).await.unwrap();
+    let sent = store.claim_outbox(at(6), 60_000, 10).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    let cc: Vec<&str> = sent[0].payload.cc.iter().map(|cc| cc.identity.value.as_str()).collect();
+    assert_eq!(cc.len(), rapport_store::DEFAULT_MAX_FOLLOWERS, "{cc:?}");
+    assert!(!cc.contains(&"late@example.com") && !cc.contains(&"ann@example.com"), "{cc:?}");
+    assert_eq!(sent[0].payload.to.len(), 1);
+}
