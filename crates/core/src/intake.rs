@@ -335,6 +335,23 @@ pub fn acknowledgment_text(ticket: TicketId, name: Option<&str>, subject: &str) 
     )
 }
 
+/// The acknowledgment of a web-form request. Anyone can type any address into
+/// the form, so the mail carries nothing the visitor typed (no name, no
+/// subject): the form cannot be used to send chosen words to a stranger.
+pub fn web_acknowledgment_text(ticket: TicketId) -> String {
+    format!(
+        "Hello,\n\nWe have received a request sent with this address from our web form and opened ticket \
+         #{ticket} for it. A member of our team will answer you soon; to add anything, simply reply to this \
+         email and keep [#{ticket}] in the subject. If you did not send it, you can ignore this email.\n"
+    )
+}
+
+/// The subject of a web-form request's acknowledgment (see
+/// [`web_acknowledgment_text`]).
+pub fn web_acknowledgment_subject(ticket: TicketId) -> String {
+    format!("Your request [#{ticket}]")
+}
+
 /// The paragraph that follows the acknowledgment of a web-form message: the
 /// customer's personal link to the ticket on the help pages. `link` is the
 /// link itself in the email, and a stand-in in the copy kept on the ticket,

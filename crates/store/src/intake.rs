@@ -690,7 +690,12 @@ async fn acknowledge(
     link: Option<&MagicLink>,
 ) -> Result<MessageId, StoreError> {
     let now = inbound.received_at;
-    let mut text = acknowledgment_text(ticket.id, inbound.sender_name.as_deref(), &inbound.subject);
+    let from_the_form = inbound.channel == Channel::Web;
+    let mut text = if from_the_form {
+        rapport_core::intake::web_acknowledgment_text(ticket.id)
+    } else {
+        acknowledgment_text(ticket.id, inbound.sender_name.as_deref(), &inbound.subject)
+    };
     let mut sent_text = text.clone();
     if let Some(link) = link {
         insert_link(conn, link, ticket.customer, &inbound.sender, Some(ticket.id), now).await?;
@@ -724,9 +729,17 @@ async fn acknowledge(
     }
     let payload = OutboundPayload {
         ticket: Some(ticket.id),
-        to: vec![Recipient { name: inbound.sender_name.clone(), identity: inbound.sender.clone() }],
+        // Not even in the To header's display name.
+        to: vec![Recipient {
+            name: if from_the_form { None } else { inbound.sender_name.clone() },
+            identity: inbound.sender.clone(),
+        }],
         cc: Vec::new(),
-        subject: reply_subject(ticket.id, &inbound.subject),
+        subject: if from_the_form {
+            rapport_core::intake::web_acknowledgment_subject(ticket.id)
+        } else {
+            reply_subject(ticket.id, &inbound.subject)
+        },
         in_reply_to: inbound.external_id.clone(),
         references,
         author_name: None,

@@ -192,6 +192,11 @@ async fn a_submission_opens_a_web_ticket_and_emails_a_link() {
     assert!(mail[0].text.contains(&format!("#{number}")), "{}", mail[0].text);
     assert!(mail[0].text.contains("http://127.0.0.1:8080/help/t/"), "{}", mail[0].text);
     assert_eq!(link_secret(&mail[0].text).len(), 43);
+    // Anyone may type anyone's address: the mail carries nothing they typed (issue 15).
+    for typed in ["Ann Example", "Invoice missing", "March"] {
+        assert!(!mail[0].text.contains(typed) && !mail[0].subject.contains(typed), "{typed} echoed: {:?}", mail[0]);
+    }
+    assert_eq!(mail[0].to[0].name, None);
 
     let customer = customer_of(&app, number).await;
     assert_eq!(customer["name"], "Ann Example");
