@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use rapport_core::chat::agent_external_id;
 use rapport_core::chat::{AgentEvent, AgentRequest, ChatId, ChatState, ClientMessageId, Party, TranscriptLine};
 use rapport_core::{Agent, Timestamp};
@@ -17,14 +17,20 @@ use crate::now;
 /// Frames waiting for a slow agent client before the connection is dropped.
 const OUTLET_CAPACITY: usize = 4096;
 
+/// How often an open connection checks that its token still works and its
+/// agent is still active (revoked or deactivated on any instance, from the
+/// API or the command line): the socket closes within this much.
+const ACCESS_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs one agent's connection to its end.
-pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, capacity: usize) {
+pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, token_hash: String, capacity: usize) {
     let (outlet, mut inlet) = mpsc::channel::<Frame>(OUTLET_CAPACITY);
     let (connection, assigned) = hub.agent_connected(agent.id, agent.name.clone(), capacity, outlet);
     hub.carry_out(assigned).await;
     let ping_every = hub.settings().ping_interval;
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut heard = Instant::now();
+    let mut access = tokio::time::interval_at(tokio::time::Instant::now() + ACCESS_CHECK, ACCESS_CHECK);
     loop {
         tokio::select! {
             received = socket.recv() => {
@@ -47,6 +53,13 @@ pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, capacity:
                     break;
                 }
             }
+            _ = access.tick() => {
+                if !still_allowed(&hub, &token_hash).await {
+                    let close = CloseFrame { code: close_code::POLICY, reason: "access revoked".into() };
+                    let _ = socket.send(Message::Close(Some(close))).await;
+                    break;
+                }
+            }
         }
     }
     let (handed_back, assigned) = hub.agent_disconnected(agent.id, connection);
@@ -56,6 +69,18 @@ pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, capacity:
         }
     }
     hub.carry_out(assigned).await;
+}
+
+/// Whether the connection's token still works and its agent is active. A
+/// database that does not answer for a moment keeps the connection.
+async fn still_allowed(hub: &Hub, token_hash: &str) -> bool {
+    match hub.store().find_agent_by_token(token_hash).await {
+        Ok(found) => found.is_some_and(|agent| agent.active),
+        Err(error) => {
+            tracing::warn!(%error, "checking an agent socket's token; keeping it open");
+            true
+        }
+    }
 }
 
 /// Handles one frame; `Err` ends the connection.

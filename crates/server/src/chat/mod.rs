@@ -155,9 +155,10 @@ async fn agent_socket(
     let secret = from_protocol.or(query.token).filter(|secret| !secret.is_empty() && secret.len() <= 256).ok_or(
         ApiError::Unauthorized("send an API token as the subprotocol bearer.<token> or the token query parameter"),
     )?;
+    let token_hash = hash_token(&secret);
     let agent = state
         .store
-        .find_agent_by_token(&hash_token(&secret))
+        .find_agent_by_token(&token_hash)
         .await?
         .filter(|agent| agent.active)
         .ok_or(ApiError::Unauthorized("the token is unknown or revoked"))?;
@@ -169,7 +170,7 @@ async fn agent_socket(
     if upgrade.requested_protocols().any(|value| value.as_bytes() == AGENT_PROTOCOL.as_bytes()) {
         upgrade.set_selected_protocol(HeaderValue::from_static(AGENT_PROTOCOL));
     }
-    Ok(upgrade.on_upgrade(move |socket| agent::run(socket, hub, agent, capacity)))
+    Ok(upgrade.on_upgrade(move |socket| agent::run(socket, hub, agent, token_hash, capacity)))
 }
 
 /// The outbox's chat arm: a public reply typed elsewhere (the REST API) on

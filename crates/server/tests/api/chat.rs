@@ -505,3 +505,35 @@ async fn a_chat_visitor_asks_for_a_callback_and_keeps_a_place_in_the_phone_queue
     assert_eq!(items[1]["source"], "chat");
     assert_eq!(items[1]["ticket"], ticket, "the callback is about the chat's ticket");
 }
+
+/// Waits until the server closes `client`'s socket, failing after 5 seconds.
+async fn closed_by_server(client: &mut Client) {
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match client.socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket stayed open");
+}
+
+#[tokio::test]
+async fn issue_15_deactivating_an_agent_or_revoking_their_token_closes_their_socket() {
+    let app = spawn_chat_app().await;
+    let deactivated = app.agent(Role::Agent, &[]).await;
+    let mut first = agent(&app, &deactivated).await;
+    let path = format!("/api/v1/agents/{}", deactivated.id);
+    app.patch(&path, &app.admin, &json!({"active": false}), None).await.expect(StatusCode::OK);
+    closed_by_server(&mut first).await;
+
+    let revoked = app.agent(Role::Agent, &[]).await;
+    let mut second = agent(&app, &revoked).await;
+    app.store.revoke_token(revoked.token_id, rapport_server::now()).await.unwrap();
+    closed_by_server(&mut second).await;
+    // And a new socket with that token is refused.
+    let url = ws_url(&app, &format!("/chat/agent/ws?token={}", revoked.token));
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+}
