@@ -20,7 +20,7 @@
 
 mod form;
 mod page;
-mod visitor;
+pub(crate) mod visitor;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};

@@ -102,8 +102,13 @@ pub async fn run(load: ChatLoad, database_url: Option<String>) -> anyhow::Result
     let tokens = agent_tokens(&url, load.agents).await?;
     let capacity = load.visitors.div_ceil(load.agents) + 1;
     let config_path = scratch.path.join("rapport.toml");
-    std::fs::write(&config_path, format!("[chat]\ndefault_capacity = {capacity}\noffline_after_seconds = 600\n"))
-        .context("writing the benchmark configuration")?;
+    // Every visitor comes from this machine's one address: lift the per-address
+    // limit on new conversations that protects a real desk from floods.
+    let config = format!(
+        "[chat]\ndefault_capacity = {capacity}\noffline_after_seconds = 600\n[portal]\nlimit_per_ip = {}\n",
+        load.visitors.saturating_mul(2).max(20)
+    );
+    std::fs::write(&config_path, config).context("writing the benchmark configuration")?;
     let exe = std::env::current_exe().context("finding the rapport binary")?;
     let config_arg = config_path.display().to_string();
     let mut server = Server::start_with(&exe, &url, &["--config", &config_arg]).await?;

@@ -18,11 +18,12 @@ mod hub;
 mod state;
 mod visitor;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -116,10 +117,13 @@ async fn demo() -> Response {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }
 
-/// `GET /chat/ws`: a visitor's socket, from an allowed origin.
+/// `GET /chat/ws`: a visitor's socket, from an allowed origin. New
+/// conversations count against the web form's per-address limit, so a flood
+/// of visitors from one address cannot open tickets without end.
 async fn visitor_socket(
     Extension(hub): Extension<Hub>,
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -131,7 +135,10 @@ async fn visitor_socket(
         }});
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
-    sized(upgrade).on_upgrade(move |socket| visitor::run(socket, hub))
+    let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let client = crate::help::visitor::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
+    let limit = visitor::NewChatLimit { key: format!("form:ip:{client}"), per_hour: state.config.portal.limit_per_ip };
+    sized(upgrade).on_upgrade(move |socket| visitor::run(socket, hub, limit))
 }
 
 /// The `token` query parameter of the agent socket.

@@ -9,8 +9,9 @@ use rapport_core::chat::{
     ChatState, ClientMessageId, Party, TranscriptLine, VisitorEvent, VisitorId, VisitorRequest, visitor_external_id,
 };
 use rapport_core::intake::{InboundMessage, RateLimit, summary_subject};
+use rapport_core::time::HOUR;
 use rapport_core::{Channel, Identity, MessageId};
-use rapport_store::{CallbackSource, FileInbound, Filed, NewCallback};
+use rapport_store::{CallbackSource, FileInbound, Filed, NewCallback, RateCheck};
 use tokio::sync::mpsc;
 
 use super::hub::{ChatView, Frame, Hub, encode};
@@ -24,12 +25,19 @@ const OUTLET_CAPACITY: usize = 64;
 /// (the intake's per-sender rate limit; chat is chattier than email).
 const MESSAGES_PER_HOUR: u32 = 3600;
 
+/// The limit new conversations from the visitor's address count against
+/// (the web form's: `form:ip:ADDRESS`, `[portal] limit_per_ip` an hour).
+pub(crate) struct NewChatLimit {
+    pub(crate) key: String,
+    pub(crate) per_hour: i64,
+}
+
 /// Runs one visitor's connection to its end.
-pub(crate) async fn run(mut socket: WebSocket, hub: Hub) {
+pub(crate) async fn run(mut socket: WebSocket, hub: Hub, limit: NewChatLimit) {
     let Some((visitor, last_seen, name)) = hello(&mut socket).await else { return };
     let (outlet, mut inlet) = mpsc::channel::<Frame>(OUTLET_CAPACITY);
     let (connection, known) = hub.visitor_connected(&visitor, outlet);
-    let mut session = Session { hub: hub.clone(), visitor, name, chat: known };
+    let mut session = Session { hub: hub.clone(), visitor, name, chat: known, limit };
     if session.chat.is_none() {
         session.adopt().await;
     }
@@ -101,6 +109,7 @@ struct Session {
     visitor: VisitorId,
     name: Option<String>,
     chat: Option<ChatView>,
+    limit: NewChatLimit,
 }
 
 impl Session {
@@ -190,6 +199,19 @@ impl Session {
             return error_frame(socket, "invalid_visitor", "the visitor id is not usable").await;
         };
         let at = now();
+        if self.chat.is_none() {
+            // A new conversation: counted like a web form request from this address.
+            let key = self.limit.key.clone();
+            match self.hub.store().count_attempt(key, HOUR, self.limit.per_hour, at).await {
+                Ok(RateCheck::Limited { .. }) => {
+                    let message = "too many new conversations from your address in the last hour; please try \
+                                   again later, or write to us by email";
+                    return error_frame(socket, "rate_limited", message).await;
+                }
+                Ok(RateCheck::Allowed) => {}
+                Err(error) => tracing::warn!(%error, "counting a new chat against its address's limit"),
+            }
+        }
         let mut inbound = InboundMessage::new(Channel::Chat, sender, summary_subject(&text), text, at);
         inbound.external_id = Some(visitor_external_id(&self.visitor, &client_id));
         inbound.sender_name = self.name.clone();

@@ -39,8 +39,13 @@ pub fn well_formed(secret: &str) -> bool {
 /// reverse proxy in front of Rapport appended). IPv6 clients are grouped by
 /// their /64, since one subscriber commonly holds a whole /64.
 pub fn client_address<B>(request: &Request<B>, trust_forwarded_for: bool) -> String {
-    let forwarded = trust_forwarded_for.then(|| forwarded_for(request.headers())).flatten();
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
+    client_address_of(request.headers(), peer, trust_forwarded_for)
+}
+
+/// [`client_address`] from a request's headers and its peer's address.
+pub fn client_address_of(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
     match forwarded.or(peer) {
         Some(IpAddr::V4(address)) => address.to_string(),
         Some(IpAddr::V6(address)) => match address.to_ipv4_mapped() {

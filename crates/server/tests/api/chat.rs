@@ -537,3 +537,20 @@ async fn issue_15_deactivating_an_agent_or_revoking_their_token_closes_their_soc
     let url = ws_url(&app, &format!("/chat/agent/ws?token={}", revoked.token));
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
 }
+
+#[tokio::test]
+async fn issue_15_new_chats_from_one_address_share_the_web_forms_limit() {
+    let mut config = chat_config(ChatSettings::default());
+    config.portal.limit_per_ip = 2;
+    let app = spawn_app_with(config).await;
+    for n in 0..2 {
+        let (mut client, _) = visitor(&app, &format!("flood-visitor-{n}"), None).await;
+        client.say("m1", "hello").await;
+    }
+    let (mut third, _) = visitor(&app, "flood-visitor-2", None).await;
+    third.send(json!({"type": "message", "client_id": "m1", "text": "hello"})).await;
+    let refused = third.until_type("error").await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("by email"), "{refused}");
+    assert_eq!(app.store.count_tickets().await.unwrap(), 2, "no third ticket");
+}
