@@ -738,7 +738,8 @@ async fn acknowledge(
         subject: if from_the_form {
             rapport_core::intake::web_acknowledgment_subject(ticket.id)
         } else {
-            reply_subject(ticket.id, &inbound.subject)
+            // The ticket's subject: the inbound one fitted to its limit (a subject may be a megabyte).
+            reply_subject(ticket.id, &ticket.subject)
         },
         in_reply_to: inbound.external_id.clone(),
         references,

@@ -249,9 +249,13 @@ fn multipart(email: &OutboundEmail) -> Result<Option<MultiPart>, RenderError> {
 /// ASCII word that happens to look like an encoded word (`=?utf-8?q?...?=`)
 /// as it is, and the reader would then decode it into something else (even a
 /// line break). Such a subject is encoded whole, so it reads back literally.
+/// So is one with a word too long to fold (lettre folds only between words):
+/// encoded words are split and folded, so no line passes RFC 5322's 998
+/// characters, which servers refuse.
 fn subject_header(subject: &str) -> HeaderValue {
     let subject = clean_line(subject);
-    if !subject.contains("=?") {
+    let unfoldable = subject.split(' ').any(|word| word.len() > LONGEST_FOLDABLE_WORD);
+    if !subject.contains("=?") && !unfoldable {
         return HeaderValue::new(SUBJECT, subject);
     }
     let mut encoded = String::new();
@@ -262,6 +266,10 @@ fn subject_header(subject: &str) -> HeaderValue {
     }
     HeaderValue::dangerous_new_pre_encoded(SUBJECT, subject, encoded)
 }
+
+/// The longest word a Subject may hold as it is; a longer one has the whole
+/// subject encoded (RFC 2047 encoded words are at most 75 characters).
+const LONGEST_FOLDABLE_WORD: usize = 75;
 
 fn mailbox(mailbox: &Mailbox, field: &str) -> Result<LettreMailbox, RenderError> {
     let name = mailbox.name.as_deref().map(clean_line).filter(|name| !name.is_empty());
@@ -593,5 +601,43 @@ mod tests {
     fn clean_line_collapses_breaks() {
         assert_eq!(clean_line("  a\r\n\tb\u{2029}c  "), "a b c");
         assert_eq!(clean_line("\r\n"), "");
+    }
+}
+
+#[cfg(test)]
+mod line_length {
+    use super::*;
+
+    /// RFC 5322 §2.1.1: a line is at most 998 characters before its CRLF.
+    const MAX_LINE: usize = 998;
+
+    #[test]
+    fn issue_15_every_line_fits_in_998_characters_however_long_the_headers() {
+        let long_local = "x".repeat(60);
+        let email = OutboundEmail {
+            message_id: "0190b6c2-0000-7000-8000-000000000009@acme.example".into(),
+            from: Mailbox::new(Some("Support".into()), "support@acme.example".into()),
+            reply_to: None,
+            to: vec![Mailbox::new(Some("Grace Hopper".into()), "grace@customer.example".into())],
+            cc: (0..40)
+                .map(|n| Mailbox::new(Some(format!("Follower Number {n}")), format!("{long_local}{n}@example.com")))
+                .collect(),
+            subject: format!("Re: {}{} [#42]", "word ".repeat(190), "x".repeat(2000)),
+            in_reply_to: Some("first@customer.example".into()),
+            references: (0..60).map(|n| format!("message-{n}-{}@customer.example", "r".repeat(20))).collect(),
+            text: "Hello\n".into(),
+            html: None,
+            automatic: None,
+            loop_id: "rapport-loop-1".into(),
+            attachments: vec![],
+        };
+        let raw = render(&email, Timestamp(0)).unwrap();
+        let text = String::from_utf8(raw).unwrap();
+        for line in text.split("\r\n") {
+            assert!(line.len() <= MAX_LINE, "a line of {} characters: {}…", line.len(), &line[..80]);
+        }
+        let message = mail_parser::MessageParser::default().parse(text.as_bytes()).unwrap();
+        assert_eq!(message.cc().map(|cc| cc.iter().count()), Some(40), "every address still reads back");
+        assert_eq!(message.subject(), Some(email.subject.as_str()), "the subject reads back whole");
     }
 }
