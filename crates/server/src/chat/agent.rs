@@ -31,6 +31,8 @@ pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, token_has
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     let mut heard = Instant::now();
     let mut access = tokio::time::interval_at(tokio::time::Instant::now() + ACCESS_CHECK, ACCESS_CHECK);
+    // A busy moment delays the next check; it never makes several run at once.
+    access.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             received = socket.recv() => {
