@@ -307,8 +307,7 @@ async fn mailgate_exit_codes_tell_the_mta_what_to_do() {
     let database = format!("sqlite://{}", dir.path().join("gate.db").display());
     let mail: &'static [u8] = b"From: a@example.com\r\nSubject: hi\r\nMessage-ID: <x@y>\r\n\r\nhello\r\n";
     // mailgate files into a help desk that exists (it creates none).
-    let migrated = std::process::Command::new(support::BIN).args(["migrate", "--database", &database]).output();
-    assert!(migrated.unwrap().status.success());
+    support::migrate(&database);
     let ok = run(vec!["mailgate".into(), "--database".into(), database.clone()], mail).await;
     assert_eq!(ok.0, 0, "{}", ok.1);
     // Garbage is kept in the quarantine: stored, so 0, and no bounce for the sender.

@@ -75,8 +75,7 @@ async fn the_corpus_goes_through_mailgate_with_nothing_lost_and_the_right_thread
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("corpus.db").display());
     // mailgate files into a help desk that exists (it creates none).
-    let migrated = std::process::Command::new(support::BIN).args(["migrate", "--database", &database]).output();
-    assert!(migrated.unwrap().status.success());
+    support::migrate(&database);
 
     // The conversation: each step's outcome is known.
     let thread = fixtures().join("threads");

@@ -37,6 +37,13 @@ pub async fn create_token<S: AsRef<OsStr>>(args: &[S]) -> String {
     String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
 }
 
+/// `rapport migrate --database URL`: a help desk set up as `serve` would, for
+/// the commands that never create one (`mailgate`, reports, rules...).
+pub fn migrate(database: &str) {
+    let migrated = std::process::Command::new(BIN).args(["migrate", "--database", database]).output().unwrap();
+    assert!(migrated.status.success(), "migrate failed: {}", String::from_utf8_lossy(&migrated.stderr));
+}
+
 /// An HTTP client for the API (reqwest's TLS needs the process's crypto provider).
 pub fn http() -> reqwest::Client {
     rapport_channels::http::install_crypto_provider();
