@@ -468,8 +468,6 @@ pub(crate) async fn mark_customers_tickets(
     Ok(())
 }
 
-/// Writes a measured batch if the policy generation is still the one it was
-/// measured under; returns whether it did.
 /// How many measured marks one statement clears.
 const MARKS_PER_DELETE: usize = 100;
 
@@ -489,6 +487,8 @@ async fn delete_marks(conn: &mut Conn<'_>, marks: &[(i64, i64)]) -> Result<(), S
     Ok(())
 }
 
+/// Writes a measured batch if the policy generation is still the one it was
+/// measured under; returns whether it did.
 pub(crate) async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestamp) -> Result<bool, StoreError> {
     if generation(conn).await? != batch.generation {
         return Ok(false);
