@@ -292,8 +292,13 @@ impl Store {
                 if conn.dialect() == Dialect::Postgres {
                     // Instances starting together on a new database install
                     // them one at a time; the others then find them there.
-                    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('rapport:sla_defaults', 0))", args![])
-                        .await?;
+                    // Keyed by the database too: advisory locks are the whole
+                    // server's, and other databases' instances need not wait.
+                    conn.execute(
+                        "SELECT pg_advisory_xact_lock(hashtextextended('rapport:sla_defaults:' || current_database(), 0))",
+                        args![],
+                    )
+                    .await?;
                 }
                 let done: Option<ValueRow> =
                     conn.fetch_optional("SELECT value FROM settings WHERE name = 'sla_defaults'", args![]).await?;
