@@ -16,6 +16,7 @@ use rapport_server::mail::MailSettings;
 use crate::cli::GlobalArgs;
 
 mod chat;
+mod connections;
 mod meta;
 mod sla;
 mod twilio;
@@ -153,6 +154,11 @@ pub struct RawServer {
     pub max_body_bytes: Option<usize>,
     pub max_page_size: Option<i64>,
     pub auto_close_after_hours: Option<i64>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_connections_per_address: Option<usize>,
+    pub max_websockets: Option<usize>,
+    pub max_websockets_per_address: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -228,6 +234,7 @@ impl RawConfig {
             Some(rows) => PriorityMatrix::parse(rows).context("priority.matrix")?,
             None => PriorityMatrix::default(),
         };
+        let connections = connections::validate(&self.server)?;
         let listen = self.server.listen.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
         let (mail, mailboxes, poll_interval) = self.email.validate()?;
         let telegram = self.telegram.validate()?;
@@ -254,6 +261,7 @@ impl RawConfig {
                 messenger,
                 twilio,
                 automation,
+                connections,
             },
             matrix,
             mailboxes,

@@ -22,7 +22,8 @@ pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
         format!("listening on {listen} (is another program using that port? try --listen 127.0.0.1:0)")
     })?;
     let address = listener.local_addr().context("reading the bound address")?;
-    let server_config = config.server_for(address);
+    let mut server_config = config.server_for(address);
+    fit_to_open_files(&mut server_config.connections);
     report_start(&server_config);
 
     let welcome = if args.demo { Some(demo_welcome(&store, &config).await?) } else { None };
@@ -95,6 +96,42 @@ fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::ne
 
 /// Says at start what could mislead later: links that only this machine
 /// reaches, and channels whose replies can only wait in the outbox.
+/// Files the process keeps for itself beyond its connections: the database
+/// and its pool, the WAL, mail and provider connections, logs.
+const FILES_KEPT_BACK: u64 = 128;
+
+/// Raises the open-file soft limit to the hard limit (the common default of
+/// 1,024 is reached by a few hundred chat visitors) and lowers
+/// `max_connections` to what the limit leaves room for, so that accepting
+/// never fails for want of a file and `/healthz` keeps answering.
+fn fit_to_open_files(connections: &mut rapport_server::connections::ConnectionSettings) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(%error, "could not read or raise the open-file limit");
+            return;
+        }
+    };
+    let room = usize::try_from(connection_room(limit)).unwrap_or(usize::MAX);
+    tracing::debug!(open_file_limit = limit, room, "open-file limit");
+    if connections.max_connections > room {
+        tracing::warn!(
+            "server.max_connections is {} but the open-file limit ({limit}) leaves room for {room}: \
+             using {room} (raise the limit with `ulimit -n` or LimitNOFILE= in the service unit)",
+            connections.max_connections
+        );
+        connections.max_connections = room;
+    }
+    connections.max_connections_per_address = connections.max_connections_per_address.min(room);
+    connections.max_websockets = connections.max_websockets.min(room);
+    connections.max_websockets_per_address = connections.max_websockets_per_address.min(room);
+}
+
+/// How many connections an open-file limit leaves room for.
+fn connection_room(limit: u64) -> u64 {
+    if limit > 2 * FILES_KEPT_BACK { limit - FILES_KEPT_BACK } else { (limit / 2).max(1) }
+}
+
 fn report_start(server: &rapport_server::ServerConfig) {
     let public_url = &server.portal.public_url;
     match crate::config::public_url_warning(public_url) {
@@ -201,4 +238,17 @@ fn shutdown_signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_room;
+
+    #[test]
+    fn connections_leave_files_for_the_rest_of_the_process() {
+        assert_eq!(connection_room(1024), 1024 - 128);
+        assert_eq!(connection_room(1_048_576), 1_048_576 - 128);
+        assert_eq!(connection_room(200), 100, "a tiny limit is shared half and half");
+        assert_eq!(connection_room(1), 1);
+    }
 }

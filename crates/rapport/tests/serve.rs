@@ -210,3 +210,29 @@ async fn issue_14_a_quiet_server_truncates_its_wal() {
     assert!(size < SMALL_WAL, "the WAL of a quiet server is still {size} bytes after {:?}", started.elapsed());
     served.terminate().await;
 }
+
+/// Issue 15: with the common soft limit on open files, a few hundred chat
+/// sockets used to take every page offline. `serve` raises the soft limit to
+/// the hard one at start.
+#[tokio::test]
+async fn issue_15_serve_raises_its_open_file_limit_to_the_hard_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("files.db").display());
+    let mut child = tokio::process::Command::new("sh")
+        .args(["-c", "ulimit -Sn 256 && exec \"$0\" serve --listen 127.0.0.1:0 --database \"$1\""])
+        .args([support::BIN, url.as_str()])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(child.stdout.take().unwrap()));
+    support::listening_address(&mut lines).await;
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", child.id().unwrap())).unwrap();
+    let open_files: Vec<&str> =
+        limits.lines().find(|line| line.starts_with("Max open files")).unwrap().split_whitespace().collect();
+    let (soft, hard) = (open_files[3], open_files[4]);
+    assert_eq!(soft, hard, "the soft limit was raised to the hard one: {limits}");
+    child.kill().await.unwrap();
+}

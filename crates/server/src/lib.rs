@@ -15,6 +15,7 @@ pub mod automation;
 pub mod body;
 mod callbacks;
 pub mod chat;
+pub mod connections;
 mod customers;
 pub mod error;
 pub mod health;
@@ -45,7 +46,6 @@ use axum::body::Bytes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Extension, Router};
 use rapport_core::Timestamp;
 use rapport_core::time::DAY;
@@ -84,6 +84,8 @@ pub struct ServerConfig {
     pub twilio: Option<hooks::TwilioSettings>,
     /// The service-level background loop.
     pub automation: automation::AutomationSettings,
+    /// Header-read timeout and the caps on connections and WebSockets.
+    pub connections: connections::ConnectionSettings,
 }
 
 impl Default for ServerConfig {
@@ -100,6 +102,7 @@ impl Default for ServerConfig {
             messenger: None,
             twilio: None,
             automation: automation::AutomationSettings::default(),
+            connections: connections::ConnectionSettings::default(),
         }
     }
 }
@@ -113,12 +116,15 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Where "now" comes from: the system clock, or a clock tests move by hand.
     pub clock: Clock,
+    /// The connections and WebSockets open now, against their caps.
+    pub occupancy: Arc<connections::Occupancy>,
 }
 
 impl AppState {
     /// A state on the system clock.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
-        AppState { store, config: Arc::new(config), clock: Clock::system() }
+        let occupancy = connections::Occupancy::new(config.connections.clone());
+        AppState { store, config: Arc::new(config), clock: Clock::system(), occupancy }
     }
 
     /// Now, by this state's clock.
@@ -255,20 +261,12 @@ pub async fn serve(
     tokio::spawn(hub.clone().run_timers(stopped.clone()));
     let automation = tokio::spawn(automation::run(state.clone(), stopped.clone()));
     let sweeper = tokio::spawn(sweep(state.clone(), stopped));
-    let listener = listener.tap_io(|tcp| {
-        // Small JSON responses should not wait for Nagle's algorithm.
-        if let Err(error) = tcp.set_nodelay(true) {
-            tracing::debug!(%error, "setting TCP_NODELAY");
-        }
-    });
     let signal = async move {
         shutdown.await;
         let _ = stop.send(true);
     };
-    // The peer address reaches handlers as `ConnectInfo` (the help pages'
-    // per-IP rate limit).
-    let service = app_with_chat(state, hub).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, service).with_graceful_shutdown(signal).await.context("serving HTTP");
+    let occupancy = state.occupancy.clone();
+    connections::serve(listener, app_with_chat(state, hub), occupancy, signal).await;
     if let Err(error) = sweeper.await {
         tracing::warn!(%error, "the auto-close sweeper ended abnormally");
     }
@@ -278,7 +276,7 @@ pub async fn serve(
     if let Err(error) = sender.await {
         tracing::warn!(%error, "the outbox worker ended abnormally");
     }
-    served
+    Ok(())
 }
 
 /// Closes solved tickets whose time has come, every [`SWEEP_EVERY`], until stopped.

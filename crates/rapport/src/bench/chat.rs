@@ -103,9 +103,13 @@ pub async fn run(load: ChatLoad, database_url: Option<String>) -> anyhow::Result
     let capacity = load.visitors.div_ceil(load.agents) + 1;
     let config_path = scratch.path.join("rapport.toml");
     // Every visitor comes from this machine's one address: lift the per-address
-    // limit on new conversations that protects a real desk from floods.
+    // limits on new conversations and on open sockets that protect a real desk
+    // from floods.
+    let sockets = (load.visitors + load.agents).saturating_mul(2).max(100);
     let config = format!(
-        "[chat]\ndefault_capacity = {capacity}\noffline_after_seconds = 600\n[portal]\nlimit_per_ip = {}\n",
+        "[server]\nmax_connections = {sockets}\nmax_connections_per_address = {sockets}\n\
+         max_websockets = {sockets}\nmax_websockets_per_address = {sockets}\n\
+         [chat]\ndefault_capacity = {capacity}\noffline_after_seconds = 600\n[portal]\nlimit_per_ip = {}\n",
         load.visitors.saturating_mul(2).max(20)
     );
     std::fs::write(&config_path, config).context("writing the benchmark configuration")?;

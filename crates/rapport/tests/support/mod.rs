@@ -176,7 +176,7 @@ impl Served {
 }
 
 /// Reads `serve`'s stdout until it says where it listens; the base URL.
-async fn listening_address(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
+pub async fn listening_address(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {
     tokio::time::timeout(Duration::from_secs(60), async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some((_, address)) = line.split_once("listening on ") {

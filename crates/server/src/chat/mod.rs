@@ -35,6 +35,7 @@ use rapport_store::{OutboxItem, SendOutcome};
 
 use crate::AppState;
 use crate::auth::hash_token;
+use crate::connections::Refusal;
 use crate::error::ApiError;
 
 pub use hub::Hub;
@@ -137,8 +138,25 @@ async fn visitor_socket(
     }
     let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
     let client = crate::help::visitor::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
+    let permit = match state.occupancy.enter_websocket(client.clone()) {
+        Ok(permit) => permit,
+        Err(refusal) => return too_many_sockets(refusal),
+    };
     let limit = visitor::NewChatLimit { key: format!("form:ip:{client}"), per_hour: state.config.portal.limit_per_ip };
-    sized(upgrade).on_upgrade(move |socket| visitor::run(socket, hub, limit))
+    sized(upgrade).on_upgrade(move |socket| async move {
+        visitor::run(socket, hub, limit).await;
+        drop(permit);
+    })
+}
+
+/// The answer to a WebSocket over its cap: 429, the one error shape, and when to retry.
+fn too_many_sockets(refusal: Refusal) -> Response {
+    let message = match refusal {
+        Refusal::PerAddress(cap) => format!("this address has {cap} chat connections open already, the most it may"),
+        Refusal::Total(cap) => format!("the server has {cap} chat connections open, the most it takes"),
+    };
+    let body = serde_json::json!({"error": {"code": "too_many_connections", "message": message, "field": null}});
+    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "10")], Json(body)).into_response()
 }
 
 /// The `token` query parameter of the agent socket.
@@ -152,6 +170,8 @@ struct TokenQuery {
 async fn agent_socket(
     Extension(hub): Extension<Hub>,
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     Query(query): Query<TokenQuery>,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
@@ -177,7 +197,16 @@ async fn agent_socket(
     if upgrade.requested_protocols().any(|value| value.as_bytes() == AGENT_PROTOCOL.as_bytes()) {
         upgrade.set_selected_protocol(HeaderValue::from_static(AGENT_PROTOCOL));
     }
-    Ok(upgrade.on_upgrade(move |socket| agent::run(socket, hub, agent, token_hash, capacity)))
+    let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let client = crate::help::visitor::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
+    let permit = match state.occupancy.enter_websocket(client) {
+        Ok(permit) => permit,
+        Err(refusal) => return Ok(too_many_sockets(refusal)),
+    };
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        agent::run(socket, hub, agent, token_hash, capacity).await;
+        drop(permit);
+    }))
 }
 
 /// The outbox's chat arm: a public reply typed elsewhere (the REST API) on
