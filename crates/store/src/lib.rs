@@ -162,19 +162,16 @@ impl Store {
         let options = Arc::new(options);
         if url.starts_with("sqlite:") {
             let connect = sqlite_options(url)?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(8)
-                .min_connections(1)
-                .connect_with(connect.clone())
-                .await
-                .map_err(|error| anyhow::Error::new(error).context(format!("opening the SQLite database {url}")))?;
+            let pool = while_busy(|| {
+                SqlitePoolOptions::new().max_connections(8).min_connections(1).connect_with(connect.clone())
+            })
+            .await
+            .map_err(|error| anyhow::Error::new(error).context(format!("opening the SQLite database {url}")))?;
             // The writer never checkpoints inside a commit; a background task
             // does it (PASSIVE: it never blocks the writer), so the fsync of the
             // database file stays off the write path.
-            let writer_conn = connect
-                .clone()
-                .pragma("wal_autocheckpoint", "0")
-                .connect()
+            let writer_options = connect.clone().pragma("wal_autocheckpoint", "0");
+            let writer_conn = while_busy(|| writer_options.connect())
                 .await
                 .map_err(|error| anyhow::Error::new(error).context("opening the SQLite write connection"))?;
             let writer = Writer::start(writer_conn);
@@ -329,6 +326,29 @@ where
 /// keys on, a busy timeout for the rare checkpoint contention, and a limit
 /// the WAL file is cut back to whenever it starts over (it would otherwise
 /// keep the size of its busiest minute for good).
+/// Retries `open` while SQLite answers "database is locked", for up to the
+/// busy timeout. Opening a new file switches it to WAL, which needs the file
+/// to itself; SQLite refuses that at once, without waiting on its busy
+/// handler, when another process is opening the same file (several
+/// instances starting together).
+async fn while_busy<T, F, Fut>(mut open: F) -> Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, sqlx::Error>>,
+{
+    let deadline = tokio::time::Instant::now() + db::BUSY_TIMEOUT;
+    loop {
+        match open().await {
+            Err(sqlx::Error::Database(error))
+                if error.code().as_deref() == Some("5") && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|error| anyhow::Error::new(error).context(format!("reading the SQLite URL {url:?}")))?
