@@ -1,7 +1,7 @@
 //! Customers, organizations and teams.
 
 use crate::identity::Identity;
-use crate::ids::{CustomerId, OrganizationId, TeamId};
+use crate::ids::{AgentId, CustomerId, OrganizationId, TeamId};
 use crate::priority::Tier;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -20,9 +20,14 @@ pub struct Customer {
     /// Their addresses and handles, normalised.
     pub identities: Vec<Identity>,
     /// The identities among them that the customer proved (a magic link they
-    /// followed) or an agent confirmed. Only these reach the customer's other
-    /// tickets; see [`crate::intake::may_join`].
+    /// followed) or a supervisor confirmed. Only these, and only when no agent
+    /// vouches for them alone ([`Customer::added_by_agent`]), reach the
+    /// customer's other tickets; see [`crate::intake::may_join`].
     pub verified: Vec<Identity>,
+    /// The identities an agent entered and no supervisor or admin has
+    /// confirmed yet, with that agent: each reaches only the tickets it is
+    /// on, verified or not.
+    pub added_by_agent: Vec<(Identity, AgentId)>,
     /// When their personal data was erased, if it was.
     pub erased_at: Option<Timestamp>,
     /// The customer this record was merged into; its identities and tickets are there now.

@@ -7,6 +7,7 @@
 //! matches the SMS number `+44 7700 900123`.
 
 use crate::event::Actor;
+use crate::ids::AgentId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -160,13 +161,18 @@ impl Identity {
     }
 }
 
-/// True when identities that `actor` records count as verified from the
-/// start. An agent who enters a customer's address (creating the customer or
-/// a ticket for them) vouches for it; an address that arrives on its own (an
-/// email, the web form) proves nothing until the customer follows a magic link
-/// sent to it or an agent confirms it.
-pub fn recorded_as_verified(actor: Actor) -> bool {
-    matches!(actor, Actor::Agent(_))
+/// The agent who vouches for the identities `actor` records, if an agent
+/// records them. Such identities start unverified and, until a supervisor or
+/// admin confirms them, reach only the tickets they are on (see
+/// [`crate::customer::Customer::added_by_agent`]): an agent could otherwise
+/// add an address of their own to any customer, follow a magic link to it
+/// and read the customer's tickets of teams hidden from them. Identities that
+/// arrive on their own (an email, the web form) record no one.
+pub fn added_by_agent(actor: Actor) -> Option<AgentId> {
+    match actor {
+        Actor::Agent(agent) => Some(agent),
+        _ => None,
+    }
 }
 
 impl fmt::Display for Identity {
@@ -212,9 +218,9 @@ mod tests {
 
     #[test]
     fn only_agents_vouch_for_the_identities_they_record() {
-        assert!(recorded_as_verified(Actor::Agent(crate::AgentId(1))));
-        assert!(!recorded_as_verified(Actor::System));
-        assert!(!recorded_as_verified(Actor::Customer(crate::CustomerId(1))));
+        assert_eq!(added_by_agent(Actor::Agent(crate::AgentId(1))), Some(crate::AgentId(1)));
+        assert_eq!(added_by_agent(Actor::System), None);
+        assert_eq!(added_by_agent(Actor::Customer(crate::CustomerId(1))), None);
     }
 
     #[test]

@@ -67,10 +67,15 @@ pub struct IdentityDto {
     pub kind: IdentityKind,
     /// The normalised value (lower-cased email, E.164 phone, ...).
     pub value: String,
-    /// True once the customer proved it (followed a magic link sent to it) or
-    /// an agent confirmed it. Only verified identities reach the customer's
-    /// other tickets by quoting their numbers.
+    /// True once its holder proved it (followed a magic link sent to it) or
+    /// a supervisor or admin confirmed it.
     pub verified: bool,
+    /// The agent who entered it, until a supervisor or admin confirms it;
+    /// null for identities that arrived on their own or were confirmed. Only
+    /// verified identities with no such agent reach the customer's other
+    /// tickets (by quoting their numbers, or in the help pages); the others
+    /// reach only the tickets they are on.
+    pub added_by_agent: Option<i64>,
 }
 
 impl From<&Customer> for CustomerDto {
@@ -87,6 +92,11 @@ impl From<&Customer> for CustomerDto {
                     kind: identity.kind,
                     value: identity.value.clone(),
                     verified: customer.verified.contains(identity),
+                    added_by_agent: customer
+                        .added_by_agent
+                        .iter()
+                        .find(|(entered, _)| entered == identity)
+                        .map(|(_, agent)| agent.0),
                 })
                 .collect(),
             erased_at: rfc3339_opt(customer.erased_at),
@@ -177,6 +187,15 @@ pub(crate) fn identities(
 }
 
 /// A tier the priority matrix knows.
+/// A tier sets the priority of the customer's tickets, which only a
+/// supervisor may override: agents may not set one.
+fn tier_forbidden() -> ApiError {
+    ApiError::Forbidden {
+        field: Some("tier".to_owned()),
+        message: "only supervisors and admins set a customer's tier".to_owned(),
+    }
+}
+
 pub(crate) fn known_tier(store: &Store, tier: String) -> Result<Tier, ApiError> {
     let tier = Tier(tier.trim().to_owned());
     if store.matrix().has_tier(&tier) {
@@ -188,6 +207,8 @@ pub(crate) fn known_tier(store: &Store, tier: String) -> Result<Tier, ApiError> 
 }
 
 /// Create a customer. An identity already registered to someone is a 409.
+/// The identities start unverified, entered by the caller (see
+/// `IdentityDto.added_by_agent`); only supervisors and admins set a tier.
 #[utoipa::path(
     post, path = "/customers", tag = "customers",
     request_body = CreateCustomerRequest,
@@ -195,22 +216,27 @@ pub(crate) fn known_tier(store: &Store, tier: String) -> Result<Tier, ApiError> 
         (status = 201, description = "Created", body = CustomerDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "An agent may not set the tier", body = ErrorBody),
         (status = 409, description = "An identity is already registered", body = ErrorBody),
         (status = 422, description = "Invalid field", body = ErrorBody),
     )
 )]
 async fn create_customer(
     State(state): State<AppState>,
-    _caller: CurrentAgent,
+    caller: CurrentAgent,
     JsonBody(request): JsonBody<CreateCustomerRequest>,
 ) -> Result<(StatusCode, Json<CustomerDto>), ApiError> {
     let found = identities("", &request.email, &request.phone, &request.chat, &request.handle)?;
+    if request.tier.is_some() && !caller.viewer.can_manage_people() {
+        return Err(tier_forbidden());
+    }
     let tier = request.tier.map(|tier| known_tier(&state.store, tier)).transpose()?;
     let customer = NewCustomer {
         name: rapport_core::text::one_line(&request.name.unwrap_or_default()),
         organization: request.organization.map(OrganizationId),
         tier,
         identities: found,
+        added_by: Some(caller.agent.id),
         now: now(),
     };
     let customer = state.store.insert_customer(customer).await?;
@@ -284,12 +310,7 @@ async fn update_customer(
 ) -> Result<Json<CustomerDto>, ApiError> {
     object.only(&["name", "organization", "tier", "email", "phone", "chat", "handle"])?;
     if object.has("tier") && !caller.viewer.can_manage_people() {
-        // A tier sets the priority of the customer's tickets, which only a
-        // supervisor may override.
-        return Err(ApiError::Forbidden {
-            field: Some("tier".to_owned()),
-            message: "only supervisors and admins change a customer's tier".to_owned(),
-        });
+        return Err(tier_forbidden());
     }
     let name = object.string("name")?.map(|name| rapport_core::text::one_line(&name));
     let organization = object.nullable_id("organization")?.map(|organization| organization.map(OrganizationId));
@@ -301,8 +322,9 @@ async fn update_customer(
     let (email, phone) = (object.string("email")?, object.string("phone")?);
     let (chat, handle) = (object.string("chat")?, object.string("handle")?);
     let add_identities = identities("", &email, &phone, &chat, &handle)?;
-    // An agent adding an address vouches for it.
-    let changes = CustomerChanges { name, organization, tier, add_identities, confirmed_at: Some(now()) };
+    // An address an agent adds reaches only the tickets it is on until a
+    // supervisor confirms it.
+    let changes = CustomerChanges { name, organization, tier, add_identities, added_by: Some(caller.agent.id) };
     let customer = state.store.update_customer(CustomerId(id), changes).await?;
     Ok(Json(CustomerDto::from(&customer)))
 }
@@ -346,13 +368,16 @@ pub struct VerifyIdentityRequest {
     pub value: String,
 }
 
-/// Confirm one of a customer's identities (any agent).
+/// Confirm one of a customer's identities (supervisors and admins).
 ///
 /// A verified identity may add to any of the customer's tickets, for example
-/// by quoting a ticket number in an email subject; an unverified one may only
-/// write to tickets it is already on. Customers verify their own addresses by
-/// following a link we email them; this is for an agent who has checked
-/// otherwise (a phone call, a signed contract).
+/// by quoting a ticket number in an email subject, and its holder sees all of
+/// them in the help pages; an unverified one, or one an agent entered, may
+/// only reach tickets it is already on. Customers verify their own addresses
+/// by following a link we email them; this is for a supervisor who has
+/// checked otherwise (a phone call, a signed contract), and it also confirms
+/// an address an agent entered. Agents may not: an agent could otherwise add
+/// an address of their own to a customer and reach their tickets.
 #[utoipa::path(
     post, path = "/customers/{id}/identities/verify", tag = "customers",
     request_body = VerifyIdentityRequest,
@@ -361,6 +386,7 @@ pub struct VerifyIdentityRequest {
         (status = 200, description = "The customer, the identity now verified", body = CustomerDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "An agent, not a supervisor or admin", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
         (status = 422, description = "Not a valid identity, or not one of this customer's", body = ErrorBody),
     )
@@ -368,10 +394,13 @@ pub struct VerifyIdentityRequest {
 #[tracing::instrument(skip_all, fields(customer_id = id))]
 async fn verify_identity(
     State(state): State<AppState>,
-    _caller: CurrentAgent,
+    caller: CurrentAgent,
     PathId(id): PathId,
     JsonBody(request): JsonBody<VerifyIdentityRequest>,
 ) -> Result<Json<CustomerDto>, ApiError> {
+    if !caller.viewer.can_manage_people() {
+        return Err(ApiError::forbidden("only supervisors and admins confirm a customer's identity"));
+    }
     let identity =
         Identity::parse(request.kind, &request.value).map_err(|error| ApiError::invalid("value", error.to_string()))?;
     let customer = state.store.get_customer(CustomerId(id)).await?;

@@ -323,7 +323,7 @@ async fn follow_link(State(state): State<AppState>, Path(token): Path<String>) -
         return Ok(not_working());
     };
     tracing::info!(customer = followed.customer.0, "help pages: link followed, identity verified");
-    let session = PortalSession { customer: followed.customer, identity: followed.identity };
+    let session = PortalSession { customer: followed.customer, identity: followed.identity, reach: followed.reach };
     let ticket = match followed.ticket {
         Some(ticket) => find_ticket(&state, &session, ticket).await?,
         None => None,
@@ -362,7 +362,7 @@ async fn list_tickets(State(state): State<AppState>, headers: HeaderMap) -> Page
 }
 
 async fn ticket_list_response(state: &AppState, session: &PortalSession) -> PageResult {
-    let tickets = state.store.list_customer_tickets(session.customer, LIST_LIMIT).await?;
+    let tickets = state.store.list_customer_tickets(session, LIST_LIMIT).await?;
     Ok(html(StatusCode::OK, page::ticket_list(&tickets)))
 }
 
@@ -391,7 +391,7 @@ async fn download_attachment(
     let (Ok(id), Ok(message), Ok(index)) = (id.parse::<i64>(), message.parse::<i64>(), index.parse::<usize>()) else {
         return Ok(no_such_file());
     };
-    match state.store.get_customer_attachment(session.customer, TicketId(id), MessageId(message), index).await {
+    match state.store.get_customer_attachment(&session, TicketId(id), MessageId(message), index).await {
         Ok(file) => Ok(crate::attachments::download(file)),
         Err(StoreError::NotFound(_)) => Ok(no_such_file()),
         Err(error) => Err(error.into()),
@@ -412,7 +412,7 @@ async fn find_ticket(
     session: &PortalSession,
     ticket: TicketId,
 ) -> Result<Option<PortalTicket>, PageError> {
-    match state.store.get_customer_ticket(session.customer, ticket).await {
+    match state.store.get_customer_ticket(session, ticket).await {
         Ok(ticket) => Ok(Some(ticket)),
         Err(StoreError::NotFound(_)) => Ok(None),
         Err(error) => Err(error.into()),

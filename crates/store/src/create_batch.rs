@@ -84,12 +84,12 @@ pub(crate) async fn write(
                 (id, Tier::basic())
             }
         };
-        let confirmed_at = rapport_core::identity::recorded_as_verified(request.actor).then_some(request.now.0);
+        let added_by = rapport_core::identity::added_by_agent(request.actor).map(|agent| agent.0);
         for identity in &request.customer.identities {
             if let std::collections::hash_map::Entry::Vacant(entry) = known.entry(key(identity)) {
                 statements.push((
                     &IDENTITY_INSERT,
-                    args![identity.kind.as_str(), identity.value.as_str(), customer.0, confirmed_at],
+                    args![identity.kind.as_str(), identity.value.as_str(), customer.0, added_by],
                 ));
                 entry.insert((customer, tier.clone()));
             }

@@ -527,7 +527,8 @@ async fn sender_facts(conn: &mut Conn<'_>, inbound: &InboundMessage) -> Result<S
              (SELECT ticket_id FROM messages WHERE channel = $1 AND external_id = $2) AS duplicate_ticket, \
              (SELECT COUNT(*) FROM messages WHERE sender_kind = $3 AND sender_value = $4 AND created_at > $5) \
              AS recent, (SELECT customer_id FROM identities WHERE kind = $3 AND value = $4) AS customer_id, \
-             (SELECT verified_at FROM identities WHERE kind = $3 AND value = $4) AS verified_at",
+             (SELECT verified_at FROM identities WHERE kind = $3 AND value = $4 AND added_by_agent IS NULL) \
+             AS verified_at",
             args![
                 inbound.channel.as_str(),
                 inbound.external_id.clone(),

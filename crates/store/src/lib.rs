@@ -62,7 +62,7 @@ pub use merge::CustomerMerge;
 pub use messages::AttachmentFile;
 pub use outbox::{OutboxEntry, OutboxItem, SendOutcome, reply_identity};
 pub use people::{AgentChanges, CustomerChanges, NewAgent, NewCustomer, OrganizationChanges, TeamChanges};
-pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalSession, PortalTicket, RateCheck};
+pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalReach, PortalSession, PortalTicket, RateCheck};
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
 pub use projector::TicketSla;
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};

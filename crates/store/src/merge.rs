@@ -374,7 +374,8 @@ async fn load_customer(conn: &mut Conn<'_>, id: CustomerId) -> Result<Customer, 
     let row = row.ok_or(StoreError::NotFound("customer"))?;
     let identities: Vec<IdentityRow> = conn
         .fetch_all(
-            "SELECT customer_id, kind, value, verified_at FROM identities WHERE customer_id = $1 ORDER BY kind, value",
+            "SELECT customer_id, kind, value, verified_at, added_by_agent FROM identities WHERE customer_id = $1 \
+             ORDER BY kind, value",
             args![id.0],
         )
         .await?;

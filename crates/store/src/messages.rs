@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use rapport_core::{AttachmentMeta, Channel, CustomerId, Message, MessageId, TicketId, Viewer};
+use rapport_core::{AttachmentMeta, Channel, Message, MessageId, TicketId, Viewer};
 use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
@@ -172,12 +172,12 @@ impl Store {
     /// tickets are `NotFound`.
     pub async fn get_customer_attachment(
         &self,
-        customer: CustomerId,
+        session: &crate::PortalSession,
         ticket: TicketId,
         message: MessageId,
         index: usize,
     ) -> Result<AttachmentFile, StoreError> {
-        let portal = self.get_customer_ticket(customer, ticket).await?;
+        let portal = self.get_customer_ticket(session, ticket).await?;
         let found = portal.messages.into_iter().find(|candidate| candidate.id == message);
         let found = found.ok_or(StoreError::NotFound("message"))?;
         self.db.read(move |conn| Box::pin(file_of(conn, found, index))).await

@@ -25,9 +25,10 @@ pub struct NewCustomer {
     pub organization: Option<OrganizationId>,
     /// Own tier.
     pub tier: Option<Tier>,
-    /// Identities (each must be unregistered); they count as confirmed by
-    /// whoever creates the customer.
+    /// Identities (each must be unregistered); they start unverified.
     pub identities: Vec<Identity>,
+    /// The agent who entered them (see [`rapport_core::identity::added_by_agent`]).
+    pub added_by: Option<AgentId>,
     /// Now.
     pub now: Timestamp,
 }
@@ -43,9 +44,9 @@ pub struct CustomerChanges {
     pub tier: Option<Option<Tier>>,
     /// Identities to add.
     pub add_identities: Vec<Identity>,
-    /// When the added identities were confirmed (an agent adding them vouches
-    /// for them); `None` adds them unverified.
-    pub confirmed_at: Option<Timestamp>,
+    /// The agent who enters the added identities; they start unverified and
+    /// reach only the tickets they are on until a supervisor confirms them.
+    pub added_by: Option<AgentId>,
 }
 
 /// Changes to an organization.
@@ -130,8 +131,7 @@ impl Store {
                         .await
                         .map_err(|error| missing(error, "organization"))?;
                     let id = CustomerId(row.id);
-                    // Identities entered with a new customer are confirmed by whoever entered them.
-                    let attached = attach_identities(conn, id, &customer.identities, Some(customer.now)).await?;
+                    let attached = attach_identities(conn, id, &customer.identities, customer.added_by).await?;
                     if attached != customer.identities.len() as u64 {
                         return Err(StoreError::Conflict { constraint: "identities".into() });
                     }
@@ -152,7 +152,7 @@ impl Store {
                     let row = row.ok_or(StoreError::NotFound("customer"))?;
                     let identities: Vec<IdentityRow> = conn
                         .fetch_all(
-                            "SELECT customer_id, kind, value, verified_at FROM identities WHERE customer_id = $1 \
+                            "SELECT customer_id, kind, value, verified_at, added_by_agent FROM identities WHERE customer_id = $1 \
                              ORDER BY kind, value",
                             args![id.0],
                         )
@@ -197,7 +197,7 @@ impl Store {
                     };
                     let identities: Vec<IdentityRow> = conn
                         .fetch_all(
-                            "SELECT customer_id, kind, value, verified_at FROM identities \
+                            "SELECT customer_id, kind, value, verified_at, added_by_agent FROM identities \
                              WHERE customer_id BETWEEN $1 AND $2 \
                              ORDER BY kind, value",
                             args![first, last],
@@ -244,7 +244,7 @@ impl Store {
                 if tier_may_change {
                     mark_customers_tickets(conn, "SELECT id FROM customers WHERE id = $1", id.0).await?;
                 }
-                let attached = attach_identities(conn, id, &changes.add_identities, changes.confirmed_at).await?;
+                let attached = attach_identities(conn, id, &changes.add_identities, changes.added_by).await?;
                 if attached != changes.add_identities.len() as u64 {
                     return Err(StoreError::Conflict { constraint: "identities".into() });
                 }

@@ -46,6 +46,8 @@ pub struct FollowedLink {
     pub identity: Identity,
     /// The ticket the link was sent for, if any.
     pub ticket: Option<TicketId>,
+    /// Which of the customer's tickets the session it began reaches.
+    pub reach: PortalReach,
 }
 
 /// A session in the help pages.
@@ -55,6 +57,21 @@ pub struct PortalSession {
     pub customer: CustomerId,
     /// The verified identity that began the session.
     pub identity: Identity,
+    /// Which of the customer's tickets it reaches.
+    pub reach: PortalReach,
+}
+
+/// Which of a customer's tickets a help-pages session reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalReach {
+    /// Every one: the identity arrived on its own (the customer wrote from
+    /// it) or a supervisor confirmed it.
+    Customer,
+    /// Only the tickets the identity is on (as requester or follower): an
+    /// agent entered it and no supervisor confirmed it. Following a link
+    /// proves who holds the address, not that it is the customer's, and
+    /// these are tickets the agent who entered it could reach anyway.
+    OwnTickets,
 }
 
 /// A session to begin when a link is followed.
@@ -99,6 +116,7 @@ struct SessionRow {
     kind: String,
     value: String,
     customer_id: i64,
+    added_by_agent: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -168,7 +186,7 @@ impl Store {
                     .await?;
                 let Some(link) = link else { return Ok(None) };
                 let identity = identity_of(&link.kind, link.value)?;
-                let Some(customer) = mark_verified(conn, &identity, None, now).await? else {
+                let Some((customer, reach)) = mark_verified(conn, &identity, None, false, now).await? else {
                     return Ok(None);
                 };
                 conn.execute(
@@ -183,7 +201,7 @@ impl Store {
                     ],
                 )
                 .await?;
-                Ok(Some(FollowedLink { customer, identity, ticket: link.ticket_id.map(TicketId) }))
+                Ok(Some(FollowedLink { customer, identity, ticket: link.ticket_id.map(TicketId), reach }))
             })
         })
         .await
@@ -201,7 +219,7 @@ impl Store {
             .read(move |conn| {
                 Box::pin(async move {
                     conn.fetch_optional(
-                        "SELECT s.kind, s.value, i.customer_id FROM portal_sessions s \
+                        "SELECT s.kind, s.value, i.customer_id, i.added_by_agent FROM portal_sessions s \
                          JOIN identities i ON i.kind = s.kind AND i.value = s.value \
                          WHERE s.token_hash = $1 AND s.expires_at > $2 AND i.verified_at IS NOT NULL",
                         args![token_hash, now.0],
@@ -211,7 +229,12 @@ impl Store {
             })
             .await?;
         row.map(|row| {
-            Ok(PortalSession { customer: CustomerId(row.customer_id), identity: identity_of(&row.kind, row.value)? })
+            let reach = if row.added_by_agent.is_some() { PortalReach::OwnTickets } else { PortalReach::Customer };
+            Ok(PortalSession {
+                customer: CustomerId(row.customer_id),
+                identity: identity_of(&row.kind, row.value)?,
+                reach,
+            })
         })
         .transpose()
     }
@@ -238,7 +261,7 @@ impl Store {
     ) -> Result<rapport_core::Customer, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                match mark_verified(conn, &identity, Some(customer), now).await? {
+                match mark_verified(conn, &identity, Some(customer), true, now).await? {
                     Some(_) => Ok(()),
                     None => Err(StoreError::NotFound("identity")),
                 }
@@ -303,36 +326,52 @@ impl Store {
         .await
     }
 
-    /// A customer's tickets, newest first (merged-away tickets left out).
-    pub async fn list_customer_tickets(&self, customer: CustomerId, limit: i64) -> Result<Vec<Ticket>, StoreError> {
+    /// The tickets a help-pages session reaches, newest first (merged-away
+    /// tickets left out): the customer's, or with [`PortalReach::OwnTickets`]
+    /// those of them the session's identity is on.
+    pub async fn list_customer_tickets(&self, session: &PortalSession, limit: i64) -> Result<Vec<Ticket>, StoreError> {
+        let session = session.clone();
         self.db
             .read(move |conn| {
                 Box::pin(async move {
+                    let identity = &session.identity;
+                    let (only_own, arguments) = match session.reach {
+                        PortalReach::Customer => ("", args![session.customer.0, limit]),
+                        PortalReach::OwnTickets => (
+                            "AND EXISTS (SELECT 1 FROM ticket_participants p WHERE p.ticket_id = t.id \
+                             AND p.kind = $3 AND p.value = $4)",
+                            args![session.customer.0, limit, identity.kind.as_str(), identity.value.as_str()],
+                        ),
+                    };
                     let sql = format!(
                         "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.customer_id = $1 AND t.merged_into IS NULL \
-                         ORDER BY t.id DESC LIMIT $2"
+                         {only_own} ORDER BY t.id DESC LIMIT $2"
                     );
-                    let rows: Vec<TicketRow> = conn.fetch_all(AssertSqlSafe(sql), args![customer.0, limit]).await?;
+                    let rows: Vec<TicketRow> = conn.fetch_all(AssertSqlSafe(sql), arguments).await?;
                     rows.into_iter().map(Ticket::try_from).collect()
                 })
             })
             .await
     }
 
-    /// One of `customer`'s tickets (followed through merges) with its public
-    /// messages. A ticket of anyone else is `NotFound`, like one that does
-    /// not exist. Internal notes never leave this function.
+    /// One of the tickets a help-pages session reaches (followed through
+    /// merges) with its public messages. Any other ticket is `NotFound`,
+    /// like one that does not exist. Internal notes never leave this function.
     pub async fn get_customer_ticket(
         &self,
-        customer: CustomerId,
+        session: &PortalSession,
         ticket: TicketId,
     ) -> Result<PortalTicket, StoreError> {
+        let session = session.clone();
         self.db
             .read(move |conn| {
                 Box::pin(async move {
                     let id = surviving_ticket(conn, ticket).await?;
                     let ticket = load_ticket(conn, id, false).await?;
-                    if ticket.customer != customer {
+                    if ticket.customer != session.customer {
+                        return Err(StoreError::NotFound("ticket"));
+                    }
+                    if session.reach == PortalReach::OwnTickets && !is_on(conn, id, &session.identity).await? {
                         return Err(StoreError::NotFound("ticket"));
                     }
                     let messages: Vec<Message> = load_messages(conn, id)
@@ -389,22 +428,49 @@ pub(crate) async fn forget_customer(conn: &mut Conn<'_>, customer: CustomerId) -
 }
 
 /// Sets `verified_at` on an identity (keeping an earlier date), optionally
-/// only if it belongs to `customer`; returns its customer, or `None` when no
-/// such identity exists.
+/// only if it belongs to `customer`; `confirm` (a supervisor's word) also
+/// forgets the agent who entered it. Returns its customer and the reach of
+/// a session it begins, or `None` when no such identity exists.
 async fn mark_verified(
     conn: &mut Conn<'_>,
     identity: &Identity,
     customer: Option<CustomerId>,
+    confirm: bool,
     now: Timestamp,
-) -> Result<Option<CustomerId>, StoreError> {
-    let row: Option<IdRow> = conn
+) -> Result<Option<(CustomerId, PortalReach)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct VerifiedRow {
+        customer_id: i64,
+        added_by_agent: Option<i64>,
+    }
+    let sql = if confirm {
+        "UPDATE identities SET verified_at = COALESCE(verified_at, $1), added_by_agent = NULL \
+         WHERE kind = $2 AND value = $3 AND ($4 IS NULL OR customer_id = $4) RETURNING customer_id, added_by_agent"
+    } else {
+        "UPDATE identities SET verified_at = COALESCE(verified_at, $1) \
+         WHERE kind = $2 AND value = $3 AND ($4 IS NULL OR customer_id = $4) RETURNING customer_id, added_by_agent"
+    };
+    let row: Option<VerifiedRow> = conn
         .fetch_optional(
-            "UPDATE identities SET verified_at = COALESCE(verified_at, $1) \
-             WHERE kind = $2 AND value = $3 AND ($4 IS NULL OR customer_id = $4) RETURNING customer_id AS id",
+            sql,
             args![now.0, identity.kind.as_str(), identity.value.as_str(), customer.map(|customer| customer.0)],
         )
         .await?;
-    Ok(row.map(|row| CustomerId(row.id)))
+    Ok(row.map(|row| {
+        let reach = if row.added_by_agent.is_some() { PortalReach::OwnTickets } else { PortalReach::Customer };
+        (CustomerId(row.customer_id), reach)
+    }))
+}
+
+/// True when `identity` is on `ticket` (its requester or a follower).
+async fn is_on(conn: &mut Conn<'_>, ticket: TicketId, identity: &Identity) -> Result<bool, StoreError> {
+    let row: Option<IdRow> = conn
+        .fetch_optional(
+            "SELECT ticket_id AS id FROM ticket_participants WHERE ticket_id = $1 AND kind = $2 AND value = $3",
+            args![ticket.0, identity.kind.as_str(), identity.value.as_str()],
+        )
+        .await?;
+    Ok(row.is_some())
 }
 
 /// The ticket that survived a chain of merges starting at `ticket`.

@@ -190,11 +190,15 @@ pub(crate) struct IdentityRow {
     /// Queries that do not select it read the identity as unverified.
     #[sqlx(default)]
     pub(crate) verified_at: Option<i64>,
+    /// The agent who entered it, until a supervisor confirms it.
+    #[sqlx(default)]
+    pub(crate) added_by_agent: Option<i64>,
 }
 
 impl CustomerRow {
     pub(crate) fn into_customer(self, identities: Vec<IdentityRow>) -> Result<Customer, StoreError> {
         let mut verified = Vec::new();
+        let mut added_by_agent = Vec::new();
         let identities = identities
             .into_iter()
             .map(|row| {
@@ -202,6 +206,9 @@ impl CustomerRow {
                 let identity = Identity { kind, value: row.value };
                 if row.verified_at.is_some() {
                     verified.push(identity.clone());
+                }
+                if let Some(agent) = row.added_by_agent {
+                    added_by_agent.push((identity.clone(), AgentId(agent)));
                 }
                 Ok(identity)
             })
@@ -213,6 +220,7 @@ impl CustomerRow {
             tier: self.tier.map(Tier),
             identities,
             verified,
+            added_by_agent,
             erased_at: self.erased_at.map(Timestamp),
             merged_into: self.merged_into.map(CustomerId),
             created_at: Timestamp(self.created_at),

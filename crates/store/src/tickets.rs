@@ -288,7 +288,7 @@ pub(crate) static CUSTOMER_INSERT: Insert = Insert {
     order: 0,
 };
 pub(crate) static IDENTITY_INSERT: Insert = Insert {
-    head: "INSERT INTO identities (kind, value, customer_id, verified_at) VALUES",
+    head: "INSERT INTO identities (kind, value, customer_id, added_by_agent) VALUES",
     tail: " ON CONFLICT DO NOTHING",
     width: 4,
     order: 1,
@@ -369,8 +369,8 @@ pub(crate) async fn create_one(
             return Ok(CreatedTicket { ticket, replayed: true });
         }
     }
-    let confirmed_at = rapport_core::identity::recorded_as_verified(request.actor).then_some(request.now);
-    let (customer, tier) = resolve_customer(conn, &request.customer, request.now, confirmed_at).await?;
+    let added_by = rapport_core::identity::added_by_agent(request.actor);
+    let (customer, tier) = resolve_customer(conn, &request.customer, request.now, added_by).await?;
     let (ticket, mut statements) = open_rows(conn, &request, customer, tier, options).await?;
     let id = ticket.id;
     if let Some((agent, key, hash)) = &request.idempotency {
@@ -429,13 +429,14 @@ pub(crate) async fn open_rows(
 }
 
 /// Finds the customer by any identity, or creates them; returns their tier.
-/// Identities it adds are verified as of `confirmed_at` (see
-/// [`rapport_core::identity::recorded_as_verified`]); known ones keep their state.
+/// Identities it adds are unverified, recorded as `added_by` the agent who
+/// entered them (see [`rapport_core::identity::added_by_agent`]); known ones
+/// keep their state.
 pub(crate) async fn resolve_customer(
     conn: &mut Conn<'_>,
     customer: &CustomerRef,
     now: Timestamp,
-    confirmed_at: Option<Timestamp>,
+    added_by: Option<AgentId>,
 ) -> Result<(CustomerId, Tier), StoreError> {
     if customer.identities.is_empty() {
         return Err(Rejection::NoIdentity.into());
@@ -452,7 +453,7 @@ pub(crate) async fn resolve_customer(
         if let Some(found) = found {
             let id = CustomerId(found.customer_id);
             if customer.identities.len() > 1 {
-                attach_identities(conn, id, &customer.identities, confirmed_at).await?;
+                attach_identities(conn, id, &customer.identities, added_by).await?;
             }
             let tier = rapport_core::customer::effective_tier(found.tier.map(Tier), found.org_tier.map(Tier));
             return Ok((id, tier));
@@ -466,7 +467,7 @@ pub(crate) async fn resolve_customer(
         )
         .await?;
     let id = CustomerId(created.id);
-    let attached = attach_identities(conn, id, &customer.identities, confirmed_at).await?;
+    let attached = attach_identities(conn, id, &customer.identities, added_by).await?;
     if attached == 0 {
         // Another transaction registered the identity first (PostgreSQL,
         // concurrent creates): use that customer and drop ours.
@@ -484,21 +485,21 @@ pub(crate) async fn resolve_customer(
     Ok((id, Tier::basic()))
 }
 
-/// Adds identities to a customer, skipping any already registered to anyone;
-/// `confirmed_at` marks the added ones verified.
+/// Adds identities to a customer, unverified, skipping any already
+/// registered to anyone; `added_by` records the agent who entered them.
 pub(crate) async fn attach_identities(
     conn: &mut Conn<'_>,
     customer: CustomerId,
     identities: &[Identity],
-    confirmed_at: Option<Timestamp>,
+    added_by: Option<AgentId>,
 ) -> Result<u64, StoreError> {
     let mut attached = 0;
     for identity in identities {
         attached += conn
             .execute(
-                "INSERT INTO identities (kind, value, customer_id, verified_at) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO identities (kind, value, customer_id, added_by_agent) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT DO NOTHING",
-                args![identity.kind.as_str(), identity.value.as_str(), customer.0, confirmed_at.map(|at| at.0)],
+                args![identity.kind.as_str(), identity.value.as_str(), customer.0, added_by.map(|agent| agent.0)],
             )
             .await?;
     }

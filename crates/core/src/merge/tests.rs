@@ -131,6 +131,7 @@ fn customer_merges_are_checked() {
         tier: None,
         identities: vec![],
         verified: vec![],
+        added_by_agent: vec![],
         erased_at: None,
         merged_into: None,
         created_at: Timestamp(0),

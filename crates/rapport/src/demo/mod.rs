@@ -181,6 +181,8 @@ async fn load_at(store: &Store, matrix: &PriorityMatrix, progress: Progress, now
             organization: spec.organization.map(|index| organizations[index]),
             tier: spec.tier.map(|tier| Tier(tier.to_owned())),
             identities: spec.identities(),
+            // As if each had written in: their addresses are their own.
+            added_by: None,
             now,
         };
         customers.push(store.insert_customer(customer).await?);

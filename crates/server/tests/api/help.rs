@@ -200,7 +200,8 @@ async fn a_submission_opens_a_web_ticket_and_emails_a_link() {
 
     let customer = customer_of(&app, number).await;
     assert_eq!(customer["name"], "Ann Example");
-    assert_eq!(customer["identities"], json!([{"kind": "email", "value": "ann@example.com", "verified": false}]));
+    let identities = json!([{"kind": "email", "value": "ann@example.com", "verified": false, "added_by_agent": null}]);
+    assert_eq!(customer["identities"], identities);
 }
 
 #[tokio::test]
@@ -490,38 +491,45 @@ async fn link_requests_answer_the_same_whoever_asks() {
 }
 
 #[tokio::test]
-async fn agents_confirm_identities_and_only_a_customers_own() {
+async fn supervisors_confirm_identities_and_only_a_customers_own() {
     let app = spawn_app().await;
     let number = ticket_number(&app.submit(&request_fields("ann@example.com")).await.text);
     let ann = customer_of(&app, number).await;
     assert_eq!(ann["identities"][0]["verified"], false, "the web form proves nothing");
 
+    // What an agent enters starts unverified, recorded as theirs (issue 15).
+    let admin_id = app.admin.id;
     let created = app
         .post("/api/v1/customers", &app.admin, &json!({"name": "Bob", "email": "bob@example.com"}))
         .await
         .expect(StatusCode::CREATED);
-    assert_eq!(created["identities"][0]["verified"], true, "an agent entering an address vouches for it");
+    assert_eq!(created["identities"][0]["verified"], false, "an agent entering an address proves nothing");
+    assert_eq!(created["identities"][0]["added_by_agent"], admin_id);
     let ticket = app.create_ticket(&app.admin, &ticket_body("carol@example.com")).await;
     let carol = customer_of(&app, id(&ticket)).await;
-    assert_eq!(carol["identities"][0]["verified"], true, "so does an agent opening a ticket for it");
+    assert_eq!(carol["identities"][0]["added_by_agent"], admin_id, "nor does an agent opening a ticket for it");
     let patched = app
         .patch(&format!("/api/v1/customers/{}", id(&ann)), &app.admin, &json!({"phone": "+44 7700 900123"}), None)
         .await
         .expect(StatusCode::OK);
     let phone = patched["identities"].as_array().unwrap().iter().find(|identity| identity["kind"] == "phone").cloned();
-    assert_eq!(phone.unwrap()["verified"], true);
+    assert_eq!(phone.unwrap()["verified"], false);
 
     let agent = app.agent(rapport_core::Role::Agent, &[]).await;
     let path = format!("/api/v1/customers/{}/identities/verify", id(&ann));
+    let refused = app.post(&path, &agent, &json!({"kind": "email", "value": "ann@example.com"})).await;
+    refused.assert_error(StatusCode::FORBIDDEN, "forbidden", None);
+    let agent = app.agent(rapport_core::Role::Supervisor, &[]).await;
     let verified =
         app.post(&path, &agent, &json!({"kind": "email", "value": " ANN@example.com "})).await.expect(StatusCode::OK);
-    assert_eq!(verified["identities"][0], json!({"kind": "email", "value": "ann@example.com", "verified": true}));
+    let expected = json!({"kind": "email", "value": "ann@example.com", "verified": true, "added_by_agent": null});
+    assert_eq!(verified["identities"][0], expected);
     app.post(&path, &agent, &json!({"kind": "email", "value": "ann@example.com"})).await.expect(StatusCode::OK);
 
     let reply = app.post(&path, &agent, &json!({"kind": "email", "value": "bob@example.com"})).await;
     reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("value"));
     let bob = app.get(&format!("/api/v1/customers/{}", id(&created)), &app.admin).await.expect(StatusCode::OK);
-    assert_eq!(bob["identities"][0]["verified"], true, "unchanged");
+    assert_eq!(bob["identities"][0]["verified"], false, "unchanged");
     let reply = app.post(&path, &agent, &json!({"kind": "email", "value": "not an address"})).await;
     reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("value"));
     let reply = app.post(&path, &agent, &json!({"kind": "fax", "value": "123"})).await;
@@ -533,4 +541,56 @@ async fn agents_confirm_identities_and_only_a_customers_own() {
     let anonymous =
         app.send(app.request(Method::POST, &path, None).json(&json!({"kind": "email", "value": "x@y.example"}))).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+}
+
+/// Issue 15: an agent added an address of their own to a customer, asked for
+/// a link to it in the help pages and read the customer's tickets of a team
+/// hidden from them. The address now reaches only the tickets it is on.
+#[tokio::test]
+async fn issue_15_an_address_an_agent_adds_opens_none_of_the_customers_hidden_tickets() {
+    let app = spawn_app().await;
+    let (billing, sales) = (app.team("Billing").await, app.team("Sales").await);
+    let number = ticket_number(&app.submit(&request_fields("ann@example.com")).await.text);
+    let mut body = ticket_body("ann@example.com");
+    body["team"] = json!(billing);
+    let hidden = id(&app.create_ticket(&app.admin, &body).await);
+    let biller = app.agent(rapport_core::Role::Agent, &[billing]).await;
+    app.set(hidden, json!({"owner": biller.id})).await;
+    app.take_mail().await;
+    let mallory = app.agent(rapport_core::Role::Agent, &[sales]).await;
+    app.get(&format!("/api/v1/tickets/{hidden}"), &mallory).await.assert_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        None,
+    );
+
+    let ann = customer_of(&app, number).await;
+    let path = format!("/api/v1/customers/{}", id(&ann));
+    let patched = app.patch(&path, &mallory, &json!({"email": "mallory@home.example"}), None).await;
+    let patched = patched.expect(StatusCode::OK);
+    let added = patched["identities"].as_array().unwrap().iter().find(|i| i["value"] == "mallory@home.example");
+    let expected =
+        json!({"kind": "email", "value": "mallory@home.example", "verified": false, "added_by_agent": mallory.id});
+    assert_eq!(added.unwrap(), &expected);
+    let tier = app.post("/api/v1/customers", &mallory, &json!({"email": "x@example.com", "tier": "premium"})).await;
+    tier.assert_error(StatusCode::FORBIDDEN, "forbidden", Some("tier"));
+
+    let asked = app.send(
+        app.request(Method::POST, "/help/link", None)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("email=mallory%40home.example"),
+    );
+    assert_eq!(asked.await.status, StatusCode::OK);
+    let mail = app.take_mail().await;
+    assert_eq!(mail.len(), 1);
+    let followed = app.page(&format!("/help/t/{}", link_secret(&mail[0].text)), None).await;
+    assert_eq!(followed.status, StatusCode::OK);
+    for ticket in [number, hidden] {
+        assert!(!followed.text.contains(&format!("/help/tickets/{ticket}\"")), "{ticket} listed: {}", followed.text);
+    }
+    let cookie = session_cookie(&followed);
+    for ticket in [number, hidden] {
+        let page = app.page(&format!("/help/tickets/{ticket}"), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "ticket {ticket} through the help pages");
+    }
 }

@@ -18,10 +18,10 @@ async fn customers_are_created_read_updated_and_matched_by_identity() {
         )
         .await
         .expect(StatusCode::CREATED);
-    // Identities an agent enters count as confirmed (issue 3).
+    // Identities an agent enters start unverified, recorded as theirs (issue 15).
     let identities = json!([
-        {"kind": "email", "value": "ann@example.com", "verified": true},
-        {"kind": "phone", "value": "+447700900123", "verified": true}
+        {"kind": "email", "value": "ann@example.com", "verified": false, "added_by_agent": agent.id},
+        {"kind": "phone", "value": "+447700900123", "verified": false, "added_by_agent": agent.id}
     ]);
     assert_eq!(created["identities"], identities);
     assert_eq!(created["tier"], Value::Null);

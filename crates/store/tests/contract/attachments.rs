@@ -55,12 +55,13 @@ async fn issue_14_files_are_read_back_only_through_a_ticket_the_reader_may_see()
     };
     let (_, note) = store.add_message(ticket.id, Some(biller.clone()), note).await.unwrap();
     assert_eq!(store.get_ticket_attachment(ticket.id, note.id, 0, &biller).await.unwrap().content, b"%PDF-1 ledger");
-    let customer = ticket.customer;
-    let own = store.get_customer_attachment(customer, ticket.id, first, 0).await.unwrap();
+    let customer = portal_session(ticket.customer, "ann@example.com");
+    let own = store.get_customer_attachment(&customer, ticket.id, first, 0).await.unwrap();
     assert_eq!(own.content, b"%PDF-1 invoice");
-    let internal = store.get_customer_attachment(customer, ticket.id, note.id, 0).await.unwrap_err();
+    let internal = store.get_customer_attachment(&customer, ticket.id, note.id, 0).await.unwrap_err();
     assert!(matches!(internal, StoreError::NotFound("message")), "{internal:?}");
-    let not_theirs = store.get_customer_attachment(other.customer, ticket.id, first, 0).await.unwrap_err();
+    let bob = portal_session(other.customer, "bob@example.com");
+    let not_theirs = store.get_customer_attachment(&bob, ticket.id, first, 0).await.unwrap_err();
     assert!(matches!(not_theirs, StoreError::NotFound(_)), "{not_theirs:?}");
 
     // The outbox gets every file of a message, bytes included, in order.

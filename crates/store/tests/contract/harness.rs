@@ -140,3 +140,12 @@ pub async fn query_texts(url: &str, sql: &str) -> Vec<String> {
         sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap()
     }
 }
+
+/// A help-pages session of `customer` by `email` that reaches all their tickets.
+pub fn portal_session(customer: rapport_core::CustomerId, email: &str) -> rapport_store::PortalSession {
+    rapport_store::PortalSession {
+        customer,
+        identity: Identity::email(email).unwrap(),
+        reach: rapport_store::PortalReach::Customer,
+    }
+}

@@ -58,8 +58,7 @@ async fn erasure_redacts_everywhere_and_is_an_event() {
 async fn identities_are_unique_across_customers() {
     let store = fresh_store().await;
     let email = Identity::email("dup@example.com").unwrap();
-    let customer =
-        NewCustomer { name: "One".into(), organization: None, tier: None, identities: vec![email.clone()], now: T0 };
+    let customer = NewCustomer { name: "One".into(), identities: vec![email.clone()], ..new_customer() };
     store.insert_customer(customer.clone()).await.unwrap();
     let error = store.insert_customer(NewCustomer { name: "Two".into(), ..customer }).await.unwrap_err();
     assert!(matches!(error, StoreError::Conflict { .. }), "{error:?}");
@@ -253,4 +252,8 @@ async fn issue_15_erasure_leaves_no_trace_in_any_text_column() {
         }
     }
     assert!(found.is_empty(), "after erasure: {found:#?}");
+}
+
+fn new_customer() -> NewCustomer {
+    NewCustomer { name: String::new(), organization: None, tier: None, identities: vec![], added_by: None, now: T0 }
 }

@@ -5,8 +5,8 @@ use rapport_core::outbox::{OutboundPayload, SendOutcome};
 use rapport_core::time::{DAY, HOUR};
 use rapport_core::{Actor, Author, Channel, CustomerId, Identity, MessageKind, Role, TicketId, Timestamp};
 use rapport_store::{
-    CreateTicket, CustomerChanges, FileInbound, Filed, MagicLink, NewMessage, NewPortalSession, RateCheck, Store,
-    StoreError,
+    CreateTicket, CustomerChanges, FileInbound, Filed, MagicLink, NewMessage, NewPortalSession, PortalReach, RateCheck,
+    Store, StoreError,
 };
 
 use crate::harness::*;
@@ -142,7 +142,7 @@ async fn customers_see_their_own_tickets_without_notes() {
     let store = fresh_store().await;
     let ticket = opened(&store, email("ann@example.com", "m1@x", "Mine", at(0))).await;
     let other = opened(&store, email("bob@example.com", "m2@x", "Bob's", at(1))).await;
-    let ann = store.get_ticket(ticket, None).await.unwrap().customer;
+    let ann = portal_session(store.get_ticket(ticket, None).await.unwrap().customer, "ann@example.com");
     let admin = agent(&store, "admin@us.example", Role::Admin, vec![]).await;
     let note = NewMessage {
         kind: MessageKind::Note,
@@ -157,12 +157,12 @@ async fn customers_see_their_own_tickets_without_notes() {
     let reply = NewMessage { kind: MessageKind::Reply, text: "We are on it".into(), now: at(6), ..note };
     store.add_message(ticket, Some(admin), reply).await.unwrap();
 
-    let shown = store.get_customer_ticket(ann, ticket).await.unwrap();
+    let shown = store.get_customer_ticket(&ann, ticket).await.unwrap();
     let texts: Vec<&str> = shown.messages.iter().map(|message| message.text.as_str()).collect();
     assert_eq!(texts, vec!["text of m1@x", "We are on it"]);
-    assert!(matches!(store.get_customer_ticket(ann, other).await, Err(StoreError::NotFound(_))));
-    assert!(matches!(store.get_customer_ticket(ann, TicketId(999)).await, Err(StoreError::NotFound(_))));
-    let listed: Vec<TicketId> = store.list_customer_tickets(ann, 10).await.unwrap().iter().map(|t| t.id).collect();
+    assert!(matches!(store.get_customer_ticket(&ann, other).await, Err(StoreError::NotFound(_))));
+    assert!(matches!(store.get_customer_ticket(&ann, TicketId(999)).await, Err(StoreError::NotFound(_))));
+    let listed: Vec<TicketId> = store.list_customer_tickets(&ann, 10).await.unwrap().iter().map(|t| t.id).collect();
     assert_eq!(listed, vec![ticket]);
 }
 
@@ -176,12 +176,15 @@ async fn agents_verify_only_identities_of_that_customer() {
     let by_agent = CreateTicket { actor: Actor::Agent(creator.agent), ..request("Call me", "bob@example.com") };
     let created = store.create_ticket(by_agent).await.unwrap();
     let bob_customer = store.get_customer(created.ticket.customer).await.unwrap();
-    assert_eq!(bob_customer.verified, vec![bob.clone()], "an agent's ticket vouches for the address");
+    assert!(bob_customer.verified.is_empty(), "an address an agent enters starts unverified");
+    assert_eq!(bob_customer.added_by_agent, vec![(bob.clone(), creator.agent)]);
 
     let refused = store.verify_identity(ann, bob.clone(), at(5)).await.unwrap_err();
     assert!(matches!(refused, StoreError::NotFound(_)), "{refused:?}");
     let verified = store.verify_identity(ann, Identity::email("ann@example.com").unwrap(), at(5)).await.unwrap();
     assert_eq!(verified.verified, verified.identities);
+    let confirmed = store.verify_identity(bob_customer.id, bob.clone(), at(6)).await.unwrap();
+    assert_eq!((confirmed.verified, confirmed.added_by_agent), (vec![bob.clone()], vec![]), "a confirmation vouches");
     assert!(matches!(store.verify_identity(CustomerId(999), bob, at(5)).await, Err(StoreError::NotFound(_))));
 }
 
@@ -237,4 +240,53 @@ async fn issue_15_a_sent_or_failed_link_leaves_no_secret_in_the_outbox() {
     }
     let secrets = query_texts(&url, "SELECT COALESCE(secret, '') FROM outbox").await;
     assert!(secrets.iter().all(String::is_empty), "{secrets:?}");
+}
+
+/// Issue 15: an agent added an address of their own to a customer, asked for
+/// a magic link to it and read the customer's tickets of teams hidden from
+/// them. An address an agent enters starts unverified, and even once a link
+/// to it is followed it reaches only the tickets it is on, until a
+/// supervisor confirms it.
+#[tokio::test]
+async fn issue_15_an_address_an_agent_adds_reaches_only_the_tickets_it_is_on() {
+    let store = fresh_store().await;
+    let first = opened(&store, email("ann@example.com", "m1@x", "Invoice", at(0))).await;
+    let second = opened(&store, email("ann@example.com", "m2@x", "Refund", at(1))).await;
+    let customer = store.get_ticket(first, None).await.unwrap().customer;
+    let mallory = agent(&store, "mallory@us.example", Role::Agent, vec![]).await;
+    let own = Identity::email("mallory@home.example").unwrap();
+    let changes =
+        CustomerChanges { add_identities: vec![own.clone()], added_by: Some(mallory.agent), ..Default::default() };
+    let ann = store.update_customer(customer, changes).await.unwrap();
+    assert!(ann.verified.is_empty() && ann.added_by_agent == vec![(own.clone(), mallory.agent)], "{ann:?}");
+
+    assert!(store.send_magic_link(own.clone(), link("m-secret"), "l1@us".into(), notice("x"), at(10)).await.unwrap());
+    let followed = store.follow_magic_link(hash("m-secret"), session("ms", at(9999)), at(11)).await.unwrap().unwrap();
+    assert_eq!(followed.reach, PortalReach::OwnTickets);
+    let found = store.find_portal_session(hash("ms"), at(12)).await.unwrap().unwrap();
+    assert_eq!((found.customer, found.reach), (customer, PortalReach::OwnTickets));
+    assert!(store.list_customer_tickets(&found, 10).await.unwrap().is_empty(), "none of Ann's tickets");
+    for ticket in [first, second] {
+        assert!(matches!(store.get_customer_ticket(&found, ticket).await, Err(StoreError::NotFound(_))));
+    }
+
+    // Quoting one of Ann's ticket numbers from that address joins nothing.
+    let mut quoted = email("mallory@home.example", "m3@x", &format!("Re: Refund [#{second}]"), at(20));
+    quoted.thread.tokens = vec![second];
+    let own_ticket = match store.file_inbound(filing(quoted, None)).await.unwrap() {
+        Filed::Opened { ticket, reason, .. } => {
+            assert_eq!(reason, NewTicketReason::NotAllowed);
+            ticket
+        }
+        other => panic!("an address an agent entered must not land on Ann's ticket: {other:?}"),
+    };
+    let listed: Vec<TicketId> = store.list_customer_tickets(&found, 10).await.unwrap().iter().map(|t| t.id).collect();
+    assert_eq!(listed, vec![own_ticket], "only the ticket the address is on");
+
+    // A supervisor's confirmation gives it the customer's whole reach.
+    let confirmed = store.verify_identity(customer, own.clone(), at(30)).await.unwrap();
+    assert!(confirmed.added_by_agent.is_empty() && confirmed.verified.contains(&own));
+    let again = store.find_portal_session(hash("ms"), at(31)).await.unwrap().unwrap();
+    assert_eq!(again.reach, PortalReach::Customer);
+    assert!(store.get_customer_ticket(&again, first).await.is_ok());
 }
