@@ -238,6 +238,7 @@ async fn list_calendars(
     request_body = PutCalendarRequest,
     responses(
         (status = 200, description = "Stored", body = CalendarDto),
+        (status = 400, description = "Malformed JSON, or no JSON content type", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Role may not change calendars", body = ErrorBody),
         (status = 422, description = "Invalid name or calendar", body = ErrorBody),

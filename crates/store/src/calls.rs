@@ -8,8 +8,9 @@
 //! message "Call from +…"); this module only keeps its lifecycle.
 
 use rapport_core::call::{CallEvent, CallState, CallTimes, apply, note_line};
+use rapport_core::customer::REDACTED;
 use rapport_core::event;
-use rapport_core::{AgentId, Author, Channel, Identity, MessageKind, TicketId, Timestamp};
+use rapport_core::{AgentId, Author, Channel, Identity, IdentityKind, MessageKind, TicketId, Timestamp};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
@@ -77,9 +78,14 @@ impl TryFrom<CallRow> for Call {
     fn try_from(row: CallRow) -> Result<Call, StoreError> {
         let state = CallState::parse(&row.state)
             .ok_or_else(|| StoreError::Other(anyhow::anyhow!("unexpected value {:?} in calls.state", row.state)))?;
-        let caller = Identity::phone(&row.caller).map_err(|error| {
-            StoreError::Other(anyhow::anyhow!("unexpected value {:?} in calls.caller: {error}", row.caller))
-        })?;
+        // An erased caller's number reads as the redaction marker, like their name.
+        let caller = if row.caller == REDACTED {
+            Identity { kind: IdentityKind::Phone, value: row.caller }
+        } else {
+            Identity::phone(&row.caller).map_err(|error| {
+                StoreError::Other(anyhow::anyhow!("unexpected value {:?} in calls.caller: {error}", row.caller))
+            })?
+        };
         Ok(Call {
             id: row.id,
             sid: row.call_sid,

@@ -155,3 +155,23 @@ async fn issue_15_an_agent_sees_no_callback_on_a_ticket_hidden_from_them() {
         vec![(on_shown.id, Some(2)), (no_ticket.id, Some(3))]
     );
 }
+
+/// Found by schemathesis (issue 15): after a caller was erased, every list of
+/// calls (the call report among them) failed, since the stored caller was no
+/// longer a phone number. An erased caller reads as the redaction marker.
+#[tokio::test]
+async fn issue_15_calls_of_an_erased_caller_still_list() {
+    let store = fresh_store().await;
+    let message = InboundMessage {
+        external_id: Some("twilio:call:CA9".into()),
+        ..InboundMessage::new(Channel::Phone, phone("+14155550100"), "Call".into(), "Call".into(), at(0))
+    };
+    let ticket = store.file_inbound(filing(message, None)).await.unwrap().ticket();
+    store.record_call_event(event("CA9", ticket, CallEvent::Queued(at(0)))).await.unwrap();
+    let customer = store.get_ticket(ticket.unwrap(), None).await.unwrap().customer;
+    store.erase_customer(customer, rapport_core::Actor::System, at(10)).await.unwrap();
+    let calls = store.list_calls(None, at(-1), at(1_000_000), 10).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].caller.value, rapport_core::customer::REDACTED);
+    assert_eq!(store.find_call("CA9").await.unwrap().unwrap().caller.value, rapport_core::customer::REDACTED);
+}
