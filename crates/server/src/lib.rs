@@ -34,6 +34,7 @@ mod search;
 mod service_levels;
 mod teams;
 mod tickets;
+mod tokens;
 mod wire;
 
 use std::any::Any;

@@ -27,7 +27,7 @@ use crate::{
         (name = "customers", description = "Customers and their identities; erasure"),
         (name = "organizations", description = "Organizations and their service tiers"),
         (name = "teams", description = "Teams of agents"),
-        (name = "agents", description = "Agents and their roles"),
+        (name = "agents", description = "Agents, their roles and their API tokens"),
         (name = "phone", description = "Calls, the callback queue and the call report"),
         (name = "service levels", description = "Calendars, SLA policies, each ticket's targets and attainment"),
         (name = "rules", description = "Escalation rules, the escalation plan, notifications and tasks"),
@@ -64,6 +64,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(organizations::router())
         .merge(teams::router())
         .merge(agents::router())
+        .merge(crate::tokens::router())
         .merge(callbacks::router())
         .merge(service_levels::router())
         .merge(rules::router())

@@ -141,3 +141,44 @@ async fn agent_json_never_carries_a_password_hash() {
     let hash = app.store.find_password_hash(rapport_core::AgentId(id(&created.body))).await.expect("reading the hash");
     assert!(hash.is_some_and(|hash| rapport_server::auth::verify_password("a long password", &hash)));
 }
+
+/// Issue 15: a revoked token kept working for the 5 s its resolution was
+/// cached. Revoked through the API, it is refused at once on this instance.
+#[tokio::test]
+async fn issue_15_a_token_revoked_through_the_api_is_refused_at_once() {
+    let app = spawn_app().await;
+    let agent = app.agent(Role::Agent, &[]).await;
+    let other = app.agent(Role::Agent, &[]).await;
+    app.get("/api/v1/tickets", &agent).await.expect(StatusCode::OK);
+
+    let mine = app.get("/api/v1/tokens", &agent).await.expect(StatusCode::OK);
+    let ids: Vec<i64> = mine["items"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(ids, vec![agent.token_id], "an agent sees only their own tokens");
+    assert!(!mine.to_string().contains(&agent.token), "never a secret");
+    let all = app.get("/api/v1/tokens", &app.admin).await.expect(StatusCode::OK);
+    assert!(all["items"].as_array().unwrap().len() >= 3, "an admin sees everyone's: {all}");
+
+    // Someone else's token is not among yours.
+    let path = format!("/api/v1/tokens/{}", agent.token_id);
+    app.delete(&path, &other).await.assert_error(StatusCode::NOT_FOUND, "not_found", None);
+    app.get("/api/v1/tickets", &agent).await.expect(StatusCode::OK);
+
+    // A new token works; revoking the old one refuses it on the next request.
+    let created = app.post("/api/v1/tokens", &agent, &json!({"label": "laptop"})).await.expect(StatusCode::CREATED);
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("rap_") && created["token"]["label"] == "laptop", "{created}");
+    let reply = app.delete(&path, &agent).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text);
+    app.get("/api/v1/tickets", &agent).await.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
+    let fresh = app.send(app.request(Method::GET, "/api/v1/tickets", None).bearer_auth(&secret)).await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.text);
+
+    let for_other = app.post("/api/v1/tokens", &other, &json!({"agent": agent.id})).await;
+    for_other.assert_error(StatusCode::FORBIDDEN, "forbidden", Some("agent"));
+    let bad = app.post("/api/v1/tokens", &app.admin, &json!({"label": " "})).await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("label"));
+    let nobody = app.post("/api/v1/tokens", &app.admin, &json!({"agent": 999_999})).await;
+    nobody.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("agent"));
+    let by_admin = app.post("/api/v1/tokens", &app.admin, &json!({"agent": other.id})).await;
+    assert_eq!(by_admin.expect(StatusCode::CREATED)["token"]["agent"], other.id);
+}
