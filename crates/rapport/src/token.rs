@@ -8,7 +8,9 @@ use crate::cli::TokenCommand;
 use crate::config::ValidConfig;
 
 pub async fn run(config: ValidConfig, command: TokenCommand) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_url, config.store_options())
+    // Like every command but serve, migrate and demo, it never creates a
+    // database: a token minted into a new file no server reads is a trap.
+    let store = Store::open_existing(&config.database_url, config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     match command {

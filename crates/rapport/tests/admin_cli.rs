@@ -87,7 +87,10 @@ async fn calendars_policies_and_rules_are_kept_from_files() {
 async fn issue_15_admin_commands_refuse_to_create_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("data").join("rapport.db").display());
-    for args in [&["report", "sla"][..], &["sla", "policy", "list"], &["rules", "list"], &["quarantine", "list"]] {
+    let token = ["token", "create", "--email", "first@example.com", "--role", "admin"];
+    let commands =
+        [&["report", "sla"][..], &["sla", "policy", "list"], &["rules", "list"], &["quarantine", "list"], &token];
+    for args in commands {
         let said = refused(&url, args);
         assert!(
             said.contains("there is no Rapport database at") && said.contains("rapport migrate"),
@@ -98,6 +101,7 @@ async fn issue_15_admin_commands_refuse_to_create_a_database() {
     // The commands that set a help desk up still do.
     ok(&url, &["migrate"]);
     ok(&url, &["report", "sla"]);
+    assert!(ok(&url, &token).trim_end().lines().last().unwrap().starts_with("rap_"));
 }
 
 #[tokio::test]

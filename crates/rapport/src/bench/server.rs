@@ -28,6 +28,21 @@ type Tail = Arc<Mutex<VecDeque<String>>>;
 /// Runs `rapport token create` for an admin agent and returns the token: the last line it
 /// prints.
 pub(super) async fn create_token(exe: &Path, database_url: &str) -> anyhow::Result<String> {
+    // `token create` opens only a database that exists: set it up first, as `serve` would.
+    let migrated = Command::new(exe)
+        .args(["migrate", "--database", database_url])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .with_context(|| format!("running `{} migrate`", exe.display()))?;
+    anyhow::ensure!(
+        migrated.status.success(),
+        "`rapport migrate` failed ({}): {}",
+        migrated.status,
+        String::from_utf8_lossy(&migrated.stderr).trim()
+    );
     let output = Command::new(exe)
         .args(["token", "create", "--database", database_url])
         .args(["--email", "bench@example.com", "--name", "Bench", "--role", "admin"])

@@ -30,8 +30,19 @@ pub async fn database_url(dir: &std::path::Path, file: &str) -> String {
     }
 }
 
-/// `rapport token create ARGS` (ARGS name the database and the agent); returns the token.
+/// `rapport token create ARGS` (ARGS name the database and the agent) on a
+/// database set up as `serve` would (`rapport migrate` first); returns the token.
 pub async fn create_token<S: AsRef<OsStr>>(args: &[S]) -> String {
+    // Only the arguments that name the database reach `migrate`.
+    let mut global = Vec::new();
+    for pair in args.windows(2) {
+        let flag = pair[0].as_ref();
+        if flag == "--database" || flag == "--config" || flag == "--data-dir" {
+            global.extend([flag, pair[1].as_ref()]);
+        }
+    }
+    let migrated = Command::new(BIN).arg("migrate").args(&global).output().await.unwrap();
+    assert!(migrated.status.success(), "migrate failed: {}", String::from_utf8_lossy(&migrated.stderr));
     let output = Command::new(BIN).args(["token", "create"]).args(args).output().await.unwrap();
     assert!(output.status.success(), "token create failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().lines().last().unwrap().trim().to_owned()
