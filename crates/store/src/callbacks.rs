@@ -13,7 +13,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::Store;
 use crate::calls::add_system_note;
-use crate::db::{Conn, Dialect, args};
+use crate::db::{Conn, args};
 use crate::error::StoreError;
 use crate::ticket_list::{TicketFilter, conditions};
 
@@ -309,7 +309,7 @@ async fn offer_next(conn: &mut Conn<'_>, agent: AgentId, now: Timestamp) -> Resu
     if let Some(held) = held {
         return held.try_into().map(Some);
     }
-    let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = conn.skip_locked();
     let sql = format!(
         "UPDATE callbacks SET state = 'offered', offered_to = $1, offered_at = $2 WHERE id = (\
          SELECT id FROM callbacks WHERE state = 'waiting' ORDER BY requested_at, id LIMIT 1{lock}) \
@@ -326,7 +326,7 @@ async fn complete(
     outcome: CallbackOutcome,
     now: Timestamp,
 ) -> Result<Result<Callback, CallbackError>, StoreError> {
-    let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = conn.lock_rows();
     let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id = $1{lock}");
     let row: Option<CallbackRow> = conn.fetch_optional(AssertSqlSafe(sql), args![id]).await?;
     let callback = Callback::try_from(row.ok_or(StoreError::NotFound("callback"))?)?;

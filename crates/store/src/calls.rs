@@ -14,7 +14,7 @@ use rapport_core::{AgentId, Author, Channel, Identity, IdentityKind, MessageKind
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Conn, Dialect, args};
+use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
 use crate::tickets::{MessageOrigin, NewMessage, insert_message, load_ticket, save_decision};
 
@@ -161,7 +161,7 @@ impl Store {
 }
 
 async fn record(conn: &mut Conn<'_>, filing: CallEventFiling) -> Result<Call, StoreError> {
-    let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = conn.lock_rows();
     let select = format!("SELECT {CALL_COLUMNS} FROM calls WHERE call_sid = $1{lock}");
     let existing: Option<CallRow> =
         conn.fetch_optional(AssertSqlSafe(select.clone()), args![filing.sid.clone()]).await?;

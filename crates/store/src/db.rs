@@ -25,6 +25,38 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// `count` placeholders from the `first`th, comma-separated. SQLite gets
+    /// positional `?` (binding `$N` makes sqlx look up every parameter's
+    /// name, quadratic in a list of hundreds); PostgreSQL gets `$N`.
+    pub(crate) fn placeholders(self, first: usize, count: usize) -> String {
+        match self {
+            Dialect::Sqlite => vec!["?"; count].join(", "),
+            Dialect::Postgres => (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+        }
+    }
+
+    /// What ends a `SELECT` whose rows the transaction then changes: `FOR
+    /// UPDATE` on PostgreSQL, so that another instance waits for them;
+    /// nothing on SQLite, whose one writer already runs writes in turn.
+    pub(crate) fn lock_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// What ends a `SELECT` that claims rows for this instance: `FOR UPDATE
+    /// SKIP LOCKED` on PostgreSQL, so that instances claim different rows
+    /// and never wait on each other; nothing on SQLite.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+}
+
 /// A bind argument.
 #[derive(Debug, Clone)]
 pub(crate) enum Arg {
@@ -162,13 +194,7 @@ fn insert_text(insert: &Insert, rows: usize, dialect: Dialect) -> String {
             if column > 0 {
                 text.push_str(", ");
             }
-            match dialect {
-                Dialect::Sqlite => text.push('?'),
-                Dialect::Postgres => {
-                    text.push('$');
-                    text.push_str(&(row * insert.width + column + 1).to_string());
-                }
-            }
+            text.push_str(&dialect.placeholders(row * insert.width + column + 1, 1));
         }
         text.push(')');
     }
@@ -197,6 +223,32 @@ impl Conn<'_> {
             Conn::Sqlite(..) => Dialect::Sqlite,
             Conn::Postgres(_) => Dialect::Postgres,
         }
+    }
+
+    /// See [`Dialect::lock_rows`].
+    pub(crate) fn lock_rows(&self) -> &'static str {
+        self.dialect().lock_rows()
+    }
+
+    /// See [`Dialect::skip_locked`].
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        self.dialect().skip_locked()
+    }
+
+    /// Holds `key` for the rest of the transaction: every instance on this
+    /// database that asks for the same key waits until the transaction
+    /// ends. PostgreSQL's advisory lock, keyed by the database too (advisory
+    /// locks are the whole server's, and other databases need not wait);
+    /// nothing on SQLite, whose one writer already runs writes in turn.
+    pub(crate) async fn lock_key(&mut self, key: &str) -> Result<(), StoreError> {
+        if self.dialect() == Dialect::Postgres {
+            self.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_database() || ':' || $1, 0))",
+                args![key],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Inserts rows into several tables, parents first, as multi-row inserts
@@ -503,6 +555,15 @@ mod tests {
         let timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout").fetch_one(pool).await.unwrap();
         assert_eq!(timeout, 10_000, "the pooled connection keeps its busy timeout");
         store.close().await;
+    }
+
+    #[test]
+    fn each_dialect_difference_has_one_name() {
+        assert_eq!(Dialect::Sqlite.placeholders(4, 3), "?, ?, ?");
+        assert_eq!(Dialect::Postgres.placeholders(4, 3), "$4, $5, $6");
+        assert_eq!(Dialect::Postgres.placeholders(1, 0), "");
+        assert_eq!((Dialect::Sqlite.lock_rows(), Dialect::Postgres.lock_rows()), ("", " FOR UPDATE"));
+        assert_eq!((Dialect::Sqlite.skip_locked(), Dialect::Postgres.skip_locked()), ("", " FOR UPDATE SKIP LOCKED"));
     }
 
     #[test]

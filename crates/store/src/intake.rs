@@ -20,7 +20,7 @@ use rapport_core::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::db::{Conn, Dialect, IdRow, args};
+use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use crate::outbox::enqueue_with_secret;
 use crate::portal::{MagicLink, insert_link};
@@ -382,17 +382,10 @@ async fn file(
 ) -> Result<Filed, StoreError> {
     let inbound = request.message;
     let now = inbound.received_at;
-    if conn.dialect() == Dialect::Postgres {
-        // One sender's messages are filed one at a time: two filed in parallel
-        // would each miss the other's new ticket and open two. The lock is
-        // the transaction's, keyed by the sender; other senders go on in
-        // parallel. (SQLite's single writer serialises everything anyway.)
-        conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-            args![format!("{}:{}", inbound.sender.kind.as_str(), inbound.sender.value)],
-        )
-        .await?;
-    }
+    // One sender's messages are filed one at a time: two filed in parallel
+    // would each miss the other's new ticket and open two. Other senders go
+    // on in parallel.
+    conn.lock_key(&format!("{}:{}", inbound.sender.kind.as_str(), inbound.sender.value)).await?;
     let facts = sender_facts(conn, &inbound).await?;
     if let Some(existing) = facts.duplicate {
         return Ok(existing);

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Conn, Dialect, args};
+use crate::db::{Conn, args};
 use crate::error::StoreError;
 use crate::tickets::{MessageOrigin, NewMessage, add_message_to, customer_tier, load_ticket, save_decision};
 
@@ -227,10 +227,7 @@ impl Store {
         let worker = worker.to_owned();
         self.write(move |conn| {
             Box::pin(async move {
-                let lock = match conn.dialect() {
-                    Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-                    Dialect::Sqlite => "",
-                };
+                let lock = conn.skip_locked();
                 let sql = format!(
                     "UPDATE jobs SET claimed_by = $1, claimed_until = $2, attempts = attempts + 1 WHERE id IN (\
                      SELECT id FROM jobs WHERE state = 'queued' AND run_at <= $3 AND claimed_until < $3 \
@@ -339,16 +336,11 @@ const INSERT_ROWS: usize = 64;
 pub(crate) async fn insert_jobs(conn: &mut Conn<'_>, jobs: &[NewJob], now: Timestamp) -> Result<usize, StoreError> {
     let mut inserted = 0;
     for chunk in jobs.chunks(INSERT_ROWS) {
-        // SQLite gets positional `?` (sqlx looks up every `$N` by name, in
-        // quadratic time over a statement's hundreds of parameters).
         let dialect = conn.dialect();
         let rows: Vec<String> = (0..chunk.len())
-            .map(|row| match dialect {
-                Dialect::Sqlite => "(?, ?, ?, ?, ?, 'queued', ?)".to_owned(),
-                Dialect::Postgres => {
-                    let [a, b, c, d, e, f] = [0, 1, 2, 3, 4, 5].map(|offset| row * 6 + 1 + offset);
-                    format!("(${a}, ${b}, ${c}, ${d}, ${e}, 'queued', ${f})")
-                }
+            .map(|row| {
+                let first = row * 6 + 1;
+                format!("({}, 'queued', {})", dialect.placeholders(first, 5), dialect.placeholders(first + 5, 1))
             })
             .collect();
         let sql = format!(

@@ -20,7 +20,7 @@ use rapport_core::{
 };
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Arg, Conn, Dialect, IdRow, args};
+use crate::db::{Arg, Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use crate::outbox::{PlannedReply, enqueue, plan_reply};
 use crate::people::CUSTOMER_COLUMNS;
@@ -368,7 +368,7 @@ fn split_rejection(error: SplitError) -> Rejection {
 /// A customer with their identities, locked for the rest of the
 /// transaction on PostgreSQL.
 async fn load_customer(conn: &mut Conn<'_>, id: CustomerId) -> Result<Customer, StoreError> {
-    let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = conn.lock_rows();
     let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1{lock}");
     let row: Option<CustomerRow> = conn.fetch_optional(AssertSqlSafe(sql), args![id.0]).await?;
     let row = row.ok_or(StoreError::NotFound("customer"))?;

@@ -11,7 +11,7 @@ use rapport_core::{Channel, MessageId, TicketId, Timestamp};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Arg, Conn, Dialect, args};
+use crate::db::{Arg, Conn, args};
 use crate::error::StoreError;
 
 /// One claimed outbox entry.
@@ -92,7 +92,7 @@ impl Store {
         let channels: Vec<&'static str> = channels.iter().map(|channel| channel.as_str()).collect();
         self.write(move |conn| {
             Box::pin(async move {
-                let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
+                let lock = conn.skip_locked();
                 // Every channel named: no filter, the plan the due index serves alone.
                 let only = if every {
                     String::new()

@@ -10,7 +10,7 @@ use rapport_core::{
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Conn, Dialect, IdRow, args};
+use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use crate::projector::mark_customers_tickets;
 use crate::rows::{AGENT_COLUMNS, AgentRow, CustomerRow, IdentityRow, MembershipRow, OrganizationRow, TeamRow};
@@ -545,7 +545,7 @@ impl Store {
 /// two admins removed at once on PostgreSQL are counted one after the other
 /// (and the second refused); SQLite's one writer already orders them.
 async fn active_admins(conn: &mut Conn<'_>) -> Result<Vec<IdRow>, StoreError> {
-    let lock = if conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = conn.lock_rows();
     let sql = format!("SELECT id FROM agents WHERE role = 'admin' AND active = 1{lock}");
     conn.fetch_all(AssertSqlSafe(sql), args![]).await
 }

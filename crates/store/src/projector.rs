@@ -113,19 +113,9 @@ pub(crate) struct Loaded {
     answered: Vec<Timestamp>,
 }
 
-/// A placeholder list `$1, $2, ...` of `count` starting at `first`.
-/// SQLite gets positional `?`: with `$N`, sqlx looks up every parameter's
-/// name, which costs quadratic time in a list of hundreds.
-fn placeholders(dialect: Dialect, first: usize, count: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => vec!["?"; count].join(", "),
-        Dialect::Postgres => (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
-    }
-}
-
 /// Loads tickets with their events and answered calls.
 pub(crate) async fn load(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<Loaded>, StoreError> {
-    let filter = format!("IN ({})", placeholders(conn.dialect(), 1, ids.len()));
+    let filter = format!("IN ({})", conn.dialect().placeholders(1, ids.len()));
     let filter_args: Vec<Arg> = ids.iter().map(|id| Arg::from(*id)).collect();
     let facts: Vec<FactsRow> = conn
         .fetch_all(
@@ -339,13 +329,12 @@ impl Store {
                 self.db
                     .transaction(move |conn| {
                         Box::pin(async move {
-                            conn.fetch_all(
+                            let sql = format!(
                                 "UPDATE sla_dirty SET claimed_until = $1 WHERE ticket_id IN (SELECT ticket_id FROM sla_dirty \
-                                 WHERE claimed_until < $2 ORDER BY ticket_id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                                 RETURNING ticket_id, event_id",
-                                args![now.0 + CLAIM_MS, now.0, limit],
-                            )
-                            .await
+                                 WHERE claimed_until < $2 ORDER BY ticket_id LIMIT $3{}) RETURNING ticket_id, event_id",
+                                conn.skip_locked()
+                            );
+                            conn.fetch_all(AssertSqlSafe(sql), args![now.0 + CLAIM_MS, now.0, limit]).await
                         })
                     })
                     .await?
@@ -419,7 +408,7 @@ impl Store {
         }
         let sql = format!(
             "SELECT ticket_id, card FROM ticket_sla WHERE ticket_id IN ({})",
-            placeholders(self.dialect(), 1, ids.len())
+            self.dialect().placeholders(1, ids.len())
         );
         let values: Vec<Arg> = ids.iter().map(|id| Arg::from(id.0)).collect();
         self.db

@@ -9,7 +9,7 @@
 //! one JSON value in `settings` under `escalation_plan`.
 
 use crate::Store;
-use crate::db::{Conn, Dialect, IdRow, args};
+use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use rapport_core::rules::{CycleError, EVENT_WORDS, EscalationPlan, Known, Rule, RuleError, RuleId, check_cycles};
 use rapport_core::{AgentId, TeamId, TicketId, Timestamp};
@@ -309,17 +309,10 @@ impl Store {
 }
 
 /// Makes rule saves take turns, so that two saves can never each pass the
-/// loop check without seeing the other and form a loop together. SQLite's
-/// single writer already runs them one at a time; on PostgreSQL a table lock
-/// that conflicts with itself (and with row writes) does, and leaves reads alone.
+/// loop check without seeing the other and form a loop together. (A delete
+/// needs no turn: fewer rules cannot close a loop.)
 async fn lock_rules(conn: &mut Conn<'_>) -> Result<(), StoreError> {
-    match conn.dialect() {
-        Dialect::Sqlite => Ok(()),
-        Dialect::Postgres => {
-            conn.execute("LOCK TABLE rules IN SHARE ROW EXCLUSIVE MODE", vec![]).await?;
-            Ok(())
-        }
-    }
+    conn.lock_key("rapport:rules").await
 }
 
 async fn load_rules(conn: &mut Conn<'_>) -> Result<Vec<StoredRule>, StoreError> {

@@ -17,7 +17,7 @@ use rapport_core::sla::{DEFAULT_CALENDAR, SlaPolicy};
 use rapport_core::{TeamId, Timestamp};
 
 use crate::Store;
-use crate::db::{Conn, Dialect, IdRow, args};
+use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 
 /// A stored calendar.
@@ -289,17 +289,9 @@ impl Store {
     pub async fn install_default_policies(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                if conn.dialect() == Dialect::Postgres {
-                    // Instances starting together on a new database install
-                    // them one at a time; the others then find them there.
-                    // Keyed by the database too: advisory locks are the whole
-                    // server's, and other databases' instances need not wait.
-                    conn.execute(
-                        "SELECT pg_advisory_xact_lock(hashtextextended('rapport:sla_defaults:' || current_database(), 0))",
-                        args![],
-                    )
-                    .await?;
-                }
+                // Instances starting together on a new database install
+                // them one at a time; the others then find them there.
+                conn.lock_key("rapport:sla_defaults").await?;
                 let done: Option<ValueRow> =
                     conn.fetch_optional("SELECT value FROM settings WHERE name = 'sla_defaults'", args![]).await?;
                 if done.is_some() {

@@ -10,7 +10,7 @@ use rapport_core::{
 };
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Conn, Dialect, IdRow, Insert, Statement, args};
+use crate::db::{Conn, IdRow, Insert, Statement, args};
 use crate::error::{Rejection, StoreError};
 pub(crate) use crate::messages::{
     MESSAGE_COLUMNS, attach, insert_message, load_messages, load_messages_by_id, message_insert,
@@ -348,13 +348,10 @@ pub(crate) async fn create_one(
     options: &StoreOptions,
 ) -> Result<CreatedTicket, StoreError> {
     if let Some((agent, key, hash)) = &request.idempotency {
-        if conn.dialect() == Dialect::Postgres {
-            // Concurrent requests with the same new key would all miss it below
-            // and race to the unique index; this lock makes the later ones wait
-            // for the first to commit, then find its key and replay it.
-            let lock = format!("idempotency:{}:{key}", agent.0);
-            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", args![lock]).await?;
-        }
+        // Concurrent requests with the same new key would all miss it below
+        // and race to the unique index; this lock makes the later ones wait
+        // for the first to commit, then find its key and replay it.
+        conn.lock_key(&format!("idempotency:{}:{key}", agent.0)).await?;
         let earlier: Option<KeyRow> = conn
             .fetch_optional(
                 "SELECT request_hash, ticket_id FROM idempotency_keys WHERE agent_id = $1 AND key = $2",
@@ -595,7 +592,7 @@ pub(crate) async fn owner_on_reply(
 }
 
 pub(crate) async fn load_ticket(conn: &mut Conn<'_>, id: TicketId, for_update: bool) -> Result<Ticket, StoreError> {
-    let lock = if for_update && conn.dialect() == Dialect::Postgres { " FOR UPDATE" } else { "" };
+    let lock = if for_update { conn.lock_rows() } else { "" };
     let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = $1{lock}");
     let row: Option<TicketRow> = conn.fetch_optional(AssertSqlSafe(sql), args![id.0]).await?;
     row.ok_or(StoreError::NotFound("ticket"))?.try_into()
