@@ -266,7 +266,7 @@ fn file_name(url: &str) -> Option<String> {
 pub struct MessengerClient {
     client: reqwest::Client,
     api_base: String,
-    page_access_token: String,
+    page_access_token: rapport_core::Secret,
 }
 
 #[derive(Debug, Deserialize)]
@@ -296,7 +296,7 @@ impl MessengerClient {
         MessengerClient {
             client: crate::http::client(),
             api_base: api_base.trim_end_matches('/').to_owned(),
-            page_access_token: page_access_token.to_owned(),
+            page_access_token: rapport_core::Secret::new(page_access_token),
         }
     }
 
@@ -323,7 +323,7 @@ impl MessengerClient {
         let response = self
             .client
             .post(format!("{}/me/messages", self.api_base))
-            .bearer_auth(&self.page_access_token)
+            .bearer_auth(self.page_access_token.expose())
             .json(&body)
             .timeout(TIMEOUT)
             .send()
@@ -346,8 +346,10 @@ impl MessengerClient {
         let message = json!({"attachment": {"type": attachment_type(file), "payload": {"is_reusable": false}}});
         let (content_type, body) =
             FormData::new().text("message", &message.to_string()).file("filedata", file).finish();
-        let request =
-            self.client.post(format!("{}/me/message_attachments", self.api_base)).bearer_auth(&self.page_access_token);
+        let request = self
+            .client
+            .post(format!("{}/me/message_attachments", self.api_base))
+            .bearer_auth(self.page_access_token.expose());
         let uploaded: Uploaded = graph::upload(request, content_type, body, "attachment upload").await?;
         Ok(uploaded.attachment_id)
     }

@@ -111,7 +111,7 @@ pub enum SendError {
 pub struct TelegramSender {
     client: reqwest::Client,
     api_base: String,
-    bot_token: String,
+    bot_token: rapport_core::Secret,
 }
 
 impl TelegramSender {
@@ -120,14 +120,14 @@ impl TelegramSender {
         TelegramSender {
             client: crate::http::client(),
             api_base: api_base.trim_end_matches('/').to_owned(),
-            bot_token: bot_token.to_owned(),
+            bot_token: rapport_core::Secret::new(bot_token),
         }
     }
 
     /// Sends `text` to the chat of `recipient` (`telegram:<chat id>`).
     pub async fn send(&self, recipient: &Identity, text: &str) -> Result<(), SendError> {
         let chat_id = chat_id(recipient)?;
-        let url = format!("{}/bot{}/sendMessage", self.api_base, self.bot_token);
+        let url = format!("{}/bot{}/sendMessage", self.api_base, self.bot_token.expose());
         let response = self
             .client
             .post(url)
@@ -145,7 +145,7 @@ impl TelegramSender {
         let chat_id = chat_id(recipient)?;
         let (content_type, body) =
             FormData::new().text("chat_id", &chat_id.to_string()).file("document", file).finish();
-        let url = format!("{}/bot{}/sendDocument", self.api_base, self.bot_token);
+        let url = format!("{}/bot{}/sendDocument", self.api_base, self.bot_token.expose());
         let response = self
             .client
             .post(url)

@@ -106,7 +106,7 @@ pub struct TwilioClient {
     client: reqwest::Client,
     api_base: String,
     account_sid: String,
-    auth_token: String,
+    auth_token: rapport_core::Secret,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,7 +121,7 @@ impl TwilioClient {
             client: crate::http::client(),
             api_base: api_base.trim_end_matches('/').to_owned(),
             account_sid: account_sid.to_owned(),
-            auth_token: auth_token.to_owned(),
+            auth_token: rapport_core::Secret::new(auth_token),
         }
     }
 
@@ -156,7 +156,7 @@ impl TwilioClient {
         let response = self
             .client
             .post(url)
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
             .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form)
             .timeout(Duration::from_secs(30))
@@ -185,7 +185,7 @@ impl TwilioClient {
         let response = self
             .client
             .get(url)
-            .basic_auth(&self.account_sid, Some(&self.auth_token))
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
             .timeout(Duration::from_secs(60))
             .send()
             .await

@@ -340,7 +340,7 @@ pub struct Template {
 pub struct WhatsappClient {
     client: reqwest::Client,
     api_base: String,
-    access_token: String,
+    access_token: rapport_core::Secret,
     phone_number_id: String,
 }
 
@@ -372,7 +372,7 @@ impl WhatsappClient {
         WhatsappClient {
             client: crate::http::client(),
             api_base: api_base.trim_end_matches('/').to_owned(),
-            access_token: access_token.to_owned(),
+            access_token: rapport_core::Secret::new(access_token),
             phone_number_id: phone_number_id.to_owned(),
         }
     }
@@ -416,7 +416,7 @@ impl WhatsappClient {
             .file("file", file)
             .finish();
         let url = format!("{}/{}/media", self.api_base, self.phone_number_id);
-        let request = self.client.post(url).bearer_auth(&self.access_token);
+        let request = self.client.post(url).bearer_auth(self.access_token.expose());
         let uploaded: Uploaded = graph::upload(request, content_type, body, "media upload").await?;
         Ok(uploaded.id)
     }
@@ -451,7 +451,7 @@ impl WhatsappClient {
         let response = self
             .client
             .post(url)
-            .bearer_auth(&self.access_token)
+            .bearer_auth(self.access_token.expose())
             .json(&body)
             .timeout(TIMEOUT)
             .send()
@@ -482,7 +482,7 @@ impl WhatsappClient {
         let response = self
             .client
             .get(url)
-            .bearer_auth(&self.access_token)
+            .bearer_auth(self.access_token.expose())
             .timeout(TIMEOUT)
             .send()
             .await
@@ -500,7 +500,7 @@ impl WhatsappClient {
             .json()
             .await
             .map_err(|error| FetchError::Transient(format!("reading the media lookup: {error}")))?;
-        let (content, served_type) = graph::download(&self.client, &info.url, Some(&self.access_token)).await?;
+        let (content, served_type) = graph::download(&self.client, &info.url, Some(self.access_token.expose())).await?;
         Ok((content, info.mime_type.or(served_type)))
     }
 }

@@ -25,6 +25,7 @@ pub mod priority;
 pub mod problem;
 pub mod reply;
 pub mod rules;
+pub mod secret;
 pub mod sla;
 pub mod text;
 pub mod ticket;
@@ -38,5 +39,6 @@ pub use ids::{AgentId, CustomerId, EventId, MessageId, OrganizationId, TeamId, T
 pub use intake::{InboundAttachment, InboundMessage, Placement, ThreadHints};
 pub use message::{AttachmentMeta, Author, Message, MessageKind};
 pub use priority::{Level, PriorityMatrix, Tier};
+pub use secret::Secret;
 pub use ticket::{Channel, Status, Ticket, TransitionError, Trigger};
 pub use time::Timestamp;

@@ -112,7 +112,11 @@ impl RawTelegram {
         if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
             bail!("telegram.api_base must be an http(s) URL, not {api_base:?}");
         }
-        Ok(Some(rapport_server::hooks::TelegramSettings { bot_token, secret_token, api_base }))
+        Ok(Some(rapport_server::hooks::TelegramSettings {
+            bot_token: bot_token.into(),
+            secret_token: secret_token.into(),
+            api_base,
+        }))
     }
 }
 
@@ -170,7 +174,8 @@ pub struct RawPriority {
 /// The configuration after validation: everything the program needs, checked.
 #[derive(Debug, Clone)]
 pub struct ValidConfig {
-    pub database_url: String,
+    /// Printed only as [`ValidConfig::redacted_database_url`]: it may carry a password.
+    pub database_url: rapport_core::Secret,
     pub listen: String,
     /// `portal.public_url` as configured; `None` lets links follow the
     /// address the server listens on ([`ValidConfig::server_for`]).
@@ -246,7 +251,7 @@ impl RawConfig {
         let chat = self.chat.validate()?;
         let (sla_time_zone, automation) = self.sla.validate()?;
         Ok(ValidConfig {
-            database_url,
+            database_url: database_url.into(),
             listen,
             public_url,
             server: rapport_server::ServerConfig {
@@ -346,7 +351,7 @@ impl RawEmail {
             from_name: self.from_name.unwrap_or(defaults.from_name),
             own_addresses,
             loop_id,
-            smtp_url,
+            smtp_url: smtp_url.map(rapport_core::Secret::new),
             max_message_bytes,
             max_attachment_bytes,
             acknowledge: self.acknowledge.unwrap_or(defaults.acknowledge),
@@ -424,7 +429,7 @@ impl ValidConfig {
 
     /// The database URL with any password replaced, for messages and logs.
     pub fn redacted_database_url(&self) -> String {
-        redact_url(&self.database_url)
+        redact_url(self.database_url.expose())
     }
 }
 
@@ -525,10 +530,51 @@ mod tests {
         raw.validate()
     }
 
+    /// Issue 16: the loaded configuration can be logged whole.
+    #[test]
+    fn the_configurations_debug_prints_no_secret() {
+        let file = r#"
+database_url = "postgres://rapport:db-Secret-1@db.example/rapport"
+[email]
+address = "help@example.com"
+smtp_url = "smtps://help%40example.com:smtp-Secret-2@smtp.example.com"
+[[email.mailboxes]]
+address = "help@example.com"
+imap_url = "imaps://help%40example.com@imap.example.com/INBOX"
+auth = "password"
+password = "imap-Secret-3"
+[telegram]
+bot_token = "1:tg-Secret-4"
+secret_token = "tg-Secret-5"
+[whatsapp]
+app_secret = "wa-Secret-6"
+verify_token = "wa-Secret-7"
+access_token = "wa-Secret-8"
+phone_number_id = "106540352242922"
+[messenger]
+app_secret = "fb-Secret-9"
+verify_token = "fb-Secret-10"
+page_access_token = "fb-Secret-11"
+[twilio]
+account_sid = "AC0123456789abcdef0123456789abcdef"
+auth_token = "tw-Secret-12"
+from_number = "+15557122661"
+"#;
+        let config = load(file, &[]).unwrap();
+        let printed = format!("{config:?}");
+        assert!(printed.contains("[redacted]"), "{printed}");
+        for n in 1..=12 {
+            assert!(!printed.contains(&format!("Secret-{n}")), "secret {n} printed: {printed}");
+        }
+        // The secrets are all there for the code that uses them.
+        assert!(config.database_url.expose().contains("db-Secret-1"));
+        assert_eq!(config.server.twilio.as_ref().map(|twilio| twilio.auth_token.expose()), Some("tw-Secret-12"));
+    }
+
     #[test]
     fn defaults_need_nothing() {
         let config = load("", &[]).unwrap();
-        assert_eq!(config.database_url, "sqlite://./data/rapport.db");
+        assert_eq!(config.database_url.expose(), "sqlite://./data/rapport.db");
         assert_eq!(config.listen, "127.0.0.1:8080");
         assert_eq!(config.server.auto_close_after_ms, 96 * rapport_core::time::HOUR);
         assert_eq!(config.server.portal.public_url, "http://127.0.0.1:8080");

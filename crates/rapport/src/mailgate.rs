@@ -109,10 +109,10 @@ async fn file(config: &ValidConfig, args: MailgateArgs, raw: &[u8]) -> Result<Em
     // SQLite: open (and create or migrate) the file, which costs little. PostgreSQL: only
     // connect, since `rapport serve` and `rapport migrate` keep the schema current and a
     // migration check on every delivered message costs a round of locks.
-    let store = if config.database_url.starts_with("sqlite:") {
-        Store::open_existing(&config.database_url, config.store_options()).await
+    let store = if config.database_url.expose().starts_with("sqlite:") {
+        Store::open_existing(config.database_url.expose(), config.store_options()).await
     } else {
-        Store::connect(&config.database_url, config.store_options()).await
+        Store::connect(config.database_url.expose(), config.store_options()).await
     }
     .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("opening the database")))?;
     let team = match &args.team {

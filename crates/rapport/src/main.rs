@@ -71,21 +71,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             match command {
                 Command::Serve(args) => serve::run(config, args).await,
                 Command::Migrate => {
-                    let store = rapport_store::Store::connect(&config.database_url, config.store_options()).await?;
+                    let store =
+                        rapport_store::Store::connect(config.database_url.expose(), config.store_options()).await?;
                     let applied = store.migrate().await?;
                     println!("{applied} migration(s) applied to {}", config.redacted_database_url());
                     Ok(())
                 }
                 Command::Token { command } => token::run(config, command).await,
                 Command::Demo => {
-                    let store = rapport_store::Store::open(&config.database_url, config.store_options()).await?;
+                    let store =
+                        rapport_store::Store::open(config.database_url.expose(), config.store_options()).await?;
                     let summary = demo::load(&store, &config.matrix, demo::Progress::for_stderr()).await?;
                     println!("{summary}");
                     Ok(())
                 }
                 Command::Backup { path } => {
                     let store =
-                        rapport_store::Store::open_existing(&config.database_url, config.store_options()).await?;
+                        rapport_store::Store::open_existing(config.database_url.expose(), config.store_options())
+                            .await?;
                     store.backup(&path).await?;
                     println!("backed up {} to {}", config.redacted_database_url(), path.display());
                     Ok(())

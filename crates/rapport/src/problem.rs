@@ -39,7 +39,7 @@ pub enum ProblemCommand {
 
 /// Runs a `problem` command.
 pub async fn run(config: ValidConfig, command: ProblemCommand) -> anyhow::Result<()> {
-    let store = Store::open_existing(&config.database_url, config.store_options())
+    let store = Store::open_existing(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let result = problem(&store, command).await;

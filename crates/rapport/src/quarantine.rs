@@ -11,7 +11,7 @@ use crate::cli::QuarantineCommand;
 use crate::config::ValidConfig;
 
 pub async fn run(config: ValidConfig, command: QuarantineCommand) -> anyhow::Result<()> {
-    let store = Store::open_existing(&config.database_url, config.store_options()).await?;
+    let store = Store::open_existing(config.database_url.expose(), config.store_options()).await?;
     match command {
         QuarantineCommand::List { all } => {
             let items = store.list_quarantine(if all { None } else { Some("held") }, 1000).await?;

@@ -140,7 +140,7 @@ struct SlaReportJson {
 /// Runs a `report` command.
 pub async fn run(config: ValidConfig, command: ReportCommand) -> anyhow::Result<()> {
     let ReportCommand::Sla(args) = command;
-    let store = Store::open_existing(&config.database_url, config.store_options())
+    let store = Store::open_existing(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let report = sla_report(&store, &args, rapport_server::now()).await;

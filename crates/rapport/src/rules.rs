@@ -63,7 +63,7 @@ pub enum EscalationCommand {
 
 /// Runs a `rules` command.
 pub async fn run(config: ValidConfig, command: RulesCommand) -> anyhow::Result<()> {
-    let store = Store::open_existing(&config.database_url, config.store_options())
+    let store = Store::open_existing(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let result = rules(&store, command).await;

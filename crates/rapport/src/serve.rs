@@ -14,7 +14,7 @@ use crate::config::ValidConfig;
 use crate::demo;
 
 pub async fn run(config: ValidConfig, args: ServeArgs) -> anyhow::Result<()> {
-    let store = Store::open(&config.database_url, config.store_options())
+    let store = Store::open(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let listen = args.listen.unwrap_or_else(|| config.listen.clone());

@@ -92,7 +92,7 @@ pub enum PolicyCommand {
 
 /// Runs a calendar or policy command against the database.
 pub async fn run(config: ValidConfig, command: SlaCommand) -> anyhow::Result<()> {
-    let store = Store::open_existing(&config.database_url, config.store_options())
+    let store = Store::open_existing(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     let result = match command {

@@ -10,7 +10,7 @@ use crate::config::ValidConfig;
 pub async fn run(config: ValidConfig, command: TokenCommand) -> anyhow::Result<()> {
     // Like every command but serve, migrate and demo, it never creates a
     // database: a token minted into a new file no server reads is a trap.
-    let store = Store::open_existing(&config.database_url, config.store_options())
+    let store = Store::open_existing(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
     match command {

@@ -241,14 +241,12 @@ pub async fn serve(
     }
     let hub = chat::Hub::new(state.store.clone(), state.config.chat.clone());
     let smtp = match &state.config.mail.smtp_url {
-        Some(url) => Some(rapport_channels::email::smtp::SmtpSender::from_url(url).context("email.smtp_url")?),
+        Some(url) => Some(rapport_channels::email::smtp::SmtpSender::from_url(url.expose()).context("email.smtp_url")?),
         None => None,
     };
-    let telegram = state
-        .config
-        .telegram
-        .as_ref()
-        .map(|telegram| rapport_channels::telegram::TelegramSender::new(&telegram.api_base, &telegram.bot_token));
+    let telegram = state.config.telegram.as_ref().map(|telegram| {
+        rapport_channels::telegram::TelegramSender::new(&telegram.api_base, telegram.bot_token.expose())
+    });
     let whatsapp =
         state.config.whatsapp.as_ref().map(|settings| hooks::WhatsappOutbound::new(settings, state.store.clone()));
     let messenger =

@@ -26,7 +26,7 @@ pub struct MailSettings {
     /// The value of our loop header.
     pub loop_id: String,
     /// Outgoing mail server; `None` leaves outgoing mail waiting in the outbox.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<rapport_core::Secret>,
     /// Mail larger than this is refused.
     pub max_message_bytes: usize,
     /// Attachments larger than this are dropped (the text says so).

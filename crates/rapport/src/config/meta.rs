@@ -96,9 +96,9 @@ impl RawWhatsapp {
             None => None,
         };
         Ok(Some(WhatsappSettings {
-            app_secret: required(self.app_secret, "whatsapp.app_secret")?,
-            verify_token: required(self.verify_token, "whatsapp.verify_token")?,
-            access_token: required(self.access_token, "whatsapp.access_token")?,
+            app_secret: required(self.app_secret, "whatsapp.app_secret")?.into(),
+            verify_token: required(self.verify_token, "whatsapp.verify_token")?.into(),
+            access_token: required(self.access_token, "whatsapp.access_token")?.into(),
             phone_number_id,
             api_base: api_base(self.api_base, "whatsapp.api_base")?,
             template,
@@ -122,9 +122,9 @@ impl RawMessenger {
             Some(tag) => bail!("messenger.message_tag must be one of {} or \"\", not {tag:?}", MESSAGE_TAGS.join(", ")),
         };
         Ok(Some(MessengerSettings {
-            app_secret: required(self.app_secret, "messenger.app_secret")?,
-            verify_token: required(self.verify_token, "messenger.verify_token")?,
-            page_access_token: required(self.page_access_token, "messenger.page_access_token")?,
+            app_secret: required(self.app_secret, "messenger.app_secret")?.into(),
+            verify_token: required(self.verify_token, "messenger.verify_token")?.into(),
+            page_access_token: required(self.page_access_token, "messenger.page_access_token")?.into(),
             api_base: api_base(self.api_base, "messenger.api_base")?,
             message_tag,
         }))

@@ -82,7 +82,7 @@ impl RawTwilio {
         }
         Ok(Some(TwilioSettings {
             account_sid,
-            auth_token: required(self.auth_token, "twilio.auth_token")?,
+            auth_token: required(self.auth_token, "twilio.auth_token")?.into(),
             from_number,
             public_url,
             api_base,

@@ -24,16 +24,17 @@ use super::whatsapp::{answer_handshake, check_signature, file_messages, outcome,
 use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
+use rapport_core::Secret;
 
 /// Messenger and Instagram settings (`[messenger]` in the configuration).
 #[derive(Debug, Clone)]
 pub struct MessengerSettings {
     /// The Meta app's secret: every notification is signed with it.
-    pub app_secret: String,
+    pub app_secret: Secret,
     /// The token Meta echoes in the subscription handshake.
-    pub verify_token: String,
+    pub verify_token: Secret,
     /// The Page's access token (`pages_messaging`, and `instagram_manage_messages` for Instagram).
-    pub page_access_token: String,
+    pub page_access_token: Secret,
     /// The Graph API's address, with its version (a local stand-in in tests).
     pub api_base: String,
     /// The message tag replies outside the 24-hour window are sent with
@@ -55,7 +56,7 @@ async fn handshake(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.messenger else { return Err(not_configured()) };
-    Ok(answer_handshake(&query, &settings.verify_token))
+    Ok(answer_handshake(&query, settings.verify_token.expose()))
 }
 
 async fn notification(
@@ -64,7 +65,7 @@ async fn notification(
     HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.messenger else { return Err(not_configured()) };
-    check_signature(&settings.app_secret, &headers, &body)?;
+    check_signature(settings.app_secret.expose(), &headers, &body)?;
     let received_at = now();
     let mut notification = match parse_notification(&body, None, received_at) {
         Ok(notification) => notification,
@@ -76,7 +77,7 @@ async fn notification(
         }
     };
     if notification.messages.iter().any(|inbound| !inbound.media.is_empty()) {
-        let client = MessengerClient::new(&settings.api_base, &settings.page_access_token);
+        let client = MessengerClient::new(&settings.api_base, settings.page_access_token.expose());
         for inbound in &mut notification.messages {
             for media in &inbound.media {
                 let fetched = client.fetch_media(&media.source).await;
@@ -106,7 +107,7 @@ impl MessengerOutbound {
     /// Sends with `settings`; reads the service window from `store`.
     pub fn new(settings: &MessengerSettings, store: Store) -> MessengerOutbound {
         MessengerOutbound {
-            client: MessengerClient::new(&settings.api_base, &settings.page_access_token),
+            client: MessengerClient::new(&settings.api_base, settings.page_access_token.expose()),
             message_tag: settings.message_tag.clone(),
             store,
         }

@@ -12,14 +12,15 @@ use rapport_store::{FileInbound, QuarantineReason};
 use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
+use rapport_core::Secret;
 
 /// Telegram settings (`[telegram]` in the configuration).
 #[derive(Debug, Clone)]
 pub struct TelegramSettings {
     /// The bot's token, for sending.
-    pub bot_token: String,
+    pub bot_token: Secret,
     /// The `secret_token` given to `setWebhook`; every update must carry it.
-    pub secret_token: String,
+    pub secret_token: Secret,
     /// The Bot API's address (a local stand-in in tests).
     pub api_base: String,
 }
@@ -38,7 +39,7 @@ async fn telegram(
         return Err(ApiError::NotFound("Telegram is not configured ([telegram] in the configuration)".to_owned()));
     };
     let header = headers.get("x-telegram-bot-api-secret-token").and_then(|value| value.to_str().ok());
-    verify_telegram(&settings.secret_token, header)
+    verify_telegram(settings.secret_token.expose(), header)
         .map_err(|_| ApiError::Unauthorized("the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"))?;
     let received_at = now();
     match parse_update(&body, None, received_at) {

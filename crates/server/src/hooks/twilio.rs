@@ -27,6 +27,7 @@ use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome};
 use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
+use rapport_core::Secret;
 
 /// Twilio settings (`[twilio]` in the configuration).
 #[derive(Debug, Clone)]
@@ -34,7 +35,7 @@ pub struct TwilioSettings {
     /// The account's sid (`AC…`), the user name of the REST API.
     pub account_sid: String,
     /// The account's auth token: signs every webhook, and the REST API's password.
-    pub auth_token: String,
+    pub auth_token: Secret,
     /// Our Twilio number in E.164, which replies come from.
     pub from_number: String,
     /// The address Twilio reaches this server at (`https://support.example.com`),
@@ -55,7 +56,7 @@ impl Default for TwilioSettings {
     fn default() -> Self {
         TwilioSettings {
             account_sid: String::new(),
-            auth_token: String::new(),
+            auth_token: Secret::default(),
             from_number: String::new(),
             public_url: None,
             api_base: "https://api.twilio.com".to_owned(),
@@ -114,7 +115,7 @@ fn verified<'a>(
     };
     let params = Params::parse(body);
     let signature = headers.get("x-twilio-signature").and_then(|value| value.to_str().ok());
-    verify_twilio(&settings.auth_token, signature, &url, &params.0)
+    verify_twilio(settings.auth_token.expose(), signature, &url, &params.0)
         .map_err(|_| ApiError::Unauthorized("the X-Twilio-Signature header is missing or does not match"))?;
     Ok((settings, params))
 }
@@ -140,7 +141,7 @@ async fn incoming_sms(
     };
     let mut message = sms.message;
     if !sms.media.is_empty() {
-        let client = TwilioClient::new(&settings.api_base, &settings.account_sid, &settings.auth_token);
+        let client = TwilioClient::new(&settings.api_base, &settings.account_sid, settings.auth_token.expose());
         let sid = params.get("MessageSid").unwrap_or("message");
         for (index, media) in sms.media.iter().enumerate() {
             match client.fetch_media(&media.url).await {
@@ -207,7 +208,9 @@ async fn media(
     else {
         return Err(missing());
     };
-    if expires < state.now().0 || !media_signature_matches(&settings.auth_token, message, index, expires, &signature) {
+    if expires < state.now().0
+        || !media_signature_matches(settings.auth_token.expose(), message, index, expires, &signature)
+    {
         return Err(missing());
     }
     let file = match state.store.list_message_files(rapport_core::MessageId(message)).await {
@@ -224,7 +227,7 @@ pub struct TwilioOutbound {
     client: TwilioClient,
     from: String,
     status_callback: Option<String>,
-    auth_token: String,
+    auth_token: Secret,
     /// Where Twilio reaches us (`public_url`), for the files' URLs.
     public_url: Option<String>,
 }
@@ -234,7 +237,7 @@ impl TwilioOutbound {
     /// when `public_url` is set: Twilio needs an absolute URL.
     pub fn new(settings: &TwilioSettings) -> TwilioOutbound {
         TwilioOutbound {
-            client: TwilioClient::new(&settings.api_base, &settings.account_sid, &settings.auth_token),
+            client: TwilioClient::new(&settings.api_base, &settings.account_sid, settings.auth_token.expose()),
             from: settings.from_number.clone(),
             status_callback: settings.public_url.as_ref().map(|_| settings.hook_url("/hooks/twilio/sms/status")),
             auth_token: settings.auth_token.clone(),
@@ -256,7 +259,7 @@ impl TwilioOutbound {
                 let expires = now().0.saturating_add(MEDIA_URL_VALID_MS);
                 (0..files.len())
                     .map(|index| {
-                        let signature = media_signature(&self.auth_token, message.0, index, expires);
+                        let signature = media_signature(self.auth_token.expose(), message.0, index, expires);
                         format!("{base}/hooks/twilio/media/{}/{index}/{expires}/{signature}", message.0)
                     })
                     .collect()

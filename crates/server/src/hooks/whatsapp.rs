@@ -27,16 +27,17 @@ use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome, Stor
 use crate::body::HookBody;
 use crate::error::ApiError;
 use crate::{AppState, now};
+use rapport_core::Secret;
 
 /// WhatsApp Cloud API settings (`[whatsapp]` in the configuration).
 #[derive(Debug, Clone)]
 pub struct WhatsappSettings {
     /// The Meta app's secret: every notification is signed with it.
-    pub app_secret: String,
+    pub app_secret: Secret,
     /// The token Meta echoes in the subscription handshake.
-    pub verify_token: String,
+    pub verify_token: Secret,
     /// A system user's access token with `whatsapp_business_messaging`, for sending and media.
-    pub access_token: String,
+    pub access_token: Secret,
     /// The business phone number's id (not the number itself).
     pub phone_number_id: String,
     /// The Graph API's address, with its version (a local stand-in in tests).
@@ -67,7 +68,7 @@ async fn handshake(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.whatsapp else { return Err(not_configured()) };
-    Ok(answer_handshake(&query, &settings.verify_token))
+    Ok(answer_handshake(&query, settings.verify_token.expose()))
 }
 
 /// Meta's subscription handshake: the challenge, as text, when the mode is
@@ -139,7 +140,7 @@ async fn notification(
     HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.whatsapp else { return Err(not_configured()) };
-    check_signature(&settings.app_secret, &headers, &body)?;
+    check_signature(settings.app_secret.expose(), &headers, &body)?;
     let received_at = now();
     let mut notification = match parse_notification(&body, &settings.phone_number_id, None, received_at) {
         Ok(notification) => notification,
@@ -151,7 +152,7 @@ async fn notification(
         }
     };
     if notification.messages.iter().any(|inbound| !inbound.media.is_empty()) {
-        let client = WhatsappClient::new(&settings.api_base, &settings.access_token, &settings.phone_number_id);
+        let client = WhatsappClient::new(&settings.api_base, settings.access_token.expose(), &settings.phone_number_id);
         for inbound in &mut notification.messages {
             for media in &inbound.media {
                 let fetched = client.fetch_media(&media.source).await;
@@ -182,7 +183,7 @@ impl WhatsappOutbound {
     /// Sends with `settings`; reads the service window from `store`.
     pub fn new(settings: &WhatsappSettings, store: Store) -> WhatsappOutbound {
         WhatsappOutbound {
-            client: WhatsappClient::new(&settings.api_base, &settings.access_token, &settings.phone_number_id),
+            client: WhatsappClient::new(&settings.api_base, settings.access_token.expose(), &settings.phone_number_id),
             template: settings.template.as_ref().map(|template| Template {
                 name: template.name.clone(),
                 language: template.language.clone(),

@@ -337,7 +337,7 @@ async fn issue_14_agents_attach_files_to_notes_and_replies_within_the_limits() {
 async fn issue_14_a_reply_with_files_goes_out_as_mime_parts() {
     let sink = rapport_testkit::smtp::SmtpSink::start().unwrap();
     let mut config = limited_config();
-    config.mail.smtp_url = Some(sink.url());
+    config.mail.smtp_url = Some(sink.url().into());
     let app = spawn_app_with(config).await;
     let ticket = app.inbound_with_files(Channel::Email, Identity::email("ann@example.com").unwrap(), vec![]).await;
     let pdf: Vec<u8> = (0..=255u8).collect();

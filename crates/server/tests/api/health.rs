@@ -45,7 +45,7 @@ async fn issue_14_readyz_says_which_channels_can_send() {
     }
 
     let mut config = rapport_server::ServerConfig::default();
-    config.mail.smtp_url = Some("smtp://127.0.0.1:9".to_owned());
+    config.mail.smtp_url = Some("smtp://127.0.0.1:9".into());
     config.chat.enabled = false;
     let app = spawn_app_with(config).await;
     let ready = app.send(app.request(Method::GET, "/readyz", None)).await.expect(StatusCode::OK);

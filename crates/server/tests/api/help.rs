@@ -220,7 +220,7 @@ async fn a_resubmitted_form_is_filed_once() {
 /// (Nothing listens there; these tests read the pages, not the mail.)
 fn with_smtp() -> ServerConfig {
     let mut config = ServerConfig::default();
-    config.mail.smtp_url = Some("smtp://127.0.0.1:9".to_owned());
+    config.mail.smtp_url = Some("smtp://127.0.0.1:9".into());
     config
 }
 
