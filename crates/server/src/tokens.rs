@@ -126,8 +126,8 @@ async fn create_token(
             message: "only admins create tokens for other agents".to_owned(),
         });
     }
-    let label = rapport_core::text::one_line(request.label.as_deref().unwrap_or("api"));
-    if label.trim().is_empty() || label.chars().count() > MAX_LABEL_CHARS {
+    let label = rapport_core::text::one_line(request.label.as_deref().unwrap_or("api")).trim().to_owned();
+    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
         return Err(ApiError::invalid("label", format!("a label is 1 to {MAX_LABEL_CHARS} characters")));
     }
     let target = match state.store.get_agent(agent).await {
@@ -138,15 +138,8 @@ async fn create_token(
     };
     let (secret, hash) = new_token();
     let now = now();
-    let id = state.store.insert_token(target.id, label.trim().to_owned(), hash, now).await?;
-    let token = TokenInfo {
-        id,
-        agent: target.id,
-        email: target.email,
-        name: label.trim().to_owned(),
-        created_at: now,
-        revoked_at: None,
-    };
+    let id = state.store.insert_token(target.id, label.clone(), hash, now).await?;
+    let token = TokenInfo { id, agent: target.id, email: target.email, name: label, created_at: now, revoked_at: None };
     Ok((StatusCode::CREATED, Json(CreatedToken { token: TokenDto::from(&token), secret })))
 }
 
