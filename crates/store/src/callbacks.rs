@@ -150,29 +150,17 @@ impl Store {
 
     /// The callback `id`.
     pub async fn get_callback(&self, id: i64) -> Result<Callback, StoreError> {
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id = $1");
-                    let row: Option<CallbackRow> = conn.fetch_optional(AssertSqlSafe(sql), args![id]).await?;
-                    row.ok_or(StoreError::NotFound("callback"))?.try_into()
-                })
-            })
-            .await
+        let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE id = $1");
+        let row: Option<CallbackRow> = self.db.fetch_optional(AssertSqlSafe(sql), args![id]).await?;
+        row.ok_or(StoreError::NotFound("callback"))?.try_into()
     }
 
     /// The callback asked for during call `sid`, if any.
     pub async fn find_callback_for_call(&self, sid: &str) -> Result<Option<Callback>, StoreError> {
         let sid = sid.to_owned();
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE call_sid = $1");
-                    let row: Option<CallbackRow> = conn.fetch_optional(AssertSqlSafe(sql), args![sid]).await?;
-                    row.map(Callback::try_from).transpose()
-                })
-            })
-            .await
+        let sql = format!("SELECT {COLUMNS} FROM callbacks WHERE call_sid = $1");
+        let row: Option<CallbackRow> = self.db.fetch_optional(AssertSqlSafe(sql), args![sid]).await?;
+        row.map(Callback::try_from).transpose()
     }
 
     /// The queue as `viewer` may see it: waiting callbacks in line order with
@@ -191,23 +179,15 @@ impl Store {
         let placed = COLUMNS.split(", ").map(|column| format!("c.{column}")).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT {placed}, c.position FROM (SELECT {COLUMNS}, CASE WHEN state = 'waiting' THEN \
-               ROW_NUMBER() OVER (PARTITION BY state ORDER BY requested_at, id) END AS position \
-               FROM callbacks WHERE state IN ('waiting', 'offered')) c \
+             ROW_NUMBER() OVER (PARTITION BY state ORDER BY requested_at, id) END AS position \
+             FROM callbacks WHERE state IN ('waiting', 'offered')) c \
              LEFT JOIN tickets t ON t.id = c.ticket_id WHERE 1 = 1{visible} \
              ORDER BY CASE WHEN c.state = 'waiting' THEN 0 ELSE 1 END, c.requested_at, c.id LIMIT $1"
         );
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let rows: Vec<PlacedRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
-                    rows.into_iter()
-                        .map(|placed| {
-                            Ok(QueuedCallback { callback: Callback::try_from(placed.row)?, position: placed.position })
-                        })
-                        .collect()
-                })
-            })
-            .await
+        let rows: Vec<PlacedRow> = self.db.fetch_all(AssertSqlSafe(sql), values).await?;
+        rows.into_iter()
+            .map(|placed| Ok(QueuedCallback { callback: Callback::try_from(placed.row)?, position: placed.position }))
+            .collect()
     }
 
     /// The place in line of callback `id` (1 for the next to be offered), or
@@ -217,21 +197,16 @@ impl Store {
         struct PositionRow {
             position: Option<i64>,
         }
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: Option<PositionRow> = conn
-                        .fetch_optional(
-                            "SELECT (SELECT COUNT(*) FROM callbacks o WHERE o.state = 'waiting' \
-                             AND (o.requested_at < c.requested_at OR (o.requested_at = c.requested_at AND o.id <= c.id))) \
-                             AS position FROM callbacks c WHERE c.id = $1 AND c.state = 'waiting'",
-                            args![id],
-                        )
-                        .await?;
-                    Ok(row.and_then(|row| row.position))
-                })
-            })
-            .await
+        let row: Option<PositionRow> = self
+            .db
+            .fetch_optional(
+                "SELECT (SELECT COUNT(*) FROM callbacks o WHERE o.state = 'waiting' \
+                 AND (o.requested_at < c.requested_at OR (o.requested_at = c.requested_at AND o.id <= c.id))) \
+                 AS position FROM callbacks c WHERE c.id = $1 AND c.state = 'waiting'",
+                args![id],
+            )
+            .await?;
+        Ok(row.and_then(|row| row.position))
     }
 
     /// Offers the oldest waiting callback to `agent`, claimed so no other

@@ -16,7 +16,8 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
-use crate::tickets::{MessageOrigin, NewMessage, insert_message, load_ticket, save_decision};
+use crate::kernel::messages::{MessageOrigin, NewMessage, insert_message};
+use crate::kernel::tickets::{load_ticket, save_decision};
 
 /// One call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,15 +117,9 @@ impl Store {
     /// The call with the provider's id `sid`.
     pub async fn find_call(&self, sid: &str) -> Result<Option<Call>, StoreError> {
         let sid = sid.to_owned();
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE call_sid = $1");
-                    let row: Option<CallRow> = conn.fetch_optional(AssertSqlSafe(sql), args![sid]).await?;
-                    row.map(Call::try_from).transpose()
-                })
-            })
-            .await
+        let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE call_sid = $1");
+        let row: Option<CallRow> = self.db.fetch_optional(AssertSqlSafe(sql), args![sid]).await?;
+        row.map(Call::try_from).transpose()
     }
 
     /// Calls filed on `ticket`, oldest first (or, without a ticket, the calls
@@ -136,27 +131,21 @@ impl Store {
         to: Timestamp,
         limit: i64,
     ) -> Result<Vec<Call>, StoreError> {
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let (sql, args) = match ticket {
-                        Some(ticket) => (
-                            format!("SELECT {CALL_COLUMNS} FROM calls WHERE ticket_id = $1 ORDER BY id LIMIT $2"),
-                            args![ticket.0, limit],
-                        ),
-                        None => (
-                            format!(
-                                "SELECT {CALL_COLUMNS} FROM calls WHERE created_at >= $1 AND created_at < $2 \
-                                 ORDER BY created_at, id LIMIT $3"
-                            ),
-                            args![from.0, to.0, limit],
-                        ),
-                    };
-                    let rows: Vec<CallRow> = conn.fetch_all(AssertSqlSafe(sql), args).await?;
-                    rows.into_iter().map(Call::try_from).collect()
-                })
-            })
-            .await
+        let (sql, args) = match ticket {
+            Some(ticket) => (
+                format!("SELECT {CALL_COLUMNS} FROM calls WHERE ticket_id = $1 ORDER BY id LIMIT $2"),
+                args![ticket.0, limit],
+            ),
+            None => (
+                format!(
+                    "SELECT {CALL_COLUMNS} FROM calls WHERE created_at >= $1 AND created_at < $2 \
+                     ORDER BY created_at, id LIMIT $3"
+                ),
+                args![from.0, to.0, limit],
+            ),
+        };
+        let rows: Vec<CallRow> = self.db.fetch_all(AssertSqlSafe(sql), args).await?;
+        rows.into_iter().map(Call::try_from).collect()
     }
 }
 
@@ -241,20 +230,15 @@ impl Store {
     /// thread of its own, so the caller's open conversation is the best hint).
     pub async fn find_open_ticket_of(&self, identity: &Identity) -> Result<Option<TicketId>, StoreError> {
         let identity = identity.clone();
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: Option<crate::db::IdRow> = conn
-                        .fetch_optional(
-                            "SELECT t.id FROM tickets t JOIN ticket_participants p ON p.ticket_id = t.id \
-                             WHERE p.kind = $1 AND p.value = $2 AND t.status <> 'closed' AND t.merged_into IS NULL \
-                             ORDER BY t.id DESC LIMIT 1",
-                            args![identity.kind.as_str(), identity.value.clone()],
-                        )
-                        .await?;
-                    Ok(row.map(|row| TicketId(row.id)))
-                })
-            })
-            .await
+        let row: Option<crate::db::IdRow> = self
+            .db
+            .fetch_optional(
+                "SELECT t.id FROM tickets t JOIN ticket_participants p ON p.ticket_id = t.id \
+                 WHERE p.kind = $1 AND p.value = $2 AND t.status <> 'closed' AND t.merged_into IS NULL \
+                 ORDER BY t.id DESC LIMIT 1",
+                args![identity.kind.as_str(), identity.value.clone()],
+            )
+            .await?;
+        Ok(row.map(|row| TicketId(row.id)))
     }
 }

@@ -11,7 +11,7 @@
 //! replay, not by the outbox: it is recorded as `sent` when stored. Replies
 //! typed elsewhere (the REST API) take the outbox, whose chat arm hands them
 //! to the live socket; once the visitor has left an email address on a chat
-//! that went offline, they go by email instead ([`reply_channel`]).
+//! that went offline, they go by email instead (`kernel::outbox::reply_channel`).
 
 use rapport_core::chat::{ChatId, ChatState, Party, TranscriptLine, VisitorId};
 use rapport_core::event;
@@ -21,10 +21,10 @@ use rapport_core::{AgentId, Author, Channel, CustomerId, Identity, MessageId, Me
 use crate::Store;
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
-use crate::intake::add_participant;
-use crate::tickets::{
-    MessageOrigin, NewMessage, attach_identities, insert_message, load_ticket, owner_on_reply, save_decision,
-};
+use crate::kernel::customers::add_participant;
+use crate::kernel::customers::attach_identities;
+use crate::kernel::messages::{MessageOrigin, NewMessage, insert_message};
+use crate::kernel::tickets::{load_ticket, owner_on_reply, save_decision};
 
 /// The most transcript lines one replay carries (the oldest are dropped).
 pub const MAX_TRANSCRIPT: i64 = 500;
@@ -91,12 +91,6 @@ struct CapacityRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct ReplyChannelRow {
-    state: String,
-    email: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
 struct CustomerRow {
     customer_id: i64,
 }
@@ -127,15 +121,13 @@ impl Store {
         let visitor = visitor.as_str().to_owned();
         let row: Option<SessionRow> = self
             .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let sql = format!(
-                        "SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE visitor = $1 AND state <> 'ended' \
-                         ORDER BY id DESC LIMIT 1"
-                    );
-                    conn.fetch_optional(sqlx::AssertSqlSafe(sql), args![visitor]).await
-                })
-            })
+            .fetch_optional(
+                sqlx::AssertSqlSafe(format!(
+                    "SELECT {SESSION_COLUMNS} FROM chat_sessions WHERE visitor = $1 AND state <> 'ended' \
+                     ORDER BY id DESC LIMIT 1"
+                )),
+                args![visitor],
+            )
             .await?;
         row.map(ChatSession::try_from).transpose()
     }
@@ -217,17 +209,12 @@ impl Store {
     ) -> Result<Vec<TranscriptLine>, StoreError> {
         let rows: Vec<LineRow> = self
             .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_all(
-                        "SELECT m.id, m.author_type, a.name AS agent_name, m.text, m.created_at FROM messages m \
-                         LEFT JOIN agents a ON m.author_type = 'agent' AND a.id = m.author_id \
-                         WHERE m.ticket_id = $1 AND m.kind <> 'note' AND m.id > $2 ORDER BY m.id DESC LIMIT $3",
-                        args![ticket.0, after.map_or(0, |id| id.0), MAX_TRANSCRIPT],
-                    )
-                    .await
-                })
-            })
+            .fetch_all(
+                "SELECT m.id, m.author_type, a.name AS agent_name, m.text, m.created_at FROM messages m \
+                 LEFT JOIN agents a ON m.author_type = 'agent' AND a.id = m.author_id \
+                 WHERE m.ticket_id = $1 AND m.kind <> 'note' AND m.id > $2 ORDER BY m.id DESC LIMIT $3",
+                args![ticket.0, after.map_or(0, |id| id.0), MAX_TRANSCRIPT],
+            )
             .await?;
         Ok(rows
             .into_iter()
@@ -338,14 +325,8 @@ impl Store {
 
     /// How many chats the agent takes at once, if set (`None`: the configured default).
     pub async fn find_chat_capacity(&self, agent: AgentId) -> Result<Option<i64>, StoreError> {
-        let row: Option<CapacityRow> = self
-            .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_optional("SELECT chat_capacity FROM agents WHERE id = $1", args![agent.0]).await
-                })
-            })
-            .await?;
+        let row: Option<CapacityRow> =
+            self.db.fetch_optional("SELECT chat_capacity FROM agents WHERE id = $1", args![agent.0]).await?;
         Ok(row.ok_or(StoreError::NotFound("agent"))?.chat_capacity)
     }
 
@@ -384,20 +365,4 @@ async fn take_ownership(conn: &mut Conn<'_>, chat: ChatId, agent: AgentId, now: 
     let rule = owner_on_reply(conn, ticket.team).await?;
     let decision = event::take_chat(&ticket, agent, rule, now);
     save_decision(conn, &ticket, &decision).await
-}
-
-/// The channel a public reply on a chat ticket takes when the agent names
-/// none: email once the chat went offline and the visitor left an address,
-/// otherwise the chat itself.
-pub(crate) async fn reply_channel(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Channel, StoreError> {
-    let row: Option<ReplyChannelRow> = conn
-        .fetch_optional(
-            "SELECT state, email FROM chat_sessions WHERE ticket_id = $1 ORDER BY id DESC LIMIT 1",
-            args![ticket.0],
-        )
-        .await?;
-    Ok(match row {
-        Some(row) if row.state == ChatState::Offline.as_str() && row.email.is_some() => Channel::Email,
-        _ => Channel::Chat,
-    })
 }

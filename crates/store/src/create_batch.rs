@@ -18,7 +18,8 @@ use sqlx::sqlite::SqliteConnection;
 
 use crate::db::{Arg, Conn, Statement, WriterState, args};
 use crate::error::StoreError;
-use crate::tickets::{CUSTOMER_INSERT, CreatedTicket, IDENTITY_INSERT, open_rows};
+use crate::kernel::create::{CreatedTicket, open_rows};
+use crate::kernel::customers::{IDENTITY_INSERT, customer_insert};
 use crate::writer::PendingCreate;
 
 /// Splits creates into those that can go together (valid, without an
@@ -75,12 +76,7 @@ pub(crate) async fn write(
             Some(found) => found,
             None => {
                 let id = CustomerId(conn.next_id("customers").await?);
-                let none: Option<i64> = None;
-                let no_tier: Option<String> = None;
-                statements.push((
-                    &CUSTOMER_INSERT,
-                    args![id.0, request.customer.name.clone().unwrap_or_default(), none, no_tier, none, request.now.0],
-                ));
+                statements.push(customer_insert(id, request.customer.name.clone().unwrap_or_default(), request.now));
                 (id, Tier::basic())
             }
         };

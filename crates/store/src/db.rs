@@ -410,6 +410,36 @@ impl Db {
         }
     }
 
+    /// Runs one read statement on a pooled connection; every row.
+    pub(crate) async fn fetch_all<T: AnyRow + 'static>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        let sql: SqlStr = sql.into_sql_str();
+        self.read(move |conn| Box::pin(conn.fetch_all(sql, args))).await
+    }
+
+    /// Runs one read statement on a pooled connection; its row, if any.
+    pub(crate) async fn fetch_optional<T: AnyRow + 'static>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, StoreError> {
+        let sql: SqlStr = sql.into_sql_str();
+        self.read(move |conn| Box::pin(conn.fetch_optional(sql, args))).await
+    }
+
+    /// Runs one read statement on a pooled connection; its one row.
+    pub(crate) async fn fetch_one<T: AnyRow + 'static>(
+        &self,
+        sql: impl SqlSafeStr,
+        args: Vec<Arg>,
+    ) -> Result<T, StoreError> {
+        let sql: SqlStr = sql.into_sql_str();
+        self.read(move |conn| Box::pin(conn.fetch_one(sql, args))).await
+    }
+
     /// Runs `work` in its own transaction (PostgreSQL writes, SQLite admin writes).
     pub(crate) async fn transaction<T, F>(&self, work: F) -> Result<T, StoreError>
     where

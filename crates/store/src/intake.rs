@@ -22,12 +22,13 @@ use sha2::{Digest, Sha256};
 
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
-use crate::outbox::enqueue_with_secret;
+use crate::kernel::create::{CreateTicket, create_one};
+use crate::kernel::customers::add_participant;
+use crate::kernel::customers::{CustomerRef, resolve_customer};
+use crate::kernel::messages::{MessageOrigin, NewAttachment, NewMessage, insert_message};
+use crate::kernel::outbox::enqueue_with_secret;
+use crate::kernel::tickets::{load_ticket, save_decision};
 use crate::portal::{MagicLink, insert_link};
-use crate::tickets::{
-    CreateTicket, CustomerRef, MessageOrigin, NewAttachment, NewMessage, create_one, insert_message, load_ticket,
-    resolve_customer, save_decision,
-};
 use crate::{Store, StoreOptions};
 
 /// The most thread references looked up per message.
@@ -265,33 +266,21 @@ impl Store {
     /// Lists quarantined messages, newest first; `held_only` limits the list to those awaiting an admin.
     pub async fn list_quarantine(&self, state: Option<&str>, limit: i64) -> Result<Vec<QuarantineItem>, StoreError> {
         let state = state.map(str::to_owned);
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let rows: Vec<QuarantineRow> = conn
-                        .fetch_all(
-                            "SELECT id, channel, reason, detail, state, CAST(LENGTH(raw) AS BIGINT) AS size, created_at, ticket_id \
-                             FROM quarantine WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
-                            args![state, limit],
-                        )
-                        .await?;
-                    rows.into_iter().map(QuarantineItem::try_from).collect()
-                })
-            })
-            .await
+        let rows: Vec<QuarantineRow> = self
+            .db
+            .fetch_all(
+                "SELECT id, channel, reason, detail, state, CAST(LENGTH(raw) AS BIGINT) AS size, created_at, ticket_id \
+                 FROM quarantine WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
+                args![state, limit],
+            )
+            .await?;
+        rows.into_iter().map(QuarantineItem::try_from).collect()
     }
 
     /// The raw bytes of a quarantined message.
     pub async fn get_quarantined_raw(&self, id: i64) -> Result<Vec<u8>, StoreError> {
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: Option<RawRow> =
-                        conn.fetch_optional("SELECT raw FROM quarantine WHERE id = $1", args![id]).await?;
-                    Ok(row.ok_or(StoreError::NotFound("quarantined message"))?.raw)
-                })
-            })
-            .await
+        let row: Option<RawRow> = self.db.fetch_optional("SELECT raw FROM quarantine WHERE id = $1", args![id]).await?;
+        Ok(row.ok_or(StoreError::NotFound("quarantined message"))?.raw)
     }
 
     /// Marks a quarantined message dealt with, with the ticket it ended on.
@@ -338,19 +327,11 @@ impl Store {
             detail: String,
             created_at: i64,
         }
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let rows: Vec<AlertRow> = conn
-                        .fetch_all(
-                            "SELECT kind, detail, created_at FROM admin_alerts ORDER BY id DESC LIMIT $1",
-                            args![limit],
-                        )
-                        .await?;
-                    Ok(rows.into_iter().map(|row| (row.kind, row.detail, Timestamp(row.created_at))).collect())
-                })
-            })
-            .await
+        let rows: Vec<AlertRow> = self
+            .db
+            .fetch_all("SELECT kind, detail, created_at FROM admin_alerts ORDER BY id DESC LIMIT $1", args![limit])
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.kind, row.detail, Timestamp(row.created_at))).collect())
     }
 }
 
@@ -624,23 +605,6 @@ async fn candidate(conn: &mut Conn<'_>, ticket: TicketId, sender: &Identity) -> 
         }));
     }
     Ok(None)
-}
-
-pub(crate) async fn add_participant(
-    conn: &mut Conn<'_>,
-    ticket: TicketId,
-    identity: &Identity,
-    role: &'static str,
-    now: Timestamp,
-) -> Result<bool, StoreError> {
-    let added = conn
-        .execute(
-            "INSERT INTO ticket_participants (ticket_id, kind, value, role, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT DO NOTHING",
-            args![ticket.0, identity.kind.as_str(), identity.value.as_str(), role, now.0],
-        )
-        .await?;
-    Ok(added > 0)
 }
 
 /// Records the message's Cc addresses as the ticket's followers: the first

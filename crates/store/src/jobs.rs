@@ -17,9 +17,7 @@
 
 use rapport_core::event::{self, Automation};
 use rapport_core::outbox::DeliveryState;
-use rapport_core::rules::{
-    Action, Counters, Effect, Firing, MAX_ESCALATION_LEVEL, RuleId, TemplateData, TicketSnapshot, TimerKey, effects,
-};
+use rapport_core::rules::{Counters, Effect, Firing, MAX_ESCALATION_LEVEL, TemplateData, TicketSnapshot, effects};
 use rapport_core::{AgentId, Author, MessageKind, Status, Ticket, TicketId, Timestamp};
 use serde::{Deserialize, Serialize};
 use sqlx::AssertSqlSafe;
@@ -27,7 +25,9 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Conn, args};
 use crate::error::StoreError;
-use crate::tickets::{MessageOrigin, NewMessage, add_message_to, customer_tier, load_ticket, save_decision};
+use crate::kernel::jobs::{JobKind, NewJob, RulePayload, insert_jobs};
+use crate::kernel::messages::{MessageOrigin, NewMessage};
+use crate::kernel::tickets::{add_message_to, customer_tier, load_ticket, save_decision};
 
 /// How many attempts a job gets before it is marked failed.
 pub const MAX_JOB_ATTEMPTS: i64 = 5;
@@ -41,48 +41,6 @@ const MAX_ERROR_CHARS: usize = 2_000;
 /// A job's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct JobId(pub i64);
-
-/// What a job does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JobKind {
-    /// Carry out a rule's actions on a ticket (payload: the firing, see [`rule_job`]).
-    Rule,
-    /// Send the ticket's customer a message (payload: `{"text": …}`).
-    CustomerUpdate,
-}
-
-impl JobKind {
-    /// The word stored in `jobs.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobKind::Rule => "rule",
-            JobKind::CustomerUpdate => "customer_update",
-        }
-    }
-
-    fn parse(word: &str) -> Option<JobKind> {
-        match word {
-            "rule" => Some(JobKind::Rule),
-            "customer_update" => Some(JobKind::CustomerUpdate),
-            _ => None,
-        }
-    }
-}
-
-/// A job to queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewJob {
-    /// What it does.
-    pub kind: JobKind,
-    /// At most one job per key is ever queued; `None` never collides.
-    pub dedupe_key: Option<String>,
-    /// The ticket it works on.
-    pub ticket: Option<TicketId>,
-    /// Its input, as JSON.
-    pub payload: String,
-    /// Not before this.
-    pub run_at: Timestamp,
-}
 
 /// A job a worker holds until its lease runs out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,48 +81,10 @@ pub struct JobCounts {
     pub failed: i64,
 }
 
-/// A rule job's payload.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct RulePayload {
-    rule: RuleId,
-    rule_name: String,
-    key: String,
-    actions: Vec<Action>,
-}
-
 /// A customer update's payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct UpdatePayload {
     text: String,
-}
-
-/// The job that carries out `firing` on `ticket`, once per (rule, ticket, key).
-pub fn rule_job(ticket: TicketId, firing: &Firing, rule_name: &str, run_at: Timestamp) -> Result<NewJob, StoreError> {
-    let payload = RulePayload {
-        rule: firing.rule,
-        rule_name: rule_name.to_owned(),
-        key: firing.key.clone(),
-        actions: firing.actions.clone(),
-    };
-    Ok(NewJob {
-        kind: JobKind::Rule,
-        dedupe_key: Some(format!("rule:{}:{}:{}", firing.rule, ticket, firing.key)),
-        ticket: Some(ticket),
-        payload: serde_json::to_string(&payload)?,
-        run_at,
-    })
-}
-
-/// The rule and timer key of a rule job's dedupe key
-/// (as [`rule_job`] writes it); `None` for an event rule's job.
-pub(crate) fn timer_firing(dedupe_key: &str) -> Option<(RuleId, TimerKey)> {
-    let mut parts = dedupe_key.splitn(4, ':');
-    if parts.next()? != "rule" {
-        return None;
-    }
-    let rule = RuleId(parts.next()?.parse().ok()?);
-    parts.next()?;
-    Some((rule, TimerKey::parse(parts.next()?)?))
 }
 
 #[derive(sqlx::FromRow)]
@@ -305,14 +225,8 @@ impl Store {
 
     /// How many jobs are queued, done and failed.
     pub async fn job_counts(&self) -> Result<JobCounts, StoreError> {
-        let rows: Vec<CountRow> = self
-            .db
-            .read(|conn| {
-                Box::pin(
-                    async move { conn.fetch_all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state", vec![]).await },
-                )
-            })
-            .await?;
+        let rows: Vec<CountRow> =
+            self.db.fetch_all("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state", vec![]).await?;
         let mut counts = JobCounts::default();
         for row in rows {
             match row.state.as_str() {
@@ -326,42 +240,6 @@ impl Store {
         }
         Ok(counts)
     }
-}
-
-/// Jobs per INSERT statement when queueing many (a timer pass may queue
-/// tens of thousands at once).
-const INSERT_ROWS: usize = 64;
-
-/// Queues jobs in the caller's transaction; returns how many were new.
-pub(crate) async fn insert_jobs(conn: &mut Conn<'_>, jobs: &[NewJob], now: Timestamp) -> Result<usize, StoreError> {
-    let mut inserted = 0;
-    for chunk in jobs.chunks(INSERT_ROWS) {
-        let dialect = conn.dialect();
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|row| {
-                let first = row * 6 + 1;
-                format!("({}, 'queued', {})", dialect.placeholders(first, 5), dialect.placeholders(first + 5, 1))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO jobs (kind, dedupe_key, ticket_id, payload, run_at, state, created_at) VALUES {} \
-             ON CONFLICT (dedupe_key) DO NOTHING",
-            rows.join(", ")
-        );
-        let mut values = Vec::with_capacity(chunk.len() * 6);
-        for job in chunk {
-            values.extend(args![
-                job.kind.as_str(),
-                job.dedupe_key.clone(),
-                job.ticket.map(|ticket| ticket.0),
-                job.payload.clone(),
-                job.run_at.0,
-                now.0
-            ]);
-        }
-        inserted += conn.execute(AssertSqlSafe(sql), values).await?;
-    }
-    Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
 }
 
 /// The job's ticket, locked, or why there is nothing to do on it.
@@ -396,7 +274,7 @@ async fn run_rule(conn: &mut Conn<'_>, job: &ClaimedJob, now: Timestamp) -> Resu
         )
         .await?;
     let tier = customer_tier(conn, ticket.customer).await?;
-    let kept: Option<crate::projector::CardRow> =
+    let kept: Option<crate::rows::CardRow> =
         conn.fetch_optional("SELECT ticket_id, card FROM ticket_sla WHERE ticket_id = $1", args![ticket.id.0]).await?;
     let kept = kept.map(|row| row.decode()).transpose()?.map(|card| card.snapshot);
     let plan = crate::rules::load_plan(conn).await?;
@@ -545,30 +423,4 @@ async fn own_domain(conn: &mut Conn<'_>, ticket: TicketId) -> Result<String, Sto
         row.external_id.trim_matches(|c| c == '<' || c == '>').rsplit_once('@').map(|(_, domain)| domain.to_owned())
     });
     Ok(domain.filter(|domain| !domain.is_empty()).unwrap_or_else(|| "rapport.invalid".to_owned()))
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod key_tests {
-    use rapport_core::rules::{Firing, RuleId, TimerKey};
-    use rapport_core::sla::TargetKind;
-    use rapport_core::{TicketId, Timestamp};
-
-    use super::{rule_job, timer_firing};
-
-    fn key_of(rule: i64, key: &str) -> String {
-        let firing = Firing { rule: RuleId(rule), key: key.to_owned(), actions: vec![] };
-        rule_job(TicketId(9), &firing, "a rule", Timestamp(0)).unwrap().dedupe_key.unwrap()
-    }
-
-    #[test]
-    fn a_timer_rules_job_key_reads_back_as_its_firing() {
-        let breached = TimerKey::Breached(TargetKind::FirstResponse, Timestamp(1000));
-        assert_eq!(timer_firing(&key_of(3, "first_response:1000:breached")), Some((RuleId(3), breached)));
-        assert_eq!(timer_firing(&key_of(3, "pending:7")), Some((RuleId(3), TimerKey::Pending(Timestamp(7)))));
-        assert_eq!(timer_firing(&key_of(3, "event:12")), None, "an event rule's job");
-        for other in ["problem:4:9", "rule:x:9:pending:7", "rule:3"] {
-            assert_eq!(timer_firing(other), None, "{other}");
-        }
-    }
 }

@@ -5,7 +5,7 @@
 //! writes the outcome. Nothing already written is rewritten: a ticket merge
 //! appends events to both tickets and points the merged ticket at the
 //! survivor (`tickets.merged_into`), and reads of the survivor gather the
-//! messages of every ticket merged into it ([`load_conversation`]). A
+//! messages of every ticket merged into it (`kernel::messages::load_conversation`). A
 //! customer merge moves identities and tickets, appends a `customer_changed`
 //! event to each ticket, and keeps a `customer_merges` record that says what
 //! moved, so the merge can always be explained.
@@ -15,25 +15,22 @@ use rapport_core::intake::reply_subject;
 use rapport_core::merge::{self, SplitError, SplitTicket, check_customer_merge, merge_notice_text};
 use rapport_core::outbox::{Automatic, DeliveryState};
 use rapport_core::{
-    Actor, AgentId, Author, Customer, CustomerId, Identity, Message, MessageId, MessageKind, Ticket, TicketId,
-    Timestamp, Viewer,
+    Actor, AgentId, Author, Customer, CustomerId, Identity, MessageId, MessageKind, Ticket, TicketId, Timestamp, Viewer,
 };
 use sqlx::AssertSqlSafe;
 
-use crate::db::{Arg, Conn, IdRow, args};
+use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
-use crate::outbox::{PlannedReply, enqueue, plan_reply};
-use crate::people::CUSTOMER_COLUMNS;
-use crate::rows::{AttachmentRow, CustomerRow, IdentityRow, MessageRow, actor_columns};
-use crate::tickets::{
-    MESSAGE_COLUMNS, MessageOrigin, NewMessage, TicketDetail, attach, customer_tier, insert_events, insert_message,
-    load_messages, load_messages_by_id, load_ticket, save_decision, tags_insert, ticket_insert, visible,
-};
+use crate::kernel::customers::CUSTOMER_COLUMNS;
+use crate::kernel::events::insert_events;
+use crate::kernel::messages::{MAX_FAMILY, merged_family};
+use crate::kernel::messages::{MessageOrigin, NewMessage, insert_message, load_messages_by_id};
+use crate::kernel::outbox::{PlannedReply, enqueue, plan_reply};
+use crate::kernel::tickets::{customer_tier, load_ticket, save_decision, tags_insert, ticket_insert, visible};
+use crate::rows::{CustomerRow, IdentityRow, actor_columns};
+use crate::tickets::TicketDetail;
 use crate::{Store, StoreOptions};
 use rapport_core::reply::Routed;
-
-/// The most tickets gathered into one conversation (a guard, not a limit anyone meets).
-const MAX_FAMILY: usize = 500;
 
 /// One customer merge as recorded: what moved where, who did it and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,44 +260,6 @@ async fn notify_merge(
     let decision =
         event::add_message(survivor, message_id, MessageKind::Reply, Author::System, now).map_err(Rejection::from)?;
     save_decision(conn, survivor, &decision).await
-}
-
-/// The ticket and every ticket merged into it, directly or through earlier
-/// merges, the ticket itself first.
-pub(crate) async fn merged_family(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<TicketId>, StoreError> {
-    let mut family = vec![ticket];
-    let mut next = 0;
-    // Merges cannot form a cycle (a merged ticket is never a survivor), and
-    // the cap keeps a corrupt database from looping.
-    while next < family.len() && family.len() < MAX_FAMILY {
-        let rows: Vec<IdRow> =
-            conn.fetch_all("SELECT id FROM tickets WHERE merged_into = $1 ORDER BY id", args![family[next].0]).await?;
-        family.extend(rows.into_iter().map(|row| TicketId(row.id)));
-        next += 1;
-    }
-    Ok(family)
-}
-
-/// A ticket's messages, oldest first. For a survivor of merges, the
-/// messages of every ticket merged into it too, by time, then id.
-pub(crate) async fn load_conversation(conn: &mut Conn<'_>, ticket: TicketId) -> Result<Vec<Message>, StoreError> {
-    let family = merged_family(conn, ticket).await?;
-    if family.len() == 1 {
-        return load_messages(conn, ticket).await;
-    }
-    let placeholders: Vec<String> = (1..=family.len()).map(|index| format!("${index}")).collect();
-    let placeholders = placeholders.join(", ");
-    let values = || family.iter().map(|ticket| Arg::from(ticket.0)).collect::<Vec<_>>();
-    let sql =
-        format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE ticket_id IN ({placeholders}) ORDER BY created_at, id");
-    let rows: Vec<MessageRow> = conn.fetch_all(AssertSqlSafe(sql), values()).await?;
-    let sql = format!(
-        "SELECT ma.message_id, ma.sha256, ma.filename, ma.content_type, a.size FROM message_attachments ma \
-         JOIN attachments a ON a.sha256 = ma.sha256 JOIN messages m ON m.id = ma.message_id \
-         WHERE m.ticket_id IN ({placeholders}) ORDER BY ma.message_id, ma.position"
-    );
-    let attachments: Vec<AttachmentRow> = conn.fetch_all(AssertSqlSafe(sql), values()).await?;
-    attach(rows, attachments)
 }
 
 async fn split_message(

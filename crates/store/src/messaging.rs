@@ -31,20 +31,15 @@ impl Store {
         ticket: TicketId,
         channel: Channel,
     ) -> Result<Option<Timestamp>, StoreError> {
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: LastRow = conn
-                        .fetch_one(
-                            "SELECT MAX(created_at) AS last FROM messages WHERE kind = 'inbound' AND channel = $1 \
-                             AND ticket_id IN (SELECT id FROM tickets WHERE id = $2 OR merged_into = $2)",
-                            args![channel.as_str(), ticket.0],
-                        )
-                        .await?;
-                    Ok(row.last.map(Timestamp))
-                })
-            })
-            .await
+        let row: LastRow = self
+            .db
+            .fetch_one(
+                "SELECT MAX(created_at) AS last FROM messages WHERE kind = 'inbound' AND channel = $1 \
+                 AND ticket_id IN (SELECT id FROM tickets WHERE id = $2 OR merged_into = $2)",
+                args![channel.as_str(), ticket.0],
+            )
+            .await?;
+        Ok(row.last.map(Timestamp))
     }
 
     /// Applies a watermark receipt: every message sent on `channel` on a

@@ -13,6 +13,7 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Arg, Conn, args};
 use crate::error::StoreError;
+use crate::kernel::outbox::{SECRET_REMOVED, enqueue};
 
 /// One claimed outbox entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,29 +167,24 @@ impl Store {
             last_error: Option<String>,
         }
         let external_id = external_id.to_owned();
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: Option<EntryRow> = conn
-                        .fetch_optional(
-                            "SELECT id, channel, state, attempts, last_error FROM outbox WHERE external_id = $1",
-                            args![external_id],
-                        )
-                        .await?;
-                    let Some(row) = row else { return Ok(None) };
-                    let unexpected = |column: &str, value: &str| {
-                        StoreError::Other(anyhow::anyhow!("unexpected value {value:?} in outbox.{column}"))
-                    };
-                    Ok(Some(OutboxEntry {
-                        id: row.id,
-                        channel: row.channel.parse().map_err(|_| unexpected("channel", &row.channel))?,
-                        state: DeliveryState::parse(&row.state).ok_or_else(|| unexpected("state", &row.state))?,
-                        attempts: row.attempts,
-                        last_error: row.last_error,
-                    }))
-                })
-            })
-            .await
+        let row: Option<EntryRow> = self
+            .db
+            .fetch_optional(
+                "SELECT id, channel, state, attempts, last_error FROM outbox WHERE external_id = $1",
+                args![external_id],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let unexpected = |column: &str, value: &str| {
+            StoreError::Other(anyhow::anyhow!("unexpected value {value:?} in outbox.{column}"))
+        };
+        Ok(Some(OutboxEntry {
+            id: row.id,
+            channel: row.channel.parse().map_err(|_| unexpected("channel", &row.channel))?,
+            state: DeliveryState::parse(&row.state).ok_or_else(|| unexpected("state", &row.state))?,
+            attempts: row.attempts,
+            last_error: row.last_error,
+        }))
     }
 
     /// Records how an attempt went: sent, retried later with backoff, failed,
@@ -302,64 +298,13 @@ impl Store {
             state: String,
             count: i64,
         }
-        self.db
-            .read(|conn| {
-                Box::pin(async move {
-                    let rows: Vec<CountRow> = conn
-                        .fetch_all("SELECT state, COUNT(*) AS count FROM outbox GROUP BY state ORDER BY state", vec![])
-                        .await?;
-                    Ok(rows.into_iter().map(|row| (row.state, row.count)).collect())
-                })
-            })
-            .await
+        let rows: Vec<CountRow> = self
+            .db
+            .fetch_all("SELECT state, COUNT(*) AS count FROM outbox GROUP BY state ORDER BY state", vec![])
+            .await?;
+        Ok(rows.into_iter().map(|row| (row.state, row.count)).collect())
     }
 }
-
-/// Writes an outbox entry inside the caller's transaction.
-pub(crate) async fn enqueue(
-    conn: &mut Conn<'_>,
-    message: Option<MessageId>,
-    ticket: Option<TicketId>,
-    channel: Channel,
-    external_id: &str,
-    payload: &OutboundPayload,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    enqueue_with_secret(conn, message, ticket, channel, external_id, payload, None, now).await
-}
-
-/// [`enqueue`] for a payload that carries `secret` (a magic link's URL): the
-/// payload keeps it only until the entry is sent or given up.
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn enqueue_with_secret(
-    conn: &mut Conn<'_>,
-    message: Option<MessageId>,
-    ticket: Option<TicketId>,
-    channel: Channel,
-    external_id: &str,
-    payload: &OutboundPayload,
-    secret: Option<&str>,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO outbox (message_id, ticket_id, channel, external_id, payload, state, attempts, next_attempt_at, \
-         created_at, secret) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6, $7)",
-        args![
-            message.map(|message| message.0),
-            ticket.map(|ticket| ticket.0),
-            channel.as_str(),
-            external_id,
-            serde_json::to_string(payload)?,
-            now.0,
-            secret.map(str::to_owned)
-        ],
-    )
-    .await?;
-    Ok(())
-}
-
-/// What stands in a sent payload where its secret was.
-pub(crate) const SECRET_REMOVED: &str = "(link removed once sent)";
 
 /// Takes the secret out of entry `id`'s payload (once it is sent or given up).
 async fn forget_secret(conn: &mut Conn<'_>, id: i64) -> Result<(), StoreError> {
@@ -386,162 +331,4 @@ impl TryFrom<OutboxRow> for OutboxItem {
             attempts: row.attempts,
         })
     }
-}
-
-#[derive(sqlx::FromRow)]
-struct ChannelRow {
-    channel: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct ExternalRow {
-    external_id: String,
-}
-
-#[derive(sqlx::FromRow)]
-struct NameRow {
-    name: String,
-}
-
-/// The kind of identity a reply on `channel` goes to, and the prefix its
-/// value carries (core's `reply::reply_identity`).
-pub fn reply_identity(channel: Channel) -> Option<(rapport_core::IdentityKind, &'static str)> {
-    Some(rapport_core::reply::reply_identity(channel))
-}
-
-/// A public reply's delivery, planned: its channel, why, and what to send.
-pub(crate) struct PlannedReply {
-    /// The channel and the reason for it.
-    pub(crate) routed: rapport_core::reply::Routed,
-    /// What the outbox sends.
-    pub(crate) payload: OutboundPayload,
-}
-
-#[derive(sqlx::FromRow)]
-struct IdentityRow {
-    kind: String,
-    value: String,
-    role: String,
-}
-
-/// How many of the customer's latest messages are read to find the channels
-/// they wrote on most recently.
-const RECENT_MESSAGES: i64 = 50;
-
-/// Plans how a public reply reaches the customer (core's `reply::route`): on
-/// the channel the agent chose, else the ticket's, else the customer's most
-/// recent channel that reaches them; to the ticket's requesters on that
-/// channel (else the customer's own address there) with followers in copy,
-/// threaded on the ticket's earlier messages. The inner error says why no
-/// channel can carry it.
-pub(crate) async fn plan_reply(
-    conn: &mut Conn<'_>,
-    ticket: &rapport_core::Ticket,
-    author: rapport_core::Author,
-    text: &str,
-    html: Option<&str>,
-    requested: Option<Channel>,
-) -> Result<Result<PlannedReply, rapport_core::reply::RouteError>, StoreError> {
-    use rapport_core::outbox::Recipient;
-    use rapport_core::{Identity, IdentityKind};
-    let rows: Vec<IdentityRow> = conn
-        .fetch_all(
-            "SELECT kind, value, role FROM ticket_participants WHERE ticket_id = $1 \
-             UNION ALL SELECT kind, value, 'customer' AS role FROM identities WHERE customer_id = $2",
-            args![ticket.id.0, ticket.customer.0],
-        )
-        .await?;
-    let mut known: Vec<(Identity, String)> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let kind = IdentityKind::parse(&row.kind)?;
-            Identity::parse(kind, &row.value).ok().map(|identity| (identity, row.role))
-        })
-        .collect();
-    known.sort_by(|a, b| (a.0.kind.as_str(), &a.0.value).cmp(&(b.0.kind.as_str(), &b.0.value)));
-    let reachable: Vec<Identity> =
-        known.iter().filter(|(_, role)| role != "follower").map(|(identity, _)| identity.clone()).collect();
-    let recent: Vec<ChannelRow> = conn
-        .fetch_all(
-            "SELECT m.channel FROM messages m JOIN tickets t ON t.id = m.ticket_id \
-             WHERE t.customer_id = $1 AND m.kind = 'inbound' ORDER BY m.id DESC LIMIT $2",
-            args![ticket.customer.0, RECENT_MESSAGES],
-        )
-        .await?;
-    let mut recent_channels: Vec<Channel> = Vec::new();
-    for channel in recent.iter().filter_map(|row| row.channel.parse::<Channel>().ok()) {
-        if !recent_channels.contains(&channel) {
-            recent_channels.push(channel);
-        }
-    }
-    let mut routed = match rapport_core::reply::route(requested, ticket.channel, &recent_channels, &reachable) {
-        Ok(routed) => routed,
-        Err(error) => return Ok(Err(error)),
-    };
-    // A chat that went offline is answered by email once the visitor left an address.
-    if routed.channel == Channel::Chat
-        && requested.is_none()
-        && crate::chat::reply_channel(conn, ticket.id).await? == Channel::Email
-        && reachable.iter().any(|identity| rapport_core::reply::reaches(identity, Channel::Email))
-    {
-        routed.channel = Channel::Email;
-    }
-    let channel = routed.channel;
-    let reaches = |identity: &Identity| rapport_core::reply::reaches(identity, channel);
-    let recipient = |identity: &Identity| Recipient { name: None, identity: identity.clone() };
-    let mut to: Vec<Recipient> = known
-        .iter()
-        .filter(|(identity, role)| role == "requester" && reaches(identity))
-        .map(|(i, _)| recipient(i))
-        .collect();
-    if to.is_empty() {
-        to.extend(
-            known
-                .iter()
-                .filter(|(identity, role)| role == "customer" && reaches(identity))
-                .map(|(i, _)| recipient(i))
-                .take(1),
-        );
-    }
-    // Followers (Cc) are an email notion.
-    let cc: Vec<Recipient> = if rapport_core::reply::reply_identity(channel).0 == IdentityKind::Email {
-        known
-            .iter()
-            .filter(|(identity, role)| role == "follower" && reaches(identity))
-            .map(|(i, _)| recipient(i))
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let thread: Vec<ExternalRow> = conn
-        .fetch_all(
-            "SELECT external_id FROM messages WHERE ticket_id = $1 AND external_id IS NOT NULL AND kind <> 'note' \
-             ORDER BY id",
-            args![ticket.id.0],
-        )
-        .await?;
-    let references: Vec<String> = thread.iter().rev().take(20).rev().map(|row| row.external_id.clone()).collect();
-    let author_name = match author {
-        rapport_core::Author::Agent(agent) => {
-            let row: Option<NameRow> =
-                conn.fetch_optional("SELECT name FROM agents WHERE id = $1", args![agent.0]).await?;
-            row.map(|row| row.name)
-        }
-        _ => None,
-    };
-    Ok(Ok(PlannedReply {
-        routed,
-        payload: OutboundPayload {
-            ticket: Some(ticket.id),
-            to,
-            cc,
-            subject: rapport_core::intake::reply_subject(ticket.id, &ticket.subject),
-            in_reply_to: references.last().cloned(),
-            references,
-            author_name,
-            text: text.to_owned(),
-            html: html.map(str::to_owned),
-            automatic: None,
-        },
-    }))
 }

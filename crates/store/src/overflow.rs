@@ -16,8 +16,8 @@ use rapport_core::{Team, TeamId, TicketId, Timestamp};
 use crate::Store;
 use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
-use crate::people::{TeamChanges, update_team_row};
-use crate::tickets::{load_ticket, save_decision};
+use crate::kernel::tickets::{load_ticket, save_decision};
+use crate::teams::{TeamChanges, update_team_row};
 
 /// The `settings` entry holding the last ticket id the pass handled.
 const CURSOR_SETTING: &str = "overflow_after";
@@ -116,16 +116,11 @@ impl Store {
     pub async fn list_overflows(&self) -> Result<Vec<(TeamId, Overflow)>, StoreError> {
         let rows: Vec<OverflowRow> = self
             .db
-            .read(|conn| {
-                Box::pin(async move {
-                    conn.fetch_all(
-                        "SELECT id, overflow_team_id, overflow_after_seconds FROM teams \
-                         WHERE overflow_team_id IS NOT NULL ORDER BY id",
-                        args![],
-                    )
-                    .await
-                })
-            })
+            .fetch_all(
+                "SELECT id, overflow_team_id, overflow_after_seconds FROM teams \
+                 WHERE overflow_team_id IS NOT NULL ORDER BY id",
+                args![],
+            )
             .await?;
         Ok(rows.iter().filter_map(|row| row.overflow().map(|overflow| (TeamId(row.id), overflow))).collect())
     }

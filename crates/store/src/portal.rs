@@ -20,9 +20,10 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Conn, IdRow, args};
 use crate::error::StoreError;
-use crate::outbox::enqueue_with_secret;
+use crate::kernel::messages::load_messages;
+use crate::kernel::outbox::enqueue_with_secret;
+use crate::kernel::tickets::load_ticket;
 use crate::rows::{TICKET_COLUMNS, TicketRow};
-use crate::tickets::{load_messages, load_ticket};
 
 /// A magic link to create: the caller keeps the secret (it goes into an
 /// email), the store keeps its hash.
@@ -216,17 +217,12 @@ impl Store {
     ) -> Result<Option<PortalSession>, StoreError> {
         let row: Option<SessionRow> = self
             .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_optional(
-                        "SELECT s.kind, s.value, i.customer_id, i.added_by_agent FROM portal_sessions s \
-                         JOIN identities i ON i.kind = s.kind AND i.value = s.value \
-                         WHERE s.token_hash = $1 AND s.expires_at > $2 AND i.verified_at IS NOT NULL",
-                        args![token_hash, now.0],
-                    )
-                    .await
-                })
-            })
+            .fetch_optional(
+                "SELECT s.kind, s.value, i.customer_id, i.added_by_agent FROM portal_sessions s \
+                 JOIN identities i ON i.kind = s.kind AND i.value = s.value \
+                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND i.verified_at IS NOT NULL",
+                args![token_hash, now.0],
+            )
             .await?;
         row.map(|row| {
             let reach = if row.added_by_agent.is_some() { PortalReach::OwnTickets } else { PortalReach::Customer };
@@ -331,27 +327,21 @@ impl Store {
     /// those of them the session's identity is on.
     pub async fn list_customer_tickets(&self, session: &PortalSession, limit: i64) -> Result<Vec<Ticket>, StoreError> {
         let session = session.clone();
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let identity = &session.identity;
-                    let (only_own, arguments) = match session.reach {
-                        PortalReach::Customer => ("", args![session.customer.0, limit]),
-                        PortalReach::OwnTickets => (
-                            "AND EXISTS (SELECT 1 FROM ticket_participants p WHERE p.ticket_id = t.id \
-                             AND p.kind = $3 AND p.value = $4)",
-                            args![session.customer.0, limit, identity.kind.as_str(), identity.value.as_str()],
-                        ),
-                    };
-                    let sql = format!(
-                        "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.customer_id = $1 AND t.merged_into IS NULL \
-                         {only_own} ORDER BY t.id DESC LIMIT $2"
-                    );
-                    let rows: Vec<TicketRow> = conn.fetch_all(AssertSqlSafe(sql), arguments).await?;
-                    rows.into_iter().map(Ticket::try_from).collect()
-                })
-            })
-            .await
+        let identity = &session.identity;
+        let (only_own, arguments) = match session.reach {
+            PortalReach::Customer => ("", args![session.customer.0, limit]),
+            PortalReach::OwnTickets => (
+                "AND EXISTS (SELECT 1 FROM ticket_participants p WHERE p.ticket_id = t.id \
+                 AND p.kind = $3 AND p.value = $4)",
+                args![session.customer.0, limit, identity.kind.as_str(), identity.value.as_str()],
+            ),
+        };
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.customer_id = $1 AND t.merged_into IS NULL \
+             {only_own} ORDER BY t.id DESC LIMIT $2"
+        );
+        let rows: Vec<TicketRow> = self.db.fetch_all(AssertSqlSafe(sql), arguments).await?;
+        rows.into_iter().map(Ticket::try_from).collect()
     }
 
     /// One of the tickets a help-pages session reaches (followed through

@@ -18,9 +18,10 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
-use crate::jobs::{JobKind, NewJob, insert_jobs};
+use crate::kernel::jobs::{JobKind, NewJob, insert_jobs};
+use crate::kernel::messages::{MessageOrigin, NewMessage};
+use crate::kernel::tickets::{add_message_to, load_ticket, save_decision};
 use crate::rows::{TICKET_COLUMNS, TicketRow};
-use crate::tickets::{MessageOrigin, NewMessage, add_message_to, load_ticket, save_decision};
 
 /// The longest update text accepted, in characters.
 pub const MAX_UPDATE_CHARS: usize = 10_000;

@@ -32,8 +32,8 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::{Arg, Conn, Dialect, Insert, Statement, args};
 use crate::error::StoreError;
-use crate::jobs::{NewJob, insert_jobs};
-use crate::rows::{EventRow, TICKET_COLUMNS, TicketRow};
+use crate::kernel::jobs::{NewJob, insert_jobs};
+use crate::rows::{CardRow, EventRow, TICKET_COLUMNS, TicketRow};
 use crate::service_levels::generation;
 use crate::timers::{RuleSet, snapshot};
 
@@ -314,15 +314,7 @@ impl Store {
         let dirty: Vec<DirtyRow> = match self.dialect() {
             Dialect::Sqlite => {
                 self.db
-                    .read(move |conn| {
-                        Box::pin(async move {
-                            conn.fetch_all(
-                                "SELECT ticket_id, event_id FROM sla_dirty ORDER BY ticket_id LIMIT $1",
-                                args![limit],
-                            )
-                            .await
-                        })
-                    })
+                    .fetch_all( "SELECT ticket_id, event_id FROM sla_dirty ORDER BY ticket_id LIMIT $1", args![limit], )
                     .await?
             }
             Dialect::Postgres => {
@@ -389,16 +381,9 @@ impl Store {
 
     /// The kept SLA of one ticket, as last projected.
     pub async fn find_ticket_sla(&self, id: TicketId) -> Result<Option<TicketSla>, StoreError> {
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: Option<CardRow> = conn
-                        .fetch_optional("SELECT ticket_id, card FROM ticket_sla WHERE ticket_id = $1", args![id.0])
-                        .await?;
-                    row.map(TicketSla::try_from).transpose()
-                })
-            })
-            .await
+        let row: Option<CardRow> =
+            self.db.fetch_optional("SELECT ticket_id, card FROM ticket_sla WHERE ticket_id = $1", args![id.0]).await?;
+        row.map(TicketSla::try_from).transpose()
     }
 
     /// The kept SLA of each of `ids` that has one (for a page of tickets).
@@ -411,26 +396,14 @@ impl Store {
             self.dialect().placeholders(1, ids.len())
         );
         let values: Vec<Arg> = ids.iter().map(|id| Arg::from(id.0)).collect();
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let rows: Vec<CardRow> = conn.fetch_all(AssertSqlSafe(sql), values).await?;
-                    rows.into_iter().map(TicketSla::try_from).collect()
-                })
-            })
-            .await
+        let rows: Vec<CardRow> = self.db.fetch_all(AssertSqlSafe(sql), values).await?;
+        rows.into_iter().map(TicketSla::try_from).collect()
     }
 
     /// How many tickets wait to be measured (changed, not yet projected).
     pub async fn count_sla_backlog(&self) -> Result<i64, StoreError> {
-        self.db
-            .read(|conn| {
-                Box::pin(async move {
-                    let row: crate::db::IdRow = conn.fetch_one("SELECT COUNT(*) AS id FROM sla_dirty", args![]).await?;
-                    Ok(row.id)
-                })
-            })
-            .await
+        let row: crate::db::IdRow = self.db.fetch_one("SELECT COUNT(*) AS id FROM sla_dirty", args![]).await?;
+        Ok(row.id)
     }
 }
 
@@ -485,21 +458,6 @@ pub(crate) async fn write_batch(conn: &mut Conn<'_>, batch: Batch, now: Timestam
     conn.execute_all(batch.rows).await?;
     insert_jobs(conn, &batch.jobs, now).await?;
     Ok(true)
-}
-
-/// A kept row's card.
-#[derive(sqlx::FromRow)]
-pub(crate) struct CardRow {
-    pub(crate) ticket_id: i64,
-    pub(crate) card: String,
-}
-
-impl CardRow {
-    /// The card, or an error naming the ticket.
-    pub(crate) fn decode(&self) -> Result<TimerCard, StoreError> {
-        TimerCard::decode(TicketId(self.ticket_id), &self.card)
-            .map_err(|error| StoreError::Other(anyhow::anyhow!("ticket {}'s kept SLA text: {error}", self.ticket_id)))
-    }
 }
 
 impl TryFrom<CardRow> for TicketSla {

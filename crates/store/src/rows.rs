@@ -9,6 +9,7 @@ use rapport_core::{
 };
 
 use crate::error::StoreError;
+use rapport_core::rules::TimerCard;
 
 fn corrupt(column: &str, value: impl std::fmt::Display) -> StoreError {
     StoreError::Other(anyhow::anyhow!("column {column} holds an unexpected value {value}"))
@@ -304,3 +305,18 @@ impl AgentRow {
 }
 
 pub(crate) const AGENT_COLUMNS: &str = "id, email, name, role, skills, languages, active, created_at";
+
+/// A kept row's card.
+#[derive(sqlx::FromRow)]
+pub(crate) struct CardRow {
+    pub(crate) ticket_id: i64,
+    pub(crate) card: String,
+}
+
+impl CardRow {
+    /// The card, or an error naming the ticket.
+    pub(crate) fn decode(&self) -> Result<TimerCard, StoreError> {
+        TimerCard::decode(TicketId(self.ticket_id), &self.card)
+            .map_err(|error| StoreError::Other(anyhow::anyhow!("ticket {}'s kept SLA text: {error}", self.ticket_id)))
+    }
+}

@@ -250,16 +250,11 @@ impl Store {
     pub async fn list_notifications(&self, agent: AgentId, limit: i64) -> Result<Vec<Notification>, StoreError> {
         let rows: Vec<NotificationRow> = self
             .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_all(
-                        "SELECT id, agent_id, ticket_id, message, created_at, read_at FROM notifications \
-                         WHERE agent_id = $1 ORDER BY id DESC LIMIT $2",
-                        args![agent.0, limit],
-                    )
-                    .await
-                })
-            })
+            .fetch_all(
+                "SELECT id, agent_id, ticket_id, message, created_at, read_at FROM notifications \
+                 WHERE agent_id = $1 ORDER BY id DESC LIMIT $2",
+                args![agent.0, limit],
+            )
             .await?;
         Ok(rows.into_iter().map(Notification::from).collect())
     }
@@ -293,16 +288,11 @@ impl Store {
     pub async fn list_tasks(&self, ticket: TicketId) -> Result<Vec<Task>, StoreError> {
         let rows: Vec<TaskRow> = self
             .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_all(
-                        "SELECT id, ticket_id, title, due_at, created_at, done_at FROM tasks \
-                         WHERE ticket_id = $1 ORDER BY id",
-                        args![ticket.0],
-                    )
-                    .await
-                })
-            })
+            .fetch_all(
+                "SELECT id, ticket_id, title, due_at, created_at, done_at FROM tasks \
+                 WHERE ticket_id = $1 ORDER BY id",
+                args![ticket.0],
+            )
             .await?;
         Ok(rows.into_iter().map(Task::from).collect())
     }

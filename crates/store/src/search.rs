@@ -104,21 +104,6 @@ pub(crate) fn words(query: &str) -> Vec<String> {
         .collect()
 }
 
-/// Indexes the tickets, messages and customers written since the last call
-/// (SQLite only; the writer runs it at the end of every batch, inside the
-/// batch's transaction, so whatever is committed is searchable).
-pub(crate) const SQLITE_INDEX_NEW_ROWS: &str = "\
-    INSERT INTO tickets_fts(rowid, subject) SELECT id, subject FROM tickets \
-        WHERE id > (SELECT last_id FROM search_indexed WHERE name = 'tickets'); \
-    UPDATE search_indexed SET last_id = (SELECT COALESCE(MAX(id), 0) FROM tickets) WHERE name = 'tickets'; \
-    INSERT INTO messages_fts(rowid, text) SELECT id, text FROM messages \
-        WHERE id > (SELECT last_id FROM search_indexed WHERE name = 'messages'); \
-    UPDATE search_indexed SET last_id = (SELECT COALESCE(MAX(id), 0) FROM messages) WHERE name = 'messages'; \
-    INSERT INTO customers_fts(rowid, name, addresses) SELECT c.id, c.name, \
-        COALESCE((SELECT group_concat(i.value, ' ') FROM identities i WHERE i.customer_id = c.id), '') \
-        FROM customers c WHERE c.id > (SELECT last_id FROM search_indexed WHERE name = 'customers'); \
-    UPDATE search_indexed SET last_id = (SELECT COALESCE(MAX(id), 0) FROM customers) WHERE name = 'customers'";
-
 /// Ranks candidates by index ($1 the query, $2 subjects and customers'
 /// tickets, $3 messages) and keeps each ticket's best match as `best`.
 const SQLITE_RANKED: &str = "WITH hits(ticket_id, score, source, source_id) AS ( \

@@ -349,14 +349,8 @@ impl Store {
 
     /// The teams that exist (for validating rules and policies).
     pub async fn team_ids(&self) -> Result<Vec<TeamId>, StoreError> {
-        self.db
-            .read(|conn| {
-                Box::pin(async move {
-                    let rows: Vec<IdRow> = conn.fetch_all("SELECT id FROM teams ORDER BY id", args![]).await?;
-                    Ok(rows.into_iter().map(|row| TeamId(row.id)).collect())
-                })
-            })
-            .await
+        let rows: Vec<IdRow> = self.db.fetch_all("SELECT id FROM teams ORDER BY id", args![]).await?;
+        Ok(rows.into_iter().map(|row| TeamId(row.id)).collect())
     }
 }
 

@@ -11,7 +11,8 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::args;
 use crate::error::StoreError;
-use crate::projector::{CardRow, TicketSla};
+use crate::projector::TicketSla;
+use crate::rows::CardRow;
 
 /// What the report groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +82,7 @@ impl Store {
              LEFT JOIN sla_policies p ON p.id = s.policy_id WHERE {}",
             decisions.join(" OR ")
         );
-        let rows: Vec<ReportRow> = self
-            .db
-            .read(move |conn| Box::pin(async move { conn.fetch_all(AssertSqlSafe(sql), args![from.0, to.0]).await }))
-            .await?;
+        let rows: Vec<ReportRow> = self.db.fetch_all(AssertSqlSafe(sql), args![from.0, to.0]).await?;
         let mut outcomes = Vec::new();
         for row in rows {
             let label = match group {

@@ -154,14 +154,8 @@ impl Store {
         let (start, raw) = if before.generation == generation {
             (before, raw)
         } else {
-            let last: crate::db::IdRow = self
-                .db
-                .read(|conn| {
-                    Box::pin(
-                        async move { conn.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM tickets", args![]).await },
-                    )
-                })
-                .await?;
+            let last: crate::db::IdRow =
+                self.db.fetch_one("SELECT COALESCE(MAX(id), 0) AS id FROM tickets", args![]).await?;
             let start = SweepProgress::next(&before, generation, SetPrint::of(&set), last.id);
             if start.done {
                 // Nothing the change touched is kept: only the progress moves.
@@ -214,12 +208,7 @@ impl Store {
             from.scope_sql().unwrap_or_default()
         );
         let sql = packed::select(self.dialect(), &["ticket_id", "event_id"], &["card", "happenings"], &inner);
-        let slice: PackedRow = self
-            .db
-            .read(move |conn| {
-                Box::pin(async move { conn.fetch_one(AssertSqlSafe(sql), args![after, until, limit]).await })
-            })
-            .await?;
+        let slice: PackedRow = self.db.fetch_one(AssertSqlSafe(sql), args![after, until, limit]).await?;
         let progress = match slice.last {
             None => SweepProgress { done: true, ..from.clone() },
             Some(last) => SweepProgress { after: last, ..from.clone() },
@@ -270,16 +259,9 @@ impl Store {
 
     /// Where the sweep stands (and the setting's raw text, for compare-and-set).
     async fn sweep_progress(&self) -> Result<(SweepProgress, String), StoreError> {
-        self.db
-            .read(|conn| {
-                Box::pin(async move {
-                    let row: ValueRow =
-                        conn.fetch_one("SELECT value FROM settings WHERE name = 'sla_sweep'", args![]).await?;
-                    let progress: SweepProgress = serde_json::from_str(&row.value)?;
-                    Ok((progress, row.value))
-                })
-            })
-            .await
+        let row: ValueRow = self.db.fetch_one("SELECT value FROM settings WHERE name = 'sla_sweep'", args![]).await?;
+        let progress: SweepProgress = serde_json::from_str(&row.value)?;
+        Ok((progress, row.value))
     }
 
     /// How many open tickets the sweep of `progress` takes (kept on a
@@ -287,14 +269,8 @@ impl Store {
     pub async fn count_sweep_scope(&self, progress: &SweepProgress) -> Result<i64, StoreError> {
         let sql =
             format!("SELECT COUNT(*) AS id FROM ticket_sla WHERE open = 1{}", progress.scope_sql().unwrap_or_default());
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let row: crate::db::IdRow = conn.fetch_one(AssertSqlSafe(sql), args![]).await?;
-                    Ok(row.id)
-                })
-            })
-            .await
+        let row: crate::db::IdRow = self.db.fetch_one(AssertSqlSafe(sql), args![]).await?;
+        Ok(row.id)
     }
 
     /// Where the background measurement stands: the policy generation, the

@@ -22,7 +22,7 @@ use sqlx::AssertSqlSafe;
 use crate::Store;
 use crate::db::args;
 use crate::error::StoreError;
-use crate::jobs::{NewJob, insert_jobs, rule_job, timer_firing};
+use crate::kernel::jobs::{NewJob, insert_jobs, rule_job, timer_firing};
 use crate::packed::{self, PackedRow};
 
 /// Open tickets' timer cards read at a time.
@@ -209,12 +209,7 @@ impl Store {
         let mut after = 0;
         loop {
             let sql = sql.clone();
-            let chunk: PackedRow = self
-                .db
-                .read(move |conn| {
-                    Box::pin(async move { conn.fetch_one(AssertSqlSafe(sql), args![after, CARDS_PER_READ]).await })
-                })
-                .await?;
+            let chunk: PackedRow = self.db.fetch_one(AssertSqlSafe(sql), args![after, CARDS_PER_READ]).await?;
             let Some(last) = chunk.last else { break };
             after = last;
             let text = chunk.packed.unwrap_or_default();
@@ -262,12 +257,7 @@ impl Store {
     pub async fn remember_firings(&self, fired: &mut FiredMemory) -> Result<usize, StoreError> {
         let last: crate::db::IdRow = self
             .db
-            .read(|conn| {
-                Box::pin(async move {
-                    conn.fetch_one("SELECT COALESCE(MAX(ticket_id), 0) AS id FROM ticket_sla WHERE open = 1", args![])
-                        .await
-                })
-            })
+            .fetch_one("SELECT COALESCE(MAX(ticket_id), 0) AS id FROM ticket_sla WHERE open = 1", args![])
             .await?;
         let sql = packed::select(
             self.dialect(),
@@ -282,12 +272,7 @@ impl Store {
         while after < last.id {
             let until = after + TICKETS_PER_MEMORY_READ;
             let sql = sql.clone();
-            let chunk: PackedRow = self
-                .db
-                .read(move |conn| {
-                    Box::pin(async move { conn.fetch_one(AssertSqlSafe(sql), args![after, until]).await })
-                })
-                .await?;
+            let chunk: PackedRow = self.db.fetch_one(AssertSqlSafe(sql), args![after, until]).await?;
             let text = chunk.packed.unwrap_or_default();
             let rows = packed::unpack(&text).map_err(|error| StoreError::Other(anyhow::anyhow!(error)))?;
             for ([ticket], [dedupe_key]) in rows {

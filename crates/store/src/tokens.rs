@@ -63,16 +63,11 @@ impl Store {
         let hash = secret_hash.to_owned();
         let row: Option<IdRow> = self
             .db
-            .read(move |conn| {
-                Box::pin(async move {
-                    conn.fetch_optional(
-                        "SELECT a.id FROM api_tokens t JOIN agents a ON a.id = t.agent_id \
-                         WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND a.active = 1",
-                        args![hash],
-                    )
-                    .await
-                })
-            })
+            .fetch_optional(
+                "SELECT a.id FROM api_tokens t JOIN agents a ON a.id = t.agent_id \
+                 WHERE t.secret_hash = $1 AND t.revoked_at IS NULL AND a.active = 1",
+                args![hash],
+            )
             .await?;
         match row {
             Some(row) => Ok(Some(self.get_agent(AgentId(row.id)).await?)),
@@ -84,16 +79,11 @@ impl Store {
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         let rows: Vec<TokenRow> = self
             .db
-            .read(|conn| {
-                Box::pin(async move {
-                    conn.fetch_all(
-                        "SELECT t.id, t.agent_id, a.email, t.name, t.created_at, t.revoked_at FROM api_tokens t \
-                         JOIN agents a ON a.id = t.agent_id ORDER BY t.id DESC",
-                        vec![],
-                    )
-                    .await
-                })
-            })
+            .fetch_all(
+                "SELECT t.id, t.agent_id, a.email, t.name, t.created_at, t.revoked_at FROM api_tokens t \
+                 JOIN agents a ON a.id = t.agent_id ORDER BY t.id DESC",
+                vec![],
+            )
             .await?;
         Ok(rows
             .into_iter()

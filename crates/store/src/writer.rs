@@ -18,7 +18,7 @@ use crate::StoreOptions;
 use crate::create_batch;
 use crate::db::{Conn, WriterState};
 use crate::error::StoreError;
-use crate::tickets::{CreateTicket, CreatedTicket, create_one};
+use crate::kernel::create::{CreateTicket, CreatedTicket, create_one};
 
 /// The most jobs committed together.
 pub(crate) const MAX_BATCH: usize = 128;
@@ -239,7 +239,7 @@ async fn run_batch(conn: &mut SqliteConnection, batch: &mut Vec<Job>) {
         }
         finish(None);
     }
-    if let Err(message) = exec(conn, crate::search::SQLITE_INDEX_NEW_ROWS).await {
+    if let Err(message) = exec(conn, crate::kernel::search_index::SQLITE_INDEX_NEW_ROWS).await {
         // Without its index entries the batch would be unsearchable: fail it whole.
         abort(conn, &message, finishes).await;
         return;

@@ -382,3 +382,37 @@ async fn issue_14_lists_carry_the_names_beside_the_ids() {
     let erased = page.names.get(&email.id).cloned().unwrap();
     assert_eq!((erased.customer_name.as_str(), erased.customer_address), ("[redacted]", None));
 }
+
+#[tokio::test]
+async fn issue_16_seeded_tickets_are_what_a_create_writes_and_later_creates_follow_them() {
+    let store = fresh_store().await;
+    let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
+    let done = std::sync::Mutex::new(Vec::new());
+    store.seed_open_tickets(25, at(0), 25_000, |n| done.lock().unwrap().push(n)).await.unwrap();
+    assert_eq!(*done.lock().unwrap(), vec![25]);
+    assert_eq!(store.count_tickets().await.unwrap(), 25);
+
+    // Ticket 12 (the thirteenth): opened a second apart, with its first
+    // message and the events a create records, for the second customer.
+    let first = store.get_ticket_detail(TicketId(1), None).await.unwrap();
+    let ticket = store.get_ticket_detail(TicketId(13), None).await.unwrap();
+    assert_eq!(ticket.ticket.subject, "Bench ticket 12");
+    assert_eq!(ticket.ticket.created_at, at(12));
+    assert_eq!(ticket.ticket.status, rapport_core::Status::New);
+    assert_eq!(ticket.messages.len(), 1);
+    assert_eq!(ticket.messages[0].text, "Bench message 12");
+    let kinds: Vec<&str> = ticket.events.iter().map(|event| event.change.kind()).collect();
+    let created = store.create_ticket(request("After the seed", "after@example.com")).await.unwrap().ticket;
+    let fresh = store.get_ticket_detail(created.id, None).await.unwrap();
+    assert_eq!(kinds, fresh.events.iter().map(|event| event.change.kind()).collect::<Vec<_>>());
+    assert_ne!(ticket.ticket.customer, first.ticket.customer, "one customer per ten tickets");
+    assert_eq!(store.get_customer(ticket.ticket.customer).await.unwrap().name, "Bench customer 10");
+
+    // Numbering goes on after the seeded rows. SQLite's index skips seeded
+    // rows; PostgreSQL's is a generated column, so they are found there.
+    assert_eq!(created.id, TicketId(26));
+    let seeded_hits = store.search("bench", &supervisor, 10).await.unwrap().len();
+    let expected = if store.dialect() == rapport_store::Dialect::Sqlite { 0 } else { 10 };
+    assert_eq!(seeded_hits, expected);
+    assert_eq!(store.search("after", &supervisor, 10).await.unwrap().len(), 1);
+}

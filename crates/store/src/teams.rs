@@ -1,0 +1,78 @@
+//! Teams: their names, and who owns an ownerless ticket once an agent answers.
+
+use rapport_core::{Team, TeamId, Timestamp};
+
+use crate::Store;
+use crate::db::{Conn, IdRow, args};
+use crate::error::StoreError;
+use crate::rows::TeamRow;
+
+impl Store {
+    /// Creates a team.
+    pub async fn insert_team(&self, name: String, description: String, now: Timestamp) -> Result<Team, StoreError> {
+        let id = self
+            .write(move |conn| {
+                Box::pin(async move {
+                    let row: IdRow = conn
+                        .fetch_one(
+                            "INSERT INTO teams (name, description, created_at) VALUES ($1, $2, $3) RETURNING id",
+                            args![name, description, now.0],
+                        )
+                        .await?;
+                    Ok(TeamId(row.id))
+                })
+            })
+            .await?;
+        self.get_team(id).await
+    }
+
+    /// A team.
+    pub async fn get_team(&self, id: TeamId) -> Result<Team, StoreError> {
+        let row: Option<TeamRow> = self
+            .db
+            .fetch_optional(
+                "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id = $1",
+                args![id.0],
+            )
+            .await?;
+        row.map(Team::from).ok_or(StoreError::NotFound("team"))
+    }
+
+    /// All teams by id, after `after`.
+    pub async fn list_teams(&self, after: Option<TeamId>, limit: i64) -> Result<Vec<Team>, StoreError> {
+        let rows: Vec<TeamRow> = self
+            .db
+            .fetch_all( "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2", args![after.map_or(0, |id| id.0), limit], )
+            .await?;
+        Ok(rows.into_iter().map(Team::from).collect())
+    }
+
+    /// Updates a team.
+    pub async fn update_team(&self, id: TeamId, changes: TeamChanges) -> Result<Team, StoreError> {
+        self.write(move |conn| Box::pin(update_team_row(conn, id, changes))).await?;
+        self.get_team(id).await
+    }
+}
+
+/// Changes to a team.
+#[derive(Debug, Clone, Default)]
+pub struct TeamChanges {
+    /// New name.
+    pub name: Option<String>,
+    /// New description.
+    pub description: Option<String>,
+    /// Who owns an ownerless ticket once an agent answers it.
+    pub owner_on_reply: Option<rapport_core::event::OwnerOnReply>,
+}
+
+/// Changes a team's name and description; `NotFound` when it does not exist.
+pub(crate) async fn update_team_row(conn: &mut Conn<'_>, id: TeamId, changes: TeamChanges) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE teams SET name = COALESCE($1, name), description = COALESCE($2, description), \
+             owner_on_reply = COALESCE($3, owner_on_reply) WHERE id = $4",
+            args![changes.name, changes.description, changes.owner_on_reply.map(|rule| rule.as_str().to_owned()), id.0],
+        )
+        .await?;
+    if changed == 0 { Err(StoreError::NotFound("team")) } else { Ok(()) }
+}
