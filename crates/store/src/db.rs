@@ -46,6 +46,15 @@ impl Dialect {
         }
     }
 
+    /// The aggregate that joins a column's values over rows into one text
+    /// (`aggregate(value, separator ORDER BY …)`).
+    pub(crate) fn concatenate_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "group_concat",
+            Dialect::Postgres => "string_agg",
+        }
+    }
+
     /// What ends a `SELECT` that claims rows for this instance: `FOR UPDATE
     /// SKIP LOCKED` on PostgreSQL, so that instances claim different rows
     /// and never wait on each other; nothing on SQLite.

@@ -14,10 +14,7 @@ use crate::db::Dialect;
 /// named columns, in ticket id order). Its row has `last` (the greatest
 /// `ticket_id`, `NULL` when there are none) and `packed` (`NULL` when none).
 pub(crate) fn select(dialect: Dialect, numbers: &[&str], texts: &[&str], inner: &str) -> String {
-    let aggregate = match dialect {
-        Dialect::Sqlite => "group_concat",
-        Dialect::Postgres => "string_agg",
-    };
+    let aggregate = dialect.concatenate_rows();
     let mut fields: Vec<String> = numbers.iter().map(|column| format!("{column} || ','")).collect();
     fields.extend(texts.iter().map(|column| format!("octet_length({column}) || ','")));
     fields.extend(texts.iter().map(|column| (*column).to_owned()));
