@@ -4,15 +4,15 @@
 use rapport_core::outbox::OutboundPayload;
 use rapport_core::time::DAY;
 use rapport_core::{Identity, Timestamp};
-use rapport_server::help::PortalSettings;
-use rapport_server::{ServerConfig, now};
+use rapport_server::ServerConfig;
+use rapport_server::settings::PortalSettings;
 use rapport_store::{MagicLink, SendOutcome};
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Reply, TestApp, id, spawn_app, spawn_app_with, ticket_body};
+use crate::helpers::{Reply, TestApp, id, now, spawn_app, spawn_app_with, ticket_body};
 
 const BOUNDARY: &str = "rapport-test-boundary-7d1f";
 
@@ -282,7 +282,7 @@ async fn the_honeypot_stores_nothing() {
 #[tokio::test]
 async fn bad_fields_are_named_next_to_the_field_and_input_is_kept() {
     let config = ServerConfig {
-        mail: rapport_server::mail::MailSettings { max_attachment_bytes: 1024, ..Default::default() },
+        mail: rapport_server::settings::MailSettings { max_attachment_bytes: 1024, ..Default::default() },
         ..ServerConfig::default()
     };
     let app = spawn_app_with(config).await;

@@ -22,10 +22,11 @@ use rapport_core::call::CallEvent;
 use rapport_core::{Channel, TicketId};
 use rapport_store::{CallEventFiling, CallbackSource, FileInbound, NewCallback, QuarantineReason};
 
-use super::{TwilioSettings, twiml, verified};
-use crate::body::HookBody;
-use crate::error::ApiError;
-use crate::{AppState, now};
+use super::signature::{twiml, verified};
+use crate::http::body::HookBody;
+use crate::http::error::ApiError;
+use crate::settings::TwilioSettings;
+use crate::state::AppState;
 
 /// The voice routes.
 pub(super) fn router() -> Router<AppState> {
@@ -47,7 +48,7 @@ fn urls(settings: &TwilioSettings) -> VoiceUrls {
 
 /// Reads a verified voice request; an unreadable one is kept in the quarantine (`None`).
 async fn read_call(state: &AppState, params: &Params, body: &Bytes) -> Result<Option<CallReport>, ApiError> {
-    let received_at = now();
+    let received_at = state.now();
     match parse_call(params, received_at) {
         Ok(report) => Ok(Some(report)),
         Err(error) => {
@@ -69,7 +70,7 @@ async fn file_call(state: &AppState, report: &CallReport, body: &Bytes) -> Resul
     {
         return Ok(call.ticket);
     }
-    let mut message = report.message(None, now());
+    let mut message = report.message(None, state.now());
     if let Some(ticket) = state.store.find_open_ticket_of(&report.customer).await? {
         message.thread.tokens.push(ticket);
     }
@@ -87,8 +88,13 @@ async fn record(
 ) -> Result<Option<TicketId>, ApiError> {
     let ticket = file_call(state, report, body).await?;
     if let Some(event) = event {
-        let filing =
-            CallEventFiling { sid: report.sid.clone(), caller: report.customer.clone(), ticket, event, now: now() };
+        let filing = CallEventFiling {
+            sid: report.sid.clone(),
+            caller: report.customer.clone(),
+            ticket,
+            event,
+            now: state.now(),
+        };
         state.store.record_call_event(filing).await?;
     }
     Ok(ticket)
@@ -178,7 +184,7 @@ async fn gather(
             ticket,
             source: CallbackSource::Phone,
             call_sid: Some(report.sid.clone()),
-            now: now(),
+            now: state.now(),
         };
         state.store.request_callback(request).await?;
         return Ok(twiml(callback_confirmed()));
