@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::dto::customer::known_tier;
-use crate::http::auth::CurrentAgent;
+use crate::http::auth::{CurrentAgent, Forbidden, Manager};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::merge_patch::PatchObject;
@@ -25,6 +25,13 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_organization, list_organizations))
         .routes(routes!(get_organization, update_organization))
+}
+
+/// Organizations are managed by supervisors and admins.
+struct ManageOrganizations;
+
+impl Forbidden for ManageOrganizations {
+    const MESSAGE: &'static str = "only supervisors and admins manage organizations";
 }
 
 /// An organization.
@@ -90,14 +97,6 @@ fn name(field: &str, name: String) -> Result<String, ApiError> {
     Ok(name)
 }
 
-fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
-    if caller.viewer.can_manage_people() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only supervisors and admins manage organizations"))
-    }
-}
-
 /// Create an organization (supervisors and admins).
 #[utoipa::path(
     post, path = "/organizations", tag = "organizations",
@@ -113,10 +112,9 @@ fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
 )]
 async fn create_organization(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ManageOrganizations>,
     JsonBody(request): JsonBody<CreateOrganizationRequest>,
 ) -> Result<(StatusCode, Json<OrganizationDto>), ApiError> {
-    require_manager(&caller)?;
     let organization_name = name("name", request.name)?;
     let tier = match request.tier {
         Some(tier) => known_tier(&state.store, tier)?,
@@ -187,11 +185,10 @@ async fn list_organizations(
 )]
 async fn update_organization(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ManageOrganizations>,
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<OrganizationDto>, ApiError> {
-    require_manager(&caller)?;
     object.only(&["name", "tier"])?;
     let new_name = object.string("name")?.map(|text| name("name", text)).transpose()?;
     let tier = object.string("tier")?.map(|tier| known_tier(&state.store, tier)).transpose()?;

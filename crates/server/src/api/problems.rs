@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::dto::ticket::TicketDto;
-use crate::http::auth::CurrentAgent;
+use crate::http::auth::{CurrentAgent, Director, Forbidden};
 use crate::http::body::{JsonBody, OptionalJsonBody};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::params::{PathId, PathIds};
@@ -33,6 +33,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(unlink_ticket))
         .routes(routes!(send_problem_update))
         .routes(routes!(solve_problem))
+}
+
+/// Problems are managed by those who direct work: supervisors and admins.
+struct ManageProblems;
+
+impl Forbidden for ManageProblems {
+    const MESSAGE: &'static str = "only supervisors and admins manage problems";
 }
 
 /// `POST /api/v1/problems/{id}/tickets`.
@@ -97,14 +104,6 @@ fn author(caller: &CurrentAgent) -> Author {
     Author::Agent(caller.viewer.agent)
 }
 
-fn require_director(caller: &CurrentAgent) -> Result<(), ApiError> {
-    if caller.viewer.can_direct_work() || caller.viewer.can_manage_people() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only supervisors and admins manage problems"))
-    }
-}
-
 /// Link tickets to a problem ticket (supervisors and admins).
 #[utoipa::path(
     post, path = "/problems/{id}/tickets", tag = "problems",
@@ -122,11 +121,10 @@ fn require_director(caller: &CurrentAgent) -> Result<(), ApiError> {
 #[tracing::instrument(skip_all, fields(problem_id = %id))]
 async fn link_tickets(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    caller: Director<ManageProblems>,
     PathId(id): PathId,
     JsonBody(request): JsonBody<LinkTicketsRequest>,
 ) -> Result<Json<ProblemTicketsDto>, ApiError> {
-    require_director(&caller)?;
     if request.tickets.is_empty() || request.tickets.len() > MAX_LINKS {
         return Err(ApiError::invalid("tickets", format!("tickets must list 1-{MAX_LINKS} ticket ids")));
     }
@@ -174,10 +172,9 @@ async fn list_problem_tickets(
 #[tracing::instrument(skip_all, fields(problem_id = %id, ticket_id = %ticket))]
 async fn unlink_ticket(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    caller: Director<ManageProblems>,
     PathIds(id, ticket): PathIds,
 ) -> Result<StatusCode, ApiError> {
-    require_director(&caller)?;
     state.store.unlink_from_problem(TicketId(id), TicketId(ticket), author(&caller), state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -200,11 +197,10 @@ async fn unlink_ticket(
 #[tracing::instrument(skip_all, fields(problem_id = %id))]
 async fn send_problem_update(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    caller: Director<ManageProblems>,
     PathId(id): PathId,
     JsonBody(request): JsonBody<ProblemUpdateRequest>,
 ) -> Result<(StatusCode, Json<ProblemUpdateDto>), ApiError> {
-    require_director(&caller)?;
     let sent =
         state.store.update_problem(TicketId(id), request.body, request.update, author(&caller), state.now()).await?;
     let dto = ProblemUpdateDto { customers: sent.customers, update: sent.number, queued: sent.queued };
@@ -229,11 +225,10 @@ async fn send_problem_update(
 #[tracing::instrument(skip_all, fields(problem_id = %id))]
 async fn solve_problem(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    caller: Director<ManageProblems>,
     PathId(id): PathId,
     OptionalJsonBody(request): OptionalJsonBody<SolveProblemRequest>,
 ) -> Result<Json<SolvedProblemDto>, ApiError> {
-    require_director(&caller)?;
     let solved = state.store.solve_problem(TicketId(id), request.body, author(&caller), state.now()).await?;
     Ok(Json(SolvedProblemDto {
         solved: solved.solved,

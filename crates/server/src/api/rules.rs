@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::auth::CurrentAgent;
+use crate::http::auth::{CurrentAgent, Forbidden, Manager};
 use crate::http::body::RawJson;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::params::{PathId, QueryParams};
@@ -37,6 +37,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_notifications))
         .routes(routes!(read_notification))
         .routes(routes!(list_tasks))
+}
+
+/// Rules and the escalation plan are changed by supervisors and admins.
+struct ChangeRules;
+
+impl Forbidden for ChangeRules {
+    const MESSAGE: &'static str = "only supervisors and admins change rules and the escalation plan";
 }
 
 /// A stored rule with its place in the order.
@@ -164,14 +171,6 @@ pub struct TaskListDto {
     pub tasks: Vec<TaskDto>,
 }
 
-fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
-    if caller.viewer.can_manage_people() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only supervisors and admins change rules and the escalation plan"))
-    }
-}
-
 /// The escalation rules, in order.
 #[utoipa::path(
     get, path = "/rules", tag = "rules",
@@ -203,11 +202,10 @@ async fn list_rules(State(state): State<AppState>, _caller: CurrentAgent) -> Res
 )]
 async fn create_rule(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeRules>,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
 ) -> Result<(StatusCode, Json<RuleDto>), ApiError> {
-    require_manager(&caller)?;
     let position = query.take_position()?;
     query.finish()?;
     let rule: Rule = crate::http::body::parse(&bytes)?;
@@ -233,12 +231,11 @@ async fn create_rule(
 #[tracing::instrument(skip_all, fields(rule_id = id))]
 async fn update_rule(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeRules>,
     PathId(id): PathId,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
 ) -> Result<Json<RuleDto>, ApiError> {
-    require_manager(&caller)?;
     let position = query.take_position()?;
     query.finish()?;
     let rule: Rule = crate::http::body::parse(&bytes)?;
@@ -260,10 +257,9 @@ async fn update_rule(
 #[tracing::instrument(skip_all, fields(rule_id = id))]
 async fn delete_rule(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeRules>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    require_manager(&caller)?;
     state.store.delete_rule(RuleId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -300,10 +296,9 @@ async fn get_escalation_plan(
 )]
 async fn put_escalation_plan(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeRules>,
     RawJson(bytes): RawJson,
 ) -> Result<Json<EscalationPlanDto>, ApiError> {
-    require_manager(&caller)?;
     let plan: EscalationPlan = crate::http::body::parse(&bytes)?;
     state.store.put_escalation_plan(plan.clone()).await?;
     Ok(Json(EscalationPlanDto::from(plan)))

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 use crate::api::dto::report::{PHONE_GOAL_SECONDS, SlaReportDto};
 use crate::api::dto::sla::{TicketSlaDto, ticket_sla};
-use crate::http::auth::CurrentAgent;
+use crate::http::auth::{CurrentAgent, Forbidden, Manager};
 use crate::http::body::RawJson;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::params::{PathId, QueryParams};
@@ -36,6 +36,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(update_policy, delete_policy))
         .routes(routes!(get_ticket_sla))
         .routes(routes!(sla_report))
+}
+
+/// Calendars and policies are changed by supervisors and admins.
+struct ChangeServiceLevels;
+
+impl Forbidden for ChangeServiceLevels {
+    const MESSAGE: &'static str = "only supervisors and admins change calendars and policies";
 }
 
 /// A business-hours calendar.
@@ -106,14 +113,6 @@ pub struct PolicyListDto {
     pub policies: Vec<PolicyDto>,
 }
 
-fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
-    if caller.viewer.can_manage_people() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only supervisors and admins change calendars and policies"))
-    }
-}
-
 /// The business-hours calendars.
 #[utoipa::path(
     get, path = "/calendars", tag = "service levels",
@@ -146,11 +145,10 @@ async fn list_calendars(
 )]
 async fn put_calendar(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeServiceLevels>,
     Path(name): Path<String>,
     RawJson(bytes): RawJson,
 ) -> Result<Json<CalendarDto>, ApiError> {
-    require_manager(&caller)?;
     let request: PutCalendarRequest = crate::http::body::parse(&bytes)?;
     let stored = state.store.put_calendar(name, request.source, state.now()).await?;
     Ok(Json(CalendarDto::from(stored)))
@@ -170,10 +168,9 @@ async fn put_calendar(
 )]
 async fn delete_calendar(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeServiceLevels>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    require_manager(&caller)?;
     state.store.delete_calendar(name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -206,11 +203,10 @@ async fn list_policies(State(state): State<AppState>, _caller: CurrentAgent) -> 
 )]
 async fn create_policy(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeServiceLevels>,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
 ) -> Result<(StatusCode, Json<PolicyDto>), ApiError> {
-    require_manager(&caller)?;
     let position = query.take_position()?;
     query.finish()?;
     let policy: SlaPolicy = crate::http::body::parse(&bytes)?;
@@ -235,12 +231,11 @@ async fn create_policy(
 )]
 async fn update_policy(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeServiceLevels>,
     PathId(id): PathId,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
 ) -> Result<Json<PolicyDto>, ApiError> {
-    require_manager(&caller)?;
     let position = query.take_position()?;
     query.finish()?;
     let policy: SlaPolicy = crate::http::body::parse(&bytes)?;
@@ -261,10 +256,9 @@ async fn update_policy(
 )]
 async fn delete_policy(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ChangeServiceLevels>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    require_manager(&caller)?;
     state.store.delete_policy(id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::http::auth::CurrentAgent;
+use crate::http::auth::{CurrentAgent, Forbidden, Manager};
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::merge_patch::PatchObject;
@@ -31,6 +31,13 @@ const MAX_OVERFLOW_MINUTES: i64 = 7 * 24 * 60;
 /// The team routes, relative to `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create_team, list_teams)).routes(routes!(get_team, update_team))
+}
+
+/// Teams are managed by supervisors and admins.
+struct ManageTeams;
+
+impl Forbidden for ManageTeams {
+    const MESSAGE: &'static str = "only supervisors and admins manage teams";
 }
 
 /// A team.
@@ -184,14 +191,6 @@ fn overflow_change(
     }
 }
 
-fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
-    if caller.viewer.can_manage_people() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("only supervisors and admins manage teams"))
-    }
-}
-
 /// Create a team (supervisors and admins).
 #[utoipa::path(
     post, path = "/teams", tag = "teams",
@@ -207,10 +206,9 @@ fn require_manager(caller: &CurrentAgent) -> Result<(), ApiError> {
 )]
 async fn create_team(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ManageTeams>,
     JsonBody(request): JsonBody<CreateTeamRequest>,
 ) -> Result<(StatusCode, Json<TeamDto>), ApiError> {
-    require_manager(&caller)?;
     let name = team_name(request.name)?;
     let description = description(request.description.unwrap_or_default())?;
     let team = state.store.insert_team(name, description, state.now()).await?;
@@ -280,11 +278,10 @@ async fn list_teams(
 )]
 async fn update_team(
     State(state): State<AppState>,
-    caller: CurrentAgent,
+    _caller: Manager<ManageTeams>,
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<TeamDto>, ApiError> {
-    require_manager(&caller)?;
     object.only(&["name", "description", "owner_on_reply", "overflow_team", "overflow_after_minutes"])?;
     let name = object.string("name")?.map(team_name).transpose()?;
     let owner_on_reply = object.string("owner_on_reply")?.map(owner_on_reply).transpose()?;

@@ -1,5 +1,7 @@
-//! Authentication: API tokens, password hashes, and the [`CurrentAgent`]
-//! extractor that every `/api/v1` handler takes.
+//! Authentication: API tokens, password hashes, the [`CurrentAgent`]
+//! extractor that every `/api/v1` handler takes, and the role extractors
+//! ([`Manager`], [`Director`]) a handler names in its signature when only
+//! some roles may call it.
 //!
 //! A token is 32 random bytes shown once (`rap_` + base64url); only its
 //! SHA-256 is stored, which is enough for a 256-bit secret and cheap on every
@@ -12,6 +14,8 @@
 //! clear the cache at once.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -90,6 +94,73 @@ impl FromRequestParts<AppState> for CurrentAgent {
             cache.insert(hash, agent.clone());
         }
         Ok(CurrentAgent { viewer: Viewer::of(&agent), agent })
+    }
+}
+
+/// What a caller without the role is told (the 403's message), named per
+/// resource by a marker type: `Manager<ManageTeams>` refuses with "only
+/// supervisors and admins manage teams".
+pub trait Forbidden {
+    /// The message of the 403.
+    const MESSAGE: &'static str;
+}
+
+/// The caller, when they may manage people and settings (a supervisor or an
+/// admin); anyone else is refused with 403 and `R`'s message before the
+/// handler runs. Reads as the [`CurrentAgent`] it wraps.
+pub struct Manager<R> {
+    caller: CurrentAgent,
+    refusal: PhantomData<R>,
+}
+
+impl<R: Forbidden> FromRequestParts<AppState> for Manager<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = CurrentAgent::from_request_parts(parts, state).await?;
+        if caller.viewer.can_manage_people() {
+            Ok(Manager { caller, refusal: PhantomData })
+        } else {
+            Err(ApiError::forbidden(R::MESSAGE))
+        }
+    }
+}
+
+impl<R> Deref for Manager<R> {
+    type Target = CurrentAgent;
+
+    fn deref(&self) -> &CurrentAgent {
+        &self.caller
+    }
+}
+
+/// The caller, when they may direct work (override priorities, assign
+/// others, run problems: supervisors and admins); anyone else is refused with
+/// 403 and `R`'s message before the handler runs. Reads as the
+/// [`CurrentAgent`] it wraps.
+pub struct Director<R> {
+    caller: CurrentAgent,
+    refusal: PhantomData<R>,
+}
+
+impl<R: Forbidden> FromRequestParts<AppState> for Director<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = CurrentAgent::from_request_parts(parts, state).await?;
+        if caller.viewer.can_direct_work() || caller.viewer.can_manage_people() {
+            Ok(Director { caller, refusal: PhantomData })
+        } else {
+            Err(ApiError::forbidden(R::MESSAGE))
+        }
+    }
+}
+
+impl<R> Deref for Director<R> {
+    type Target = CurrentAgent;
+
+    fn deref(&self) -> &CurrentAgent {
+        &self.caller
     }
 }
 

@@ -1,4 +1,5 @@
-//! The HTTP plumbing every part shares: token authentication ([`auth`]), the defensive request readers ([`body`],
+//! The HTTP plumbing every part shares: token authentication and the role
+//! extractors ([`auth`]), the defensive request readers ([`body`],
 //! [`params`], [`merge_patch`]) that make every refusal a JSON error naming
 //! its field, the one [`error::ApiError`], safe file downloads ([`files`]), the wire formats of instants and
 //! words ([`wire`]), and the request log ([`request_log`]).
