@@ -7,6 +7,8 @@
 //! (against the teams and agents that exist, and for loops against the other
 //! rules), so every refusal arrives here as a 422 naming the field.
 
+mod body;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -191,7 +193,7 @@ async fn list_rules(State(state): State<AppState>, _caller: CurrentAgent) -> Res
 #[utoipa::path(
     post, path = "/rules", tag = "rules",
     params(("position" = Option<i64>, Query, description = "Its place; lower comes first (default: last)")),
-    request_body(content = Object, description = "The rule"),
+    request_body(content = body::Rule, description = "The rule"),
     responses(
         (status = 201, description = "Created", body = RuleDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
@@ -208,7 +210,7 @@ async fn create_rule(
 ) -> Result<(StatusCode, Json<RuleDto>), ApiError> {
     let position = query.take_position()?;
     query.finish()?;
-    let rule: Rule = crate::http::body::parse(&bytes)?;
+    let rule: Rule = crate::http::body::parse::<body::Rule>(&bytes)?.into();
     let stored = state.store.insert_rule(rule, position, state.now()).await?;
     Ok((StatusCode::CREATED, Json(RuleDto::from(stored))))
 }
@@ -218,7 +220,7 @@ async fn create_rule(
 #[utoipa::path(
     put, path = "/rules/{id}", tag = "rules",
     params(("id" = i64, Path, description = "Rule id"), ("position" = Option<i64>, Query, description = "A new place")),
-    request_body(content = Object, description = "The rule"),
+    request_body(content = body::Rule, description = "The rule"),
     responses(
         (status = 200, description = "Replaced", body = RuleDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
@@ -238,7 +240,7 @@ async fn update_rule(
 ) -> Result<Json<RuleDto>, ApiError> {
     let position = query.take_position()?;
     query.finish()?;
-    let rule: Rule = crate::http::body::parse(&bytes)?;
+    let rule: Rule = crate::http::body::parse::<body::Rule>(&bytes)?.into();
     let stored = state.store.update_rule(RuleId(id), rule, position, state.now()).await?;
     Ok(Json(RuleDto::from(stored)))
 }
@@ -285,7 +287,7 @@ async fn get_escalation_plan(
 /// missing agent `on_call`.
 #[utoipa::path(
     put, path = "/escalation", tag = "rules",
-    request_body = EscalationPlanDto,
+    request_body = body::EscalationPlan,
     responses(
         (status = 200, description = "Stored", body = EscalationPlanDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
@@ -299,7 +301,7 @@ async fn put_escalation_plan(
     _caller: Manager<ChangeRules>,
     RawJson(bytes): RawJson,
 ) -> Result<Json<EscalationPlanDto>, ApiError> {
-    let plan: EscalationPlan = crate::http::body::parse(&bytes)?;
+    let plan: EscalationPlan = crate::http::body::parse::<body::EscalationPlan>(&bytes)?.into();
     state.store.put_escalation_plan(plan.clone()).await?;
     Ok(Json(EscalationPlanDto::from(plan)))
 }

@@ -6,6 +6,8 @@
 //! measurements (a ticket's own page measures live from its event log) and
 //! is applied to the kept targets of every open ticket in the background.
 
+mod body;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -192,7 +194,7 @@ async fn list_policies(State(state): State<AppState>, _caller: CurrentAgent) -> 
 #[utoipa::path(
     post, path = "/sla/policies", tag = "service levels",
     params(("position" = Option<i64>, Query, description = "Its place; lower comes first (default: last)")),
-    request_body(content = Object, description = "The policy"),
+    request_body(content = body::SlaPolicy, description = "The policy"),
     responses(
         (status = 201, description = "Created", body = PolicyDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
@@ -209,7 +211,7 @@ async fn create_policy(
 ) -> Result<(StatusCode, Json<PolicyDto>), ApiError> {
     let position = query.take_position()?;
     query.finish()?;
-    let policy: SlaPolicy = crate::http::body::parse(&bytes)?;
+    let policy: SlaPolicy = crate::http::body::parse::<body::SlaPolicy>(&bytes)?.into();
     let stored = state.store.insert_policy(policy, position, state.now()).await?;
     Ok((StatusCode::CREATED, Json(PolicyDto::from(stored))))
 }
@@ -219,7 +221,7 @@ async fn create_policy(
 #[utoipa::path(
     put, path = "/sla/policies/{id}", tag = "service levels",
     params(("id" = i64, Path, description = "Policy id"), ("position" = Option<i64>, Query, description = "A new place")),
-    request_body(content = Object, description = "The policy"),
+    request_body(content = body::SlaPolicy, description = "The policy"),
     responses(
         (status = 200, description = "Replaced", body = PolicyDto),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
@@ -238,7 +240,7 @@ async fn update_policy(
 ) -> Result<Json<PolicyDto>, ApiError> {
     let position = query.take_position()?;
     query.finish()?;
-    let policy: SlaPolicy = crate::http::body::parse(&bytes)?;
+    let policy: SlaPolicy = crate::http::body::parse::<body::SlaPolicy>(&bytes)?.into();
     let stored = state.store.update_policy(id, policy, position, state.now()).await?;
     Ok(Json(PolicyDto::from(stored)))
 }

@@ -6,7 +6,7 @@
 //! documented words and the accepted words the same list.
 
 use rapport_core::{Channel, IdentityKind, Level, MessageKind, Role, Status, Timestamp};
-use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{Array, ArrayBuilder, KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 
 /// An instant as RFC 3339 in UTC with milliseconds: `2025-03-01T09:30:00.000Z`.
 pub fn rfc3339(at: Timestamp) -> String {
@@ -44,6 +44,16 @@ pub fn level() -> Object {
 /// Schema of a channel.
 pub fn channel() -> Object {
     words("Channel of origin", Channel::ALL.map(Channel::as_str))
+}
+
+/// Schema of a list of channels.
+pub fn channels() -> Array {
+    ArrayBuilder::new().items(channel()).build()
+}
+
+/// Schema of a list of urgencies or priorities.
+pub fn levels() -> Array {
+    ArrayBuilder::new().items(level()).build()
 }
 
 /// Schema of a role.
