@@ -17,11 +17,12 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::api::dto::report::CallReportDto;
 use crate::http::auth::CurrentAgent;
 use crate::http::body::JsonBody;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::params::{PathId, QueryParams};
-use crate::http::wire::{self, rfc3339, rfc3339_opt};
+use crate::http::wire::{self, rfc3339, rfc3339_opt, seconds};
 use crate::state::AppState;
 
 /// The default service target of the call report: answered within 60 seconds.
@@ -254,10 +255,6 @@ pub struct CallDto {
     pub talk_seconds: Option<f64>,
 }
 
-fn seconds(ms: i64) -> f64 {
-    ms as f64 / 1000.0
-}
-
 impl From<&Call> for CallDto {
     fn from(call: &Call) -> CallDto {
         CallDto {
@@ -307,37 +304,6 @@ async fn list_calls(
     Ok(Json(CallListDto { calls: calls.iter().map(CallDto::from).collect() }))
 }
 
-/// How calls went against the phone's service target.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CallReportDto {
-    /// Start of the period (inclusive).
-    pub from: String,
-    /// End of the period (exclusive).
-    pub to: String,
-    /// The target: answered within this many seconds.
-    pub answered_within: i64,
-    /// Calls that arrived in the period.
-    pub calls: u32,
-    /// Calls answered.
-    pub answered: u32,
-    /// Calls the caller gave up on.
-    pub abandoned: u32,
-    /// Calls that ended in a voicemail.
-    pub voicemail: u32,
-    /// Calls answered within the target.
-    pub answered_within_target: u32,
-    /// Share of the decided calls (answered, abandoned, voicemail) answered within the target, 0-1.
-    pub share_answered_within_target: Option<f64>,
-    /// Median wait in seconds (answered and unanswered calls).
-    pub median_wait_seconds: Option<f64>,
-    /// 90th-percentile wait in seconds.
-    pub p90_wait_seconds: Option<f64>,
-    /// Total talk time in seconds.
-    pub talk_seconds: f64,
-    /// Average talk time of the answered calls in seconds.
-    pub average_talk_seconds: Option<f64>,
-}
-
 /// The call report: calls that arrived in `[from, to)` (default: the last 24 hours).
 #[utoipa::path(
     get, path = "/reports/calls", tag = "phone",
@@ -372,20 +338,5 @@ async fn call_report(
     }
     let calls = state.store.list_calls(None, from, to, MAX_CALLS).await?;
     let times: Vec<_> = calls.into_iter().map(|call| call.times).collect();
-    let report = report(&times, target);
-    Ok(Json(CallReportDto {
-        from: rfc3339(from),
-        to: rfc3339(to),
-        answered_within: target,
-        calls: report.calls,
-        answered: report.answered,
-        abandoned: report.abandoned,
-        voicemail: report.voicemail,
-        answered_within_target: report.answered_within_target,
-        share_answered_within_target: report.share_answered_within_target,
-        median_wait_seconds: report.median_wait_ms.map(seconds),
-        p90_wait_seconds: report.p90_wait_ms.map(seconds),
-        talk_seconds: seconds(report.talk_ms),
-        average_talk_seconds: report.average_talk_ms.map(seconds),
-    }))
+    Ok(Json(CallReportDto::new(from, to, target, &report(&times, target))))
 }

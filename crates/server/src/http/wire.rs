@@ -23,6 +23,11 @@ pub fn rfc3339_opt(at: Option<Timestamp>) -> Option<String> {
     at.map(rfc3339)
 }
 
+/// A span of milliseconds in seconds, as the API writes call times.
+pub fn seconds(ms: i64) -> f64 {
+    ms as f64 / 1000.0
+}
+
 fn words<'a>(description: &str, words: impl IntoIterator<Item = &'a str>) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)

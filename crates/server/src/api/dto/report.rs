@@ -1,6 +1,8 @@
-//! The service-level report as JSON (`GET /reports/sla`, and
-//! `rapport report sla --json`, which prints the same shape): attainment per
-//! group and the phone's answer goal.
+//! The reports as JSON: service-level attainment per group with the phone's
+//! answer goal (`GET /reports/sla`, and `rapport report sla --json`, which
+//! prints the same shape), and the call report (`GET /reports/calls`). Core
+//! computes both ([`attainment`](rapport_core::sla::attainment::attainment),
+//! [`report`](rapport_core::call::report)); these are their wire shapes.
 
 use rapport_core::Timestamp;
 use rapport_core::call::CallReport;
@@ -9,7 +11,7 @@ use rapport_core::sla::defaults::PHONE_GOAL_PERCENT;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::http::wire::rfc3339;
+use crate::http::wire::{rfc3339, seconds};
 
 /// The phone's answer target in seconds: the default policy's.
 pub const PHONE_GOAL_SECONDS: i64 = 60;
@@ -121,6 +123,59 @@ impl SlaReportDto {
                 share,
                 goal_met: share.map(|share| share * 100.0 >= f64::from(PHONE_GOAL_PERCENT)),
             },
+        }
+    }
+}
+
+/// How calls went against the phone's service target.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallReportDto {
+    /// Start of the period (inclusive).
+    pub from: String,
+    /// End of the period (exclusive).
+    pub to: String,
+    /// The target: answered within this many seconds.
+    pub answered_within: i64,
+    /// Calls that arrived in the period.
+    pub calls: u32,
+    /// Calls answered.
+    pub answered: u32,
+    /// Calls the caller gave up on.
+    pub abandoned: u32,
+    /// Calls that ended in a voicemail.
+    pub voicemail: u32,
+    /// Calls answered within the target.
+    pub answered_within_target: u32,
+    /// Share of the decided calls (answered, abandoned, voicemail) answered within the target, 0-1.
+    pub share_answered_within_target: Option<f64>,
+    /// Median wait in seconds (answered and unanswered calls).
+    pub median_wait_seconds: Option<f64>,
+    /// 90th-percentile wait in seconds.
+    pub p90_wait_seconds: Option<f64>,
+    /// Total talk time in seconds.
+    pub talk_seconds: f64,
+    /// Average talk time of the answered calls in seconds.
+    pub average_talk_seconds: Option<f64>,
+}
+
+impl CallReportDto {
+    /// Core's report of the calls that arrived in `[from, to)` against
+    /// "answered within `answered_within` seconds", in seconds.
+    pub fn new(from: Timestamp, to: Timestamp, answered_within: i64, report: &CallReport) -> CallReportDto {
+        CallReportDto {
+            from: rfc3339(from),
+            to: rfc3339(to),
+            answered_within,
+            calls: report.calls,
+            answered: report.answered,
+            abandoned: report.abandoned,
+            voicemail: report.voicemail,
+            answered_within_target: report.answered_within_target,
+            share_answered_within_target: report.share_answered_within_target,
+            median_wait_seconds: report.median_wait_ms.map(seconds),
+            p90_wait_seconds: report.p90_wait_ms.map(seconds),
+            talk_seconds: seconds(report.talk_ms),
+            average_talk_seconds: report.average_talk_ms.map(seconds),
         }
     }
 }
