@@ -5,7 +5,7 @@
 //! channels of the connections concerned with `try_send` (never waiting),
 //! and unlocks; nothing awaits under the lock. Work that needs the database
 //! (recording an assignment, loading the transcript an agent is shown) is
-//! done by [`Hub::carry_out`] between two short locks. A channel that is full
+//! done by `Hub::carry_out` between two short locks. A channel that is full
 //! belongs to a connection that stopped reading: the hub forgets it, which
 //! ends that connection, and its client resumes from the transcript.
 

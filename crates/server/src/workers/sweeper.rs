@@ -12,7 +12,7 @@ use crate::state::AppState;
 /// How often solved tickets are checked for auto-closing.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// Sweeps every [`SWEEP_EVERY`] until `stopped` changes (or its sender is dropped).
+/// Sweeps once a minute until `stopped` changes (or its sender is dropped).
 pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
     let mut interval = tokio::time::interval(SWEEP_EVERY);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

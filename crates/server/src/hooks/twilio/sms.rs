@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use rapport_channels::email::outbound::OutboundAttachment;
 use rapport_channels::twilio::sms::{media_filename, parse_message, parse_status};
 use rapport_channels::twilio::{MEDIA_URL_VALID_MS, SendError, TwilioClient, media_signature, media_signature_matches};
-use rapport_core::{Channel, InboundAttachment};
+use rapport_core::{Channel, InboundAttachment, Secret};
 use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome};
 
 use super::signature::{not_configured, twiml, verified};
@@ -18,7 +18,6 @@ use crate::http::body::HookBody;
 use crate::http::error::ApiError;
 use crate::settings::TwilioSettings;
 use crate::state::{AppState, Clock};
-use rapport_core::Secret;
 
 /// The SMS routes.
 pub(super) fn router() -> Router<AppState> {
