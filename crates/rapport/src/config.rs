@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use rapport_core::{Level, PriorityMatrix};
 use serde::Deserialize;
 
-use rapport_server::mail::MailSettings;
+use rapport_server::settings::MailSettings;
 
 use crate::cli::GlobalArgs;
 
@@ -94,7 +94,7 @@ pub struct RawTelegram {
 }
 
 impl RawTelegram {
-    fn validate(self) -> anyhow::Result<Option<rapport_server::hooks::TelegramSettings>> {
+    fn validate(self) -> anyhow::Result<Option<rapport_server::settings::TelegramSettings>> {
         let bot_token = self.bot_token.filter(|token| !token.trim().is_empty());
         let secret_token = self.secret_token.filter(|token| !token.is_empty());
         let (bot_token, secret_token) = match (bot_token, secret_token) {
@@ -112,7 +112,7 @@ impl RawTelegram {
         if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
             bail!("telegram.api_base must be an http(s) URL, not {api_base:?}");
         }
-        Ok(Some(rapport_server::hooks::TelegramSettings {
+        Ok(Some(rapport_server::settings::TelegramSettings {
             bot_token: bot_token.into(),
             secret_token: secret_token.into(),
             api_base,
@@ -378,8 +378,8 @@ impl RawPortal {
         }
     }
 
-    fn validate(self, listen: &str) -> anyhow::Result<rapport_server::help::PortalSettings> {
-        let defaults = rapport_server::help::PortalSettings::default();
+    fn validate(self, listen: &str) -> anyhow::Result<rapport_server::settings::PortalSettings> {
+        let defaults = rapport_server::settings::PortalSettings::default();
         // `rapport serve` replaces the default by the address it is bound to.
         let public_url = self.public_url()?.unwrap_or_else(|| format!("http://{listen}"));
         let positive = |value: Option<i64>, default: i64, key: &str| -> anyhow::Result<i64> {
@@ -389,7 +389,7 @@ impl RawPortal {
             }
             Ok(value)
         };
-        Ok(rapport_server::help::PortalSettings {
+        Ok(rapport_server::settings::PortalSettings {
             public_url,
             limit_per_address: positive(self.limit_per_address, defaults.limit_per_address, "limit_per_address")?,
             limit_per_ip: positive(self.limit_per_ip, defaults.limit_per_ip, "limit_per_ip")?,

@@ -23,7 +23,7 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use rapport_core::TeamId;
-use rapport_server::mail::{Delivery, EmailOutcome, file_delivered_email};
+use rapport_server::workers::mail::{Delivery, EmailOutcome, file_delivered_email};
 use rapport_store::{Filed, Store};
 
 use crate::cli::{GlobalArgs, MailgateArgs};
@@ -120,9 +120,10 @@ async fn file(config: &ValidConfig, args: MailgateArgs, raw: &[u8]) -> Result<Em
         None => None,
     };
     let delivery = Delivery { team, recipient: args.recipient };
-    let outcome = file_delivered_email(&store, &config.server.mail, raw, delivery, rapport_server::now())
-        .await
-        .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("filing the message")))?;
+    let outcome =
+        file_delivered_email(&store, &config.server.mail, raw, delivery, rapport_server::Clock::system().now())
+            .await
+            .map_err(|error| Failure::Temporary(anyhow::Error::new(error).context("filing the message")))?;
     store.close().await;
     Ok(outcome)
 }

@@ -48,7 +48,7 @@ pub async fn run(config: ValidConfig, command: ProblemCommand) -> anyhow::Result
 }
 
 async fn problem(store: &Store, command: ProblemCommand) -> anyhow::Result<()> {
-    let now = rapport_server::now();
+    let now = rapport_server::Clock::system().now();
     match command {
         ProblemCommand::Link { problem, tickets } => {
             let tickets = tickets.into_iter().map(TicketId).collect();

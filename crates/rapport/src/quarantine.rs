@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Context;
 use rapport_core::intake::RateLimit;
-use rapport_server::mail::{EmailOutcome, file_email};
+use rapport_server::workers::mail::{EmailOutcome, file_email};
 use rapport_store::{Filed, Store};
 
 use crate::cli::QuarantineCommand;
@@ -40,14 +40,14 @@ pub async fn run(config: ValidConfig, command: QuarantineCommand) -> anyhow::Res
             // An admin's retry is a decision: the storm limit does not hold it back again.
             let mut mail = config.server.mail.clone();
             mail.rate_limit = RateLimit { replies: mail.rate_limit.replies, messages: u32::MAX };
-            let outcome = file_email(&store, &mail, &raw, None, rapport_server::now()).await?;
+            let outcome = file_email(&store, &mail, &raw, None, rapport_server::Clock::system().now()).await?;
             match &outcome {
                 EmailOutcome::Filed(Filed::Quarantined { reason, .. }) => {
                     anyhow::bail!("#{id} still cannot be filed ({}); it stays in the quarantine", reason.as_str())
                 }
                 EmailOutcome::Refused { .. } => anyhow::bail!("#{id} is over email.max_message_bytes"),
                 EmailOutcome::Filed(filed) => {
-                    store.resolve_quarantined(id, filed.ticket(), rapport_server::now()).await?;
+                    store.resolve_quarantined(id, filed.ticket(), rapport_server::Clock::system().now()).await?;
                     println!("#{id}: {}", crate::mailgate::describe(&outcome));
                 }
             }

@@ -143,7 +143,7 @@ pub async fn run(config: ValidConfig, command: ReportCommand) -> anyhow::Result<
     let store = Store::open_existing(config.database_url.expose(), config.store_options())
         .await
         .with_context(|| format!("opening the database {}", config.redacted_database_url()))?;
-    let report = sla_report(&store, &args, rapport_server::now()).await;
+    let report = sla_report(&store, &args, rapport_server::Clock::system().now()).await;
     store.close().await;
     let report = report?;
     if args.json {

@@ -84,12 +84,12 @@ async fn rules(store: &Store, command: RulesCommand) -> anyhow::Result<()> {
         }
         RulesCommand::Add { file, position } => {
             let rule = load_rule(&file)?;
-            let stored = store.insert_rule(rule, position, rapport_server::now()).await?;
+            let stored = store.insert_rule(rule, position, rapport_server::Clock::system().now()).await?;
             println!("added {}", describe(&stored)?);
         }
         RulesCommand::Replace { id, file } => {
             let rule = load_rule(&file)?;
-            let stored = store.update_rule(RuleId(id), rule, None, rapport_server::now()).await?;
+            let stored = store.update_rule(RuleId(id), rule, None, rapport_server::Clock::system().now()).await?;
             println!("replaced {}", describe(&stored)?);
         }
         RulesCommand::Delete { id } => {

@@ -104,7 +104,7 @@ const FILES_KEPT_BACK: u64 = 128;
 /// 1,024 is reached by a few hundred chat visitors) and lowers
 /// `max_connections` to what the limit leaves room for, so that accepting
 /// never fails for want of a file and `/healthz` keeps answering.
-fn fit_to_open_files(connections: &mut rapport_server::connections::ConnectionSettings) {
+fn fit_to_open_files(connections: &mut rapport_server::settings::ConnectionSettings) {
     let limit = match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => limit,
         Err(error) => {
@@ -138,7 +138,7 @@ fn report_start(server: &rapport_server::ServerConfig) {
         Some(warning) => tracing::warn!("{warning}"),
         None => tracing::info!(%public_url, "links in emails point at the public address"),
     }
-    let channels = rapport_server::health::channel_readiness(server);
+    let channels = rapport_server::api::health::channel_readiness(server);
     let sending: Vec<&str> = channels.iter().filter(|entry| entry.sends).map(|entry| entry.channel).collect();
     tracing::info!(
         "replies can be sent on: {}",
@@ -202,8 +202,14 @@ async fn start_poller(
             let mail = mail.clone();
             let team = routes.get(&mailbox.address).copied().flatten();
             async move {
-                let outcome =
-                    rapport_server::mail::file_email(&store, &mail, &raw, team, rapport_server::now()).await?;
+                let outcome = rapport_server::workers::mail::file_email(
+                    &store,
+                    &mail,
+                    &raw,
+                    team,
+                    rapport_server::Clock::system().now(),
+                )
+                .await?;
                 tracing::info!(outcome = %crate::mailgate::describe(&outcome), "filed mail from IMAP");
                 Ok(())
             }

@@ -147,7 +147,7 @@ async fn calendar(store: &Store, command: CalendarCommand, time_zone: &str) -> a
         }
         CalendarCommand::Put { name, file } => {
             let source = read(&file)?;
-            let stored = store.put_calendar(name, source, rapport_server::now()).await?;
+            let stored = store.put_calendar(name, source, rapport_server::Clock::system().now()).await?;
             println!("calendar {} stored; open tickets are measured again in the background", stored.name);
         }
         CalendarCommand::Delete { name } => {
@@ -171,12 +171,12 @@ async fn policy(store: &Store, command: PolicyCommand) -> anyhow::Result<()> {
         }
         PolicyCommand::Add { file, position } => {
             let policy = load_policy(&file)?;
-            let stored = store.insert_policy(policy, position, rapport_server::now()).await?;
+            let stored = store.insert_policy(policy, position, rapport_server::Clock::system().now()).await?;
             println!("added {}", describe(&stored));
         }
         PolicyCommand::Replace { id, file, position } => {
             let policy = load_policy(&file)?;
-            let stored = store.update_policy(id, policy, position, rapport_server::now()).await?;
+            let stored = store.update_policy(id, policy, position, rapport_server::Clock::system().now()).await?;
             println!("replaced {}", describe(&stored));
         }
         PolicyCommand::Delete { id } => {
@@ -298,7 +298,7 @@ mod tests {
         let berlin = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\nyearly_holidays = [\"12-25\"]\n\
             [hours]\nmon = [\"08:00-12:00\", \"13:00-18:00\"]\ntue = [\"09:00-17:00\"]\nwed = [\"09:00-17:00\"]\n\
             thu = [\"09:00-17:00\"]\nfri = [\"09:00-17:00\"]\n";
-        store.put_calendar("berlin".into(), berlin.into(), rapport_server::now()).await.unwrap();
+        store.put_calendar("berlin".into(), berlin.into(), rapport_server::Clock::system().now()).await.unwrap();
         let argv = ["probe", "due", "--calendar", "berlin", "--start", "2026-12-23T16:00:00+01:00", "--minutes", "120"];
         let command = Probe::try_parse_from(argv).unwrap().command;
         assert!(!command.reads_a_file(), "no file is called berlin here");

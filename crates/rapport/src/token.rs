@@ -47,7 +47,10 @@ pub async fn run(config: ValidConfig, command: TokenCommand) -> anyhow::Result<(
             }
         }
         TokenCommand::Revoke { id } => {
-            store.revoke_token(id, rapport_server::now()).await.with_context(|| format!("revoking token {id}"))?;
+            store
+                .revoke_token(id, rapport_server::Clock::system().now())
+                .await
+                .with_context(|| format!("revoking token {id}"))?;
             println!("token {id} revoked");
         }
     }
@@ -79,7 +82,7 @@ pub async fn find_or_create_agent(
             skills: Vec::new(),
             languages: vec!["en".to_owned()],
             password_hash: None,
-            now: rapport_server::now(),
+            now: rapport_server::Clock::system().now(),
         })
         .await?;
     Ok((agent, true))
@@ -87,8 +90,8 @@ pub async fn find_or_create_agent(
 
 /// Creates a token for the agent; returns its secret.
 pub async fn create_token(store: &Store, agent: &Agent, label: String) -> anyhow::Result<String> {
-    let (secret, hash) = rapport_server::auth::new_token();
-    store.insert_token(agent.id, label, hash, rapport_server::now()).await?;
+    let (secret, hash) = rapport_server::http::auth::new_token();
+    store.insert_token(agent.id, label, hash, rapport_server::Clock::system().now()).await?;
     Ok(secret)
 }
 

@@ -159,7 +159,7 @@ async fn seed(url: &str, emails: &[&str], team: &str) -> Vec<i64> {
     use rapport_core::{Actor, Channel, Identity, Level};
     use rapport_store::{CreateTicket, CustomerRef, Store, StoreOptions};
     let store = Store::open(url, StoreOptions::default()).await.unwrap();
-    let now = rapport_server::now();
+    let now = rapport_server::Clock::system().now();
     store.insert_team(team.to_owned(), String::new(), now).await.unwrap();
     let mut tickets = Vec::new();
     for email in emails {

@@ -139,7 +139,7 @@ async fn issue_14_demo_identities_match_channels_and_conversations_are_distinct(
     assert_eq!(languages_seen.len(), 4, "{languages_seen:?}");
 
     // Calls with real waits, a few abandoned.
-    let now = rapport_server::now();
+    let now = rapport_server::Clock::system().now();
     let calls = store.list_calls(None, now.plus_millis(-30 * 86_400_000), now, 1000).await.unwrap();
     let waits: HashSet<i64> = calls.iter().filter_map(|call| call.times.wait_ms()).map(|ms| ms / 1000).collect();
     let abandoned = calls.iter().filter(|call| call.state == rapport_core::call::CallState::Abandoned).count();
@@ -248,7 +248,7 @@ async fn issue_14_serve_demo_refuses_a_database_with_other_tickets() {
         idempotency: None,
         linked_to: None,
         origin: Default::default(),
-        now: rapport_server::now(),
+        now: rapport_server::Clock::system().now(),
     };
     store.create_ticket(create).await.unwrap();
     store.close().await;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{HeaderMap, Request};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -24,35 +24,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
-/// The limits on connections, from `[server]` in the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionSettings {
-    /// How long a client may take to send a request's headers, counted from
-    /// when the server waits for them: a new connection that sends nothing,
-    /// or a kept-alive one between requests, is closed after this long.
-    pub header_read_timeout: Duration,
-    /// Open connections from everyone together (WebSockets included).
-    pub max_connections: usize,
-    /// Open connections from one client address (IPv6: one /64).
-    pub max_connections_per_address: usize,
-    /// Open WebSockets (live chat) from everyone together.
-    pub max_websockets: usize,
-    /// Open WebSockets from one client address (after `X-Forwarded-For`
-    /// when the portal trusts it).
-    pub max_websockets_per_address: usize,
-}
-
-impl Default for ConnectionSettings {
-    fn default() -> Self {
-        ConnectionSettings {
-            header_read_timeout: Duration::from_secs(20),
-            max_connections: 10_000,
-            max_connections_per_address: 256,
-            max_websockets: 8_000,
-            max_websockets_per_address: 100,
-        }
-    }
-}
+use crate::settings::ConnectionSettings;
 
 /// What a refused client is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,12 +100,12 @@ impl Occupancy {
 
     /// Admits a TCP connection from `peer`, or says which cap it meets.
     pub fn enter_connection(self: &Arc<Self>, peer: IpAddr) -> Result<Permit, Refusal> {
-        let address = crate::help::visitor::client_address_of(&axum::http::HeaderMap::new(), Some(peer), false);
+        let address = client_address_of(&axum::http::HeaderMap::new(), Some(peer), false);
         let (total, per_address) = (self.settings.max_connections, self.settings.max_connections_per_address);
         self.enter(Kind::Connection, address, total, per_address)
     }
 
-    /// Admits a WebSocket from `client` (a [`crate::help::visitor::client_address_of`] key).
+    /// Admits a WebSocket from `client` (a [`client_address_of`] key).
     pub fn enter_websocket(self: &Arc<Self>, client: String) -> Result<Permit, Refusal> {
         let (total, per_address) = (self.settings.max_websockets, self.settings.max_websockets_per_address);
         self.enter(Kind::WebSocket, client, total, per_address)
@@ -275,9 +247,51 @@ fn serve_one(
     }
 }
 
+/// The client's address, as a rate-limit key: the connection's peer, or with
+/// `trust_forwarded_for` the last address in `X-Forwarded-For` (the one the
+/// reverse proxy in front of Rapport appended). IPv6 clients are grouped by
+/// their /64, since one subscriber commonly holds a whole /64.
+pub fn client_address<B>(request: &Request<B>, trust_forwarded_for: bool) -> String {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
+    client_address_of(request.headers(), peer, trust_forwarded_for)
+}
+
+/// [`client_address`] from a request's headers and its peer's address.
+pub fn client_address_of(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> String {
+    let forwarded = trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
+    match forwarded.or(peer) {
+        Some(IpAddr::V4(address)) => address.to_string(),
+        Some(IpAddr::V6(address)) => match address.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let segments = address.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
+            }
+        },
+        // Served without connection info (a test harness calling the router
+        // directly): everyone shares one counter.
+        None => "unknown".to_owned(),
+    }
+}
+
+fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
+    let value = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).next_back()?;
+    value.rsplit(',').next()?.trim().parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
+
+    fn request(peer: &str, forwarded: Option<&str>) -> Request<()> {
+        let mut request = Request::new(());
+        request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        if let Some(forwarded) = forwarded {
+            request.headers_mut().insert("x-forwarded-for", HeaderValue::from_str(forwarded).unwrap());
+        }
+        request
+    }
 
     fn settings(per_address: usize, total: usize) -> ConnectionSettings {
         ConnectionSettings {
@@ -336,5 +350,15 @@ mod tests {
         let (head, body) = text.split_once("\r\n\r\n").unwrap();
         assert!(head.contains(&format!("Content-Length: {}", body.len())), "{head}");
         serde_json::from_str::<serde_json::Value>(body).unwrap();
+    }
+
+    #[test]
+    fn the_client_address_comes_from_the_connection_unless_a_proxy_is_trusted() {
+        assert_eq!(client_address(&request("10.0.0.1:5000", Some("1.2.3.4")), false), "10.0.0.1");
+        assert_eq!(client_address(&request("10.0.0.1:5000", Some("9.9.9.9, 1.2.3.4")), true), "1.2.3.4");
+        assert_eq!(client_address(&request("10.0.0.1:5000", Some("garbage")), true), "10.0.0.1");
+        assert_eq!(client_address(&request("[2001:db8:1:2:3:4:5:6]:80", None), false), "2001:db8:1:2::/64");
+        assert_eq!(client_address(&request("[::ffff:1.2.3.4]:80", None), false), "1.2.3.4");
+        assert_eq!(client_address(&Request::new(()), false), "unknown");
     }
 }

@@ -17,7 +17,7 @@ use super::{Params, ParamsError, xml_escape};
 
 /// What one voice request says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallReport {
+pub struct VoiceRequest {
     /// The call's sid.
     pub sid: String,
     /// The customer's number: `From` on an inbound call, `To` on an outbound one.
@@ -37,7 +37,7 @@ pub struct CallReport {
 }
 
 /// Reads a voice request's fields.
-pub fn parse_call(params: &Params, received_at: Timestamp) -> Result<CallReport, ParamsError> {
+pub fn parse_call(params: &Params, received_at: Timestamp) -> Result<VoiceRequest, ParamsError> {
     let sid = params.require("CallSid")?;
     let outbound = params.get("Direction").is_some_and(|direction| direction.starts_with("outbound"));
     let (field, number) = if outbound { ("To", params.require("To")?) } else { ("From", params.require("From")?) };
@@ -55,7 +55,7 @@ pub fn parse_call(params: &Params, received_at: Timestamp) -> Result<CallReport,
         ),
         None => None,
     };
-    Ok(CallReport {
+    Ok(VoiceRequest {
         sid: sid.to_owned(),
         customer,
         at,
@@ -67,7 +67,7 @@ pub fn parse_call(params: &Params, received_at: Timestamp) -> Result<CallReport,
     })
 }
 
-impl CallReport {
+impl VoiceRequest {
     /// The call's message on its ticket: "Call from +…", named
     /// `twilio:call:<CallSid>` so each call is filed once.
     pub fn message(&self, team: Option<TeamId>, received_at: Timestamp) -> InboundMessage {
@@ -180,7 +180,7 @@ pub fn empty() -> String {
 mod tests {
     use super::*;
 
-    fn report(body: &str) -> CallReport {
+    fn request(body: &str) -> VoiceRequest {
         parse_call(&Params::parse(body.as_bytes()), Timestamp(5_000)).unwrap()
     }
 
@@ -191,7 +191,7 @@ mod tests {
 
     #[test]
     fn an_incoming_call_names_the_caller() {
-        let call = report(INCOMING);
+        let call = request(INCOMING);
         assert_eq!(call.sid, "CA1234567890ABCDE");
         assert_eq!(call.customer, Identity::phone("+12349013030").unwrap());
         assert_eq!(call.at, Timestamp(5_000));
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn status_callbacks_queue_results_and_recordings_become_events() {
-        let dated = report(
+        let dated = request(
             "CallSid=CA1&From=%2B12349013030&CallStatus=in-progress&Timestamp=Mon%2C+16+Aug+2010+03%3A45%3A01+%2B0000",
         );
         assert_eq!(dated.status_event(), Some(CallEvent::Answered(Timestamp(1_281_930_301_000))));
@@ -216,24 +216,24 @@ mod tests {
             ("failed", true),
             ("queued", false),
         ] {
-            let call = report(&format!("CallSid=CA1&From=%2B12349013030&CallStatus={status}"));
+            let call = request(&format!("CallSid=CA1&From=%2B12349013030&CallStatus={status}"));
             assert_eq!(call.status_event() == Some(CallEvent::Ended(Timestamp(5_000))), ends, "{status}");
         }
-        let bridged = report("CallSid=CA1&From=%2B12349013030&QueueResult=bridged&QueueTime=42");
+        let bridged = request("CallSid=CA1&From=%2B12349013030&QueueResult=bridged&QueueTime=42");
         assert_eq!(bridged.queue_event(), Some(CallEvent::Bridged { queue_ms: 42_000, at: Timestamp(5_000) }));
-        let hangup = report("CallSid=CA1&From=%2B12349013030&QueueResult=hangup&QueueTime=7");
+        let hangup = request("CallSid=CA1&From=%2B12349013030&QueueResult=hangup&QueueTime=7");
         assert_eq!(hangup.queue_event(), Some(CallEvent::Ended(Timestamp(5_000))));
-        assert_eq!(report("CallSid=CA1&From=%2B12349013030&QueueResult=leave").queue_event(), None);
-        let recording = report(
+        assert_eq!(request("CallSid=CA1&From=%2B12349013030&QueueResult=leave").queue_event(), None);
+        let recording = request(
             "CallSid=CA1&From=%2B12349013030&RecordingUrl=https%3A%2F%2Fapi.twilio.com%2FRE1&RecordingDuration=12",
         );
         assert_eq!(
             recording.voicemail_event(),
             Some(CallEvent::Voicemail { at: Timestamp(5_000), url: "https://api.twilio.com/RE1".into() })
         );
-        let outbound = report("CallSid=CA2&From=%2B18005551212&To=%2B12349013030&Direction=outbound-api");
+        let outbound = request("CallSid=CA2&From=%2B18005551212&To=%2B12349013030&Direction=outbound-api");
         assert_eq!(outbound.customer.value, "+12349013030");
-        assert_eq!(report("CallSid=CA1&From=%2B12349013030&Digits=1").digits.as_deref(), Some("1"));
+        assert_eq!(request("CallSid=CA1&From=%2B12349013030&Digits=1").digits.as_deref(), Some("1"));
     }
 
     #[test]

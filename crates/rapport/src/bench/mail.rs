@@ -1,6 +1,6 @@
 //! `rapport bench --mail N`: email intake throughput.
 //!
-//! Files N typical messages through [`rapport_server::mail::file_email`], the
+//! Files N typical messages through [`rapport_server::workers::mail::file_email`], the
 //! function `rapport mailgate` and the IMAP poller call, in process, with
 //! `--concurrency` messages in flight (an MTA delivers in parallel). About a
 //! third are replies that thread onto earlier tickets; every new ticket queues
@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use rapport_server::mail::{MailSettings, file_email};
+use rapport_server::settings::MailSettings;
+use rapport_server::workers::mail::file_email;
 use rapport_store::{Store, StoreOptions};
 use serde::Serialize;
 
@@ -104,7 +105,7 @@ pub async fn run(
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(raw) = corpus.get(index) else { break };
                 let start = Instant::now();
-                file_email(&store, &settings, raw, None, rapport_server::now()).await?;
+                file_email(&store, &settings, raw, None, rapport_server::Clock::system().now()).await?;
                 latencies.push(start.elapsed());
                 progress.inc(1);
             }

@@ -91,7 +91,7 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     let database = super::database_kind(&url);
     let store = Store::open(&url, StoreOptions::default()).await.context("opening the benchmark database")?;
     anyhow::ensure!(store.count_tickets().await? == 0, "the benchmark database must be empty");
-    let now = rapport_server::now();
+    let now = rapport_server::Clock::system().now();
     store.install_default_policies(now).await?;
 
     let started = Instant::now();
@@ -114,7 +114,7 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     let started = Instant::now();
     let mut projected = 0;
     loop {
-        let taken = store.project_changed(2_000, rapport_server::now()).await?;
+        let taken = store.project_changed(2_000, rapport_server::Clock::system().now()).await?;
         projected += taken;
         if taken == 0 {
             break;
@@ -183,14 +183,14 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
 
     // The timer pass, with the server stopped so only the pass runs.
     for index in 0..load.rules {
-        store.insert_rule(timer_rule(index)?, None, rapport_server::now()).await?;
+        store.insert_rule(timer_rule(index)?, None, rapport_server::Clock::system().now()).await?;
     }
     let mut fired = rapport_store::FiredMemory::default();
     let started = Instant::now();
-    let first = store.run_timers(rapport_server::now(), &mut fired).await?;
+    let first = store.run_timers(rapport_server::Clock::system().now(), &mut fired).await?;
     let timer_first_pass = started.elapsed();
     let started = Instant::now();
-    store.run_timers(rapport_server::now(), &mut fired).await?;
+    store.run_timers(rapport_server::Clock::system().now(), &mut fired).await?;
     let timer_steady_pass = started.elapsed();
     // A restart: the server's first pass after it, remembering the firings
     // already enqueued from the jobs table (as the server does), and, for
@@ -198,10 +198,10 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     let started = Instant::now();
     let mut after_restart = rapport_store::FiredMemory::default();
     let timer_restart_remembered = store.remember_firings(&mut after_restart).await?;
-    store.run_timers(rapport_server::now(), &mut after_restart).await?;
+    store.run_timers(rapport_server::Clock::system().now(), &mut after_restart).await?;
     let timer_restart_pass = started.elapsed();
     let started = Instant::now();
-    store.run_timers(rapport_server::now(), &mut rapport_store::FiredMemory::default()).await?;
+    store.run_timers(rapport_server::Clock::system().now(), &mut rapport_store::FiredMemory::default()).await?;
     let timer_forgetful_pass = started.elapsed();
     store.close().await;
     drop(scratch);

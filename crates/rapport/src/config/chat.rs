@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::bail;
 use serde::Deserialize;
 
-use rapport_server::chat::ChatSettings;
+use rapport_server::settings::ChatSettings;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]

@@ -2,7 +2,7 @@
 //! connections and WebSockets (`rapport_server::connections`).
 
 use anyhow::bail;
-use rapport_server::connections::ConnectionSettings;
+use rapport_server::settings::ConnectionSettings;
 
 use super::RawServer;
 

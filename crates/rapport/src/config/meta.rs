@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use rapport_server::hooks::{MessengerSettings, TemplateSettings, WhatsappSettings};
+use rapport_server::settings::{MessengerSettings, TemplateSettings, WhatsappSettings};
 
 /// The Graph API version Rapport is written against.
 pub const GRAPH_API_BASE: &str = "https://graph.facebook.com/v21.0";

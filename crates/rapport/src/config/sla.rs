@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::bail;
 use serde::Deserialize;
 
-use rapport_server::automation::AutomationSettings;
+use rapport_server::settings::AutomationSettings;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]

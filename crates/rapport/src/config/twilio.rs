@@ -4,7 +4,7 @@
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use rapport_server::hooks::TwilioSettings;
+use rapport_server::settings::TwilioSettings;
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]

@@ -100,7 +100,7 @@ struct Planned<'a> {
 
 /// Loads the demo into an empty database; returns a one-line summary.
 pub async fn load(store: &Store, matrix: &PriorityMatrix, progress: Progress) -> anyhow::Result<String> {
-    load_at(store, matrix, progress, rapport_server::now()).await
+    load_at(store, matrix, progress, rapport_server::Clock::system().now()).await
 }
 
 /// [`load`] as if it were `now`: the demo's history ends then.
@@ -410,7 +410,7 @@ pub async fn welcome(store: &Store) -> anyhow::Result<Welcome> {
         let mut rng = rand::rng();
         (0..16).map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rng.random_range(0..32)])).collect()
     };
-    let hash = rapport_server::auth::hash_password(&password)?;
+    let hash = rapport_server::http::auth::hash_password(&password)?;
     store.update_agent(admin.id, AgentChanges { password_hash: Some(hash), ..Default::default() }).await?;
     let token = token::create_token(store, &admin, "demo".to_owned()).await?;
     Ok(Welcome::Minted { email: admin.email, password, token })
@@ -459,7 +459,7 @@ mod tests {
             panic!("the first welcome mints a sign-in")
         };
         let hash = store.find_password_hash(admin.id).await.unwrap().unwrap();
-        assert!(rapport_server::auth::verify_password(&password, &hash));
+        assert!(rapport_server::http::auth::verify_password(&password, &hash));
         assert!(token.len() > 20);
         assert!(matches!(welcome(&store).await.unwrap(), Welcome::Existing { .. }));
         assert_eq!(store.list_tokens().await.unwrap().len(), 1);

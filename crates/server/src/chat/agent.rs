@@ -12,7 +12,6 @@ use rapport_core::{Agent, Timestamp};
 use tokio::sync::mpsc;
 
 use super::hub::{Frame, Hub, encode};
-use crate::now;
 
 /// Frames waiting for a slow agent client before the connection is dropped.
 const OUTLET_CAPACITY: usize = 4096;
@@ -66,7 +65,7 @@ pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, token_has
     }
     let (handed_back, assigned) = hub.agent_disconnected(agent.id, connection);
     for chat in handed_back {
-        if let Err(error) = hub.store().update_chat_state(chat, ChatState::Queued, None, now()).await {
+        if let Err(error) = hub.store().update_chat_state(chat, ChatState::Queued, None, hub.now()).await {
             tracing::warn!(%error, chat = chat.0, "recording a chat waiting again");
         }
     }
@@ -104,7 +103,7 @@ async fn handle(socket: &mut WebSocket, hub: &Hub, agent: &Agent, text: &str) ->
                 return not_yours(socket, chat).await;
             }
             let (_, assigned) = hub.end_chat(chat);
-            if let Err(error) = hub.store().update_chat_state(chat, ChatState::Ended, None, now()).await {
+            if let Err(error) = hub.store().update_chat_state(chat, ChatState::Ended, None, hub.now()).await {
                 tracing::warn!(%error, chat = chat.0, "recording a chat's end");
             }
             hub.carry_out(assigned).await;
@@ -126,7 +125,7 @@ async fn message(
         return error_frame(socket, "invalid_message", &format!("text {error}")).await;
     }
     let Some(ticket) = hub.ticket_held_by(agent.id, chat) else { return not_yours(socket, chat).await };
-    let at: Timestamp = now();
+    let at: Timestamp = hub.now();
     let external_id = agent_external_id(agent.id, &client_id);
     let reply = match hub.store().add_chat_reply(chat, ticket, agent.id, external_id, text.clone(), at).await {
         Ok(reply) => reply,

@@ -5,7 +5,7 @@
 //! channels of the connections concerned with `try_send` (never waiting),
 //! and unlocks; nothing awaits under the lock. Work that needs the database
 //! (recording an assignment, loading the transcript an agent is shown) is
-//! done by [`Hub::carry_out`] between two short locks. A channel that is full
+//! done by `Hub::carry_out` between two short locks. A channel that is full
 //! belongs to a connection that stopped reading: the hub forgets it, which
 //! ends that connection, and its client resumes from the transcript.
 
@@ -14,14 +14,14 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use rapport_core::chat::{AgentEvent, ChatId, ChatState, TranscriptLine, VisitorEvent, VisitorId};
-use rapport_core::{AgentId, MessageId, TicketId};
+use rapport_core::{AgentId, MessageId, TicketId, Timestamp};
 use rapport_store::{ChatSession, Store};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 
-use super::ChatSettings;
 use super::state::{AgentPeer, Peer, State};
-use crate::now;
+use crate::settings::ChatSettings;
+use crate::state::Clock;
 
 /// One frame for a connection: serialised once, shared by reference count.
 /// `message` names the transcript line it carries, if any, so a visitor's
@@ -53,6 +53,7 @@ pub struct Hub {
 struct Inner {
     state: Mutex<State>,
     store: Store,
+    clock: Clock,
     settings: ChatSettings,
 }
 
@@ -70,9 +71,14 @@ pub(crate) struct ChatView {
 pub(crate) struct Assigned(pub(super) Vec<(ChatId, AgentId)>);
 
 impl Hub {
-    /// A hub over `store` with `settings`.
-    pub fn new(store: Store, settings: ChatSettings) -> Hub {
-        Hub { inner: Arc::new(Inner { state: Mutex::new(State::default()), store, settings }) }
+    /// A hub over `store` with `settings`, reading time from `clock`.
+    pub fn new(store: Store, clock: Clock, settings: ChatSettings) -> Hub {
+        Hub { inner: Arc::new(Inner { state: Mutex::new(State::default()), store, clock, settings }) }
+    }
+
+    /// Now, by the server's clock: what chat lines and state changes are stamped with.
+    pub(crate) fn now(&self) -> Timestamp {
+        self.inner.clock.now()
     }
 
     pub(crate) fn store(&self) -> &Store {
@@ -140,7 +146,7 @@ impl Hub {
         if let Some(view) = hub.view_of(&session.visitor) {
             return (Some(view), Assigned(Vec::new()));
         }
-        hub.insert_chat(session.id, session.visitor.clone(), ticket, state, now(), session.email.clone());
+        hub.insert_chat(session.id, session.visitor.clone(), ticket, state, self.now(), session.email.clone());
         let assigned = hub.rebalance(&self.inner.settings);
         (hub.view_of(&session.visitor), assigned)
     }
@@ -159,7 +165,7 @@ impl Hub {
         state: ChatState,
     ) -> (ChatView, Assigned) {
         let mut hub = self.lock();
-        hub.insert_chat(chat, visitor.clone(), ticket, state, now(), None);
+        hub.insert_chat(chat, visitor.clone(), ticket, state, self.now(), None);
         if state == ChatState::Offline {
             hub.tell_offline(chat);
         }
@@ -171,7 +177,7 @@ impl Hub {
     /// An offline chat whose visitor writes again while agents are online waits again.
     pub(crate) fn requeue(&self, chat: ChatId) -> Assigned {
         let mut hub = self.lock();
-        let at = now();
+        let at = self.now();
         match hub.chats.get_mut(&chat) {
             Some(entry) if entry.state == ChatState::Offline => {
                 entry.state = ChatState::Queued;
@@ -292,7 +298,7 @@ impl Hub {
         }
         hub.agents.remove(&agent);
         let handed_back = hub.desk.agent_offline(agent);
-        let at = now();
+        let at = self.now();
         for chat in &handed_back {
             if let Some(entry) = hub.chats.get_mut(chat) {
                 entry.state = ChatState::Queued;
@@ -316,7 +322,7 @@ impl Hub {
     pub(crate) fn agent_line(&self, chat: ChatId, line: TranscriptLine) {
         let id = line.id;
         let frame = encode(&VisitorEvent::Message(line), Some(id));
-        let at = now();
+        let at = self.now();
         let mut hub = self.lock();
         let first_answer = match hub.chats.get_mut(&chat) {
             Some(entry) if !entry.answered => {
@@ -363,7 +369,7 @@ impl Hub {
     /// them (to record, then [`Hub::announce_offline`]).
     pub(crate) fn expire_waiting(&self) -> Vec<ChatId> {
         let limit = i64::try_from(self.inner.settings.offline_after.as_millis()).unwrap_or(i64::MAX);
-        let at = now();
+        let at = self.now();
         let mut hub = self.lock();
         let expired: Vec<ChatId> = hub
             .desk
@@ -389,7 +395,9 @@ impl Hub {
     /// who joined.
     pub(crate) async fn carry_out(&self, assigned: Assigned) {
         for (chat, agent) in assigned.0 {
-            if let Err(error) = self.inner.store.update_chat_state(chat, ChatState::Active, Some(agent), now()).await {
+            if let Err(error) =
+                self.inner.store.update_chat_state(chat, ChatState::Active, Some(agent), self.now()).await
+            {
                 tracing::warn!(%error, chat = chat.0, "recording a chat assignment");
             }
             let Some(ticket) = self.lock().chats.get(&chat).map(|entry| entry.ticket) else { continue };
@@ -433,7 +441,8 @@ impl Hub {
                 _ = stopped.changed() => return,
             }
             for chat in self.expire_waiting() {
-                if let Err(error) = self.inner.store.update_chat_state(chat, ChatState::Offline, None, now()).await {
+                if let Err(error) = self.inner.store.update_chat_state(chat, ChatState::Offline, None, self.now()).await
+                {
                     tracing::warn!(%error, chat = chat.0, "recording a chat gone to email");
                 }
                 self.announce_offline(chat);

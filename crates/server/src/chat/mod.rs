@@ -14,12 +14,11 @@
 //! instance's hub: run one instance for chat, or route `/chat/` stickily.
 
 mod agent;
-mod hub;
+pub mod hub;
 mod state;
 mod visitor;
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -33,12 +32,13 @@ use serde::Deserialize;
 use rapport_core::chat::{Party, TranscriptLine};
 use rapport_store::{OutboxItem, SendOutcome};
 
-use crate::AppState;
-use crate::auth::hash_token;
 use crate::connections::Refusal;
-use crate::error::ApiError;
+use crate::http::auth::hash_token;
+use crate::http::error::ApiError;
+use crate::settings::ChatSettings;
+use crate::state::AppState;
 
-pub use hub::Hub;
+use hub::Hub;
 
 /// The widget, served as is (no build step).
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
@@ -52,37 +52,6 @@ pub const BEARER_PROTOCOL_PREFIX: &str = "bearer.";
 
 /// Frames larger than this are refused (a chat message is at most 64 KiB of text).
 const MAX_FRAME_BYTES: usize = 96 * 1024;
-
-/// Live-chat settings (`[chat]`).
-#[derive(Debug, Clone)]
-pub struct ChatSettings {
-    /// Serve the widget and the chat sockets (default true).
-    pub enabled: bool,
-    /// Origins (`https://shop.example.com`) whose pages may open the visitor
-    /// socket; `*` allows any. Empty (the default): pages on Rapport's own
-    /// host only. Clients that send no `Origin` (not browsers) are allowed.
-    pub allowed_origins: Vec<String>,
-    /// How long a chat waits for an agent before it becomes a ticket answered
-    /// by email (default 2 minutes). With no agent online it does at once.
-    pub offline_after: Duration,
-    /// How many chats an agent takes at once unless their own capacity is set (default 3).
-    pub default_capacity: usize,
-    /// How often the server pings each socket; one silent for two intervals
-    /// is closed (default 30 s).
-    pub ping_interval: Duration,
-}
-
-impl Default for ChatSettings {
-    fn default() -> Self {
-        ChatSettings {
-            enabled: true,
-            allowed_origins: Vec::new(),
-            offline_after: Duration::from_secs(120),
-            default_capacity: 3,
-            ping_interval: Duration::from_secs(30),
-        }
-    }
-}
 
 /// The chat routes; empty when chat is disabled.
 pub fn router(settings: &ChatSettings, hub: Hub) -> Router<AppState> {
@@ -137,7 +106,7 @@ async fn visitor_socket(
         return (StatusCode::FORBIDDEN, Json(body)).into_response();
     }
     let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
-    let client = crate::help::visitor::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
+    let client = crate::connections::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
     let permit = match state.occupancy.enter_websocket(client.clone()) {
         Ok(permit) => permit,
         Err(refusal) => return too_many_sockets(refusal),
@@ -198,7 +167,7 @@ async fn agent_socket(
         upgrade.set_selected_protocol(HeaderValue::from_static(AGENT_PROTOCOL));
     }
     let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
-    let client = crate::help::visitor::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
+    let client = crate::connections::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
     let permit = match state.occupancy.enter_websocket(client) {
         Ok(permit) => permit,
         Err(refusal) => return Ok(too_many_sockets(refusal)),
@@ -223,7 +192,7 @@ pub fn deliver(hub: &Hub, item: &OutboxItem) -> SendOutcome {
         from,
         name: item.payload.author_name.clone(),
         text: item.payload.text.clone(),
-        at: crate::now(),
+        at: hub.now(),
     };
     hub.deliver_reply(ticket, line);
     SendOutcome::Sent

@@ -12,8 +12,8 @@ use rapport_core::chat::{
 use rapport_core::{AgentId, TicketId, Timestamp};
 use tokio::sync::mpsc;
 
-use super::ChatSettings;
 use super::hub::{Assigned, ChatView, Frame, Outlet, encode};
+use crate::settings::ChatSettings;
 
 /// What the hub's lock guards.
 #[derive(Default)]

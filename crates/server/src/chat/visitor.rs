@@ -15,7 +15,6 @@ use rapport_store::{CallbackSource, FileInbound, Filed, NewCallback, RateCheck};
 use tokio::sync::mpsc;
 
 use super::hub::{ChatView, Frame, Hub, encode};
-use crate::now;
 
 /// How long a new connection has to say `hello`.
 const HELLO_WITHIN: Duration = Duration::from_secs(10);
@@ -121,7 +120,7 @@ impl Session {
                 let (view, assigned) = self.hub.adopt(&session);
                 if was_active
                     && let Err(error) =
-                        self.hub.store().update_chat_state(session.id, ChatState::Queued, None, now()).await
+                        self.hub.store().update_chat_state(session.id, ChatState::Queued, None, self.hub.now()).await
                 {
                     tracing::warn!(%error, "recording a resumed chat as waiting");
                 }
@@ -179,7 +178,8 @@ impl Session {
             VisitorRequest::End => {
                 if let Some(chat) = self.chat.take() {
                     let (_, assigned) = self.hub.end_chat(chat.id);
-                    if let Err(error) = self.hub.store().update_chat_state(chat.id, ChatState::Ended, None, now()).await
+                    if let Err(error) =
+                        self.hub.store().update_chat_state(chat.id, ChatState::Ended, None, self.hub.now()).await
                     {
                         tracing::warn!(%error, "recording a chat's end");
                     }
@@ -198,7 +198,7 @@ impl Session {
         let Ok(sender) = Identity::chat(self.visitor.as_str()) else {
             return error_frame(socket, "invalid_visitor", "the visitor id is not usable").await;
         };
-        let at = now();
+        let at = self.hub.now();
         if self.chat.is_none() {
             // A new conversation: counted like a web form request from this address.
             let key = self.limit.key.clone();
@@ -253,7 +253,7 @@ impl Session {
         match self.chat.clone() {
             None => {
                 let state = self.hub.initial_state();
-                let id = match self.hub.store().insert_chat(&self.visitor, ticket, state, now()).await {
+                let id = match self.hub.store().insert_chat(&self.visitor, ticket, state, self.hub.now()).await {
                     Ok(id) => id,
                     Err(error) => {
                         tracing::warn!(%error, "starting a chat session");
@@ -275,7 +275,7 @@ impl Session {
                 if chat.state == ChatState::Offline && self.hub.agents_online() > 0 {
                     let assigned = self.hub.requeue(chat.id);
                     if let Err(error) =
-                        self.hub.store().update_chat_state(chat.id, ChatState::Queued, None, now()).await
+                        self.hub.store().update_chat_state(chat.id, ChatState::Queued, None, self.hub.now()).await
                     {
                         tracing::warn!(%error, "recording a chat waiting again");
                     }
@@ -297,7 +297,7 @@ impl Session {
             Err(error) => return error_frame(socket, "invalid_email", &error.to_string()).await,
         };
         let address = email.value.clone();
-        if let Err(error) = self.hub.store().record_chat_email(chat.id, chat.ticket, email, now()).await {
+        if let Err(error) = self.hub.store().record_chat_email(chat.id, chat.ticket, email, self.hub.now()).await {
             tracing::warn!(%error, "recording a chat visitor's email address");
             return error_frame(socket, "not_stored", "the address could not be stored; send it again").await;
         }
@@ -320,7 +320,7 @@ impl Session {
             ticket: self.chat.as_ref().map(|chat| chat.ticket),
             source: CallbackSource::Chat,
             call_sid: None,
-            now: now(),
+            now: self.hub.now(),
         };
         let store = self.hub.store();
         let callback = match store.request_callback(request).await {

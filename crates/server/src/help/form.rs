@@ -12,7 +12,7 @@ use rapport_core::message::MAX_TEXT_BYTES;
 use rapport_core::{Identity, InboundAttachment};
 
 use super::page::{FieldError, human_size};
-use crate::attachments::{MAX_FILES, clean_content_type, clean_filename};
+use crate::http::files::{MAX_FILES, clean_content_type, clean_filename};
 
 /// The longest name accepted, in characters.
 const MAX_NAME_CHARS: usize = 200;

@@ -1,11 +1,8 @@
-//! Who is on the other end of a help-page request: the client's address (for
-//! the per-IP rate limit), the session cookie, and the random secrets behind
-//! links and sessions.
+//! Who is on the other end of a help-page request: the session cookie and
+//! the random secrets behind links and sessions. (The client's address, for
+//! the per-IP rate limit, is `connections::client_address`.)
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Request, header};
+use axum::http::{HeaderMap, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -32,38 +29,6 @@ pub fn hash_secret(secret: &str) -> String {
 /// without asking the database.
 pub fn well_formed(secret: &str) -> bool {
     secret.len() == SECRET_CHARS && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// The client's address, as a rate-limit key: the connection's peer, or with
-/// `trust_forwarded_for` the last address in `X-Forwarded-For` (the one the
-/// reverse proxy in front of Rapport appended). IPv6 clients are grouped by
-/// their /64, since one subscriber commonly holds a whole /64.
-pub fn client_address<B>(request: &Request<B>, trust_forwarded_for: bool) -> String {
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(address)| address.ip());
-    client_address_of(request.headers(), peer, trust_forwarded_for)
-}
-
-/// [`client_address`] from a request's headers and its peer's address.
-pub fn client_address_of(headers: &HeaderMap, peer: Option<IpAddr>, trust_forwarded_for: bool) -> String {
-    let forwarded = trust_forwarded_for.then(|| forwarded_for(headers)).flatten();
-    match forwarded.or(peer) {
-        Some(IpAddr::V4(address)) => address.to_string(),
-        Some(IpAddr::V6(address)) => match address.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let segments = address.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", segments[0], segments[1], segments[2], segments[3])
-            }
-        },
-        // Served without connection info (a test harness calling the router
-        // directly): everyone shares one counter.
-        None => "unknown".to_owned(),
-    }
-}
-
-fn forwarded_for(headers: &HeaderMap) -> Option<IpAddr> {
-    let value = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok()).next_back()?;
-    value.rsplit(',').next()?.trim().parse().ok()
 }
 
 /// The session secret from the request's cookies, if it has a well-formed one.
@@ -98,25 +63,6 @@ pub fn expired_cookie(secure: bool) -> String {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
-
-    fn request(peer: &str, forwarded: Option<&str>) -> Request<()> {
-        let mut request = Request::new(());
-        request.extensions_mut().insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-        if let Some(forwarded) = forwarded {
-            request.headers_mut().insert("x-forwarded-for", HeaderValue::from_str(forwarded).unwrap());
-        }
-        request
-    }
-
-    #[test]
-    fn the_client_address_comes_from_the_connection_unless_a_proxy_is_trusted() {
-        assert_eq!(client_address(&request("10.0.0.1:5000", Some("1.2.3.4")), false), "10.0.0.1");
-        assert_eq!(client_address(&request("10.0.0.1:5000", Some("9.9.9.9, 1.2.3.4")), true), "1.2.3.4");
-        assert_eq!(client_address(&request("10.0.0.1:5000", Some("garbage")), true), "10.0.0.1");
-        assert_eq!(client_address(&request("[2001:db8:1:2:3:4:5:6]:80", None), false), "2001:db8:1:2::/64");
-        assert_eq!(client_address(&request("[::ffff:1.2.3.4]:80", None), false), "1.2.3.4");
-        assert_eq!(client_address(&Request::new(()), false), "unknown");
-    }
 
     #[test]
     fn cookies_are_read_and_secrets_checked() {

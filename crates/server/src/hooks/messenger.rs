@@ -21,26 +21,10 @@ use rapport_core::{Channel, Identity};
 use rapport_store::{OutboxItem, QuarantineReason, SendOutcome, Store};
 
 use super::whatsapp::{answer_handshake, check_signature, file_messages, outcome, record_receipts, try_again_later};
-use crate::body::HookBody;
-use crate::error::ApiError;
-use crate::{AppState, now};
-use rapport_core::Secret;
-
-/// Messenger and Instagram settings (`[messenger]` in the configuration).
-#[derive(Debug, Clone)]
-pub struct MessengerSettings {
-    /// The Meta app's secret: every notification is signed with it.
-    pub app_secret: Secret,
-    /// The token Meta echoes in the subscription handshake.
-    pub verify_token: Secret,
-    /// The Page's access token (`pages_messaging`, and `instagram_manage_messages` for Instagram).
-    pub page_access_token: Secret,
-    /// The Graph API's address, with its version (a local stand-in in tests).
-    pub api_base: String,
-    /// The message tag replies outside the 24-hour window are sent with
-    /// (normally `HUMAN_AGENT`); without one, such replies fail.
-    pub message_tag: Option<String>,
-}
+use crate::http::body::HookBody;
+use crate::http::error::ApiError;
+use crate::settings::MessengerSettings;
+use crate::state::{AppState, Clock};
 
 /// `/hooks/messenger`.
 pub(super) fn router() -> Router<AppState> {
@@ -66,7 +50,7 @@ async fn notification(
 ) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.messenger else { return Err(not_configured()) };
     check_signature(settings.app_secret.expose(), &headers, &body)?;
-    let received_at = now();
+    let received_at = state.now();
     let mut notification = match parse_notification(&body, None, received_at) {
         Ok(notification) => notification,
         Err(error) => {
@@ -101,15 +85,18 @@ pub struct MessengerOutbound {
     client: MessengerClient,
     message_tag: Option<String>,
     store: Store,
+    /// Where now comes from: the service window is judged by it.
+    clock: Clock,
 }
 
 impl MessengerOutbound {
     /// Sends with `settings`; reads the service window from `store`.
-    pub fn new(settings: &MessengerSettings, store: Store) -> MessengerOutbound {
+    pub fn new(settings: &MessengerSettings, store: Store, clock: Clock) -> MessengerOutbound {
         MessengerOutbound {
             client: MessengerClient::new(&settings.api_base, settings.page_access_token.expose()),
             message_tag: settings.message_tag.clone(),
             store,
+            clock,
         }
     }
 
@@ -135,7 +122,7 @@ impl MessengerOutbound {
                 Err(error) => return outcome(Err(error)),
             }
         }
-        let window = service_window(item.channel, last, now());
+        let window = service_window(item.channel, last, self.clock.now());
         let text = &item.payload.text;
         let tagged = self.message_tag.as_deref();
         let (sent, tag) = if needs_template(window) {

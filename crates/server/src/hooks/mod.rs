@@ -4,22 +4,18 @@
 //! provider's retry of the same message is filed once), and answers 200 once
 //! the message is stored, so the provider stops retrying only then.
 //!
-//! One module per provider; each owns its settings (a section of the
-//! configuration file) and its routes.
+//! One module per provider, with its routes and its way out for the outbox
+//! worker; its settings (a section of the configuration file) are in
+//! `settings`.
 
-mod messenger;
-mod telegram;
-mod twilio;
-mod whatsapp;
+pub mod messenger;
+pub mod telegram;
+pub mod twilio;
+pub mod whatsapp;
 
 use axum::Router;
 
-use crate::AppState;
-
-pub use messenger::{MessengerOutbound, MessengerSettings};
-pub use telegram::TelegramSettings;
-pub use twilio::{TwilioOutbound, TwilioSettings};
-pub use whatsapp::{TemplateSettings, WhatsappOutbound, WhatsappSettings};
+use crate::state::AppState;
 
 /// Every provider's routes.
 pub fn router() -> Router<AppState> {

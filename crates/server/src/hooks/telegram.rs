@@ -9,21 +9,9 @@ use rapport_channels::webhook::verify_telegram;
 use rapport_core::Channel;
 use rapport_store::{FileInbound, QuarantineReason};
 
-use crate::body::HookBody;
-use crate::error::ApiError;
-use crate::{AppState, now};
-use rapport_core::Secret;
-
-/// Telegram settings (`[telegram]` in the configuration).
-#[derive(Debug, Clone)]
-pub struct TelegramSettings {
-    /// The bot's token, for sending.
-    pub bot_token: Secret,
-    /// The `secret_token` given to `setWebhook`; every update must carry it.
-    pub secret_token: Secret,
-    /// The Bot API's address (a local stand-in in tests).
-    pub api_base: String,
-}
+use crate::http::body::HookBody;
+use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// `/hooks/telegram`.
 pub(super) fn router() -> Router<AppState> {
@@ -41,7 +29,7 @@ async fn telegram(
     let header = headers.get("x-telegram-bot-api-secret-token").and_then(|value| value.to_str().ok());
     verify_telegram(settings.secret_token.expose(), header)
         .map_err(|_| ApiError::Unauthorized("the X-Telegram-Bot-Api-Secret-Token header is missing or wrong"))?;
-    let received_at = now();
+    let received_at = state.now();
     match parse_update(&body, None, received_at) {
         Ok(Some(message)) => {
             let request = FileInbound {

@@ -24,39 +24,10 @@ use rapport_core::messaging::{needs_template, service_window};
 use rapport_core::{Channel, Identity};
 use rapport_store::{FileInbound, OutboxItem, QuarantineReason, SendOutcome, Store};
 
-use crate::body::HookBody;
-use crate::error::ApiError;
-use crate::{AppState, now};
-use rapport_core::Secret;
-
-/// WhatsApp Cloud API settings (`[whatsapp]` in the configuration).
-#[derive(Debug, Clone)]
-pub struct WhatsappSettings {
-    /// The Meta app's secret: every notification is signed with it.
-    pub app_secret: Secret,
-    /// The token Meta echoes in the subscription handshake.
-    pub verify_token: Secret,
-    /// A system user's access token with `whatsapp_business_messaging`, for sending and media.
-    pub access_token: Secret,
-    /// The business phone number's id (not the number itself).
-    pub phone_number_id: String,
-    /// The Graph API's address, with its version (a local stand-in in tests).
-    pub api_base: String,
-    /// The approved template sent outside the 24-hour window; without one,
-    /// such replies fail.
-    pub template: Option<TemplateSettings>,
-}
-
-/// An approved WhatsApp message template (`[whatsapp.template]`).
-#[derive(Debug, Clone)]
-pub struct TemplateSettings {
-    /// Its name in WhatsApp Manager.
-    pub name: String,
-    /// Its language code, e.g. `en_US`.
-    pub language: String,
-    /// True when its body has one parameter (`{{1}}`) for the reply's text.
-    pub text_parameter: bool,
-}
+use crate::http::body::HookBody;
+use crate::http::error::ApiError;
+use crate::settings::WhatsappSettings;
+use crate::state::{AppState, Clock};
 
 /// `/hooks/whatsapp`.
 pub(super) fn router() -> Router<AppState> {
@@ -141,7 +112,7 @@ async fn notification(
 ) -> Result<Response, ApiError> {
     let Some(settings) = &state.config.whatsapp else { return Err(not_configured()) };
     check_signature(settings.app_secret.expose(), &headers, &body)?;
-    let received_at = now();
+    let received_at = state.now();
     let mut notification = match parse_notification(&body, &settings.phone_number_id, None, received_at) {
         Ok(notification) => notification,
         Err(error) => {
@@ -177,11 +148,13 @@ pub struct WhatsappOutbound {
     client: WhatsappClient,
     template: Option<Template>,
     store: Store,
+    /// Where now comes from: the service window is judged by it.
+    clock: Clock,
 }
 
 impl WhatsappOutbound {
     /// Sends with `settings`; reads the service window from `store`.
-    pub fn new(settings: &WhatsappSettings, store: Store) -> WhatsappOutbound {
+    pub fn new(settings: &WhatsappSettings, store: Store, clock: Clock) -> WhatsappOutbound {
         WhatsappOutbound {
             client: WhatsappClient::new(&settings.api_base, settings.access_token.expose(), &settings.phone_number_id),
             template: settings.template.as_ref().map(|template| Template {
@@ -190,6 +163,7 @@ impl WhatsappOutbound {
                 text_parameter: template.text_parameter,
             }),
             store,
+            clock,
         }
     }
 
@@ -211,7 +185,7 @@ impl WhatsappOutbound {
             },
             None => None,
         };
-        let window = service_window(Channel::Whatsapp, last, now());
+        let window = service_window(Channel::Whatsapp, last, self.clock.now());
         let text = &item.payload.text;
         if !files.is_empty() && needs_template(window) {
             return SendOutcome::Failed(FILES_OUTSIDE_WINDOW.to_owned());

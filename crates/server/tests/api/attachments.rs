@@ -19,11 +19,11 @@ use sha2::{Digest, Sha256};
 use rapport_core::intake::InboundMessage;
 use rapport_core::outbox::OutboundPayload;
 use rapport_core::{Channel, Identity, InboundAttachment, Role};
-use rapport_server::hooks::{MessengerSettings, TelegramSettings, TwilioSettings, WhatsappSettings};
-use rapport_server::{ServerConfig, now};
+use rapport_server::ServerConfig;
+use rapport_server::settings::{MessengerSettings, TelegramSettings, TwilioSettings, WhatsappSettings};
 use rapport_store::{FileInbound, Filed, MagicLink};
 
-use crate::helpers::{Reply, TestAgent, TestApp, spawn_app, spawn_app_at, spawn_app_with};
+use crate::helpers::{Reply, TestAgent, TestApp, now, spawn_app, spawn_app_at, spawn_app_with};
 
 const BOUNDARY: &str = "rapport-attach-boundary-3c9e";
 

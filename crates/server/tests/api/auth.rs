@@ -1,11 +1,10 @@
 //! Tokens (401) and roles (403).
 
 use rapport_core::Role;
-use rapport_server::now;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{id, spawn_app, ticket_body};
+use crate::helpers::{id, now, spawn_app, ticket_body};
 
 #[tokio::test]
 async fn no_token_is_401_with_a_bearer_challenge() {
@@ -139,7 +138,7 @@ async fn agent_json_never_carries_a_password_hash() {
         assert!(!text.contains("argon2") && !text.contains("password"), "{text}");
     }
     let hash = app.store.find_password_hash(rapport_core::AgentId(id(&created.body))).await.expect("reading the hash");
-    assert!(hash.is_some_and(|hash| rapport_server::auth::verify_password("a long password", &hash)));
+    assert!(hash.is_some_and(|hash| rapport_server::http::auth::verify_password("a long password", &hash)));
 }
 
 /// Issue 15: a revoked token kept working for the 5 s its resolution was

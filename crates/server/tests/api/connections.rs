@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use rapport_server::ServerConfig;
-use rapport_server::connections::ConnectionSettings;
+use rapport_server::settings::ConnectionSettings;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

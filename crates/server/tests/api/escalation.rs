@@ -7,7 +7,7 @@ use std::time::Duration;
 use rapport_core::rules::{EscalationPlan, Rule};
 use rapport_core::{AgentId, Author, CustomerId, MessageKind, Role, TeamId, TicketId, Timestamp};
 use rapport_server::ServerConfig;
-use rapport_server::automation::AutomationSettings;
+use rapport_server::settings::AutomationSettings;
 use rapport_store::NewMessage;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

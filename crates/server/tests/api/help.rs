@@ -4,15 +4,15 @@
 use rapport_core::outbox::OutboundPayload;
 use rapport_core::time::DAY;
 use rapport_core::{Identity, Timestamp};
-use rapport_server::help::PortalSettings;
-use rapport_server::{ServerConfig, now};
+use rapport_server::ServerConfig;
+use rapport_server::settings::PortalSettings;
 use rapport_store::{MagicLink, SendOutcome};
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{Reply, TestApp, id, spawn_app, spawn_app_with, ticket_body};
+use crate::helpers::{Reply, TestApp, id, now, spawn_app, spawn_app_with, ticket_body};
 
 const BOUNDARY: &str = "rapport-test-boundary-7d1f";
 
@@ -40,7 +40,7 @@ fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
 }
 
 /// The fields of a good request from `email`.
-fn request_fields(email: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn request_fields(email: &str) -> Vec<(&'static str, String)> {
     vec![
         ("name", "Ann Example".to_owned()),
         ("email", email.to_owned()),
@@ -50,13 +50,13 @@ fn request_fields(email: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn as_refs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     fields.iter().map(|(name, value)| (*name, value.as_str())).collect()
 }
 
 impl TestApp {
     /// Posts a multipart form to `path`, with a session cookie when given; redirects are not followed.
-    async fn post_form(
+    pub(crate) async fn post_form(
         &self,
         path: &str,
         fields: &[(&str, &str)],
@@ -76,12 +76,12 @@ impl TestApp {
     }
 
     /// Posts the help form.
-    async fn submit(&self, fields: &[(&'static str, String)]) -> Reply {
+    pub(crate) async fn submit(&self, fields: &[(&'static str, String)]) -> Reply {
         self.post_form("/help/new", &as_refs(fields), &[], None).await
     }
 
     /// `GET path` without a token, with a session cookie when given.
-    async fn page(&self, path: &str, cookie: Option<&str>) -> Reply {
+    pub(crate) async fn page(&self, path: &str, cookie: Option<&str>) -> Reply {
         let mut builder = self.request(Method::GET, path, None);
         if let Some(cookie) = cookie {
             builder = builder.header(COOKIE, cookie);
@@ -91,7 +91,7 @@ impl TestApp {
 
     /// The payloads of the mail queued since the last call, oldest first; they
     /// count as sent afterwards (no SMTP server runs in these tests).
-    async fn take_mail(&self) -> Vec<OutboundPayload> {
+    pub(crate) async fn take_mail(&self) -> Vec<OutboundPayload> {
         let items = self.store.claim_outbox(now().plus_millis(DAY), 60_000, 100).await.unwrap();
         for item in &items {
             self.store.finish_outbox(item.id, SendOutcome::Sent, now()).await.unwrap();
@@ -101,19 +101,19 @@ impl TestApp {
 }
 
 /// The ticket number in a thank-you page.
-fn ticket_number(page: &str) -> i64 {
+pub(crate) fn ticket_number(page: &str) -> i64 {
     let start = page.find("ticket #").unwrap_or_else(|| panic!("no ticket number in {page}")) + "ticket #".len();
     page[start..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
 }
 
 /// The secret of the `/help/t/` link in a text.
-fn link_secret(text: &str) -> String {
+pub(crate) fn link_secret(text: &str) -> String {
     let start = text.find("/help/t/").unwrap_or_else(|| panic!("no link in {text}")) + "/help/t/".len();
     text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
 }
 
 /// The `name=value` of the session cookie a response sets.
-fn session_cookie(reply: &Reply) -> String {
+pub(crate) fn session_cookie(reply: &Reply) -> String {
     let cookie = reply.headers.get(SET_COOKIE).and_then(|value| value.to_str().ok()).expect("a session cookie");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/help"),
@@ -282,7 +282,7 @@ async fn the_honeypot_stores_nothing() {
 #[tokio::test]
 async fn bad_fields_are_named_next_to_the_field_and_input_is_kept() {
     let config = ServerConfig {
-        mail: rapport_server::mail::MailSettings { max_attachment_bytes: 1024, ..Default::default() },
+        mail: rapport_server::settings::MailSettings { max_attachment_bytes: 1024, ..Default::default() },
         ..ServerConfig::default()
     };
     let app = spawn_app_with(config).await;

@@ -6,12 +6,17 @@
 //! `rapport_test_<random>` on it, dropped when the test ends.
 
 use rapport_core::{AgentId, Role, TeamId};
-use rapport_server::{AppState, Clock, ServerConfig, auth, now};
+use rapport_server::{AppState, Clock, ServerConfig, http::auth};
 use rapport_store::{NewAgent, Store, StoreOptions};
 use reqwest::{Method, RequestBuilder, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Connection};
 use tokio::sync::oneshot;
+
+/// Now, by the system clock: for setting up records a test does not time.
+pub fn now() -> rapport_core::Timestamp {
+    Clock::system().now()
+}
 
 /// A running server and what the test needs to talk to it.
 pub struct TestApp {

@@ -11,8 +11,8 @@
 use rapport_core::time::DAY;
 use rapport_core::{Role, Timestamp};
 use rapport_server::ServerConfig;
-use rapport_server::automation::AutomationSettings;
-use rapport_server::chat::ChatSettings;
+use rapport_server::settings::AutomationSettings;
+use rapport_server::settings::ChatSettings;
 use rapport_store::JobOutcome;
 use reqwest::StatusCode;
 use serde_json::{Value, json};

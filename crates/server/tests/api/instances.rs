@@ -6,7 +6,7 @@ use std::time::Duration;
 use rapport_core::rules::{Action, EscalationPlan, Firing, RuleId};
 use rapport_core::{AgentId, Role, TicketId};
 use rapport_server::ServerConfig;
-use rapport_server::automation::AutomationSettings;
+use rapport_server::settings::AutomationSettings;
 use rapport_store::rule_job;
 use sqlx::Connection;
 

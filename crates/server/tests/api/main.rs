@@ -12,6 +12,7 @@ mod attachments;
 mod auth;
 mod callbacks;
 mod chat;
+mod clock;
 mod connections;
 mod erasure;
 mod errors;

@@ -72,7 +72,7 @@ async fn merging_tickets_reads_as_one_conversation_and_tells_the_customer() {
 
     // The notice waits in the outbox as automatic mail, threaded on the merged request.
     // Claimed as of a day later: the server's own sender may hold a lease on it.
-    let later = rapport_server::now().plus_millis(86_400_000);
+    let later = rapport_server::Clock::system().now().plus_millis(86_400_000);
     let queued = app.store.claim_outbox(later, 60_000, 10).await.expect("claiming");
     let item = queued
         .iter()

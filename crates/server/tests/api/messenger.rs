@@ -10,11 +10,11 @@ use sha2::{Digest, Sha256};
 
 use rapport_core::intake::InboundMessage;
 use rapport_core::{Channel, Identity, Timestamp};
-use rapport_server::hooks::MessengerSettings;
-use rapport_server::{ServerConfig, now};
+use rapport_server::ServerConfig;
+use rapport_server::settings::MessengerSettings;
 use rapport_store::FileInbound;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, now, spawn_app_with};
 use crate::whatsapp::{check_handshake, graph_api, media_bytes, post_signed, sent_to, wait_for_delivery};
 
 const SECRET: &str = "page-app-secret";
@@ -157,7 +157,7 @@ async fn instagram_shares_the_endpoint_and_late_replies_are_tagged() {
             Timestamp(now().0 - 30 * 3_600_000),
         )
     };
-    let rate_limit = rapport_server::mail::MailSettings::default().rate_limit;
+    let rate_limit = rapport_server::settings::MailSettings::default().rate_limit;
     let filed = app.store.file_inbound(FileInbound { message, raw: Vec::new(), acknowledgment: None, rate_limit });
     let late = filed.await.unwrap().ticket().unwrap().0;
     let detail = app.get(&format!("/api/v1/tickets/{late}"), &app.admin).await.expect(StatusCode::OK);

@@ -9,7 +9,7 @@
 use rapport_core::rules::{Action, Firing, RuleId};
 use rapport_core::{Role, TicketId, Timestamp};
 use rapport_server::ServerConfig;
-use rapport_server::automation::AutomationSettings;
+use rapport_server::settings::AutomationSettings;
 use rapport_store::{JobOutcome, rule_job};
 use reqwest::StatusCode;
 use serde_json::{Value, json};

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use rapport_server::ServerConfig;
-use rapport_server::hooks::TelegramSettings;
+use rapport_server::settings::TelegramSettings;
 
 use crate::helpers::spawn_app_with;
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, Method, StatusCode as AxumStatus, Uri, header};
 use axum::response::IntoResponse;
 use rapport_channels::webhook::twilio_signature;
 use rapport_server::ServerConfig;
-use rapport_server::hooks::TwilioSettings;
+use rapport_server::settings::TwilioSettings;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -17,11 +17,11 @@ use sha2::{Digest, Sha256};
 use rapport_channels::webhook::meta_signature;
 use rapport_core::intake::InboundMessage;
 use rapport_core::{Channel, Identity, Timestamp};
-use rapport_server::hooks::{TemplateSettings, WhatsappSettings};
-use rapport_server::{ServerConfig, now};
+use rapport_server::ServerConfig;
+use rapport_server::settings::{TemplateSettings, WhatsappSettings};
 use rapport_store::FileInbound;
 
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::{TestApp, now, spawn_app_with};
 
 /// One request the stand-in received.
 #[derive(Debug, Clone)]
@@ -319,7 +319,7 @@ async fn a_whatsapp_reply_outside_the_24_hour_window_is_sent_as_the_template() {
             received_at,
         )
     };
-    let rate_limit = rapport_server::mail::MailSettings::default().rate_limit;
+    let rate_limit = rapport_server::settings::MailSettings::default().rate_limit;
     let filed = app.store.file_inbound(FileInbound { message, raw: Vec::new(), acknowledgment: None, rate_limit });
     let ticket = filed.await.unwrap().ticket().unwrap().0;
     let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);

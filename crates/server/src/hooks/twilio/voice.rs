@@ -15,17 +15,18 @@ use axum::response::Response;
 use axum::routing::post;
 use rapport_channels::twilio::Params;
 use rapport_channels::twilio::voice::{
-    CallReport, VoiceUrls, callback_confirmed, empty, enqueue, leave_queue, parse_call, record_voicemail,
+    VoiceRequest, VoiceUrls, callback_confirmed, empty, enqueue, leave_queue, parse_call, record_voicemail,
     say_and_hang_up, wait_prompt,
 };
 use rapport_core::call::CallEvent;
 use rapport_core::{Channel, TicketId};
 use rapport_store::{CallEventFiling, CallbackSource, FileInbound, NewCallback, QuarantineReason};
 
-use super::{TwilioSettings, twiml, verified};
-use crate::body::HookBody;
-use crate::error::ApiError;
-use crate::{AppState, now};
+use super::signature::{twiml, verified};
+use crate::http::body::HookBody;
+use crate::http::error::ApiError;
+use crate::settings::TwilioSettings;
+use crate::state::AppState;
 
 /// The voice routes.
 pub(super) fn router() -> Router<AppState> {
@@ -46,10 +47,10 @@ fn urls(settings: &TwilioSettings) -> VoiceUrls {
 }
 
 /// Reads a verified voice request; an unreadable one is kept in the quarantine (`None`).
-async fn read_call(state: &AppState, params: &Params, body: &Bytes) -> Result<Option<CallReport>, ApiError> {
-    let received_at = now();
+async fn read_call(state: &AppState, params: &Params, body: &Bytes) -> Result<Option<VoiceRequest>, ApiError> {
+    let received_at = state.now();
     match parse_call(params, received_at) {
-        Ok(report) => Ok(Some(report)),
+        Ok(voice_request) => Ok(Some(voice_request)),
         Err(error) => {
             let detail = error.to_string();
             state
@@ -63,14 +64,14 @@ async fn read_call(state: &AppState, params: &Params, body: &Bytes) -> Result<Op
 
 /// Files the call on the caller's ticket the first time Rapport hears of it;
 /// returns that ticket.
-async fn file_call(state: &AppState, report: &CallReport, body: &Bytes) -> Result<Option<TicketId>, ApiError> {
-    if let Some(call) = state.store.find_call(&report.sid).await?
+async fn file_call(state: &AppState, voice_request: &VoiceRequest, body: &Bytes) -> Result<Option<TicketId>, ApiError> {
+    if let Some(call) = state.store.find_call(&voice_request.sid).await?
         && call.ticket.is_some()
     {
         return Ok(call.ticket);
     }
-    let mut message = report.message(None, now());
-    if let Some(ticket) = state.store.find_open_ticket_of(&report.customer).await? {
+    let mut message = voice_request.message(None, state.now());
+    if let Some(ticket) = state.store.find_open_ticket_of(&voice_request.customer).await? {
         message.thread.tokens.push(ticket);
     }
     let request =
@@ -81,14 +82,19 @@ async fn file_call(state: &AppState, report: &CallReport, body: &Bytes) -> Resul
 /// Files the call if needed and records `event`.
 async fn record(
     state: &AppState,
-    report: &CallReport,
+    voice_request: &VoiceRequest,
     event: Option<CallEvent>,
     body: &Bytes,
 ) -> Result<Option<TicketId>, ApiError> {
-    let ticket = file_call(state, report, body).await?;
+    let ticket = file_call(state, voice_request, body).await?;
     if let Some(event) = event {
-        let filing =
-            CallEventFiling { sid: report.sid.clone(), caller: report.customer.clone(), ticket, event, now: now() };
+        let filing = CallEventFiling {
+            sid: voice_request.sid.clone(),
+            caller: voice_request.customer.clone(),
+            ticket,
+            event,
+            now: state.now(),
+        };
         state.store.record_call_event(filing).await?;
     }
     Ok(ticket)
@@ -102,9 +108,9 @@ async fn incoming_call(
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
     // Even a caller we cannot identify is put through to an agent.
-    if let Some(report) = read_call(&state, &params, &body).await? {
+    if let Some(voice_request) = read_call(&state, &params, &body).await? {
         // The caller enters our queue now; Twilio's `ringing` here is the call ringing at us.
-        record(&state, &report, Some(CallEvent::Queued(report.at)), &body).await?;
+        record(&state, &voice_request, Some(CallEvent::Queued(voice_request.at)), &body).await?;
     }
     Ok(twiml(enqueue(&settings.queue, &urls(settings))))
 }
@@ -116,8 +122,8 @@ async fn call_status(
     HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (_, params) = verified(&state, &headers, &uri, &body)?;
-    if let Some(report) = read_call(&state, &params, &body).await? {
-        record(&state, &report, report.status_event(), &body).await?;
+    if let Some(voice_request) = read_call(&state, &params, &body).await? {
+        record(&state, &voice_request, voice_request.status_event(), &body).await?;
     }
     Ok(twiml(empty()))
 }
@@ -129,14 +135,14 @@ async fn queue_result(
     HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
-    let Some(report) = read_call(&state, &params, &body).await? else { return Ok(twiml(empty())) };
-    record(&state, &report, report.queue_event(), &body).await?;
-    match report.queue_result.as_deref() {
+    let Some(voice_request) = read_call(&state, &params, &body).await? else { return Ok(twiml(empty())) };
+    record(&state, &voice_request, voice_request.queue_event(), &body).await?;
+    match voice_request.queue_result.as_deref() {
         // Taken by an agent, or gone: nothing more to say.
         Some("bridged" | "hangup") | None => Ok(twiml(empty())),
         // Left the queue (a callback, or the wait ran long) or the queue failed.
         Some(_) => {
-            if state.store.find_callback_for_call(&report.sid).await?.is_some() {
+            if state.store.find_callback_for_call(&voice_request.sid).await?.is_some() {
                 Ok(twiml(say_and_hang_up("Goodbye.")))
             } else {
                 Ok(twiml(record_voicemail(&urls(settings), settings.voicemail_max_secs)))
@@ -152,8 +158,8 @@ async fn voicemail(
     HookBody(body): HookBody,
 ) -> Result<Response, ApiError> {
     let (_, params) = verified(&state, &headers, &uri, &body)?;
-    if let Some(report) = read_call(&state, &params, &body).await? {
-        record(&state, &report, report.voicemail_event(), &body).await?;
+    if let Some(voice_request) = read_call(&state, &params, &body).await? {
+        record(&state, &voice_request, voice_request.voicemail_event(), &body).await?;
     }
     Ok(twiml(say_and_hang_up("Thank you for your message. Goodbye.")))
 }
@@ -168,22 +174,22 @@ async fn gather(
 ) -> Result<Response, ApiError> {
     let (settings, params) = verified(&state, &headers, &uri, &body)?;
     let position = params.get("QueuePosition").and_then(|value| value.trim().parse::<i64>().ok());
-    let Some(report) = read_call(&state, &params, &body).await? else {
+    let Some(voice_request) = read_call(&state, &params, &body).await? else {
         return Ok(twiml(wait_prompt(position, &urls(settings))));
     };
-    if report.digits.as_deref() == Some("1") {
-        let ticket = record(&state, &report, None, &body).await?;
+    if voice_request.digits.as_deref() == Some("1") {
+        let ticket = record(&state, &voice_request, None, &body).await?;
         let request = NewCallback {
-            phone: report.customer.clone(),
+            phone: voice_request.customer.clone(),
             ticket,
             source: CallbackSource::Phone,
-            call_sid: Some(report.sid.clone()),
-            now: now(),
+            call_sid: Some(voice_request.sid.clone()),
+            now: state.now(),
         };
         state.store.request_callback(request).await?;
         return Ok(twiml(callback_confirmed()));
     }
-    if report.queue_secs.is_some_and(|secs| secs >= i64::from(settings.voicemail_after_secs)) {
+    if voice_request.queue_secs.is_some_and(|secs| secs >= i64::from(settings.voicemail_after_secs)) {
         return Ok(twiml(leave_queue()));
     }
     Ok(twiml(wait_prompt(position, &urls(settings))))
