@@ -1,23 +1,17 @@
 //! `rapport report sla`: service-level attainment from the command line.
 //!
-//! The numbers are composed exactly as `GET /api/v1/reports/sla` composes
-//! them (the store's decided targets, `attainment` and the call report), and
-//! `--json` prints the same shape. The serde structs are this crate's own so
-//! the command line does not lean on the server's DTOs; the names of their
-//! fields are the API's contract and must stay in step with it.
+//! The report is the one `GET /api/v1/reports/sla` answers with, composed by
+//! the same function (`compose_sla_report`), and `--json` prints the API's
+//! own DTO, so the two cannot drift apart.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use rapport_core::Timestamp;
-use rapport_core::sla::attainment::{Attainment, Durations, attainment};
-use rapport_core::sla::defaults::PHONE_GOAL_PERCENT;
+use rapport_server::api::dto::report::{PhoneGoalDto, SlaReportDto};
+use rapport_server::api::service_levels::compose_sla_report;
 use rapport_store::{ReportGroup, Store};
-use serde::Serialize;
 
 use crate::config::ValidConfig;
-
-/// The phone's answer target in seconds, as in the HTTP report.
-const PHONE_GOAL_SECONDS: i64 = 60;
 
 /// Reports.
 #[derive(Subcommand, Debug)]
@@ -57,15 +51,6 @@ enum GroupBy {
 }
 
 impl GroupBy {
-    fn word(self) -> &'static str {
-        match self {
-            GroupBy::Channel => "channel",
-            GroupBy::Tier => "tier",
-            GroupBy::Team => "team",
-            GroupBy::Policy => "policy",
-        }
-    }
-
     fn group(self) -> ReportGroup {
         match self {
             GroupBy::Channel => ReportGroup::Channel,
@@ -74,67 +59,6 @@ impl GroupBy {
             GroupBy::Policy => ReportGroup::Policy,
         }
     }
-}
-
-/// How long some durations took, in seconds (`DurationsDto`).
-#[derive(Debug, Serialize)]
-struct DurationsJson {
-    count: i64,
-    median_seconds: Option<i64>,
-    p90_seconds: Option<i64>,
-}
-
-impl From<Durations> for DurationsJson {
-    fn from(durations: Durations) -> DurationsJson {
-        DurationsJson { count: durations.count, median_seconds: durations.median, p90_seconds: durations.p90 }
-    }
-}
-
-/// One group's attainment (`AttainmentDto`).
-#[derive(Debug, Serialize)]
-struct AttainmentJson {
-    group: String,
-    targets: i64,
-    met: i64,
-    breached: i64,
-    share_met: Option<f64>,
-    first_response: DurationsJson,
-    resolution: DurationsJson,
-}
-
-impl From<Attainment> for AttainmentJson {
-    fn from(group: Attainment) -> AttainmentJson {
-        AttainmentJson {
-            group: group.group,
-            targets: group.targets,
-            met: group.met,
-            breached: group.breached,
-            share_met: group.share_met,
-            first_response: group.first_response.into(),
-            resolution: group.resolution.into(),
-        }
-    }
-}
-
-/// The phone's goal (`PhoneGoalDto`).
-#[derive(Debug, Serialize)]
-struct PhoneGoalJson {
-    answered_within_seconds: i64,
-    goal_percent: u8,
-    calls: u32,
-    answered_within_target: u32,
-    share: Option<f64>,
-    goal_met: Option<bool>,
-}
-
-/// The whole report (`SlaReportDto`).
-#[derive(Debug, Serialize)]
-struct SlaReportJson {
-    from: String,
-    to: String,
-    group_by: String,
-    groups: Vec<AttainmentJson>,
-    phone: PhoneGoalJson,
 }
 
 /// Runs a `report` command.
@@ -154,7 +78,7 @@ pub async fn run(config: ValidConfig, command: ReportCommand) -> anyhow::Result<
     Ok(())
 }
 
-async fn sla_report(store: &Store, args: &SlaReportArgs, now: Timestamp) -> anyhow::Result<SlaReportJson> {
+async fn sla_report(store: &Store, args: &SlaReportArgs, now: Timestamp) -> anyhow::Result<SlaReportDto> {
     let to = args.to.as_deref().map(|text| instant("--to", text)).transpose()?.unwrap_or(now);
     let from = match args.from.as_deref() {
         Some(text) => instant("--from", text)?,
@@ -163,25 +87,7 @@ async fn sla_report(store: &Store, args: &SlaReportArgs, now: Timestamp) -> anyh
     if from > to {
         bail!("--from: must not be after --to");
     }
-    let outcomes = store.sla_outcomes(from, to, args.group_by.group(), now).await?;
-    let calls = store.list_calls(None, from, to, 1_000_000).await?;
-    let times: Vec<_> = calls.into_iter().map(|call| call.times).collect();
-    let calls = rapport_core::call::report(&times, PHONE_GOAL_SECONDS);
-    let share = calls.share_answered_within_target;
-    Ok(SlaReportJson {
-        from: rfc3339(from),
-        to: rfc3339(to),
-        group_by: args.group_by.word().to_owned(),
-        groups: attainment(&outcomes).into_iter().map(AttainmentJson::from).collect(),
-        phone: PhoneGoalJson {
-            answered_within_seconds: PHONE_GOAL_SECONDS,
-            goal_percent: PHONE_GOAL_PERCENT,
-            calls: calls.answered + calls.abandoned + calls.voicemail,
-            answered_within_target: calls.answered_within_target,
-            share,
-            goal_met: share.map(|share| share * 100.0 >= f64::from(PHONE_GOAL_PERCENT)),
-        },
-    })
+    Ok(compose_sla_report(store, from, to, args.group_by.group(), now).await?)
 }
 
 fn instant(flag: &str, text: &str) -> anyhow::Result<Timestamp> {
@@ -217,7 +123,7 @@ fn percent(share: Option<f64>) -> String {
 }
 
 /// The report as an aligned table and a phone line.
-fn table(report: &SlaReportJson) -> String {
+fn table(report: &SlaReportDto) -> String {
     let header = [
         report.group_by.clone(),
         "targets".to_owned(),
@@ -275,7 +181,7 @@ fn table(report: &SlaReportJson) -> String {
     out
 }
 
-fn phone_line(phone: &PhoneGoalJson) -> String {
+fn phone_line(phone: &PhoneGoalDto) -> String {
     let goal = phone.goal_percent;
     match (phone.share, phone.goal_met) {
         (Some(share), Some(met)) => format!(
@@ -292,6 +198,8 @@ fn phone_line(phone: &PhoneGoalJson) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use rapport_server::api::dto::report::{AttainmentDto, DurationsDto};
+
     use super::*;
 
     #[test]
@@ -312,13 +220,13 @@ mod tests {
 
     #[test]
     fn table_aligns_columns_and_states_the_phone_goal() {
-        let durations = |median, p90| DurationsJson { count: 2, median_seconds: median, p90_seconds: p90 };
-        let report = SlaReportJson {
+        let durations = |median, p90| DurationsDto { count: 2, median_seconds: median, p90_seconds: p90 };
+        let report = SlaReportDto {
             from: "2026-11-01T00:00:00.000Z".to_owned(),
             to: "2026-11-08T00:00:00.000Z".to_owned(),
             group_by: "channel".to_owned(),
             groups: vec![
-                AttainmentJson {
+                AttainmentDto {
                     group: "email".to_owned(),
                     targets: 120,
                     met: 100,
@@ -327,7 +235,7 @@ mod tests {
                     first_response: durations(Some(7500), Some(3 * 3600)),
                     resolution: durations(Some(86_400), None),
                 },
-                AttainmentJson {
+                AttainmentDto {
                     group: "whatsapp".to_owned(),
                     targets: 3,
                     met: 3,
@@ -337,7 +245,7 @@ mod tests {
                     resolution: durations(None, None),
                 },
             ],
-            phone: PhoneGoalJson {
+            phone: PhoneGoalDto {
                 answered_within_seconds: 60,
                 goal_percent: 80,
                 calls: 120,

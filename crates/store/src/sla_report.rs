@@ -38,6 +38,16 @@ impl ReportGroup {
             _ => None,
         }
     }
+
+    /// The word [`ReportGroup::parse`] reads.
+    pub fn word(self) -> &'static str {
+        match self {
+            ReportGroup::Channel => "channel",
+            ReportGroup::Tier => "tier",
+            ReportGroup::Team => "team",
+            ReportGroup::Policy => "policy",
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

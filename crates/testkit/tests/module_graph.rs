@@ -24,3 +24,12 @@ fn the_stores_modules_import_each_other_in_no_loop() {
         loops_of("store").into_iter().filter(|set| *set != allowed(&["create_batch", "writer"])).collect();
     assert!(found.is_empty(), "import loops among the store's modules: {found:?}");
 }
+
+#[test]
+fn the_servers_modules_import_each_other_in_no_loop() {
+    // Chat's hub and its state are two halves of one thing: the registry of
+    // connected sockets and what it holds per chat.
+    let found: Vec<Vec<String>> =
+        loops_of("server").into_iter().filter(|set| *set != allowed(&["chat::hub", "chat::state"])).collect();
+    assert!(found.is_empty(), "import loops among the server's modules: {found:?}");
+}

@@ -12,9 +12,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rapport_core::TicketId;
+use rapport_core::Timestamp;
 use rapport_core::sla::SlaPolicy;
 use rapport_core::sla::attainment::attainment;
-use rapport_store::{ReportGroup, StoredCalendar, StoredPolicy};
+use rapport_store::{ReportGroup, Store, StoreError, StoredCalendar, StoredPolicy};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -317,9 +318,23 @@ async fn sla_report(
     if from > to {
         return Err(ApiError::invalid("from", "from must not be after to"));
     }
-    let outcomes = state.store.sla_outcomes(from, to, group, now).await?;
-    let calls = state.store.list_calls(None, from, to, 1_000_000).await?;
+    Ok(Json(compose_sla_report(&state.store, from, to, group, now).await?))
+}
+
+/// The attainment report over `[from, to)` grouped by `group`, as of `now`:
+/// the store's decided targets summed by core, and the period's calls
+/// against the phone's goal. `GET /reports/sla` and `rapport report sla`
+/// both answer with this.
+pub async fn compose_sla_report(
+    store: &Store,
+    from: Timestamp,
+    to: Timestamp,
+    group: ReportGroup,
+    now: Timestamp,
+) -> Result<SlaReportDto, StoreError> {
+    let outcomes = store.sla_outcomes(from, to, group, now).await?;
+    let calls = store.list_calls(None, from, to, 1_000_000).await?;
     let times: Vec<_> = calls.into_iter().map(|call| call.times).collect();
     let calls = rapport_core::call::report(&times, PHONE_GOAL_SECONDS);
-    Ok(Json(SlaReportDto::new(from, to, group_word, attainment(&outcomes), &calls)))
+    Ok(SlaReportDto::new(from, to, group.word().to_owned(), attainment(&outcomes), &calls))
 }
