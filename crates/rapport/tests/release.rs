@@ -39,7 +39,8 @@ fn issue_14_the_release_binary_ships_without_debug_information() {
 #[test]
 fn issue_14_the_docs_name_every_channel_the_outbox_sends_on() {
     let architecture = flat(&workspace_file("ARCHITECTURE.md"));
-    let start = architecture.find("The outbox worker (`rapport_server::workers::outbox`)").expect("the outbox paragraph");
+    let start =
+        architecture.find("The outbox worker (`rapport_server::workers::outbox`)").expect("the outbox paragraph");
     let outbox: String = architecture[start..].chars().take(500).collect();
     for way in ["SMTP", "Telegram", "WhatsApp", "Messenger", "Instagram", "SMS", "phone", "live chat"] {
         assert!(outbox.contains(way), "ARCHITECTURE.md's outbox sentence names {way}: {outbox}");

@@ -30,9 +30,25 @@ impl Dialect {
     /// positional `?` (binding `$N` makes sqlx look up every parameter's
     /// name, quadratic in a list of hundreds); PostgreSQL gets `$N`.
     pub(crate) fn placeholders(self, first: usize, count: usize) -> String {
+        let mut text = String::with_capacity(count * 4);
+        for n in first..first + count {
+            if n > first {
+                text.push_str(", ");
+            }
+            self.push_placeholder(&mut text, n);
+        }
+        text
+    }
+
+    /// Appends the `n`th placeholder to `text`, allocating nothing more:
+    /// the multi-row inserts of the write path spell hundreds per batch.
+    pub(crate) fn push_placeholder(self, text: &mut String, n: usize) {
         match self {
-            Dialect::Sqlite => vec!["?"; count].join(", "),
-            Dialect::Postgres => (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+            Dialect::Sqlite => text.push('?'),
+            Dialect::Postgres => {
+                use std::fmt::Write;
+                let _ = write!(text, "${n}");
+            }
         }
     }
 
@@ -64,6 +80,13 @@ impl Dialect {
             Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
+}
+
+/// `$first, $first+1, …` for `count` values: numbered placeholders, which
+/// both engines read and which a statement may name twice (SQLite's `?`
+/// cannot), at the cost the write path avoids (see [`Dialect::placeholders`]).
+pub(crate) fn numbered_placeholders(first: usize, count: usize) -> String {
+    Dialect::Postgres.placeholders(first, count)
 }
 
 /// A bind argument.
@@ -203,7 +226,7 @@ fn insert_text(insert: &Insert, rows: usize, dialect: Dialect) -> String {
             if column > 0 {
                 text.push_str(", ");
             }
-            text.push_str(&dialect.placeholders(row * insert.width + column + 1, 1));
+            dialect.push_placeholder(&mut text, row * insert.width + column + 1);
         }
         text.push(')');
     }

@@ -18,7 +18,7 @@ use rapport_core::{MessageId, Ticket, TicketId, Viewer};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
-use crate::db::{Arg, Conn, Dialect};
+use crate::db::{Arg, Conn, Dialect, numbered_placeholders};
 use crate::error::StoreError;
 use crate::rows::{TICKET_COLUMNS, TicketRow};
 use crate::snippet::{SnippetPart, fold, highlight, window};
@@ -224,7 +224,7 @@ async fn hydrate(conn: &mut Conn<'_>, ranked: Vec<RankedRow>, words: &[String]) 
         return Ok(Vec::new());
     }
     let ids: Vec<TicketId> = ranked.iter().map(|row| TicketId(row.ticket_id)).collect();
-    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ({})", placeholders(1, ids.len()));
+    let sql = format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id IN ({})", numbered_placeholders(1, ids.len()));
     let rows: Vec<TicketRow> =
         conn.fetch_all(AssertSqlSafe(sql), ids.iter().map(|id| Arg::from(id.0)).collect()).await?;
     let mut tickets = HashMap::with_capacity(rows.len());
@@ -260,17 +260,12 @@ async fn hydrate(conn: &mut Conn<'_>, ranked: Vec<RankedRow>, words: &[String]) 
     Ok(hits)
 }
 
-/// `$first, $first+1, …` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
-}
-
 /// The texts of the messages `ids`, by id.
 async fn message_texts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!("SELECT id, text FROM messages WHERE id IN ({})", placeholders(1, ids.len()));
+    let sql = format!("SELECT id, text FROM messages WHERE id IN ({})", numbered_placeholders(1, ids.len()));
     let rows: Vec<TextRow> = conn.fetch_all(AssertSqlSafe(sql), ids.iter().map(|id| Arg::from(*id)).collect()).await?;
     Ok(rows.into_iter().map(|row| (row.id, row.text)).collect())
 }
@@ -284,7 +279,7 @@ async fn customer_snippets(
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let listed = placeholders(1, ids.len());
+    let listed = numbered_placeholders(1, ids.len());
     let values: Vec<Arg> = ids.iter().map(|id| Arg::from(*id)).collect();
     let sql = format!(
         "SELECT id AS customer_id, name AS value FROM customers WHERE id IN ({listed}) \
