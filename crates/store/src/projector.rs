@@ -199,6 +199,11 @@ fn measure_loaded(
     now: Timestamp,
 ) -> Result<Option<(Timeline, Projected)>, StoreError> {
     let Some(timeline) = timeline(&loaded.events, &loaded.answered) else { return Ok(None) };
+    // The log was read after `now` was: an event committed in between is
+    // stamped after it, and a measurement ignores what comes after its
+    // `now`. Measured at its last event at the earliest, nothing read is lost.
+    let last = loaded.events.iter().map(|event| event.at).chain(loaded.answered.iter().copied()).max();
+    let now = last.map_or(now, |last| now.max(last));
     let ticket = &loaded.ticket;
     let facts = TicketFacts {
         channel: ticket.channel,

@@ -126,6 +126,9 @@ fn remeasure(set: &PolicySet, row: &KeptRow<'_>, now: Timestamp) -> Result<Optio
         team: snapshot.team,
         tags: snapshot.tags.clone(),
     };
+    // Never before the kept measurement, which may be later than this
+    // sweep's clock reading and hold what happened up to it.
+    let now = now.max(kept.computed_at);
     let projected = measure_facts(set, ticket, &facts, &timeline, now).map_err(|error| error.to_string())?;
     if still_holds(set, &kept, &projected, now) {
         return Ok(None);

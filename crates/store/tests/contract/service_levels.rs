@@ -354,3 +354,43 @@ async fn issue_15_three_instances_starting_together_on_a_new_database_all_start(
         }
     }
 }
+
+#[tokio::test]
+async fn issue_16_a_reply_written_after_the_projector_read_its_clock_is_kept_as_met() {
+    // The projector reads its clock, then the changed tickets' event logs: an
+    // event committed in between is in the log but after that `now`. Measured
+    // at that `now` it would be ignored, the mark removed, and the kept row
+    // would show the first response running until the next event.
+    let store = fresh_store().await;
+    store.install_default_policies(T0).await.unwrap();
+    let lead = agent(&store, "lead@example.com", Role::Supervisor, vec![]).await;
+    let ticket = store.create_ticket(request("Late", "late@example.com")).await.unwrap().ticket;
+    project_all(&store, at(1)).await;
+    let reply = NewMessage {
+        kind: MessageKind::Reply,
+        author: Author::Agent(lead.agent),
+        text: "On it".into(),
+        html: None,
+        attachments: vec![],
+        origin: Default::default(),
+        now: at(1800),
+    };
+    store.add_message(ticket.id, Some(lead.clone()), reply).await.unwrap();
+    // The pass read its clock a moment before the reply was stamped.
+    project_all(&store, at(1799)).await;
+    let kept = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+    let first = first_response(&kept.targets);
+    assert_eq!((first.state, first.met_at), (TargetStatus::Met, Some(at(1800))), "{kept:?}");
+    let (_, live) = store.measure_ticket(ticket.id, at(1800)).await.unwrap().unwrap();
+    assert_eq!(first, first_response(&live));
+
+    // A sweep that reads its clock before the kept row's measurement keeps it too.
+    let policies = store.list_policies().await.unwrap();
+    let email = policies.iter().find(|stored| stored.policy.name == "Email and web").unwrap();
+    let mut changed = email.policy.clone();
+    changed.targets.resolution = Some(TargetSpec { seconds: 7200, business_hours: false });
+    store.update_policy(email.id, changed, None, at(1799)).await.unwrap();
+    while !store.project_sweep(500, at(1799)).await.unwrap().done {}
+    let swept = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
+    assert_eq!(first_response(&swept.targets).state, TargetStatus::Met, "{swept:?}");
+}
