@@ -21,8 +21,7 @@ use rapport_core::{AgentId, Author, Channel, CustomerId, Identity, MessageId, Me
 use crate::Store;
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
-use crate::kernel::customers::add_participant;
-use crate::kernel::customers::attach_identities;
+use crate::kernel::customers::{add_participant, attach_identities};
 use crate::kernel::messages::{MessageOrigin, NewMessage, insert_message};
 use crate::kernel::tickets::{load_ticket, owner_on_reply, save_decision};
 

@@ -226,11 +226,6 @@ where
     }
 }
 
-/// SQLite connection settings: WAL so readers never block the writer,
-/// `synchronous=FULL` so an acknowledged write survives power loss, foreign
-/// keys on, a busy timeout for the rare checkpoint contention, and a limit
-/// the WAL file is cut back to whenever it starts over (it would otherwise
-/// keep the size of its busiest minute for good).
 /// Retries `open` while SQLite answers "database is locked", for up to the
 /// busy timeout. Opening a new file switches it to WAL, which needs the file
 /// to itself; SQLite refuses that at once, without waiting on its busy
@@ -254,6 +249,11 @@ where
     }
 }
 
+/// SQLite connection settings: WAL so readers never block the writer,
+/// `synchronous=FULL` so an acknowledged write survives power loss, foreign
+/// keys on, a busy timeout for the rare checkpoint contention, and a limit
+/// the WAL file is cut back to whenever it starts over (it would otherwise
+/// keep the size of its busiest minute for good).
 fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|error| anyhow::Error::new(error).context(format!("reading the SQLite URL {url:?}")))?

@@ -319,7 +319,7 @@ impl Store {
         let dirty: Vec<DirtyRow> = match self.dialect() {
             Dialect::Sqlite => {
                 self.db
-                    .fetch_all( "SELECT ticket_id, event_id FROM sla_dirty ORDER BY ticket_id LIMIT $1", args![limit], )
+                    .fetch_all("SELECT ticket_id, event_id FROM sla_dirty ORDER BY ticket_id LIMIT $1", args![limit])
                     .await?
             }
             Dialect::Postgres => {

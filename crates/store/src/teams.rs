@@ -42,7 +42,10 @@ impl Store {
     pub async fn list_teams(&self, after: Option<TeamId>, limit: i64) -> Result<Vec<Team>, StoreError> {
         let rows: Vec<TeamRow> = self
             .db
-            .fetch_all( "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2", args![after.map_or(0, |id| id.0), limit], )
+            .fetch_all(
+                "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
+                args![after.map_or(0, |id| id.0), limit],
+            )
             .await?;
         Ok(rows.into_iter().map(Team::from).collect())
     }
