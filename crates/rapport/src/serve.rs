@@ -73,14 +73,14 @@ async fn demo_welcome(store: &Store, config: &ValidConfig) -> anyhow::Result<dem
 fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::net::SocketAddr) {
     match welcome {
         demo::Welcome::Minted { email, password, token } => {
-            println!(
-                "  admin sign-in: {email} / {password} (for the agents' workspace, not built yet: use the API token)"
-            );
+            println!("  workspace: http://{address}/ (admin sign-in: {email} / {password})");
             println!("  try: curl -H \"Authorization: Bearer {token}\" http://{address}/api/v1/tickets");
             println!("  API token: {token}");
         }
         demo::Welcome::Existing { email } => {
-            println!("  admin sign-in: {email} (the password shown when the demo was loaded)");
+            println!(
+                "  workspace: http://{address}/ (admin sign-in: {email}, the password shown when the demo was loaded)"
+            );
             println!(
                 "  make a token: rapport --database '{}' token create --email {email} --role admin",
                 config.redacted_database_url()

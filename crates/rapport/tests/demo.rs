@@ -209,7 +209,7 @@ async fn issue_14_serve_demo_twice_mints_one_token() {
     let text = printed.join("\n");
     assert!(!text.contains("API token:") && !text.contains(&token), "{text}");
     assert!(
-        text.contains("admin sign-in: admin@rapport.example (the password shown when the demo was loaded)"),
+        text.contains("admin sign-in: admin@rapport.example, the password shown when the demo was loaded"),
         "{text}"
     );
     assert!(text.contains("token create --email admin@rapport.example --role admin"), "{text}");

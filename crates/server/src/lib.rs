@@ -10,7 +10,7 @@
 //!   Messenger and Instagram, Twilio) and their ways out.
 //! - [`chat`]: the live-chat widget and its WebSockets.
 //! - [`help`]: the customers' help pages (web form, magic links, their tickets).
-//! - `workspace`: reserved for the agents' web workspace.
+//! - [`workspace`]: the agents' pages in the browser: sign-in, queues, tickets.
 //! - [`workers`]: what runs beside the requests: the outbox, the service-level
 //!   loop, the sweeper, and email intake.
 //! - [`http`]: the plumbing they share: authentication, the defensive
@@ -33,7 +33,7 @@ pub mod http;
 pub mod settings;
 pub mod state;
 pub mod workers;
-mod workspace;
+pub mod workspace;
 
 use std::any::Any;
 use std::future::Future;
@@ -78,6 +78,7 @@ fn app_with_chat(state: AppState, hub: Hub) -> Router {
     router
         .route("/api/v1/openapi.json", get(serve_document))
         .merge(help::router(&state.config))
+        .merge(workspace::router())
         .merge(hooks::router())
         .merge(chat::router(&state.config.chat, hub))
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })

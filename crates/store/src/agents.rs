@@ -4,6 +4,7 @@ use rapport_core::{Agent, AgentId, Role, TeamId, Timestamp};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
+use crate::agent_sessions::end_all_sessions;
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use crate::kernel::tickets::reference_error;
@@ -96,6 +97,8 @@ impl Store {
             Box::pin(async move {
                 let skills = changes.skills.map(|s| serde_json::to_string(&s)).transpose()?;
                 let languages = changes.languages.map(|l| serde_json::to_string(&l)).transpose()?;
+                // A new password or a deactivation signs the agent out everywhere.
+                let signs_out = changes.password_hash.is_some() || changes.active == Some(false);
                 let may_remove_admin =
                     changes.role.is_some_and(|role| role != Role::Admin) || changes.active == Some(false);
                 if may_remove_admin {
@@ -122,6 +125,9 @@ impl Store {
                     .await?;
                 if changed == 0 {
                     return Err(StoreError::NotFound("agent"));
+                }
+                if signs_out {
+                    end_all_sessions(conn, id).await?;
                 }
                 if let Some(teams) = changes.teams {
                     conn.execute("DELETE FROM agent_teams WHERE agent_id = $1", args![id.0]).await?;

@@ -7,6 +7,7 @@
 //! commits concurrent requests together ([`writer`]); on PostgreSQL each write
 //! is its own transaction. Reads use a pool on both.
 
+mod agent_sessions;
 mod agents;
 mod bench_seed;
 mod callbacks;
@@ -46,6 +47,7 @@ mod timers;
 mod tokens;
 mod writer;
 
+pub use agent_sessions::NewAgentSession;
 pub use agents::{AgentChanges, NewAgent};
 pub use callbacks::{Callback, CallbackError, CallbackSource, NewCallback, QueuedCallback};
 pub use calls::{Call, CallEventFiling};

@@ -167,6 +167,48 @@ impl Store {
         };
         Ok(Page { tickets, names, next_cursor })
     }
+
+    /// How many tickets `viewer` may see match `filter` (its sort, page size
+    /// and cursor aside), counting no further than `cap`: a queue's count
+    /// reads at most `cap` index entries, whatever the size of the help desk.
+    pub async fn count_tickets_capped(&self, filter: &TicketFilter, viewer: &Viewer, cap: i64) -> Result<i64, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct CountRow {
+            count: i64,
+        }
+        let mut values: Vec<Arg> = Vec::new();
+        let conditions = conditions(filter, viewer, &mut values);
+        let limit = bind(&mut values, cap.into());
+        let sql = format!(
+            "SELECT COUNT(*) AS count FROM (SELECT 1 AS one FROM tickets t WHERE 1 = 1{conditions} LIMIT {limit}) capped"
+        );
+        let row: CountRow = self.db.fetch_one(AssertSqlSafe(sql), values).await?;
+        Ok(row.count)
+    }
+
+    /// How many unsolved tickets `viewer` may see have a running target due
+    /// before `before` (breached ones included), counting no further than
+    /// `cap`. Reads the kept projection through its due index.
+    pub async fn count_at_risk(&self, viewer: &Viewer, before: rapport_core::Timestamp, cap: i64) -> Result<i64, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct CountRow {
+            count: i64,
+        }
+        let unsolved = TicketFilter {
+            statuses: Status::ALL.into_iter().filter(|status| status.is_unsolved()).collect(),
+            ..TicketFilter::default()
+        };
+        let mut values: Vec<Arg> = Vec::new();
+        let due = bind(&mut values, before.0.into());
+        let conditions = conditions(&unsolved, viewer, &mut values);
+        let limit = bind(&mut values, cap.into());
+        let sql = format!(
+            "SELECT COUNT(*) AS count FROM (SELECT 1 AS one FROM ticket_sla s JOIN tickets t ON t.id = s.ticket_id \
+             WHERE {DUE_KEY} < {due}{conditions} LIMIT {limit}) capped"
+        );
+        let row: CountRow = self.db.fetch_one(AssertSqlSafe(sql), values).await?;
+        Ok(row.count)
+    }
 }
 
 #[derive(sqlx::FromRow)]

@@ -301,10 +301,27 @@ async fn add_message(
         let JsonBody(request) = JsonBody::<AddMessageRequest>::from_request(body, &state).await?;
         (request, Vec::new())
     };
-    rapport_core::message::check_text(&request.body)
-        .map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
-    let kind = if request.public { MessageKind::Reply } else { MessageKind::Note };
-    let channel = match (&request.channel, kind) {
+    let message =
+        agent_message(&state, caller.agent.id, request.public, request.channel.as_deref(), request.body, attachments)?;
+    let (_ticket, message) = state.store.add_message(TicketId(id), Some(caller.viewer), message).await?;
+    Ok((StatusCode::CREATED, Json(MessageDto::from(&message))))
+}
+
+/// An agent's message as the API and the workspace both build it: the text
+/// checked, the channel (public replies only) parsed, and a public reply
+/// given its Message-ID and the queued state. The store then routes it and
+/// queues it for the outbox in the same transaction.
+pub fn agent_message(
+    state: &AppState,
+    agent: AgentId,
+    public: bool,
+    channel: Option<&str>,
+    text: String,
+    attachments: Vec<rapport_store::NewAttachment>,
+) -> Result<NewMessage, ApiError> {
+    rapport_core::message::check_text(&text).map_err(|error| ApiError::invalid("body", format!("body {error}")))?;
+    let kind = if public { MessageKind::Reply } else { MessageKind::Note };
+    let channel = match (channel, kind) {
         (None, _) => None,
         (Some(_), MessageKind::Note) => {
             return Err(ApiError::invalid("channel", "an internal note is not sent: omit channel or set public"));
@@ -325,15 +342,5 @@ async fn add_message(
         },
         _ => rapport_store::MessageOrigin::default(),
     };
-    let message = NewMessage {
-        kind,
-        author: Author::Agent(caller.agent.id),
-        text: request.body,
-        html: None,
-        attachments,
-        origin,
-        now: state.now(),
-    };
-    let (_ticket, message) = state.store.add_message(TicketId(id), Some(caller.viewer), message).await?;
-    Ok((StatusCode::CREATED, Json(MessageDto::from(&message))))
+    Ok(NewMessage { kind, author: Author::Agent(agent), text, html: None, attachments, origin, now: state.now() })
 }

@@ -51,7 +51,6 @@ const LIST_LIMIT: i64 = 100;
 pub fn router(config: &ServerConfig) -> Router<AppState> {
     let form_limit = form_limit(config);
     Router::new()
-        .route("/", get(|| async { html(StatusCode::OK, page::front()) }))
         .route("/help", get(|| async { Redirect::to("/help/new") }))
         .route("/help/new", get(new_request).post(submit_request).layer(DefaultBodyLimit::max(form_limit)))
         .route("/help/link", get(link_page).post(request_link).layer(DefaultBodyLimit::max(LINK_FORM_BYTES)))

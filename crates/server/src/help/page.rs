@@ -396,19 +396,6 @@ pub fn too_large(limit: usize) -> String {
     layout("That was too large", &body)
 }
 
-/// The server's front page: where customers go, and what agents use today.
-pub fn front() -> String {
-    layout(
-        "Rapport",
-        "<h1>Rapport</h1>\
-         <h2>Customers</h2><ul><li><a href=\"/help/new\">Contact support</a></li>\
-         <li><a href=\"/help/link\">Follow your requests</a> (we email you a sign-in link)</li></ul>\
-         <h2>Agents and admins</h2><p>The agents' workspace in the browser is not built yet. Today agents and \
-         admins work through the JSON API with a token (<code>rapport token create</code>): see the \
-         <a href=\"/api/v1/openapi.json\">API reference</a> and <code>docs/api.md</code>.</p>",
-    )
-}
-
 /// The page for a fault on our side.
 pub fn internal_error() -> String {
     layout(

@@ -144,6 +144,17 @@ impl ApiError {
         }
     }
 
+    /// What a page tells a person: the status, the field at fault (when
+    /// one is), and the API's own message. An internal error is `None`: the
+    /// page shows its opaque error and the cause goes to the log.
+    pub fn for_page(&self) -> Option<(StatusCode, Option<&str>, String)> {
+        if matches!(self, ApiError::Internal(_)) {
+            return None;
+        }
+        let (status, _, field) = self.parts();
+        Some((status, field, self.message()))
+    }
+
     fn message(&self) -> String {
         match self {
             ApiError::MalformedJson(message)

@@ -31,5 +31,8 @@ pub async fn run(state: AppState, mut stopped: watch::Receiver<bool>) {
         if let Err(error) = state.store.purge_portal(rapport_core::time::HOUR, state.now()).await {
             tracing::warn!(%error, "purging expired help-page records");
         }
+        if let Err(error) = state.store.purge_agent_sessions(state.now()).await {
+            tracing::warn!(%error, "purging expired workspace sessions");
+        }
     }
 }

@@ -1,4 +1,50 @@
-//! Reserved for the agents' web workspace: the server-rendered pages agents
-//! work tickets in (queues, a ticket with its conversation, replies and
-//! notes), beside the JSON API in `api` and built on the same store calls.
-//! It holds nothing yet; the pages arrive with the next issue.
+//! The agents' workspace: server-rendered pages (askama templates checked at
+//! compile time, escaping every value) beside the JSON API, for the people
+//! who answer customers all day.
+//!
+//! Every page reads and writes through the same store calls and core
+//! decisions as the API (a reply is built by `api::tickets::agent_message`,
+//! lists come from `Store::list_tickets`, service levels from the same
+//! measurements), so the workspace is a second face, not a second path to the
+//! data. Handlers read like the API's: parse the form, load, call core, save,
+//! redirect (post/redirect/get).
+//!
+//! - [`session`]: the session cookie, the [`session::Desk`] extractor, and the
+//!   origin and CSRF checks of every form.
+//! - [`sign_in`]: signing in (throttled, same answer for unknown emails) and out.
+//! - [`frame`]: what surrounds every page (views with counts, theme, search).
+//! - [`queue`] and [`ticket`]: the queue and ticket pages; [`conversation`]
+//!   and [`view`] their view models and wording.
+//! - [`page`]: rendering, error pages and the security headers (a strict
+//!   Content-Security-Policy); [`assets`]: the embedded, content-hashed
+//!   stylesheet and script.
+
+pub mod assets;
+pub mod conversation;
+pub mod frame;
+pub mod page;
+pub mod queue;
+pub mod session;
+pub mod sign_in;
+pub mod ticket;
+pub mod view;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+/// The workspace's routes, every response with the security headers.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(sign_in::root))
+        .route("/sign-in", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/sign-out", post(sign_in::sign_out))
+        .route("/desk", get(queue::desk_home))
+        .route("/desk/theme", post(sign_in::set_theme))
+        .route("/desk/tickets/{id}", get(ticket::show_ticket))
+        .route("/desk/tickets/{id}/reply", post(ticket::reply))
+        .route("/desk/{view}", get(queue::show_queue))
+        .route("/assets/{name}", get(assets::serve_asset))
+        .layer(axum::middleware::from_fn(page::security_headers))
+}

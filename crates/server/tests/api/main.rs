@@ -35,3 +35,4 @@ mod tickets;
 mod twilio;
 mod visibility;
 mod whatsapp;
+mod workspace;

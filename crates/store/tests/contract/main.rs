@@ -17,5 +17,6 @@ mod replay;
 mod replies;
 mod search;
 mod service_levels;
+mod sessions;
 mod sweep;
 mod tickets;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use rapport_core::TicketId;
 use rapport_core::sla::projection::KeptTarget;
 use rapport_core::sla::summary::Summary;
+use rapport_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -73,21 +74,38 @@ pub struct TicketSlaDto {
 
 /// Measures a ticket now.
 pub async fn ticket_sla(state: &AppState, id: TicketId) -> Result<TicketSlaDto, ApiError> {
+    Ok(match measured_targets(state, id).await? {
+        Some((policy, targets)) => {
+            TicketSlaDto { policy: Some(policy), targets: targets.iter().map(TargetDto::from).collect() }
+        }
+        None => TicketSlaDto { policy: None, targets: Vec::new() },
+    })
+}
+
+/// A ticket's policy and its targets measured now, as core's values (the
+/// API's ticket page and the workspace's); `None` when no policy applies.
+pub async fn measured_targets(
+    state: &AppState,
+    id: TicketId,
+) -> Result<Option<(PolicyRefDto, Vec<KeptTarget>)>, StoreError> {
     let measured = state.store.measure_ticket(id, state.now()).await?;
     let Some((policy_id, targets)) = measured else {
-        return Ok(TicketSlaDto { policy: None, targets: Vec::new() });
+        return Ok(None);
     };
     let (_, set) = state.store.policy_set().await?;
     let name = set.policy(policy_id).map_or_else(|| format!("policy {policy_id}"), |policy| policy.name.clone());
-    Ok(TicketSlaDto {
-        policy: Some(PolicyRefDto { id: policy_id, name }),
-        targets: targets.iter().map(TargetDto::from).collect(),
-    })
+    Ok(Some((PolicyRefDto { id: policy_id, name }, targets)))
 }
 
 /// The most pressing target of each of `ids` that has kept targets, brought
 /// forward to now on its policy's calendar (as the timer pass sees them).
 pub async fn summaries(state: &AppState, ids: &[TicketId]) -> Result<HashMap<TicketId, SlaSummaryDto>, ApiError> {
+    let summaries = summaries_of(state, ids).await?;
+    Ok(summaries.into_iter().map(|(id, summary)| (id, summary.into())).collect())
+}
+
+/// [`summaries`] as core's values, for the workspace's pages.
+pub async fn summaries_of(state: &AppState, ids: &[TicketId]) -> Result<HashMap<TicketId, Summary>, StoreError> {
     let kept = state.store.find_ticket_slas(ids).await?;
     if kept.is_empty() {
         return Ok(HashMap::new());
@@ -100,7 +118,7 @@ pub async fn summaries(state: &AppState, ids: &[TicketId]) -> Result<HashMap<Tic
         let targets: Vec<KeptTarget> =
             sla.targets.iter().map(|target| target.at(sla.computed_at, now, calendar)).collect();
         if let Some(summary) = rapport_core::sla::summary::summary(&targets) {
-            summaries.insert(sla.ticket, summary.into());
+            summaries.insert(sla.ticket, summary);
         }
     }
     Ok(summaries)

@@ -1,0 +1,244 @@
+//! The queue page (`/desk/{view}`): one view of tickets, 50 to a page in
+//! keyset order, each row with its customer, channel, priority, owner and the
+//! countdown of its most pressing service-level target. The same store list
+//! and SLA summaries as `GET /api/v1/tickets`.
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Redirect, Response};
+use rapport_core::{Status, TeamId, TicketId};
+use rapport_store::{Cursor, TicketFilter};
+
+use crate::state::AppState;
+use crate::workspace::frame::{Frame, QueueView};
+use crate::workspace::page::{PageError, message_page, render};
+use crate::workspace::session::Desk;
+use crate::workspace::view::{SlaBadge, When};
+
+/// Rows on a page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// One ticket in the queue.
+#[derive(Debug, Clone)]
+pub struct QueueRow {
+    /// Its number.
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Status word.
+    pub status: &'static str,
+    /// Priority word.
+    pub priority: &'static str,
+    /// Channel word.
+    pub channel: &'static str,
+    /// The customer's name (or address when they gave none).
+    pub customer: String,
+    /// The customer's address on the ticket's channel.
+    pub address: String,
+    /// Owner's name, or "unassigned".
+    pub owner: String,
+    /// Team's name, if any.
+    pub team: String,
+    /// The most pressing target.
+    pub sla: Option<SlaBadge>,
+    /// When it last changed.
+    pub updated: When,
+}
+
+/// A choice in a filter's menu.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    /// The value sent.
+    pub value: String,
+    /// What the person reads.
+    pub label: String,
+    /// Chosen now.
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "workspace/queue.html")]
+struct QueuePage {
+    frame: Frame,
+    heading: &'static str,
+    slug: &'static str,
+    empty: &'static str,
+    statuses: Vec<Choice>,
+    teams: Vec<Choice>,
+    tag: String,
+    rows: Vec<QueueRow>,
+    next_page: Option<String>,
+}
+
+/// `GET /desk`: the agent's own queue (a signed-out person goes to sign in).
+pub async fn desk_home(_desk: Desk) -> Redirect {
+    Redirect::to("/desk/mine")
+}
+
+/// `GET /desk/{view}`.
+pub async fn show_queue(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(slug): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some(view) = QueueView::parse(&slug) else {
+        return Ok(message_page(StatusCode::NOT_FOUND, "No such view", "Choose a view from the list on the left."));
+    };
+    let query: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let get = |name: &str| query.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim());
+    let mut filter = view.filter(&desk);
+    let status_word = get("status");
+    match status_word {
+        "" => {}
+        "any" => filter.statuses = Vec::new(),
+        "unsolved" => filter.statuses = Status::ALL.into_iter().filter(|s| s.is_unsolved()).collect(),
+        word => match Status::ALL.into_iter().find(|status| status.as_str() == word) {
+            Some(status) => filter.statuses = vec![status],
+            None => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown status", "Choose a status from the menu.")),
+        },
+    }
+    let team_word = get("team");
+    if !team_word.is_empty() {
+        match team_word.parse::<i64>() {
+            Ok(team) => filter.team = Some(TeamId(team)),
+            Err(_) => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown team", "Choose a team from the menu.")),
+        }
+    }
+    let tag = get("tag").to_owned();
+    if !tag.is_empty() {
+        filter.tag = Some(tag.clone());
+    }
+    if !get("cursor").is_empty() {
+        match Cursor::parse(get("cursor")) {
+            Some(cursor) => filter.cursor = Some(cursor),
+            None => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "This page link is broken", "Go back to the first page of the view.")),
+        }
+    }
+    filter.limit = PAGE_SIZE;
+    let no_team = view == QueueView::Team && desk.agent.teams.is_empty() && team_word.is_empty();
+    let (rows, next_cursor) = if no_team { (Vec::new(), None) } else { rows(&state, &desk, filter.clone()).await? };
+    let rows = if view == QueueView::AtRisk { at_risk_only(rows) } else { rows };
+    let next_page = next_cursor.map(|cursor| {
+        let mut link = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [("status", status_word), ("team", team_word), ("tag", tag.as_str()), ("cursor", cursor.as_str())] {
+            if !value.is_empty() {
+                link.append_pair(key, value);
+            }
+        }
+        format!("/desk/{}?{}", view.slug(), link.finish())
+    });
+    let frame = Frame::build(&state, &desk, &headers, view.label().to_owned(), Some(view)).await?;
+    let page = QueuePage {
+        frame,
+        heading: view.label(),
+        slug: view.slug(),
+        empty: view.empty(),
+        statuses: status_choices(view, status_word),
+        teams: team_choices(&state, &desk, filter.team).await?,
+        tag,
+        rows,
+        next_page,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// A page of rows, with the cursor of the next page.
+pub async fn rows(state: &AppState, desk: &Desk, filter: TicketFilter) -> Result<(Vec<QueueRow>, Option<String>), PageError> {
+    let mut page = state.store.list_tickets(filter, &desk.viewer).await?;
+    let ids: Vec<TicketId> = page.tickets.iter().map(|ticket| ticket.id).collect();
+    let mut summaries = crate::api::dto::sla::summaries_of(state, &ids).await?;
+    let now = state.now();
+    let rows = page
+        .tickets
+        .iter()
+        .map(|ticket| {
+            let names = page.names.remove(&ticket.id).unwrap_or_default();
+            let address = names.customer_address.unwrap_or_default();
+            let customer = if names.customer_name.is_empty() { address.clone() } else { names.customer_name };
+            QueueRow {
+                id: ticket.id.0,
+                subject: ticket.subject.clone(),
+                status: ticket.status.as_str(),
+                priority: ticket.priority.as_str(),
+                channel: ticket.channel.as_str(),
+                customer,
+                address,
+                owner: names.owner_name.unwrap_or_else(|| "unassigned".to_owned()),
+                team: names.team_name.unwrap_or_default(),
+                sla: summaries.remove(&ticket.id).map(|summary| SlaBadge::of_summary(&summary, now)),
+                updated: When::of(ticket.updated_at, now),
+            }
+        })
+        .collect();
+    Ok((rows, page.next_cursor))
+}
+
+/// The at-risk view lists tickets whose nearest target still runs (or has
+/// breached); tickets with no running target come last in its order, so
+/// dropping them only shortens the tail.
+fn at_risk_only(rows: Vec<QueueRow>) -> Vec<QueueRow> {
+    rows.into_iter().filter(|row| row.sla.as_ref().is_some_and(|sla| sla.running)).collect()
+}
+
+fn status_choices(view: QueueView, chosen: &str) -> Vec<Choice> {
+    let default = if view == QueueView::All { "any" } else { "unsolved" };
+    let chosen = if chosen.is_empty() { default } else { chosen };
+    let mut choices = vec![("unsolved", "unsolved".to_owned()), ("any", "any status".to_owned())];
+    choices.extend(Status::ALL.into_iter().map(|status| (status.as_str(), status.as_str().replace('_', " "))));
+    choices
+        .into_iter()
+        .map(|(value, label)| Choice { value: value.to_owned(), label, selected: value == chosen })
+        .collect()
+}
+
+async fn team_choices(state: &AppState, desk: &Desk, chosen: Option<TeamId>) -> Result<Vec<Choice>, PageError> {
+    let teams = state.store.list_teams(None, 200).await?;
+    let mut choices = vec![Choice { value: String::new(), label: "any team".to_owned(), selected: chosen.is_none() }];
+    choices.extend(teams.into_iter().filter(|team| desk.viewer.sees_all() || desk.agent.teams.contains(&team.id)).map(
+        |team| Choice { value: team.id.0.to_string(), label: team.name, selected: chosen == Some(team.id) },
+    ));
+    Ok(choices)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rapport_core::sla::TargetStatus;
+    use rapport_core::Timestamp;
+    use rapport_core::sla::TargetKind;
+
+    fn row(sla: Option<SlaBadge>) -> QueueRow {
+        let now = Timestamp(0);
+        QueueRow {
+            id: 1,
+            subject: String::new(),
+            status: "new",
+            priority: "normal",
+            channel: "email",
+            customer: String::new(),
+            address: String::new(),
+            owner: String::new(),
+            team: String::new(),
+            sla,
+            updated: When::of(now, now),
+        }
+    }
+
+    #[test]
+    fn at_risk_keeps_running_and_breached_targets_only() {
+        let now = Timestamp(0);
+        let badge = |state| Some(SlaBadge::new(TargetKind::FirstResponse, state, Some(Timestamp(60_000)), now));
+        let rows = vec![
+            row(badge(TargetStatus::Active)),
+            row(badge(TargetStatus::Breached)),
+            row(badge(TargetStatus::Met)),
+            row(badge(TargetStatus::Paused)),
+            row(None),
+        ];
+        assert_eq!(at_risk_only(rows).len(), 2);
+    }
+}

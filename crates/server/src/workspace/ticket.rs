@@ -1,0 +1,359 @@
+//! The ticket page (`/desk/tickets/{id}`) and its reply box. The page shows
+//! the whole conversation, the history on demand, the customer and the
+//! service-level targets; the reply box posts to
+//! `/desk/tickets/{id}/reply`, which builds the message exactly as
+//! `POST /api/v1/tickets/{id}/messages` does, then (for "send and solve")
+//! changes the status as `PATCH /api/v1/tickets/{id}` does, and redirects
+//! back to the page (post/redirect/get).
+
+use std::collections::HashSet;
+
+use askama::Template;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use rapport_core::event::TicketPatch;
+use rapport_core::{Actor, AgentId, Author, Status, TicketId};
+use rapport_store::{StoreError, TicketFilter, TicketSort};
+
+use crate::api::dto::sla::measured_targets;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use crate::workspace::conversation::{
+    EventView, IdentityView, MessageView, Names, history, identities, messages, reply_channels,
+};
+use crate::workspace::frame::Frame;
+use crate::workspace::page::{PageError, message_page, render};
+use crate::workspace::queue::Choice;
+use crate::workspace::session::{Desk, DeskForm};
+use crate::workspace::view::{SlaBadge, When};
+
+/// How many of the customer's other tickets the panel lists.
+const EARLIER_TICKETS: i64 = 10;
+
+/// One of the customer's other tickets.
+#[derive(Debug, Clone)]
+pub struct EarlierTicket {
+    /// Its number.
+    pub id: i64,
+    /// Subject.
+    pub subject: String,
+    /// Status word.
+    pub status: &'static str,
+    /// Channel word.
+    pub channel: &'static str,
+    /// When it was opened.
+    pub opened: When,
+}
+
+/// What the reply box holds after a refused send: the text, the choices,
+/// and the error beside its field.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// The text as typed.
+    pub body: String,
+    /// `reply` or `note`.
+    pub kind: String,
+    /// The channel chosen ("" for automatic).
+    pub channel: String,
+    /// The status to set after sending ("" to keep).
+    pub status: String,
+    /// The field at fault and what is wrong.
+    pub error: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "workspace/ticket.html")]
+struct TicketPage {
+    frame: Frame,
+    id: i64,
+    subject: String,
+    status: &'static str,
+    priority: &'static str,
+    channel: &'static str,
+    owner: String,
+    team: String,
+    tags: String,
+    messages: Vec<MessageView>,
+    history: Vec<EventView>,
+    customer_name: String,
+    tier: String,
+    identities: Vec<IdentityView>,
+    earlier: Vec<EarlierTicket>,
+    policy: Option<String>,
+    targets: Vec<SlaBadge>,
+    channels: Vec<Choice>,
+    channel_hint: String,
+    statuses: Vec<Choice>,
+    note_chosen: bool,
+    draft: String,
+    body_error: Option<String>,
+    channel_error: Option<String>,
+    form_error: Option<String>,
+    notice: Option<String>,
+}
+
+/// `GET /desk/tickets/{id}`.
+pub async fn show_ticket(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let notice = match query.as_deref() {
+        Some("done=reply") => Some("Your reply is queued to go out.".to_owned()),
+        Some("done=note") => Some("Your note is added.".to_owned()),
+        Some("done=reply-status") => Some("Your reply is queued and the status is changed.".to_owned()),
+        _ => None,
+    };
+    ticket_page(&state, &desk, &headers, TicketId(id), Draft::default(), notice, StatusCode::OK).await
+}
+
+/// Renders the ticket page with `draft` in the reply box.
+async fn ticket_page(
+    state: &AppState,
+    desk: &Desk,
+    headers: &HeaderMap,
+    id: TicketId,
+    draft: Draft,
+    notice: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let detail = match state.store.get_ticket_detail(id, Some(&desk.viewer)).await {
+        Ok(detail) => detail,
+        Err(StoreError::NotFound(_)) => {
+            return Ok(message_page(
+                StatusCode::NOT_FOUND,
+                "No such ticket",
+                "There is no ticket with this number, or it belongs to a team you are not in.",
+            ));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let ticket = &detail.ticket;
+    let now = state.now();
+    let customer = state.store.get_customer(ticket.customer).await?;
+    let names = names(state, &detail, &customer.name).await?;
+    let earlier = earlier_tickets(state, desk, ticket.customer, ticket.id).await?;
+    let (policy, targets) = match measured_targets(state, ticket.id).await? {
+        Some((policy, targets)) => (
+            Some(policy.name),
+            targets.iter().map(|target| SlaBadge::new(target.kind, target.state, target.due, now)).collect(),
+        ),
+        None => (None, Vec::new()),
+    };
+    let (channels, channel_hint) =
+        reply_channels(ticket.channel, &customer.identities, &detail.messages, &draft.channel, now);
+    let tier = match &customer.tier {
+        Some(tier) => tier.0.clone(),
+        None => "standard (organization's or default)".to_owned(),
+    };
+    let field_error = |field: &str| draft.error.as_ref().filter(|(at, _)| at == field).map(|(_, text)| text.clone());
+    let body_error = field_error("body");
+    let channel_error = field_error("channel");
+    let form_error = draft
+        .error
+        .as_ref()
+        .filter(|(field, _)| field != "body" && field != "channel")
+        .map(|(_, text)| text.clone());
+    let frame = Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), None).await?;
+    let page = TicketPage {
+        frame,
+        id: ticket.id.0,
+        subject: ticket.subject.clone(),
+        status: ticket.status.as_str(),
+        priority: ticket.priority.as_str(),
+        channel: ticket.channel.as_str(),
+        owner: ticket.owner.map_or_else(|| "unassigned".to_owned(), |owner| name_of(&names, owner)),
+        team: ticket.team.and_then(|team| names.teams.get(&team).cloned()).unwrap_or_else(|| "no team".to_owned()),
+        tags: ticket.tags.join(", "),
+        messages: messages(&detail.messages, &names, now),
+        history: history(&detail.events, &names),
+        customer_name: names.customer.clone(),
+        tier,
+        identities: identities(&customer),
+        earlier,
+        policy,
+        targets,
+        channels,
+        channel_hint,
+        statuses: after_send(&draft.status),
+        note_chosen: draft.kind == "note",
+        draft: draft.body.clone(),
+        body_error,
+        channel_error,
+        form_error,
+        notice,
+    };
+    Ok(render(status, &page))
+}
+
+fn name_of(names: &Names, agent: AgentId) -> String {
+    names.agents.get(&agent).cloned().unwrap_or_else(|| format!("agent {}", agent.0))
+}
+
+/// The names of every agent and team the page mentions.
+async fn names(state: &AppState, detail: &rapport_store::TicketDetail, customer: &str) -> Result<Names, PageError> {
+    let mut agents: HashSet<AgentId> = HashSet::new();
+    agents.extend(detail.ticket.owner);
+    for message in &detail.messages {
+        if let Author::Agent(id) = message.author {
+            agents.insert(id);
+        }
+    }
+    for event in &detail.events {
+        if let Actor::Agent(id) = event.actor {
+            agents.insert(id);
+        }
+        if let rapport_core::Change::OwnerChanged { from, to } = &event.change {
+            agents.extend(*from);
+            agents.extend(*to);
+        }
+    }
+    let mut names = Names { customer: if customer.is_empty() { "the customer".to_owned() } else { customer.to_owned() }, ..Names::default() };
+    for id in agents {
+        match state.store.get_agent(id).await {
+            Ok(agent) => {
+                names.agents.insert(id, agent.name);
+            }
+            Err(StoreError::NotFound(_)) => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    for team in state.store.list_teams(None, 200).await? {
+        names.teams.insert(team.id, team.name);
+    }
+    Ok(names)
+}
+
+async fn earlier_tickets(
+    state: &AppState,
+    desk: &Desk,
+    customer: rapport_core::CustomerId,
+    this: TicketId,
+) -> Result<Vec<EarlierTicket>, PageError> {
+    let filter = TicketFilter {
+        customer: Some(customer),
+        sort: TicketSort::CreatedDesc,
+        limit: EARLIER_TICKETS + 1,
+        ..TicketFilter::default()
+    };
+    let page = state.store.list_tickets(filter, &desk.viewer).await?;
+    let now = state.now();
+    Ok(page
+        .tickets
+        .iter()
+        .filter(|ticket| ticket.id != this)
+        .take(usize::try_from(EARLIER_TICKETS).unwrap_or(10))
+        .map(|ticket| EarlierTicket {
+            id: ticket.id.0,
+            subject: ticket.subject.clone(),
+            status: ticket.status.as_str(),
+            channel: ticket.channel.as_str(),
+            opened: When::of(ticket.created_at, now),
+        })
+        .collect())
+}
+
+fn after_send(chosen: &str) -> Vec<Choice> {
+    [("", "keep as it is"), ("pending", "pending (waiting on the customer)"), ("on_hold", "on hold"), ("solved", "solved")]
+        .into_iter()
+        .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
+        .collect()
+}
+
+/// `POST /desk/tickets/{id}/reply`: a reply or an internal note, then
+/// perhaps a status.
+pub async fn reply(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    DeskForm { desk, fields }: DeskForm,
+) -> Result<Response, PageError> {
+    let id = TicketId(id);
+    let draft = Draft {
+        body: fields.get("body").to_owned(),
+        kind: fields.get("kind").to_owned(),
+        channel: fields.get("channel").trim().to_owned(),
+        status: fields.get("status").trim().to_owned(),
+        error: None,
+    };
+    let refuse = |draft: Draft, field: &str, message: String| {
+        let draft = Draft { error: Some((field.to_owned(), message)), ..draft };
+        (draft, StatusCode::UNPROCESSABLE_ENTITY)
+    };
+    let public = match draft.kind.as_str() {
+        "reply" | "" => true,
+        "note" => false,
+        _ => {
+            let (draft, status) = refuse(draft, "kind", "choose a reply or an internal note".to_owned());
+            return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+        }
+    };
+    let new_status = match draft.status.clone().as_str() {
+        "" => None,
+        word => match Status::ALL.into_iter().find(|status| status.as_str() == word) {
+            Some(status) => Some(status),
+            None => {
+                let (draft, status) = refuse(draft, "status", format!("unknown status {word:?}"));
+                return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+            }
+        },
+    };
+    if draft.body.trim().is_empty() {
+        let (draft, status) = refuse(draft, "body", "write a message before sending".to_owned());
+        return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+    }
+    let channel = (!draft.channel.is_empty() && public).then_some(draft.channel.as_str());
+    let sent = match crate::api::tickets::agent_message(&state, desk.agent.id, public, channel, draft.body.clone(), Vec::new()) {
+        Ok(message) => state.store.add_message(id, Some(desk.viewer.clone()), message).await.map_err(ApiError::from),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = sent {
+        return refused_send(&state, &desk, &headers, id, draft, error).await;
+    }
+    if let Some(status) = new_status {
+        let patch = TicketPatch { status: Some(status), ..TicketPatch::default() };
+        if let Err(error) = state.store.patch_ticket(id, desk.viewer.clone(), patch, None, state.now()).await {
+            // The message went; only the status change failed: say so on the page.
+            let error = ApiError::from(error);
+            let message = match error.for_page() {
+                Some((_, _, message)) => format!("Your message was sent, but the status was not changed: {message}"),
+                None => return Err(PageError(anyhow::anyhow!("changing the status after a reply: {error:?}"))),
+            };
+            let draft = Draft { error: Some(("status".to_owned(), message)), ..Draft::default() };
+            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT).await;
+        }
+    }
+    let done = match (public, new_status) {
+        (false, _) => "note",
+        (true, None) => "reply",
+        (true, Some(_)) => "reply-status",
+    };
+    Ok(Redirect::to(&format!("/desk/tickets/{}?done={done}", id.0)).into_response())
+}
+
+/// The page again, with the API's reason beside the field at fault.
+async fn refused_send(
+    state: &AppState,
+    desk: &Desk,
+    headers: &HeaderMap,
+    id: TicketId,
+    draft: Draft,
+    error: ApiError,
+) -> Result<Response, PageError> {
+    let Some((status, field, message)) = error.for_page() else {
+        return Err(PageError(anyhow::anyhow!("sending from the workspace: {error:?}")));
+    };
+    if status == StatusCode::NOT_FOUND {
+        return Ok(message_page(StatusCode::NOT_FOUND, "No such ticket", &message));
+    }
+    let field = match field {
+        Some("body") => "body",
+        Some("channel") => "channel",
+        _ => "form",
+    };
+    let draft = Draft { error: Some((field.to_owned(), message)), ..draft };
+    ticket_page(state, desk, headers, id, draft, None, status).await
+}

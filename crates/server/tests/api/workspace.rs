@@ -1,0 +1,266 @@
+//! The agents' workspace over HTTP: sign-in, the session cookie, the pages,
+//! a reply from the ticket page, the CSRF and origin checks, throttling, and
+//! customer text escaped. (The browser journeys are in the `rapport`
+//! crate's `workspace_browser` suite.)
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::helpers::*;
+
+const PASSWORD: &str = "a long test password";
+
+/// A browser without redirects: the test follows them by hand.
+struct Browser {
+    address: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(LOCATION).and_then(|value| value.to_str().ok()).unwrap_or("")
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        let start = self.text.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
+        self.text[start..start + 64].to_owned()
+    }
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { address: app.address.clone(), client, cookie: None }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        let mut request = self.client.get(format!("{}{path}", self.address));
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        read(request).await
+    }
+
+    /// Posts a form from one of our own pages (the Origin a browser sends).
+    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        self.post_from(path, fields, Some(&self.address.clone())).await
+    }
+
+    async fn post_from(&self, path: &str, fields: &[(&str, &str)], origin: Option<&str>) -> Page {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.address))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(cookie) = &self.cookie {
+            request = request.header("cookie", cookie);
+        }
+        read(request).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let page = self.post("/sign-in", &[("email", email), ("password", password), ("next", "")]).await;
+        if let Some(cookie) = page.headers.get(SET_COOKIE) {
+            let cookie = cookie.to_str().unwrap();
+            self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
+        }
+        page
+    }
+}
+
+async fn read(request: reqwest::RequestBuilder) -> Page {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    Page { status, headers, text: response.text().await.unwrap() }
+}
+
+async fn email_of(app: &TestApp, agent: &TestAgent) -> String {
+    app.store.get_agent(rapport_core::AgentId(agent.id)).await.unwrap().email
+}
+
+#[tokio::test]
+async fn an_agent_signs_in_replies_from_the_ticket_page_and_signs_out() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let front = browser.get("/").await;
+    assert_eq!((front.status, front.location()), (StatusCode::SEE_OTHER, "/sign-in"));
+    let sign_in = browser.get("/sign-in").await;
+    assert_eq!(sign_in.status, StatusCode::OK);
+    let policy = sign_in.headers["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(sign_in.headers["x-content-type-options"], "nosniff");
+
+    let email = email_of(&app, &app.admin).await;
+    let signed_in = browser.sign_in(&email, PASSWORD).await;
+    assert_eq!((signed_in.status, signed_in.location()), (StatusCode::SEE_OTHER, "/desk"), "{}", signed_in.text);
+    let cookie = signed_in.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+    assert_eq!(browser.get("/").await.location(), "/desk");
+
+    let ticket = app.create_ticket(&app.admin, &ticket_body("ana@example.com")).await;
+    let id = id(&ticket);
+    let queue = browser.get("/desk/all").await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.text.contains(&format!("/desk/tickets/{id}")), "{}", queue.text);
+    assert!(queue.text.contains("Test admin"), "the agent's name in the top bar");
+
+    let page = browser.get(&format!("/desk/tickets/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let sent = browser
+        .post(
+            &format!("/desk/tickets/{id}/reply"),
+            &[("csrf", &csrf), ("kind", "reply"), ("body", "We are on it, Ana."), ("channel", ""), ("status", "pending")],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    assert_eq!(sent.location(), format!("/desk/tickets/{id}?done=reply-status"));
+    let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    let last = detail["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["text"].as_str(), last["kind"].as_str()), (Some("We are on it, Ana."), Some("reply")));
+    assert_eq!(detail["status"], "pending");
+    let after = browser.get(&format!("/desk/tickets/{id}?done=reply-status")).await;
+    assert!(after.text.contains("We are on it, Ana.") && after.text.contains("queued"), "{}", after.text);
+
+    let signed_out = browser.post("/sign-out", &[("csrf", &csrf)]).await;
+    assert_eq!(signed_out.location(), "/sign-in?signed_out=1");
+    let old = browser.get("/desk/mine").await;
+    assert_eq!((old.status, old.location()), (StatusCode::SEE_OTHER, "/sign-in?next=%2Fdesk%2Fmine"));
+}
+
+#[tokio::test]
+async fn a_form_without_the_sessions_csrf_token_or_from_another_site_is_refused_and_writes_nothing() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let id = id(&app.create_ticket(&app.admin, &ticket_body("bo@example.com")).await);
+    let csrf = browser.get(&format!("/desk/tickets/{id}")).await.csrf();
+    let path = format!("/desk/tickets/{id}/reply");
+    let zeros = "0".repeat(64);
+    let attempts = [
+        (vec![("kind", "reply"), ("body", "no token")], Some(browser.address.clone())),
+        (vec![("csrf", zeros.as_str()), ("body", "wrong token")], Some(browser.address.clone())),
+        (vec![("csrf", csrf.as_str()), ("body", "from elsewhere")], Some("https://evil.example".to_owned())),
+        (vec![("csrf", csrf.as_str()), ("body", "no origin")], None),
+    ];
+    for (fields, origin) in attempts {
+        let page = browser.post_from(&path, &fields, origin.as_deref()).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{fields:?} {origin:?}");
+        assert!(page.text.contains("Reload the page") || page.text.contains("another site"), "{}", page.text);
+    }
+    // Another agent's session token does not fit this session either.
+    let mut other = Browser::new(&app);
+    let second = app.agent(rapport_core::Role::Admin, &[]).await;
+    other.sign_in(&email_of(&app, &second).await, PASSWORD).await;
+    let page = other.post(&path, &[("csrf", csrf.as_str()), ("body", "borrowed token")]).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let sign_out = browser.post_from("/sign-out", &[("csrf", csrf.as_str())], Some("https://evil.example")).await;
+    assert_eq!(sign_out.status, StatusCode::FORBIDDEN);
+
+    let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "nothing was written: {detail}");
+    assert_eq!(browser.get("/desk/mine").await.status, StatusCode::OK, "still signed in");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_with_retry_after_alike_for_known_and_unknown_emails() {
+    let app = spawn_app().await;
+    let email = email_of(&app, &app.admin).await;
+    for who in [email.as_str(), "nobody@example.com"] {
+        let mut browser = Browser::new(&app);
+        for _ in 0..5 {
+            let page = browser.sign_in(who, "wrong password").await;
+            assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{who}");
+            assert!(page.text.contains("do not match an active agent"), "{}", page.text);
+            assert!(page.text.contains(&format!("value=\"{who}\"")), "the form keeps the email");
+        }
+        let page = browser.sign_in(who, PASSWORD).await;
+        assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS, "{who}: even the right password waits");
+        let wait: i64 = page.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=900).contains(&wait), "{wait}");
+        assert!(page.text.contains("Too many sign-in attempts"));
+        assert!(browser.cookie.is_none());
+    }
+    // Another account from the same address is not locked out by them.
+    let second = app.agent(rapport_core::Role::Agent, &[]).await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.sign_in(&email_of(&app, &second).await, PASSWORD).await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_sign_in_rotates_the_session_and_a_password_change_ends_every_session() {
+    let app = spawn_app().await;
+    let email = email_of(&app, &app.admin).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email, PASSWORD).await;
+    let first = browser.cookie.clone().unwrap();
+    browser.sign_in(&email, PASSWORD).await;
+    let second = browser.cookie.clone().unwrap();
+    assert_ne!(first, second, "a new session id at every sign-in");
+    let stale = Browser { cookie: Some(first), ..Browser::new(&app) };
+    assert_eq!(stale.get("/desk/mine").await.status, StatusCode::SEE_OTHER, "the replaced session ended");
+    assert_eq!(browser.get("/desk/mine").await.status, StatusCode::OK);
+
+    let hash = rapport_server::http::auth::hash_password("a new long password").unwrap();
+    let change = rapport_store::AgentChanges { password_hash: Some(hash), ..Default::default() };
+    app.store.update_agent(rapport_core::AgentId(app.admin.id), change).await.unwrap();
+    assert_eq!(browser.get("/desk/mine").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.sign_in(&email, "a new long password").await.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn hostile_customer_text_is_escaped_on_every_page() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let body = json!({
+        "subject": "<script>alert('subject')</script>",
+        "channel": "email",
+        "customer": {"name": "<img src=x onerror=alert(1)>", "email": "eve@example.com"},
+        "body": "<svg onload=alert(2)> <a href=\"javascript:alert(3)\">click</a> &#0000060;script&#0000062;",
+    });
+    let id = id(&app.create_ticket(&app.admin, &body).await);
+    for path in [format!("/desk/tickets/{id}"), "/desk/all".to_owned(), "/desk/unassigned".to_owned()] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        for raw in ["<script>alert", "<img src=x", "<svg onload", "href=\"javascript:", "&#0000060;script"] {
+            assert!(!page.text.contains(raw), "{path} shows {raw:?} raw");
+        }
+        assert!(page.text.contains("&#60;script&#62;alert("), "{path}: escaped, still readable: {}", page.text);
+    }
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_assets_are_cached_for_a_year() {
+    let app = spawn_app().await;
+    let browser = Browser::new(&app);
+    for path in ["/desk", "/desk/mine", "/desk/tickets/1"] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(page.location().starts_with("/sign-in"), "{path}");
+    }
+    let sign_in = browser.get("/sign-in").await;
+    let start = sign_in.text.find("/assets/workspace-").unwrap();
+    let href = &sign_in.text[start..sign_in.text[start..].find('"').unwrap() + start];
+    let asset = browser.get(href).await;
+    assert_eq!(asset.status, StatusCode::OK);
+    assert_eq!(asset.headers["cache-control"], "public, max-age=31536000, immutable");
+    assert!(asset.headers["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert_eq!(browser.get("/assets/workspace-000000000000.css").await.status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,110 @@
+use rapport_core::Role;
+use rapport_store::{AgentChanges, NewAgentSession, RateCheck};
+
+use crate::harness::*;
+
+fn session(agent: rapport_core::AgentId, hash: &str, replaces: Option<&str>) -> NewAgentSession {
+    NewAgentSession {
+        agent,
+        token_hash: hash.to_owned(),
+        replaces: replaces.map(str::to_owned),
+        now: at(0),
+        expires_at: at(3600),
+    }
+}
+
+#[tokio::test]
+async fn a_session_signs_in_until_it_expires_is_ended_or_replaced() {
+    let store = fresh_store().await;
+    let ada = agent(&store, "ada@desk.example", Role::Agent, vec![]).await;
+    store.begin_agent_session(session(ada.agent, "one", None)).await.unwrap();
+    let found = store.find_agent_by_session("one", at(10)).await.unwrap().unwrap();
+    assert_eq!(found.id, ada.agent);
+    assert!(store.find_agent_by_session("one", at(3600)).await.unwrap().is_none(), "expired at its end");
+    assert!(store.find_agent_by_session("unknown", at(10)).await.unwrap().is_none());
+
+    // Signing in again from the same browser replaces its session: the old id no longer works.
+    store.begin_agent_session(session(ada.agent, "two", Some("one"))).await.unwrap();
+    assert!(store.find_agent_by_session("one", at(10)).await.unwrap().is_none());
+    assert!(store.find_agent_by_session("two", at(10)).await.unwrap().is_some());
+
+    store.end_agent_session("two".into()).await.unwrap();
+    assert!(store.find_agent_by_session("two", at(10)).await.unwrap().is_none());
+    store.end_agent_session("two".into()).await.unwrap();
+    assert_eq!(store.purge_agent_sessions(at(10)).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_password_change_or_a_deactivation_ends_every_session_of_that_agent_only() {
+    let store = fresh_store().await;
+    let _admin = agent(&store, "root@desk.example", Role::Admin, vec![]).await;
+    let ada = agent(&store, "ada@desk.example", Role::Agent, vec![]).await;
+    let bo = agent(&store, "bo@desk.example", Role::Agent, vec![]).await;
+    for (who, hash) in [(ada.agent, "ada-laptop"), (ada.agent, "ada-phone"), (bo.agent, "bo-laptop")] {
+        store.begin_agent_session(session(who, hash, None)).await.unwrap();
+    }
+    assert_eq!(store.count_agent_sessions(ada.agent, at(1)).await.unwrap(), 2);
+
+    let renamed = AgentChanges { name: Some("Ada L.".into()), ..Default::default() };
+    store.update_agent(ada.agent, renamed).await.unwrap();
+    assert_eq!(store.count_agent_sessions(ada.agent, at(1)).await.unwrap(), 2, "a rename keeps them");
+
+    let password = AgentChanges { password_hash: Some("$argon2id$new".into()), ..Default::default() };
+    store.update_agent(ada.agent, password).await.unwrap();
+    assert_eq!(store.count_agent_sessions(ada.agent, at(1)).await.unwrap(), 0);
+    assert!(store.find_agent_by_session("ada-phone", at(1)).await.unwrap().is_none());
+    assert!(store.find_agent_by_session("bo-laptop", at(1)).await.unwrap().is_some(), "others keep theirs");
+
+    store.update_agent(bo.agent, AgentChanges { active: Some(false), ..Default::default() }).await.unwrap();
+    assert!(store.find_agent_by_session("bo-laptop", at(1)).await.unwrap().is_none());
+    assert_eq!(store.purge_agent_sessions(at(3600)).await.unwrap(), 0, "nothing was left to purge");
+}
+
+#[tokio::test]
+async fn a_reset_counter_starts_again() {
+    let store = fresh_store().await;
+    let key = "sign-in:account:ada@desk.example".to_owned();
+    for _ in 0..2 {
+        assert_eq!(store.count_attempt(key.clone(), 60_000, 2, at(0)).await.unwrap(), RateCheck::Allowed);
+    }
+    assert!(matches!(store.count_attempt(key.clone(), 60_000, 2, at(1)).await.unwrap(), RateCheck::Limited { .. }));
+    store.reset_attempts(key.clone()).await.unwrap();
+    assert_eq!(store.count_attempt(key, 60_000, 2, at(2)).await.unwrap(), RateCheck::Allowed);
+}
+
+#[tokio::test]
+async fn a_queue_count_stops_at_its_cap_and_honours_filters_and_visibility() {
+    let store = fresh_store().await;
+    let team = store.insert_team("Billing".into(), String::new(), at(0)).await.unwrap();
+    let lead = agent(&store, "lead@desk.example", Role::Admin, vec![]).await;
+    let outsider = agent(&store, "out@desk.example", Role::Agent, vec![]).await;
+    for n in 0..7 {
+        let mut ticket = request(&format!("Question {n}"), &format!("c{n}@mail.test"));
+        if n < 3 {
+            ticket.team = Some(team.id);
+        }
+        store.create_ticket(ticket).await.unwrap();
+    }
+    let all = rapport_store::TicketFilter::default();
+    assert_eq!(store.count_tickets_capped(&all, &lead, 100).await.unwrap(), 7);
+    assert_eq!(store.count_tickets_capped(&all, &lead, 5).await.unwrap(), 5, "stops at the cap");
+    let billing = rapport_store::TicketFilter { team: Some(team.id), ..Default::default() };
+    assert_eq!(store.count_tickets_capped(&billing, &lead, 100).await.unwrap(), 3);
+    let mine = rapport_store::TicketFilter { owner: Some(outsider.agent), ..Default::default() };
+    assert_eq!(store.count_tickets_capped(&mine, &outsider, 100).await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn at_risk_counts_unsolved_tickets_with_a_target_due_soon() {
+    let store = fresh_store().await;
+    store.install_default_policies(at(0)).await.unwrap();
+    let lead = agent(&store, "lead@desk.example", Role::Admin, vec![]).await;
+    for n in 0..3 {
+        store.create_ticket(request(&format!("Question {n}"), &format!("c{n}@mail.test"))).await.unwrap();
+    }
+    store.project_changed(100, at(1)).await.unwrap();
+    let far = rapport_core::Timestamp(at(0).0 + 400 * 24 * 3_600_000);
+    assert_eq!(store.count_at_risk(&lead, far, 100).await.unwrap(), 3, "every new ticket has a first-reply target");
+    assert_eq!(store.count_at_risk(&lead, far, 2).await.unwrap(), 2, "stops at the cap");
+    assert_eq!(store.count_at_risk(&lead, at(1), 100).await.unwrap(), 0, "none is due yet");
+}
