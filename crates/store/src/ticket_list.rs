@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use rapport_core::{AgentId, CustomerId, Status, TeamId, Ticket, TicketId, Viewer};
+use rapport_core::{AgentId, Channel, CustomerId, Status, TeamId, Ticket, TicketId, Viewer};
 use sqlx::AssertSqlSafe;
 
 use crate::Store;
@@ -71,6 +71,8 @@ pub struct TicketFilter {
     pub unassigned: bool,
     /// Of this team.
     pub team: Option<TeamId>,
+    /// From this channel.
+    pub channel: Option<Channel>,
     /// Carrying this tag.
     pub tag: Option<String>,
     /// Of this customer.
@@ -337,6 +339,10 @@ pub(crate) fn conditions(filter: &TicketFilter, viewer: &Viewer, values: &mut Ve
     if let Some(team) = filter.team {
         let p = bind(values, team.0.into());
         sql.push_str(&format!(" AND t.team_id = {p}"));
+    }
+    if let Some(channel) = filter.channel {
+        let p = bind(values, channel.as_str().into());
+        sql.push_str(&format!(" AND t.channel = {p}"));
     }
     if let Some(customer) = filter.customer {
         let p = bind(values, customer.0.into());

@@ -121,6 +121,7 @@ async fn get_ticket(
         ("status" = Option<String>, Query, description = "Comma-separated statuses, e.g. new,open"),
         ("owner" = Option<String>, Query, description = "An agent id, `me`, or `none` for unassigned"),
         ("team" = Option<i64>, Query, description = "A team id"),
+        ("channel" = Option<String>, Query, description = "A channel of origin: email, web, chat, whatsapp, telegram, messenger, instagram, sms, phone or api"),
         ("tag" = Option<String>, Query, description = "A tag"),
         ("customer" = Option<i64>, Query, description = "A customer id"),
         ("sort" = Option<String>, Query, description = "priority (default), created, -created, updated, -updated, or sla_due: the next service-level due time first, tickets with no running target last"),
@@ -174,6 +175,10 @@ fn ticket_filter(mut query: QueryParams, caller: &CurrentAgent, max_page_size: i
         }
     }
     filter.team = query.take_id("team")?.map(TeamId);
+    if let Some(channel) = query.take("channel") {
+        filter.channel =
+            Some(channel.trim().parse::<Channel>().map_err(|error| ApiError::invalid("channel", error.to_string()))?);
+    }
     filter.customer = query.take_id("customer")?.map(rapport_core::CustomerId);
     if let Some(tag) = query.take("tag") {
         let tags = normalise_tags([tag]).map_err(|error| ApiError::invalid("tag", error.to_string()))?;

@@ -78,6 +78,18 @@ impl QueueView {
         }
     }
 
+    /// What the view lists, when its name does not say it all.
+    pub fn hint(self) -> &'static str {
+        match self {
+            QueueView::AtRisk => {
+                "Unsolved tickets by time left on their nearest service-level target, breached first. \
+                 The count beside the view is how many are breached or due within the hour."
+            }
+            QueueView::Team => "Unsolved tickets of your first team; choose another team in the filters.",
+            _ => "",
+        }
+    }
+
     /// The store filter of this view for `desk`, before the page's own filters.
     pub fn filter(self, desk: &Desk) -> TicketFilter {
         let unsolved: Vec<Status> = Status::ALL.into_iter().filter(|status| status.is_unsolved()).collect();

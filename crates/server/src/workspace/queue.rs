@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
-use rapport_core::{Status, TeamId, TicketId};
+use rapport_core::{Channel, Status, TeamId, TicketId};
 use rapport_store::{Cursor, TicketFilter};
 
 use crate::state::AppState;
@@ -64,16 +64,21 @@ struct QueuePage {
     heading: &'static str,
     slug: &'static str,
     empty: &'static str,
+    hint: &'static str,
     statuses: Vec<Choice>,
     teams: Vec<Choice>,
+    channels: Vec<Choice>,
     tag: String,
     rows: Vec<QueueRow>,
     next_page: Option<String>,
 }
 
-/// `GET /desk`: the agent's own queue (a signed-out person goes to sign in).
-pub async fn desk_home(_desk: Desk) -> Redirect {
-    Redirect::to("/desk/mine")
+/// `GET /desk`: the agent's own tickets, or when they have none the
+/// tickets at risk (a signed-out person goes to sign in).
+pub async fn desk_home(State(state): State<AppState>, desk: Desk) -> Result<Redirect, PageError> {
+    let mine = state.store.count_tickets_capped(&QueueView::Mine.filter(&desk), &desk.viewer, 1).await?;
+    let view = if mine > 0 { QueueView::Mine } else { QueueView::AtRisk };
+    Ok(Redirect::to(&format!("/desk/{}", view.slug())))
 }
 
 /// `GET /desk/{view}`.
@@ -108,6 +113,13 @@ pub async fn show_queue(
             Err(_) => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown team", "Choose a team from the menu.")),
         }
     }
+    let channel_word = get("channel");
+    if !channel_word.is_empty() {
+        match channel_word.parse::<Channel>() {
+            Ok(channel) => filter.channel = Some(channel),
+            Err(_) => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown channel", "Choose a channel from the menu.")),
+        }
+    }
     let tag = get("tag").to_owned();
     if !tag.is_empty() {
         filter.tag = Some(tag.clone());
@@ -124,7 +136,13 @@ pub async fn show_queue(
     let rows = if view == QueueView::AtRisk { at_risk_only(rows) } else { rows };
     let next_page = next_cursor.map(|cursor| {
         let mut link = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [("status", status_word), ("team", team_word), ("tag", tag.as_str()), ("cursor", cursor.as_str())] {
+        for (key, value) in [
+            ("status", status_word),
+            ("team", team_word),
+            ("channel", channel_word),
+            ("tag", tag.as_str()),
+            ("cursor", cursor.as_str()),
+        ] {
             if !value.is_empty() {
                 link.append_pair(key, value);
             }
@@ -137,8 +155,10 @@ pub async fn show_queue(
         heading: view.label(),
         slug: view.slug(),
         empty: view.empty(),
+        hint: view.hint(),
         statuses: status_choices(view, status_word),
         teams: team_choices(&state, &desk, filter.team).await?,
+        channels: channel_choices(filter.channel),
         tag,
         rows,
         next_page,
@@ -193,6 +213,16 @@ fn status_choices(view: QueueView, chosen: &str) -> Vec<Choice> {
         .into_iter()
         .map(|(value, label)| Choice { value: value.to_owned(), label, selected: value == chosen })
         .collect()
+}
+
+fn channel_choices(chosen: Option<Channel>) -> Vec<Choice> {
+    let mut choices = vec![Choice { value: String::new(), label: "any channel".to_owned(), selected: chosen.is_none() }];
+    choices.extend(Channel::ALL.into_iter().map(|channel| Choice {
+        value: channel.as_str().to_owned(),
+        label: channel.as_str().to_owned(),
+        selected: chosen == Some(channel),
+    }));
+    choices
 }
 
 async fn team_choices(state: &AppState, desk: &Desk, chosen: Option<TeamId>) -> Result<Vec<Choice>, PageError> {

@@ -78,6 +78,7 @@ struct TicketPage {
     history: Vec<EventView>,
     customer_name: String,
     tier: String,
+    organization: Option<String>,
     identities: Vec<IdentityView>,
     earlier: Vec<EarlierTicket>,
     policy: Option<String>,
@@ -145,10 +146,15 @@ async fn ticket_page(
     };
     let (channels, channel_hint) =
         reply_channels(ticket.channel, &customer.identities, &detail.messages, &draft.channel, now);
-    let tier = match &customer.tier {
-        Some(tier) => tier.0.clone(),
-        None => "standard (organization's or default)".to_owned(),
+    let organization = match customer.organization {
+        Some(id) => Some(state.store.get_organization(id).await?),
+        None => None,
     };
+    let tier = rapport_core::customer::effective_tier(
+        customer.tier.clone(),
+        organization.as_ref().map(|organization| organization.tier.clone()),
+    )
+    .0;
     let field_error = |field: &str| draft.error.as_ref().filter(|(at, _)| at == field).map(|(_, text)| text.clone());
     let body_error = field_error("body");
     let channel_error = field_error("channel");
@@ -172,6 +178,7 @@ async fn ticket_page(
         history: history(&detail.events, &names),
         customer_name: names.customer.clone(),
         tier,
+        organization: organization.map(|organization| organization.name),
         identities: identities(&customer),
         earlier,
         policy,

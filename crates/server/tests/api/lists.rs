@@ -73,4 +73,10 @@ async fn issue_14_lists_sort_by_the_next_sla_due_time() {
     let reply = app.get("/api/v1/tickets?sort=due", &app.admin).await;
     reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("sort"));
     assert!(reply.text.contains("sla_due"), "{}", reply.text);
+
+    // Issue 17: the queues filter by channel.
+    let chats = app.get("/api/v1/tickets?sort=sla_due&channel=chat", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(crate::helpers::ids(&chats, "tickets"), vec![chat]);
+    let bad = app.get("/api/v1/tickets?channel=pigeon", &app.admin).await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("channel"));
 }

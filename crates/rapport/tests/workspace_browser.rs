@@ -1,0 +1,329 @@
+//! The agents' workspace in a real browser: headless Chromium signs in to a
+//! freshly seeded `rapport serve --demo`, works the at-risk queue, answers a
+//! customer by email (the reply reaches the SMTP sink), works a ticket by
+//! keyboard alone, and signs out. Every page is checked with axe-core in both
+//! themes, and the screenshots docs/ui.md shows are taken here at desktop and
+//! phone widths. Needs Chromium, chromedriver and axe-core
+//! (`.ci/install-browser`); the `outside-servers` feature keeps it out of a
+//! plain `cargo test --workspace`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rapport_testkit::browser::Browser;
+use rapport_testkit::browser::fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use rapport_testkit::browser::fantoccini::{Client, Locator};
+use rapport_testkit::smtp::SmtpSink;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+mod support;
+use support::{BIN, database_url};
+
+/// A demo help desk served with its mail going to a sink.
+struct DemoDesk {
+    base: String,
+    email: String,
+    password: String,
+    sink: SmtpSink,
+    _server: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl DemoDesk {
+    async fn start() -> DemoDesk {
+        let dir = tempfile::tempdir().unwrap();
+        let database = database_url(dir.path(), "desk.db").await;
+        let sink = SmtpSink::start().unwrap();
+        let config = dir.path().join("rapport.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "database_url = {database:?}\n[email]\naddress = \"help@desk.example\"\nfrom_name = \"Desk\"\nsmtp_url = {:?}\n",
+                sink.url()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let printed = tokio::time::timeout(Duration::from_secs(300), async {
+            let mut printed = Vec::new();
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let done = line.trim_start().starts_with("API reference");
+                printed.push(line);
+                if done {
+                    return printed;
+                }
+            }
+            panic!("the server exited after printing {printed:?}");
+        })
+        .await
+        .unwrap();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base = printed.iter().find_map(|line| line.split_once("listening on ")).unwrap().1.trim().to_owned();
+        // "  workspace: http://…/ (admin sign-in: EMAIL / PASSWORD)"
+        let sign_in = printed.iter().find_map(|line| line.split_once("(admin sign-in: ")).unwrap().1;
+        let (email, password) = sign_in.trim_end_matches(')').split_once(" / ").unwrap();
+        DemoDesk {
+            base,
+            email: email.to_owned(),
+            password: password.to_owned(),
+            sink,
+            _server: child,
+            _dir: dir,
+        }
+    }
+}
+
+/// Waits until `check` holds, polling every 100 ms for up to 20 s.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn path_of(page: &Client) -> String {
+    let url = page.current_url().await.unwrap();
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
+    }
+}
+
+async fn text_of(page: &Client, css: &str) -> String {
+    page.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+/// Presses keys one after another on whatever has the focus, as a person would.
+async fn press(page: &Client, keys: &[char]) {
+    let mut actions = KeyActions::new("keyboard".to_owned());
+    for key in keys {
+        actions = actions.then(KeyAction::Down { value: *key }).then(KeyAction::Up { value: *key });
+    }
+    page.perform_actions(actions).await.unwrap();
+}
+
+/// Presses `key` while holding Control.
+async fn press_with_control(page: &Client, key: char) {
+    let control = '\u{e009}';
+    let actions = KeyActions::new("chord".to_owned())
+        .then(KeyAction::Down { value: control })
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key })
+        .then(KeyAction::Up { value: control });
+    page.perform_actions(actions).await.unwrap();
+}
+
+/// Signs in through the form, by keyboard.
+async fn sign_in(page: &Client, desk: &DemoDesk) {
+    page.goto(&format!("{}/", desk.base)).await.unwrap();
+    assert_eq!(path_of(page).await, "/sign-in", "a signed-out person lands on the sign-in page");
+    page.find(Locator::Css("#email")).await.unwrap().send_keys(&desk.email).await.unwrap();
+    let password = page.find(Locator::Css("#password")).await.unwrap();
+    password.send_keys(&desk.password).await.unwrap();
+    password.send_keys("\u{e007}").await.unwrap();
+    eventually("the desk opens after signing in", || async { path_of(page).await.starts_with("/desk/") }).await;
+}
+
+/// The axe-core script the test script installed.
+fn axe_source() -> String {
+    let path = std::env::var("RAPPORT_TEST_AXE_CORE").map(PathBuf::from).unwrap_or_else(|_| {
+        let home = std::env::var("HOME").unwrap();
+        PathBuf::from(home).join(".cache/rapport-npm/node_modules/axe-core/axe.min.js")
+    });
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("axe-core is needed at {}: run .ci/install-browser ({error})", path.display()))
+}
+
+/// Runs axe-core on the page and fails on any serious or critical violation.
+async fn assert_accessible(page: &Client, what: &str) {
+    page.execute(&axe_source(), vec![]).await.unwrap();
+    let result = page
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)), e => done(String(e)));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let violations: Vec<Value> = serde_json::from_str(result.as_str().unwrap())
+        .unwrap_or_else(|_| panic!("axe-core failed on {what}: {result}"));
+    let serious: Vec<String> = violations
+        .iter()
+        .filter(|violation| matches!(violation["impact"].as_str(), Some("serious" | "critical")))
+        .map(|violation| {
+            let nodes: Vec<&str> = violation["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|node| node["html"].as_str())
+                .take(3)
+                .collect();
+            format!("{} ({}): {nodes:?}", violation["id"], violation["impact"])
+        })
+        .collect();
+    assert!(serious.is_empty(), "axe-core on {what}: {serious:#?}");
+}
+
+/// Where the screenshots go: docs/ui/ in the checkout, where docs/ui.md shows them.
+fn screenshot_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Checks the page in both themes with axe-core and takes its screenshots
+/// at 1440 and 375 pixels wide, then leaves it as it was (light, desktop).
+async fn check_and_capture(page: &Client, name: &str) {
+    for theme in ["light", "dark"] {
+        // What the theme switch sets (WebDriver's own cookie call refuses an IP address as the domain).
+        page.execute(&format!("document.cookie = 'rapport_theme={theme}; path=/';"), vec![]).await.unwrap();
+        for width in [1440, 375] {
+            page.set_window_size(width, 900).await.unwrap();
+            page.refresh().await.unwrap();
+            page.find(Locator::Css("main")).await.unwrap();
+            let html_theme = page.find(Locator::Css("html")).await.unwrap().attr("data-theme").await.unwrap();
+            assert_eq!(html_theme.as_deref(), Some(theme), "{name}: the theme cookie is honoured");
+            if width == 1440 {
+                assert_accessible(page, &format!("{name} ({theme})")).await;
+            }
+            let png = page.screenshot().await.unwrap();
+            std::fs::write(screenshot_dir().join(format!("{name}-{width}-{theme}.png")), png).unwrap();
+        }
+    }
+    page.execute("document.cookie = 'rapport_theme=; path=/; max-age=0';", vec![]).await.unwrap();
+    page.set_window_size(1440, 900).await.unwrap();
+    page.refresh().await.unwrap();
+}
+
+#[tokio::test]
+async fn agent_replies_by_email_from_the_at_risk_queue_and_signs_out() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let browser = Browser::start().await.unwrap();
+    let page = &browser.client;
+    page.set_window_size(1440, 900).await.unwrap();
+
+    page.goto(&format!("{}/", desk.base)).await.unwrap();
+    check_and_capture(page, "sign-in").await;
+    sign_in(page, &desk).await;
+
+    // The at-risk queue, narrowed to email through the filter form.
+    page.find(Locator::Css("nav.views a[href='/desk/at-risk']")).await.unwrap().click().await.unwrap();
+    eventually("the at-risk queue opens", || async { path_of(page).await == "/desk/at-risk" }).await;
+    assert_eq!(text_of(page, "main h1").await, "At risk");
+    page.find(Locator::Css("#filter-channel")).await.unwrap().select_by_value("email").await.unwrap();
+    page.find(Locator::Css("form.filters button")).await.unwrap().click().await.unwrap();
+    eventually("the queue shows email tickets", || async { path_of(page).await.contains("channel=email") }).await;
+    let rows = page.find_all(Locator::Css("table.queue tbody tr")).await.unwrap();
+    assert!(!rows.is_empty(), "the demo has email tickets at risk");
+    let first_due = text_of(page, "table.queue tbody tr time.countdown").await;
+    assert!(first_due.ends_with("left") || first_due.ends_with("ago"), "{first_due}");
+    check_and_capture(page, "queue").await;
+
+    // The first ticket, its countdown, and a reply by email.
+    page.find(Locator::Css("table.queue tbody tr .subject a")).await.unwrap().click().await.unwrap();
+    eventually("the ticket opens", || async { path_of(page).await.starts_with("/desk/tickets/") }).await;
+    let ticket_path = path_of(page).await;
+    let countdown = page.find(Locator::Css(".context time.countdown[data-running]")).await.unwrap();
+    let words = countdown.text().await.unwrap();
+    assert!(words.ends_with("left") || words.starts_with("breached"), "the SLA countdown reads {words:?}");
+    check_and_capture(page, "ticket").await;
+
+    let marker = format!("refund-{}", rand::random::<u32>());
+    let text = format!("Thanks for your patience: the refund is on its way ({marker}).");
+    page.find(Locator::Css("#reply-body")).await.unwrap().send_keys(&text).await.unwrap();
+    page.find(Locator::Css("#reply-channel")).await.unwrap().select_by_value("email").await.unwrap();
+    page.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("the page says the reply is queued", || async {
+        page.find(Locator::Css(".notice.ok")).await.is_ok()
+    })
+    .await;
+    assert!(text_of(page, ".notice.ok").await.contains("queued"));
+    assert!(page.source().await.unwrap().contains(&marker), "the reply shows in the conversation");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let sent = loop {
+        let found = desk.sink.messages().into_iter().find(|mail| String::from_utf8_lossy(&mail.data).contains(&marker));
+        if let Some(mail) = found {
+            break mail;
+        }
+        assert!(Instant::now() < deadline, "the reply never reached the SMTP sink");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(sent.envelope_from, "help@desk.example");
+
+    // Signing out ends the session: the old cookie opens nothing.
+    let old = page.get_named_cookie("rapport_desk").await.unwrap().value().to_owned();
+    page.find(Locator::Css("form[action='/sign-out'] button")).await.unwrap().click().await.unwrap();
+    eventually("the sign-in page says so", || async { path_of(page).await == "/sign-in?signed_out=1" }).await;
+    rapport_channels::http::install_crypto_provider();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let response = client
+        .get(format!("{}{ticket_path}", desk.base))
+        .header("cookie", format!("rapport_desk={old}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/sign-in"), "{location}");
+    browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn keyboard_only_an_agent_opens_and_answers_a_ticket() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let browser = Browser::start().await.unwrap();
+    let page = &browser.client;
+    page.set_window_size(1440, 900).await.unwrap();
+    sign_in(page, &desk).await;
+    page.goto(&format!("{}/desk/all?status=unsolved", desk.base)).await.unwrap();
+
+    // j marks the first ticket, Enter opens it.
+    press(page, &['j']).await;
+    let first = page.find(Locator::Css("table.queue tbody tr")).await.unwrap();
+    assert_eq!(first.attr("class").await.unwrap().as_deref(), Some("current"));
+    press(page, &['\u{e007}']).await;
+    eventually("the ticket opens", || async { path_of(page).await.starts_with("/desk/tickets/") }).await;
+
+    // ? shows the shortcuts; Escape closes them.
+    press(page, &['?']).await;
+    assert!(page.find(Locator::Css("dialog.keys")).await.unwrap().is_displayed().await.unwrap());
+    press(page, &['\u{e00c}']).await;
+
+    // r goes to the reply box; typing there fires no shortcut; Ctrl+Enter sends.
+    press(page, &['r']).await;
+    let focused = page.active_element().await.unwrap().attr("id").await.unwrap();
+    assert_eq!(focused.as_deref(), Some("reply-body"));
+    let marker = format!("keys-{}", rand::random::<u32>());
+    let text = format!("Sorry for the wait, just a moment ({marker}) jkrsn");
+    let keys: Vec<char> = text.chars().collect();
+    press(page, &keys).await;
+    assert_eq!(
+        page.find(Locator::Css("#reply-body")).await.unwrap().prop("value").await.unwrap().as_deref(),
+        Some(text.as_str()),
+        "every key went into the text, none fired a shortcut"
+    );
+    press_with_control(page, '\u{e007}').await;
+    eventually("the reply is sent", || async { page.find(Locator::Css(".notice.ok")).await.is_ok() }).await;
+    assert!(page.source().await.unwrap().contains(&marker));
+    browser.close().await.unwrap();
+}
