@@ -51,6 +51,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Invite agents to the workspace (a single-use link to choose a password)
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+    },
     /// Load the demo help desk into an empty database
     Demo,
     /// Copy the embedded SQLite database to a new file while the server runs
@@ -102,6 +107,22 @@ pub struct ServeArgs {
     /// Load the demo data into an empty database first, then print a sign-in and a token
     #[arg(long)]
     pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Create the agent if needed and print a link to choose a password (emailed too when email is configured)
+    Invite {
+        /// The agent's email address (they sign in with it)
+        #[arg(long)]
+        email: String,
+        /// The agent's name (for a new agent; shown to customers on replies)
+        #[arg(long)]
+        name: Option<String>,
+        /// Role of a new agent: admin, supervisor or agent
+        #[arg(long, default_value = "agent")]
+        role: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -5,6 +5,7 @@
 //! benchmark. Decisions live in `rapport_core`, persistence in
 //! `rapport_store`, HTTP in `rapport_server`.
 
+mod agent;
 mod bench;
 mod cli;
 mod config;
@@ -78,6 +79,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Command::Token { command } => token::run(config, command).await,
+                Command::Agent { command } => agent::run(config, command).await,
                 Command::Demo => {
                     let store =
                         rapport_store::Store::open(config.database_url.expose(), config.store_options()).await?;

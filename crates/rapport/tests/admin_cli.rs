@@ -215,3 +215,48 @@ async fn problems_are_linked_updated_and_solved_and_escalation_names_teams() {
     let stderr = refused(&url, &["rules", "escalation", "set", "--on-call", "999999"]);
     assert!(stderr.starts_with("error: on_call: "), "{stderr}");
 }
+
+#[tokio::test]
+async fn issue_17_an_invited_admin_chooses_a_password_and_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = support::database_url(dir.path(), "invite.db").await;
+    support::migrate(&url);
+    let printed = ok(&url, &["agent", "invite", "--email", "Lead@Desk.example", "--name", "Lea Lead", "--role", "admin"]);
+    assert!(printed.contains("created admin agent Lea Lead <lead@desk.example>"), "{printed}");
+    assert!(printed.contains("email is not configured"), "{printed}");
+    let link = printed.lines().last().unwrap();
+    let path = &link[link.find("/password/").unwrap()..];
+    assert!(refused(&url, &["agent", "invite", "--email", "not an email"]).contains("--email"));
+
+    let (_server, base) = support::start_server(&["--database", &url], "warn").await;
+    rapport_channels::http::install_crypto_provider();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = |pairs: &[(&str, &str)]| form_body(pairs);
+    let set = client
+        .post(format!("{base}{path}"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("password", "correct horse battery"), ("confirm", "correct horse battery")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), reqwest::StatusCode::SEE_OTHER);
+    let signed_in = client
+        .post(format!("{base}/sign-in"))
+        .header("origin", &base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(&[("email", "lead@desk.example"), ("password", "correct horse battery")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), reqwest::StatusCode::SEE_OTHER);
+    assert!(signed_in.headers()["set-cookie"].to_str().unwrap().starts_with("rapport_desk="));
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(key, value)| format!("{key}={}", value.replace(' ', "+").replace('@', "%40")))
+        .collect::<Vec<_>>()
+        .join("&")
+}

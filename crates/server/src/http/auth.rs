@@ -61,6 +61,22 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
+/// The shortest password an agent may choose.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The longest (argon2 hashes any length; this bounds the work per attempt).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// What is wrong with a password an agent chose, if anything.
+pub fn password_problem(password: &str) -> Option<String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        Some(format!("choose a password of at least {MIN_PASSWORD_CHARS} characters"))
+    } else if password.len() > MAX_PASSWORD_BYTES {
+        Some(format!("choose a password of at most {MAX_PASSWORD_BYTES} bytes"))
+    } else {
+        None
+    }
+}
+
 /// True when `password` matches the PHC string `phc`; false for a malformed `phc`.
 pub fn verify_password(password: &str, phc: &str) -> bool {
     Argon2::default().verify_password(password.as_bytes(), phc).is_ok()

@@ -11,7 +11,8 @@
 //!
 //! - [`session`]: the session cookie, the [`session::Desk`] extractor, and the
 //!   origin and CSRF checks of every form.
-//! - [`sign_in`]: signing in (throttled, same answer for unknown emails) and out.
+//! - [`sign_in`]: signing in (throttled, same answer for unknown emails) and out;
+//!   [`password`]: invitations and resets by single-use link.
 //! - [`frame`]: what surrounds every page (views with counts, theme, search).
 //! - [`queue`] and [`ticket`]: the queue and ticket pages; [`conversation`]
 //!   and [`view`] their view models and wording.
@@ -23,6 +24,7 @@ pub mod assets;
 pub mod conversation;
 pub mod frame;
 pub mod page;
+pub mod password;
 pub mod queue;
 pub mod session;
 pub mod sign_in;
@@ -39,6 +41,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(sign_in::root))
         .route("/sign-in", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/sign-in/forgot", get(password::forgot_page).post(password::request_reset))
+        .route("/password/{token}", get(password::password_page).post(password::set_password))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/desk", get(queue::desk_home))
         .route("/desk/theme", post(sign_in::set_theme))

@@ -54,6 +54,8 @@ pub struct SignInQuery {
     next: String,
     #[serde(default)]
     signed_out: Option<String>,
+    #[serde(default)]
+    password_set: Option<String>,
 }
 
 /// `GET /`: the desk for a signed-in agent, else the sign-in page.
@@ -68,7 +70,11 @@ pub async fn root(State(state): State<AppState>, headers: HeaderMap) -> Result<R
 
 /// `GET /sign-in`.
 pub async fn sign_in_page(headers: HeaderMap, Query(query): Query<SignInQuery>) -> Response {
-    let notice = query.signed_out.is_some().then_some("You are signed out.");
+    let notice = if query.password_set.is_some() {
+        Some("Your password is saved. Sign in with it.")
+    } else {
+        query.signed_out.is_some().then_some("You are signed out.")
+    };
     let page = SignInPage {
         style: STYLE.href(),
         theme: theme(&headers),

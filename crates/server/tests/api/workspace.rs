@@ -264,3 +264,49 @@ async fn pages_need_a_session_and_assets_are_cached_for_a_year() {
     assert!(asset.headers["content-type"].to_str().unwrap().starts_with("text/css"));
     assert_eq!(browser.get("/assets/workspace-000000000000.css").await.status, StatusCode::NOT_FOUND);
 }
+
+/// The secret of the `/password/` link in a text.
+fn password_secret(text: &str) -> String {
+    let start = text.find("/password/").unwrap_or_else(|| panic!("no password link in {text}")) + "/password/".len();
+    text[start..start + 43].to_owned()
+}
+
+#[tokio::test]
+async fn an_agent_who_forgot_their_password_chooses_a_new_one_through_an_emailed_link() {
+    let app = spawn_app().await;
+    let email = email_of(&app, &app.admin).await;
+    let mut browser = Browser::new(&app);
+    assert_eq!(browser.get("/sign-in/forgot").await.status, StatusCode::OK);
+    let unknown = browser.post("/sign-in/forgot", &[("email", "nobody@example.com")]).await;
+    let known = browser.post("/sign-in/forgot", &[("email", &email)]).await;
+    assert_eq!((unknown.status, known.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        unknown.text.replace("nobody@example.com", "EMAIL"),
+        known.text.replace(&email, "EMAIL"),
+        "the answer does not tell who has an account"
+    );
+    let mail = app.take_mail().await;
+    assert_eq!(mail.len(), 1, "one email, to the agent: {mail:?}");
+    assert_eq!(mail[0].to[0].identity.value, email);
+    let secret = password_secret(&mail[0].text);
+
+    let path = format!("/password/{secret}");
+    let form = browser.get(&path).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.text.contains("Choose a new password"));
+    let short = browser.post(&path, &[("password", "short"), ("confirm", "short")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(short.text.contains("at least 12 characters"), "{}", short.text);
+    let differ = browser.post(&path, &[("password", "a brand new password"), ("confirm", "another password!")]).await;
+    assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(differ.text.contains("differ"));
+    let foreign = browser.post_from(&path, &[("password", "a brand new password"), ("confirm", "a brand new password")], Some("https://evil.example")).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+
+    let saved = browser.post(&path, &[("password", "a brand new password"), ("confirm", "a brand new password")]).await;
+    assert_eq!((saved.status, saved.location()), (StatusCode::SEE_OTHER, "/sign-in?password_set=1"));
+    assert_eq!(browser.get(&path).await.status, StatusCode::NOT_FOUND, "the link works once");
+    assert_eq!(browser.get(&format!("/password/{}", "x".repeat(43))).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(browser.sign_in(&email, "a brand new password").await.status, StatusCode::SEE_OTHER);
+}

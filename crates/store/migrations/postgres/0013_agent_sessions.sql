@@ -10,3 +10,16 @@ CREATE TABLE agent_sessions (
 );
 CREATE INDEX agent_sessions_agent ON agent_sessions(agent_id);
 
+
+-- A single-use link that lets an agent choose a password: an invitation or a
+-- reset, emailed through the outbox (or printed by `rapport agent invite`).
+-- Only the SHA-256 of its secret is kept. Using it ends the agent's sessions.
+CREATE TABLE password_links (
+    token_hash TEXT PRIMARY KEY,
+    agent_id   BIGINT NOT NULL REFERENCES agents(id),
+    purpose    TEXT NOT NULL CHECK (purpose IN ('invite', 'reset')),
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    used_at    BIGINT
+);
+CREATE INDEX password_links_agent ON password_links(agent_id);

@@ -108,3 +108,54 @@ async fn at_risk_counts_unsolved_tickets_with_a_target_due_soon() {
     assert_eq!(store.count_at_risk(&lead, far, 2).await.unwrap(), 2, "stops at the cap");
     assert_eq!(store.count_at_risk(&lead, at(1), 100).await.unwrap(), 0, "none is due yet");
 }
+
+fn link(agent: rapport_core::AgentId, hash: &str, purpose: rapport_store::PasswordPurpose) -> rapport_store::NewPasswordLink {
+    rapport_store::NewPasswordLink { agent, token_hash: hash.to_owned(), purpose, now: at(0), expires_at: at(3600) }
+}
+
+#[tokio::test]
+async fn a_password_link_works_once_sets_the_password_and_ends_every_session() {
+    use rapport_store::PasswordPurpose;
+    let store = fresh_store().await;
+    let ada = agent(&store, "ada@desk.example", Role::Agent, vec![]).await;
+    store.begin_agent_session(session(ada.agent, "laptop", None)).await.unwrap();
+    let email = rapport_store::LinkEmail {
+        external_id: "<link-1@desk.example>".into(),
+        payload: rapport_core::outbox::OutboundPayload {
+            ticket: None,
+            to: vec![rapport_core::outbox::Recipient {
+                name: None,
+                identity: rapport_core::Identity::email("ada@desk.example").unwrap(),
+            }],
+            cc: vec![],
+            subject: "Choose a new password".into(),
+            in_reply_to: None,
+            references: vec![],
+            author_name: None,
+            text: "https://desk.example/password/secret".into(),
+            html: None,
+            automatic: None,
+        },
+        url: "https://desk.example/password/secret".into(),
+    };
+    store.create_password_link(link(ada.agent, "reset-1", PasswordPurpose::Reset), Some(email)).await.unwrap();
+    store.create_password_link(link(ada.agent, "reset-2", PasswordPurpose::Reset), None).await.unwrap();
+    let counts = store.count_outbox().await.unwrap();
+    assert_eq!(counts, vec![("queued".to_owned(), 1)], "the email is queued with its link");
+
+    let (found, purpose) = store.find_password_link("reset-1", at(10)).await.unwrap().unwrap();
+    assert_eq!((found.id, purpose), (ada.agent, PasswordPurpose::Reset));
+    assert!(store.find_password_link("reset-1", at(3600)).await.unwrap().is_none(), "expired");
+    assert!(store.find_password_link("unknown", at(10)).await.unwrap().is_none());
+
+    let used = store.use_password_link("reset-1".into(), "$argon2id$new".into(), at(20)).await.unwrap();
+    assert_eq!(used.unwrap().id, ada.agent);
+    assert_eq!(store.find_password_hash(ada.agent).await.unwrap().as_deref(), Some("$argon2id$new"));
+    assert!(store.find_agent_by_session("laptop", at(21)).await.unwrap().is_none(), "signed out everywhere");
+    for spent in ["reset-1", "reset-2"] {
+        assert!(store.find_password_link(spent, at(21)).await.unwrap().is_none(), "{spent} works no more");
+        let again = store.use_password_link(spent.into(), "$argon2id$other".into(), at(22)).await.unwrap();
+        assert!(again.is_none());
+    }
+    assert_eq!(store.find_password_hash(ada.agent).await.unwrap().as_deref(), Some("$argon2id$new"));
+}
