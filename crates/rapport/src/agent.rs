@@ -24,14 +24,18 @@ pub async fn run(config: ValidConfig, command: AgentCommand) -> anyhow::Result<(
             if created {
                 println!("created {} agent {} <{}> (id {})", agent.role, agent.name, agent.email, agent.id);
             } else if agent.role != role {
-                println!("note: {} already exists with role {}; the invitation keeps that role", agent.email, agent.role);
+                println!(
+                    "note: {} already exists with role {}; the invitation keeps that role",
+                    agent.email, agent.role
+                );
             }
             if !agent.active {
                 bail!("{} is deactivated; reactivate the agent before inviting them again", agent.email);
             }
             let now = rapport_server::Clock::system().now();
             let server = &config.server;
-            let (url, link) = rapport_server::workspace::password::new_link(server, &agent, PasswordPurpose::Invite, now);
+            let (url, link) =
+                rapport_server::workspace::password::new_link(server, &agent, PasswordPurpose::Invite, now);
             let email = if server.mail.smtp_url.is_some() {
                 Some(rapport_server::workspace::password::link_email(server, &agent, PasswordPurpose::Invite, &url)?)
             } else {

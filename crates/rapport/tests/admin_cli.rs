@@ -221,7 +221,8 @@ async fn issue_17_an_invited_admin_chooses_a_password_and_signs_in() {
     let dir = tempfile::tempdir().unwrap();
     let url = support::database_url(dir.path(), "invite.db").await;
     support::migrate(&url);
-    let printed = ok(&url, &["agent", "invite", "--email", "Lead@Desk.example", "--name", "Lea Lead", "--role", "admin"]);
+    let printed =
+        ok(&url, &["agent", "invite", "--email", "Lead@Desk.example", "--name", "Lea Lead", "--role", "admin"]);
     assert!(printed.contains("created admin agent Lea Lead <lead@desk.example>"), "{printed}");
     assert!(printed.contains("email is not configured"), "{printed}");
     let link = printed.lines().last().unwrap();

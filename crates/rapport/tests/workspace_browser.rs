@@ -75,14 +75,7 @@ impl DemoDesk {
         // "  workspace: http://…/ (admin sign-in: EMAIL / PASSWORD)"
         let sign_in = printed.iter().find_map(|line| line.split_once("(admin sign-in: ")).unwrap().1;
         let (email, password) = sign_in.trim_end_matches(')').split_once(" / ").unwrap();
-        DemoDesk {
-            base,
-            email: email.to_owned(),
-            password: password.to_owned(),
-            sink,
-            _server: child,
-            _dir: dir,
-        }
+        DemoDesk { base, email: email.to_owned(), password: password.to_owned(), sink, _server: child, _dir: dir }
     }
 }
 
@@ -252,10 +245,8 @@ async fn agent_replies_by_email_from_the_at_risk_queue_and_signs_out() {
     page.find(Locator::Css("#reply-body")).await.unwrap().send_keys(&text).await.unwrap();
     page.find(Locator::Css("#reply-channel")).await.unwrap().select_by_value("email").await.unwrap();
     page.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
-    eventually("the page says the reply is queued", || async {
-        page.find(Locator::Css(".notice.ok")).await.is_ok()
-    })
-    .await;
+    eventually("the page says the reply is queued", || async { page.find(Locator::Css(".notice.ok")).await.is_ok() })
+        .await;
     assert!(text_of(page, ".notice.ok").await.contains("queued"));
     assert!(page.source().await.unwrap().contains(&marker), "the reply shows in the conversation");
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -107,7 +107,9 @@ impl Store {
     /// Deletes expired sessions; returns how many went.
     pub async fn purge_agent_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.write(move |conn| {
-            Box::pin(async move { conn.execute("DELETE FROM agent_sessions WHERE expires_at <= $1", args![now.0]).await })
+            Box::pin(
+                async move { conn.execute("DELETE FROM agent_sessions WHERE expires_at <= $1", args![now.0]).await },
+            )
         })
         .await
     }

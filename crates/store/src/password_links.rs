@@ -75,7 +75,11 @@ struct LinkRow {
 
 impl Store {
     /// Creates a link, and queues its email when one is given, in one transaction.
-    pub async fn create_password_link(&self, link: NewPasswordLink, email: Option<LinkEmail>) -> Result<(), StoreError> {
+    pub async fn create_password_link(
+        &self,
+        link: NewPasswordLink,
+        email: Option<LinkEmail>,
+    ) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 conn.execute(
@@ -86,8 +90,17 @@ impl Store {
                 .await?;
                 if let Some(email) = email {
                     let secret = Some(email.url.as_str());
-                    enqueue_with_secret(conn, None, None, Channel::Email, &email.external_id, &email.payload, secret, link.now)
-                        .await?;
+                    enqueue_with_secret(
+                        conn,
+                        None,
+                        None,
+                        Channel::Email,
+                        &email.external_id,
+                        &email.payload,
+                        secret,
+                        link.now,
+                    )
+                    .await?;
                 }
                 Ok(())
             })

@@ -173,7 +173,12 @@ impl Store {
     /// How many tickets `viewer` may see match `filter` (its sort, page size
     /// and cursor aside), counting no further than `cap`: a queue's count
     /// reads at most `cap` index entries, whatever the size of the help desk.
-    pub async fn count_tickets_capped(&self, filter: &TicketFilter, viewer: &Viewer, cap: i64) -> Result<i64, StoreError> {
+    pub async fn count_tickets_capped(
+        &self,
+        filter: &TicketFilter,
+        viewer: &Viewer,
+        cap: i64,
+    ) -> Result<i64, StoreError> {
         #[derive(sqlx::FromRow)]
         struct CountRow {
             count: i64,
@@ -191,7 +196,12 @@ impl Store {
     /// How many unsolved tickets `viewer` may see have a running target due
     /// before `before` (breached ones included), counting no further than
     /// `cap`. Reads the kept projection through its due index.
-    pub async fn count_at_risk(&self, viewer: &Viewer, before: rapport_core::Timestamp, cap: i64) -> Result<i64, StoreError> {
+    pub async fn count_at_risk(
+        &self,
+        viewer: &Viewer,
+        before: rapport_core::Timestamp,
+        cap: i64,
+    ) -> Result<i64, StoreError> {
         #[derive(sqlx::FromRow)]
         struct CountRow {
             count: i64,

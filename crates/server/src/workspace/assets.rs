@@ -19,8 +19,9 @@ pub struct Asset {
 }
 
 /// The stylesheet.
-pub static STYLE: LazyLock<Asset> =
-    LazyLock::new(|| Asset::new("workspace", "css", "text/css; charset=utf-8", include_bytes!("../../assets/workspace.css")));
+pub static STYLE: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new("workspace", "css", "text/css; charset=utf-8", include_bytes!("../../assets/workspace.css"))
+});
 
 /// The script (an ES module).
 pub static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {

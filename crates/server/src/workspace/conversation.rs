@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use rapport_core::messaging::{ServiceWindow, has_service_window, service_window};
 use rapport_core::reply::{reaches, route};
 use rapport_core::{
-    AgentId, Author, Change, Channel, Customer, Event, Identity, Message, MessageKind, Actor, TeamId, Timestamp,
+    Actor, AgentId, Author, Change, Channel, Customer, Event, Identity, Message, MessageKind, TeamId, Timestamp,
 };
 
 use crate::workspace::queue::Choice;
@@ -136,7 +136,9 @@ fn describe(change: &Change, names: &Names) -> String {
             Some(reason) => format!("set the priority from {} to {} ({reason})", from.as_str(), to.as_str()),
             None => format!("changed the priority from {} to {}", from.as_str(), to.as_str()),
         },
-        Change::OwnerChanged { from, to } => format!("changed the owner from {} to {}", names.owner(*from), names.owner(*to)),
+        Change::OwnerChanged { from, to } => {
+            format!("changed the owner from {} to {}", names.owner(*from), names.owner(*to))
+        }
         Change::TeamChanged { from, to } => {
             format!("moved the ticket from {} to {}", names.team_or_none(*from), names.team_or_none(*to))
         }
@@ -228,7 +230,8 @@ pub fn reply_channels(
         choices.push(Choice { value: channel.as_str().to_owned(), label, selected: chosen == channel.as_str() });
     }
     let hint = if closed.is_empty() {
-        "Automatic sends on the ticket's channel when it reaches the customer, else on their most recent one.".to_owned()
+        "Automatic sends on the ticket's channel when it reaches the customer, else on their most recent one."
+            .to_owned()
     } else {
         format!(
             "The customer has not written on {} for 24 hours: a free-form reply cannot go there, so an approved template asks them to reply.",
@@ -278,8 +281,13 @@ mod tests {
         assert_eq!(choices.len(), 4, "no handle, no chat visitor: {labels:?}");
         assert!(hint.contains("whatsapp"), "{hint}");
 
-        let (open, hint) =
-            reply_channels(Channel::Whatsapp, &identities, &[inbound(Channel::Whatsapp, day)], "sms", Timestamp(day + 60_000));
+        let (open, hint) = reply_channels(
+            Channel::Whatsapp,
+            &identities,
+            &[inbound(Channel::Whatsapp, day)],
+            "sms",
+            Timestamp(day + 60_000),
+        );
         assert_eq!(open[2].label, "whatsapp");
         assert!(open[3].selected);
         assert!(hint.starts_with("Automatic"));

@@ -31,19 +31,35 @@ const RESETS_PER_CLIENT: i64 = 20;
 
 /// A new link for `agent`: its URL (secret included, for the email or the
 /// command line) and what the store keeps.
-pub fn new_link(config: &ServerConfig, agent: &Agent, purpose: PasswordPurpose, now: Timestamp) -> (String, NewPasswordLink) {
+pub fn new_link(
+    config: &ServerConfig,
+    agent: &Agent,
+    purpose: PasswordPurpose,
+    now: Timestamp,
+) -> (String, NewPasswordLink) {
     let (secret, token_hash) = new_secret();
     let url = format!("{}/password/{secret}", config.portal.public_url.trim_end_matches('/'));
     let valid = match purpose {
         PasswordPurpose::Invite => INVITE_VALID_MS,
         PasswordPurpose::Reset => RESET_VALID_MS,
     };
-    let link = NewPasswordLink { agent: agent.id, token_hash, purpose, now, expires_at: Timestamp(now.0.saturating_add(valid)) };
+    let link = NewPasswordLink {
+        agent: agent.id,
+        token_hash,
+        purpose,
+        now,
+        expires_at: Timestamp(now.0.saturating_add(valid)),
+    };
     (url, link)
 }
 
 /// The email that carries a link to `agent`.
-pub fn link_email(config: &ServerConfig, agent: &Agent, purpose: PasswordPurpose, url: &str) -> anyhow::Result<LinkEmail> {
+pub fn link_email(
+    config: &ServerConfig,
+    agent: &Agent,
+    purpose: PasswordPurpose,
+    url: &str,
+) -> anyhow::Result<LinkEmail> {
     let identity = Identity::email(&agent.email).map_err(|error| anyhow::anyhow!("the agent's email: {error}"))?;
     let (subject, text) = match purpose {
         PasswordPurpose::Invite => (
@@ -126,7 +142,13 @@ pub async fn password_page(State(state): State<AppState>, Path(token): Path<Stri
         return Ok(link_not_working());
     };
     let action = format!("/password/{token}");
-    let page = PasswordPage { style: STYLE.href(), heading: heading(purpose), name: &agent.name, action: &action, error: None };
+    let page = PasswordPage {
+        style: STYLE.href(),
+        heading: heading(purpose),
+        name: &agent.name,
+        action: &action,
+        error: None,
+    };
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -147,7 +169,9 @@ pub async fn set_password(
     let password = form.fields.get("password").to_owned();
     let problem = match password_problem(&password) {
         Some(problem) => Some(problem),
-        None if form.fields.get("confirm") != password => Some("the two passwords differ: type the same one twice".to_owned()),
+        None if form.fields.get("confirm") != password => {
+            Some("the two passwords differ: type the same one twice".to_owned())
+        }
         None => None,
     };
     if let Some(problem) = problem {
@@ -184,10 +208,16 @@ pub async fn request_reset(State(state): State<AppState>, form: SignInForm) -> R
     let now = state.now();
     let typed = form.fields.get("email").trim().to_owned();
     let Ok(identity) = Identity::email(&typed) else {
-        let page = ForgotPage { style: STYLE.href(), email: &typed, error: Some("enter the email address you sign in with"), sent: false };
+        let page = ForgotPage {
+            style: STYLE.href(),
+            email: &typed,
+            error: Some("enter the email address you sign in with"),
+            sent: false,
+        };
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
-    let client = crate::connections::client_address_of(&form.headers, form.peer, state.config.portal.trust_forwarded_for);
+    let client =
+        crate::connections::client_address_of(&form.headers, form.peer, state.config.portal.trust_forwarded_for);
     for (key, limit) in [
         (format!("reset:address:{client}"), RESETS_PER_CLIENT),
         (format!("reset:account:{}", identity.value), RESETS_PER_ADDRESS),

@@ -103,21 +103,39 @@ pub async fn show_queue(
         "unsolved" => filter.statuses = Status::ALL.into_iter().filter(|s| s.is_unsolved()).collect(),
         word => match Status::ALL.into_iter().find(|status| status.as_str() == word) {
             Some(status) => filter.statuses = vec![status],
-            None => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown status", "Choose a status from the menu.")),
+            None => {
+                return Ok(message_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unknown status",
+                    "Choose a status from the menu.",
+                ));
+            }
         },
     }
     let team_word = get("team");
     if !team_word.is_empty() {
         match team_word.parse::<i64>() {
             Ok(team) => filter.team = Some(TeamId(team)),
-            Err(_) => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown team", "Choose a team from the menu.")),
+            Err(_) => {
+                return Ok(message_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unknown team",
+                    "Choose a team from the menu.",
+                ));
+            }
         }
     }
     let channel_word = get("channel");
     if !channel_word.is_empty() {
         match channel_word.parse::<Channel>() {
             Ok(channel) => filter.channel = Some(channel),
-            Err(_) => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "Unknown channel", "Choose a channel from the menu.")),
+            Err(_) => {
+                return Ok(message_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unknown channel",
+                    "Choose a channel from the menu.",
+                ));
+            }
         }
     }
     let tag = get("tag").to_owned();
@@ -127,7 +145,13 @@ pub async fn show_queue(
     if !get("cursor").is_empty() {
         match Cursor::parse(get("cursor")) {
             Some(cursor) => filter.cursor = Some(cursor),
-            None => return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, "This page link is broken", "Go back to the first page of the view.")),
+            None => {
+                return Ok(message_page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "This page link is broken",
+                    "Go back to the first page of the view.",
+                ));
+            }
         }
     }
     filter.limit = PAGE_SIZE;
@@ -167,7 +191,11 @@ pub async fn show_queue(
 }
 
 /// A page of rows, with the cursor of the next page.
-pub async fn rows(state: &AppState, desk: &Desk, filter: TicketFilter) -> Result<(Vec<QueueRow>, Option<String>), PageError> {
+pub async fn rows(
+    state: &AppState,
+    desk: &Desk,
+    filter: TicketFilter,
+) -> Result<(Vec<QueueRow>, Option<String>), PageError> {
     let mut page = state.store.list_tickets(filter, &desk.viewer).await?;
     let ids: Vec<TicketId> = page.tickets.iter().map(|ticket| ticket.id).collect();
     let mut summaries = crate::api::dto::sla::summaries_of(state, &ids).await?;
@@ -216,7 +244,8 @@ fn status_choices(view: QueueView, chosen: &str) -> Vec<Choice> {
 }
 
 fn channel_choices(chosen: Option<Channel>) -> Vec<Choice> {
-    let mut choices = vec![Choice { value: String::new(), label: "any channel".to_owned(), selected: chosen.is_none() }];
+    let mut choices =
+        vec![Choice { value: String::new(), label: "any channel".to_owned(), selected: chosen.is_none() }];
     choices.extend(Channel::ALL.into_iter().map(|channel| Choice {
         value: channel.as_str().to_owned(),
         label: channel.as_str().to_owned(),
@@ -228,18 +257,21 @@ fn channel_choices(chosen: Option<Channel>) -> Vec<Choice> {
 async fn team_choices(state: &AppState, desk: &Desk, chosen: Option<TeamId>) -> Result<Vec<Choice>, PageError> {
     let teams = state.store.list_teams(None, 200).await?;
     let mut choices = vec![Choice { value: String::new(), label: "any team".to_owned(), selected: chosen.is_none() }];
-    choices.extend(teams.into_iter().filter(|team| desk.viewer.sees_all() || desk.agent.teams.contains(&team.id)).map(
-        |team| Choice { value: team.id.0.to_string(), label: team.name, selected: chosen == Some(team.id) },
-    ));
+    choices.extend(
+        teams
+            .into_iter()
+            .filter(|team| desk.viewer.sees_all() || desk.agent.teams.contains(&team.id))
+            .map(|team| Choice { value: team.id.0.to_string(), label: team.name, selected: chosen == Some(team.id) }),
+    );
     Ok(choices)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rapport_core::sla::TargetStatus;
     use rapport_core::Timestamp;
     use rapport_core::sla::TargetKind;
+    use rapport_core::sla::TargetStatus;
 
     fn row(sla: Option<SlaBadge>) -> QueueRow {
         let now = Timestamp(0);

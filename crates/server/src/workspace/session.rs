@@ -95,9 +95,9 @@ impl FromRequest<AppState> for DeskForm {
 
     async fn from_request(request: Request, state: &AppState) -> Result<DeskForm, Response> {
         let (mut parts, body) = request.into_parts();
-        same_origin(&parts.headers, &state.config)?;
+        same_origin(&parts.headers, &state.config).map_err(refused)?;
         let desk = Desk::from_request_parts(&mut parts, state).await?;
-        let fields = Fields::read(body).await?;
+        let fields = Fields::read(body).await.map_err(refused)?;
         if !same_secret(fields.get("csrf"), &desk.csrf) {
             return Err(refused("This form has expired or came from another page. Reload the page and try again."));
         }
@@ -125,8 +125,8 @@ impl FromRequest<AppState> for SignInForm {
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|axum::extract::ConnectInfo(address)| address.ip());
         let (parts, body) = request.into_parts();
-        same_origin(&parts.headers, &state.config)?;
-        let fields = Fields::read(body).await?;
+        same_origin(&parts.headers, &state.config).map_err(refused)?;
+        let fields = Fields::read(body).await.map_err(refused)?;
         Ok(SignInForm { fields, headers: parts.headers, peer })
     }
 }
@@ -136,11 +136,11 @@ impl FromRequest<AppState> for SignInForm {
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    async fn read(body: axum::body::Body) -> Result<Fields, Response> {
+    async fn read(body: axum::body::Body) -> Result<Fields, &'static str> {
         let bytes: Bytes = Limited::new(body, FORM_BYTES)
             .collect()
             .await
-            .map_err(|_| refused("The form is larger than the workspace accepts (512 KB)."))?
+            .map_err(|_| "The form is larger than the workspace accepts (512 KB).")?
             .to_bytes();
         Ok(Fields(form_urlencoded::parse(&bytes).into_owned().collect()))
     }
@@ -156,29 +156,28 @@ impl Fields {
     }
 }
 
+/// What a request from another site is told.
+const ANOTHER_SITE: &str = "This request came from another site and was refused.";
+
 /// Refuses a request whose `Origin` (else `Referer`) is not this site: the
 /// configured public address, or the host the browser asked for.
-fn same_origin(headers: &HeaderMap, config: &ServerConfig) -> Result<(), Response> {
+fn same_origin(headers: &HeaderMap, config: &ServerConfig) -> Result<(), &'static str> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
     let claimed = match (text(header::ORIGIN), text(header::REFERER)) {
         (Some(origin), _) if origin != "null" => origin.to_owned(),
         (_, Some(referer)) => referer.to_owned(),
-        _ => return Err(refused("This request did not say which page sent it. Reload the page and try again.")),
+        _ => return Err("This request did not say which page sent it. Reload the page and try again."),
     };
     let authority = |url: &str| -> Option<String> {
         let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
         Some(rest.split(['/', '?', '#']).next().unwrap_or("").to_ascii_lowercase())
     };
     let Some(from) = authority(&claimed) else {
-        return Err(refused("This request came from another site and was refused."));
+        return Err(ANOTHER_SITE);
     };
     let host = text(header::HOST).map(str::to_ascii_lowercase);
     let public = authority(&config.portal.public_url);
-    if Some(&from) == host.as_ref() || Some(&from) == public.as_ref() {
-        Ok(())
-    } else {
-        Err(refused("This request came from another site and was refused."))
-    }
+    if Some(&from) == host.as_ref() || Some(&from) == public.as_ref() { Ok(()) } else { Err(ANOTHER_SITE) }
 }
 
 /// A new random session secret and its stored form.

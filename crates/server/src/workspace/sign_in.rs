@@ -60,10 +60,10 @@ pub struct SignInQuery {
 
 /// `GET /`: the desk for a signed-in agent, else the sign-in page.
 pub async fn root(State(state): State<AppState>, headers: HeaderMap) -> Result<Redirect, PageError> {
-    if let Some(secret) = session_secret(&headers) {
-        if state.store.find_agent_by_session(&hash_secret(&secret), state.now()).await?.is_some() {
-            return Ok(Redirect::to("/desk"));
-        }
+    if let Some(secret) = session_secret(&headers)
+        && state.store.find_agent_by_session(&hash_secret(&secret), state.now()).await?.is_some()
+    {
+        return Ok(Redirect::to("/desk"));
     }
     Ok(Redirect::to("/sign-in"))
 }
@@ -110,7 +110,8 @@ pub async fn sign_in(State(state): State<AppState>, form: SignInForm) -> Result<
         render(status, &page)
     };
     let email = Identity::email(&typed).map(|identity| identity.value).unwrap_or_else(|_| typed.to_lowercase());
-    let address = crate::connections::client_address_of(&form.headers, form.peer, state.config.portal.trust_forwarded_for);
+    let address =
+        crate::connections::client_address_of(&form.headers, form.peer, state.config.portal.trust_forwarded_for);
     let account_key = format!("sign-in:account:{email}");
     for (key, limit) in [(format!("sign-in:address:{address}"), PER_ADDRESS), (account_key.clone(), PER_ACCOUNT)] {
         if let RateCheck::Limited { retry_at } = state.store.count_attempt(key, WINDOW_MS, limit, now).await? {
@@ -175,7 +176,11 @@ fn throttled(page: impl Fn(StatusCode, &str) -> Response, retry_at: Timestamp, n
 
 /// `POST /sign-out`: ends the session everywhere (it is a database row) and
 /// clears the cookie.
-pub async fn sign_out(State(state): State<AppState>, headers: HeaderMap, form: DeskForm) -> Result<Response, PageError> {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: DeskForm,
+) -> Result<Response, PageError> {
     state.store.end_agent_session(form.desk.session_hash.clone()).await?;
     tracing::info!(agent = form.desk.agent.id.0, "workspace: signed out");
     let mut response = Redirect::to("/sign-in?signed_out=1").into_response();

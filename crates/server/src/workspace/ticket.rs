@@ -158,11 +158,8 @@ async fn ticket_page(
     let field_error = |field: &str| draft.error.as_ref().filter(|(at, _)| at == field).map(|(_, text)| text.clone());
     let body_error = field_error("body");
     let channel_error = field_error("channel");
-    let form_error = draft
-        .error
-        .as_ref()
-        .filter(|(field, _)| field != "body" && field != "channel")
-        .map(|(_, text)| text.clone());
+    let form_error =
+        draft.error.as_ref().filter(|(field, _)| field != "body" && field != "channel").map(|(_, text)| text.clone());
     let frame = Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), None).await?;
     let page = TicketPage {
         frame,
@@ -218,7 +215,10 @@ async fn names(state: &AppState, detail: &rapport_store::TicketDetail, customer:
             agents.extend(*to);
         }
     }
-    let mut names = Names { customer: if customer.is_empty() { "the customer".to_owned() } else { customer.to_owned() }, ..Names::default() };
+    let mut names = Names {
+        customer: if customer.is_empty() { "the customer".to_owned() } else { customer.to_owned() },
+        ..Names::default()
+    };
     for id in agents {
         match state.store.get_agent(id).await {
             Ok(agent) => {
@@ -264,10 +264,15 @@ async fn earlier_tickets(
 }
 
 fn after_send(chosen: &str) -> Vec<Choice> {
-    [("", "keep as it is"), ("pending", "pending (waiting on the customer)"), ("on_hold", "on hold"), ("solved", "solved")]
-        .into_iter()
-        .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
-        .collect()
+    [
+        ("", "keep as it is"),
+        ("pending", "pending (waiting on the customer)"),
+        ("on_hold", "on hold"),
+        ("solved", "solved"),
+    ]
+    .into_iter()
+    .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
+    .collect()
 }
 
 /// `POST /desk/tickets/{id}/reply`: a reply or an internal note, then
@@ -313,7 +318,14 @@ pub async fn reply(
         return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
     }
     let channel = (!draft.channel.is_empty() && public).then_some(draft.channel.as_str());
-    let sent = match crate::api::tickets::agent_message(&state, desk.agent.id, public, channel, draft.body.clone(), Vec::new()) {
+    let sent = match crate::api::tickets::agent_message(
+        &state,
+        desk.agent.id,
+        public,
+        channel,
+        draft.body.clone(),
+        Vec::new(),
+    ) {
         Ok(message) => state.store.add_message(id, Some(desk.viewer.clone()), message).await.map_err(ApiError::from),
         Err(error) => Err(error),
     };

@@ -19,7 +19,11 @@ pub fn countdown(due: Timestamp, now: Timestamp) -> String {
 
 fn clock(seconds: i64) -> String {
     let minutes = seconds / 60;
-    if minutes >= 48 * 60 { format!("{} d", minutes / (24 * 60)) } else { format!("{}:{:02}", minutes / 60, minutes % 60) }
+    if minutes >= 48 * 60 {
+        format!("{} d", minutes / (24 * 60))
+    } else {
+        format!("{}:{:02}", minutes / 60, minutes % 60)
+    }
 }
 
 /// How long ago: "just now", "5 min ago", "3 h ago", "2 d ago".
@@ -151,12 +155,15 @@ mod tests {
     #[test]
     fn badges_say_their_state_in_words_as_well_as_colour() {
         let now = Timestamp(1_000_000_000_000);
-        let soon = SlaBadge::new(TargetKind::FirstResponse, TargetStatus::Active, Some(Timestamp(now.0 + 10 * MINUTE)), now);
+        let soon =
+            SlaBadge::new(TargetKind::FirstResponse, TargetStatus::Active, Some(Timestamp(now.0 + 10 * MINUTE)), now);
         assert_eq!((soon.words.as_str(), soon.class, soon.running), ("0:10 left", "sla-soon", true));
         assert_eq!(soon.target, "first reply");
-        let late = SlaBadge::new(TargetKind::Resolution, TargetStatus::Breached, Some(Timestamp(now.0 - 5 * MINUTE)), now);
+        let late =
+            SlaBadge::new(TargetKind::Resolution, TargetStatus::Breached, Some(Timestamp(now.0 - 5 * MINUTE)), now);
         assert_eq!((late.words.as_str(), late.class), ("breached 0:05 ago", "sla-breached"));
-        let overdue = SlaBadge::new(TargetKind::NextResponse, TargetStatus::Active, Some(Timestamp(now.0 - MINUTE)), now);
+        let overdue =
+            SlaBadge::new(TargetKind::NextResponse, TargetStatus::Active, Some(Timestamp(now.0 - MINUTE)), now);
         assert_eq!(overdue.class, "sla-breached", "past due reads as breached before the projector catches up");
         let met = SlaBadge::new(TargetKind::FirstResponse, TargetStatus::Met, None, now);
         assert_eq!((met.words.as_str(), met.class, met.running), ("met", "sla-met", false));

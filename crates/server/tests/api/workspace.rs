@@ -125,7 +125,13 @@ async fn an_agent_signs_in_replies_from_the_ticket_page_and_signs_out() {
     let sent = browser
         .post(
             &format!("/desk/tickets/{id}/reply"),
-            &[("csrf", &csrf), ("kind", "reply"), ("body", "We are on it, Ana."), ("channel", ""), ("status", "pending")],
+            &[
+                ("csrf", &csrf),
+                ("kind", "reply"),
+                ("body", "We are on it, Ana."),
+                ("channel", ""),
+                ("status", "pending"),
+            ],
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
@@ -300,7 +306,13 @@ async fn an_agent_who_forgot_their_password_chooses_a_new_one_through_an_emailed
     let differ = browser.post(&path, &[("password", "a brand new password"), ("confirm", "another password!")]).await;
     assert_eq!(differ.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(differ.text.contains("differ"));
-    let foreign = browser.post_from(&path, &[("password", "a brand new password"), ("confirm", "a brand new password")], Some("https://evil.example")).await;
+    let foreign = browser
+        .post_from(
+            &path,
+            &[("password", "a brand new password"), ("confirm", "a brand new password")],
+            Some("https://evil.example"),
+        )
+        .await;
     assert_eq!(foreign.status, StatusCode::FORBIDDEN);
 
     let saved = browser.post(&path, &[("password", "a brand new password"), ("confirm", "a brand new password")]).await;

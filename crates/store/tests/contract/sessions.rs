@@ -109,7 +109,11 @@ async fn at_risk_counts_unsolved_tickets_with_a_target_due_soon() {
     assert_eq!(store.count_at_risk(&lead, at(1), 100).await.unwrap(), 0, "none is due yet");
 }
 
-fn link(agent: rapport_core::AgentId, hash: &str, purpose: rapport_store::PasswordPurpose) -> rapport_store::NewPasswordLink {
+fn link(
+    agent: rapport_core::AgentId,
+    hash: &str,
+    purpose: rapport_store::PasswordPurpose,
+) -> rapport_store::NewPasswordLink {
     rapport_store::NewPasswordLink { agent, token_hash: hash.to_owned(), purpose, now: at(0), expires_at: at(3600) }
 }
 
