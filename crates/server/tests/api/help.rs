@@ -137,10 +137,10 @@ async fn issue_14_the_address_serve_prints_answers_a_page_that_says_where_to_go(
     assert!(content_type.starts_with("text/html"), "{content_type}");
     let csp = reply.headers.get("content-security-policy").and_then(|value| value.to_str().ok()).unwrap_or_default();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
-    for link in ["href=\"/help/new\"", "href=\"/help/link\"", "href=\"/api/v1/openapi.json\""] {
+    // Issue 17: it is the workspace's sign-in page now, with the way to the customers' help pages.
+    for link in ["action=\"/sign-in\"", "href=\"/help/new\"", "href=\"/sign-in/forgot\""] {
         assert!(reply.text.contains(link), "{link}: {}", reply.text);
     }
-    assert!(reply.text.contains("not built yet"), "says the workspace is not there: {}", reply.text);
 }
 
 #[tokio::test]
