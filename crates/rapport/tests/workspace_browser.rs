@@ -26,6 +26,7 @@ use support::{BIN, database_url};
 /// A demo help desk served with its mail going to a sink.
 struct DemoDesk {
     base: String,
+    config: PathBuf,
     email: String,
     password: String,
     sink: SmtpSink,
@@ -75,7 +76,32 @@ impl DemoDesk {
         // "  workspace: http://…/ (admin sign-in: EMAIL / PASSWORD)"
         let sign_in = printed.iter().find_map(|line| line.split_once("(admin sign-in: ")).unwrap().1;
         let (email, password) = sign_in.trim_end_matches(')').split_once(" / ").unwrap();
-        DemoDesk { base, email: email.to_owned(), password: password.to_owned(), sink, _server: child, _dir: dir }
+        DemoDesk {
+            base,
+            config,
+            email: email.to_owned(),
+            password: password.to_owned(),
+            sink,
+            _server: child,
+            _dir: dir,
+        }
+    }
+}
+
+impl DemoDesk {
+    /// `rapport agent invite` for a new agent; the path of the link it prints.
+    fn invite(&self, email: &str, name: &str, role: &str) -> String {
+        let output = std::process::Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(["agent", "invite", "--email", email, "--name", name, "--role", role])
+            .env("RUST_LOG", "off")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "agent invite: {}", String::from_utf8_lossy(&output.stderr));
+        let printed = String::from_utf8(output.stdout).unwrap();
+        let link = printed.lines().last().unwrap();
+        link[link.find("/password/").unwrap()..].to_owned()
     }
 }
 
@@ -317,4 +343,63 @@ async fn keyboard_only_an_agent_opens_and_answers_a_ticket() {
     eventually("the reply is sent", || async { page.find(Locator::Css(".notice.ok")).await.is_ok() }).await;
     assert!(page.source().await.unwrap().contains(&marker));
     browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_agent_sees_the_first_typing_and_the_reply_arrive_live_and_a_stale_reply_is_held() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let first = Browser::start().await.unwrap();
+    let ada = &first.client;
+    ada.set_window_size(1440, 900).await.unwrap();
+    sign_in(ada, &desk).await;
+    ada.goto(&format!("{}/desk/all?status=unsolved&channel=email", desk.base)).await.unwrap();
+    ada.find(Locator::Css("table.queue tbody tr .subject a")).await.unwrap().click().await.unwrap();
+    eventually("Ada's ticket opens", || async { path_of(ada).await.starts_with("/desk/tickets/") }).await;
+    let ticket = path_of(ada).await;
+
+    // Bo is invited, chooses a password through the link, signs in and opens the same ticket.
+    let link = desk.invite("bo@desk.example", "Bo Berg", "supervisor");
+    let second = Browser::start().await.unwrap();
+    let bo = &second.client;
+    bo.set_window_size(1440, 900).await.unwrap();
+    bo.goto(&format!("{}{link}", desk.base)).await.unwrap();
+    for field in ["#password", "#confirm"] {
+        bo.find(Locator::Css(field)).await.unwrap().send_keys("bo's long password").await.unwrap();
+    }
+    bo.find(Locator::Css("form button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("the password is saved", || async { path_of(bo).await == "/sign-in?password_set=1" }).await;
+    bo.find(Locator::Css("#email")).await.unwrap().send_keys("bo@desk.example").await.unwrap();
+    bo.find(Locator::Css("#password")).await.unwrap().send_keys("bo's long password\u{e007}").await.unwrap();
+    eventually("Bo is in", || async { path_of(bo).await.starts_with("/desk/") }).await;
+    bo.goto(&format!("{}{ticket}", desk.base)).await.unwrap();
+    // A mark on Bo's page that a reload would wipe.
+    bo.execute("document.body.dataset.unreloaded = 'yes';", vec![]).await.unwrap();
+
+    eventually("Ada sees Bo viewing", || async { text_of(ada, "#presence").await.contains("Bo Berg is viewing") })
+        .await;
+    ada.find(Locator::Css("#reply-body")).await.unwrap().send_keys("Hello, I have checked").await.unwrap();
+    eventually("Bo sees Ada typing", || async { text_of(bo, "#presence").await.contains("Ada Admin is typing") }).await;
+
+    let marker = format!("live-{}", rand::random::<u32>());
+    ada.find(Locator::Css("#reply-body")).await.unwrap().send_keys(&format!(" ({marker}).")).await.unwrap();
+    ada.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("Bo sees Ada's reply without reloading", || async {
+        text_of(bo, "ol.conversation").await.contains(&marker)
+    })
+    .await;
+    let mark = bo.execute("return document.body.dataset.unreloaded || '';", vec![]).await.unwrap();
+    assert_eq!(mark.as_str(), Some("yes"), "Bo's page was updated in place, not reloaded");
+
+    // Bo, who opened the ticket before Ada's reply, is held before talking over it.
+    bo.find(Locator::Css("#reply-body")).await.unwrap().send_keys("Let me check that for you.").await.unwrap();
+    bo.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("Bo's reply is held for review", || async { bo.find(Locator::Css("#reply-held")).await.is_ok() }).await;
+    assert!(text_of(bo, "#reply-held").await.contains("New activity since you opened this (Ada Admin replied)"));
+    let kept = bo.find(Locator::Css("#reply-body")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Let me check that for you."), "the draft is kept");
+    bo.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("the second send goes", || async { bo.find(Locator::Css(".notice.ok")).await.is_ok() }).await;
+    first.close().await.unwrap();
+    second.close().await.unwrap();
 }

@@ -145,3 +145,106 @@ if (draft && draft.dataset.draftKey) {
   draft.addEventListener("input", () => localStorage.setItem(key, draft.value));
   draft.form.addEventListener("submit", () => localStorage.removeItem(key));
 }
+
+// --- Live updates -----------------------------------------------------------
+// One socket per tab. The server sends hints (this ticket changed, the queues
+// changed) and presence; the page fetches what it shows again from the server.
+
+const article = document.querySelector("[data-ticket]");
+const watched = article ? Number(article.dataset.ticket) : null;
+let socket = null;
+let retry = 1000;
+let reconnecting = false;
+let refreshing = false;
+let refreshAgain = false;
+
+function swap(fresh, selector) {
+  const old = document.querySelector(selector);
+  const replacement = fresh.querySelector(selector);
+  if (old && replacement) old.replaceWith(replacement);
+}
+
+async function refresh() {
+  if (refreshing) {
+    refreshAgain = true;
+    return;
+  }
+  refreshing = true;
+  try {
+    const response = await fetch(window.location.href, { credentials: "same-origin" });
+    if (!response.ok) return;
+    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+    swap(fresh, "nav.views ul");
+    if (article) {
+      const history = document.querySelector("details.history");
+      const open = history && history.open;
+      for (const selector of [".ticket-head", "ol.conversation", "details.history", "aside.context"]) swap(fresh, selector);
+      const again = document.querySelector("details.history");
+      if (again) again.open = open;
+    } else {
+      const current = document.querySelector("table.queue tr.current");
+      const href = current ? current.dataset.href : null;
+      swap(fresh, "#queue-results");
+      for (const row of rows()) {
+        if (row.dataset.href === href) row.classList.add("current");
+        row.addEventListener("click", (event) => {
+          if (event.target.closest("a, input, button, label")) return;
+          window.location.href = row.dataset.href;
+        });
+      }
+    }
+    tick();
+  } finally {
+    refreshing = false;
+    if (refreshAgain) {
+      refreshAgain = false;
+      refresh();
+    }
+  }
+}
+
+function showPresence(frame) {
+  const line = document.querySelector("#presence");
+  if (!line || frame.ticket !== watched) return;
+  const parts = [];
+  const viewing = frame.viewing.filter((name) => !frame.typing.includes(name));
+  if (viewing.length) parts.push(viewing.join(", ") + (viewing.length === 1 ? " is" : " are") + " viewing this ticket.");
+  if (frame.typing.length) parts.push(frame.typing.join(", ") + (frame.typing.length === 1 ? " is" : " are") + " typing a reply…");
+  line.textContent = parts.join(" ");
+}
+
+function connect() {
+  const scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+  socket = new WebSocket(scheme + window.location.host + "/desk/live");
+  socket.addEventListener("open", () => {
+    retry = 1000;
+    socket.send(JSON.stringify({ type: "watch", ticket: watched }));
+    if (reconnecting) refresh();
+    reconnecting = false;
+  });
+  socket.addEventListener("message", (event) => {
+    const frame = JSON.parse(event.data);
+    if (frame.type === "presence") showPresence(frame);
+    else if (frame.type === "ticket_changed" && frame.ticket === watched) refresh();
+    else if (frame.type === "queue_changed" && !article) refresh();
+  });
+  socket.addEventListener("close", () => {
+    reconnecting = true;
+    setTimeout(connect, retry);
+    retry = Math.min(retry * 2, 30000);
+  });
+}
+
+if (document.querySelector("nav.views")) connect();
+
+// Typing in the reply box tells the others on this ticket (at most every 2 s).
+let lastTyping = 0;
+if (draft && watched) {
+  draft.addEventListener("input", () => {
+    const now = Date.now();
+    if (socket && socket.readyState === WebSocket.OPEN && now - lastTyping > 2000) {
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing" }));
+    }
+  });
+}

@@ -58,11 +58,12 @@ use http::error::ApiError;
 /// and the customers' help pages under `/help`.
 pub fn app(state: AppState) -> Router {
     let hub = Hub::new(state.store.clone(), state.clock.clone(), state.config.chat.clone());
-    app_with_chat(state, hub)
+    app_with_chat(state, hub, workspace::live::Live::new())
 }
 
-/// [`app`] around a given live-chat hub (the one the outbox worker delivers chat replies to).
-fn app_with_chat(state: AppState, hub: Hub) -> Router {
+/// [`app`] around a given live-chat hub (the one the outbox worker delivers
+/// chat replies to) and the workspace's live hub (the one the change feed feeds).
+fn app_with_chat(state: AppState, hub: Hub, live: workspace::live::Live) -> Router {
     let (router, document) = api::openapi::api_router().split_for_parts();
     let document = match serde_json::to_vec(&document) {
         Ok(json) => Bytes::from(json),
@@ -84,6 +85,7 @@ fn app_with_chat(state: AppState, hub: Hub) -> Router {
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(Extension(TokenCache::default()))
+        .layer(Extension(live))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(http::request_log::log_request))
         .with_state(state)
@@ -119,13 +121,15 @@ pub async fn serve(
         tracing::info!(installed, "installed the default SLA policies");
     }
     let hub = Hub::new(state.store.clone(), state.clock.clone(), state.config.chat.clone());
+    let live = workspace::live::Live::new();
+    tokio::spawn(workspace::live::follow(state.store.clone(), live.clone(), stopped.clone()));
     let workers = workers::start(&state, &hub, stopped)?;
     let signal = async move {
         shutdown.await;
         let _ = stop.send(true);
     };
     let occupancy = state.occupancy.clone();
-    connections::serve(listener, app_with_chat(state, hub), occupancy, signal).await;
+    connections::serve(listener, app_with_chat(state, hub, live), occupancy, signal).await;
     workers.join().await;
     Ok(())
 }

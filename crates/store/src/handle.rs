@@ -30,6 +30,9 @@ pub struct Store {
     pub(crate) options: Arc<StoreOptions>,
     /// The policy set in force and its generation (`service_levels`).
     pub(crate) sla_cache: SlaCache,
+    /// Counts this process's committed writes, so the live feed wakes at
+    /// once instead of waiting for its next poll (`changes.rs`).
+    pub(crate) commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 type SlaCache = Arc<std::sync::Mutex<Option<(i64, Arc<rapport_core::sla::projection::PolicySet>)>>>;
@@ -87,7 +90,13 @@ impl Store {
                 .map_err(|error| anyhow::Error::new(error).context("opening the SQLite write connection"))?;
             let writer = Writer::start(writer_conn);
             tokio::spawn(db::checkpoint_periodically(pool.clone()));
-            Ok(Store { db: Db::Sqlite(pool), writer: Some(writer), options, sla_cache: SlaCache::default() })
+            Ok(Store {
+                db: Db::Sqlite(pool),
+                writer: Some(writer),
+                options,
+                sla_cache: SlaCache::default(),
+                commits: commits(),
+            })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url)
                 .map_err(|error| anyhow::Error::new(error).context("reading the PostgreSQL URL"))?;
@@ -97,7 +106,13 @@ impl Store {
                 .connect_with(connect)
                 .await
                 .map_err(|error| anyhow::Error::new(error).context("connecting to PostgreSQL"))?;
-            Ok(Store { db: Db::Postgres(pool), writer: None, options, sla_cache: SlaCache::default() })
+            Ok(Store {
+                db: Db::Postgres(pool),
+                writer: None,
+                options,
+                sla_cache: SlaCache::default(),
+                commits: commits(),
+            })
         } else {
             Err(StoreError::Other(anyhow::anyhow!(
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://USER@HOST/DB"
@@ -204,11 +219,24 @@ impl Store {
         T: Send + 'static,
         F: for<'c, 'd> FnOnce(&'c mut Conn<'d>) -> BoxFuture<'c, Result<T, StoreError>> + Send + 'static,
     {
-        match &self.writer {
+        let written = match &self.writer {
             Some(writer) => writer.write(work).await,
             None => self.db.transaction(work).await,
+        };
+        if written.is_ok() {
+            self.committed();
         }
+        written
     }
+
+    /// Tells the live feed that a write of this process committed.
+    pub(crate) fn committed(&self) {
+        self.commits.send_modify(|count| *count = count.wrapping_add(1));
+    }
+}
+
+fn commits() -> Arc<tokio::sync::watch::Sender<u64>> {
+    Arc::new(tokio::sync::watch::Sender::new(0))
 }
 
 async fn applied<DB: sqlx::Database>(

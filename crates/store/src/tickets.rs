@@ -32,7 +32,13 @@ impl Store {
         let options = self.options.clone();
         match &self.writer {
             // The common case on SQLite: batched with the other creates of the moment.
-            Some(writer) if request.idempotency.is_none() => writer.create(request, options).await,
+            Some(writer) if request.idempotency.is_none() => {
+                let created = writer.create(request, options).await;
+                if created.is_ok() {
+                    self.committed();
+                }
+                created
+            }
             _ => self.write(move |conn| Box::pin(async move { create_one(conn, request, &options).await })).await,
         }
     }

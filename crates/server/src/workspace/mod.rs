@@ -14,8 +14,10 @@
 //! - [`sign_in`]: signing in (throttled, same answer for unknown emails) and out;
 //!   [`password`]: invitations and resets by single-use link.
 //! - [`frame`]: what surrounds every page (views with counts, theme, search).
-//! - [`queue`] and [`ticket`]: the queue and ticket pages; [`conversation`]
+//! - [`queue`], [`ticket`] and [`search`]: the queue, ticket and search pages; [`conversation`]
 //!   and [`view`] their view models and wording.
+//! - [`live`]: one WebSocket per tab for live updates and presence, fed by
+//!   the store's change feed.
 //! - [`page`]: rendering, error pages and the security headers (a strict
 //!   Content-Security-Policy); [`assets`]: the embedded, content-hashed
 //!   stylesheet and script.
@@ -23,9 +25,11 @@
 pub mod assets;
 pub mod conversation;
 pub mod frame;
+pub mod live;
 pub mod page;
 pub mod password;
 pub mod queue;
+pub mod search;
 pub mod session;
 pub mod sign_in;
 pub mod ticket;
@@ -46,6 +50,8 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", post(sign_in::sign_out))
         .route("/desk", get(queue::desk_home))
         .route("/desk/theme", post(sign_in::set_theme))
+        .route("/desk/live", get(live::connect))
+        .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))
         .route("/desk/tickets/{id}/reply", post(ticket::reply))
         .route("/desk/{view}", get(queue::show_queue))

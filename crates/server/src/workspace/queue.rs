@@ -7,8 +7,9 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
-use rapport_core::{Channel, Status, TeamId, TicketId};
-use rapport_store::{Cursor, TicketFilter};
+use rapport_core::sla::summary::Summary;
+use rapport_core::{Channel, Status, TeamId, Ticket, TicketId, Timestamp};
+use rapport_store::{Cursor, TicketFilter, TicketNames};
 
 use crate::state::AppState;
 use crate::workspace::frame::{Frame, QueueView};
@@ -205,24 +206,31 @@ pub async fn rows(
         .iter()
         .map(|ticket| {
             let names = page.names.remove(&ticket.id).unwrap_or_default();
-            let address = names.customer_address.unwrap_or_default();
-            let customer = if names.customer_name.is_empty() { address.clone() } else { names.customer_name };
-            QueueRow {
-                id: ticket.id.0,
-                subject: ticket.subject.clone(),
-                status: ticket.status.as_str(),
-                priority: ticket.priority.as_str(),
-                channel: ticket.channel.as_str(),
-                customer,
-                address,
-                owner: names.owner_name.unwrap_or_else(|| "unassigned".to_owned()),
-                team: names.team_name.unwrap_or_default(),
-                sla: summaries.remove(&ticket.id).map(|summary| SlaBadge::of_summary(&summary, now)),
-                updated: When::of(ticket.updated_at, now),
-            }
+            QueueRow::new(ticket, names, summaries.remove(&ticket.id), now)
         })
         .collect();
     Ok((rows, page.next_cursor))
+}
+
+impl QueueRow {
+    /// A ticket as a queue (or search results) shows it.
+    pub fn new(ticket: &Ticket, names: TicketNames, summary: Option<Summary>, now: Timestamp) -> QueueRow {
+        let address = names.customer_address.unwrap_or_default();
+        let customer = if names.customer_name.is_empty() { address.clone() } else { names.customer_name };
+        QueueRow {
+            id: ticket.id.0,
+            subject: ticket.subject.clone(),
+            status: ticket.status.as_str(),
+            priority: ticket.priority.as_str(),
+            channel: ticket.channel.as_str(),
+            customer,
+            address,
+            owner: names.owner_name.unwrap_or_else(|| "unassigned".to_owned()),
+            team: names.team_name.unwrap_or_default(),
+            sla: summary.map(|summary| SlaBadge::of_summary(&summary, now)),
+            updated: When::of(ticket.updated_at, now),
+        }
+    }
 }
 
 /// The at-risk view lists tickets whose nearest target still runs (or has
@@ -269,7 +277,6 @@ async fn team_choices(state: &AppState, desk: &Desk, chosen: Option<TeamId>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rapport_core::Timestamp;
     use rapport_core::sla::TargetKind;
     use rapport_core::sla::TargetStatus;
 

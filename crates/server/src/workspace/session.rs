@@ -161,7 +161,7 @@ const ANOTHER_SITE: &str = "This request came from another site and was refused.
 
 /// Refuses a request whose `Origin` (else `Referer`) is not this site: the
 /// configured public address, or the host the browser asked for.
-fn same_origin(headers: &HeaderMap, config: &ServerConfig) -> Result<(), &'static str> {
+pub(crate) fn same_origin(headers: &HeaderMap, config: &ServerConfig) -> Result<(), &'static str> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|value| value.to_str().ok());
     let claimed = match (text(header::ORIGIN), text(header::REFERER)) {
         (Some(origin), _) if origin != "null" => origin.to_owned(),

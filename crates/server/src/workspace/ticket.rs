@@ -13,7 +13,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_core::event::TicketPatch;
-use rapport_core::{Actor, AgentId, Author, Status, TicketId};
+use rapport_core::{Actor, AgentId, Author, MessageId, MessageKind, Status, TicketId};
 use rapport_store::{StoreError, TicketFilter, TicketSort};
 
 use crate::api::dto::sla::measured_targets;
@@ -87,10 +87,12 @@ struct TicketPage {
     channel_hint: String,
     statuses: Vec<Choice>,
     note_chosen: bool,
+    seen: i64,
     draft: String,
     body_error: Option<String>,
     channel_error: Option<String>,
     form_error: Option<String>,
+    held: Option<String>,
     notice: Option<String>,
 }
 
@@ -155,6 +157,7 @@ async fn ticket_page(
         organization.as_ref().map(|organization| organization.tier.clone()),
     )
     .0;
+    let held = draft.error.as_ref().filter(|(field, _)| field == "held").map(|(_, text)| text.clone());
     let field_error = |field: &str| draft.error.as_ref().filter(|(at, _)| at == field).map(|(_, text)| text.clone());
     let body_error = field_error("body");
     let channel_error = field_error("channel");
@@ -184,10 +187,12 @@ async fn ticket_page(
         channel_hint,
         statuses: after_send(&draft.status),
         note_chosen: draft.kind == "note",
+        seen: detail.messages.iter().map(|message| message.id.0).max().unwrap_or(0),
         draft: draft.body.clone(),
         body_error,
         channel_error,
         form_error,
+        held,
         notice,
     };
     Ok(render(status, &page))
@@ -317,6 +322,30 @@ pub async fn reply(
         let (draft, status) = refuse(draft, "body", "write a message before sending".to_owned());
         return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
     }
+    let seen = match fields.get("seen") {
+        "" => None,
+        word => match word.parse::<i64>() {
+            Ok(seen) => Some(MessageId(seen)),
+            Err(_) => {
+                let (draft, status) = refuse(draft, "form", "this form is damaged: reload the page".to_owned());
+                return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+            }
+        },
+    };
+    if public && let Some(seen) = seen {
+        let newer = newer_activity(&state, &desk, id, seen).await?;
+        if !newer.is_empty() {
+            // Held: the page comes back with the new messages in the
+            // conversation, the draft kept, and the form now seeing them,
+            // so sending again after a look goes through.
+            let held = format!(
+                "New activity since you opened this ({}): review before sending. Your reply was not sent; press Send again to send it as it is.",
+                newer.join(", ")
+            );
+            let draft = Draft { error: Some(("held".to_owned(), held)), ..draft };
+            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT).await;
+        }
+    }
     let channel = (!draft.channel.is_empty() && public).then_some(draft.channel.as_str());
     let sent = match crate::api::tickets::agent_message(
         &state,
@@ -351,6 +380,39 @@ pub async fn reply(
         (true, Some(_)) => "reply-status",
     };
     Ok(Redirect::to(&format!("/desk/tickets/{}?done={done}", id.0)).into_response())
+}
+
+/// What happened on the ticket after message `seen` that a reply should not
+/// talk over: the customer wrote, or another agent replied. In words, oldest first.
+async fn newer_activity(
+    state: &AppState,
+    desk: &Desk,
+    id: TicketId,
+    seen: MessageId,
+) -> Result<Vec<String>, PageError> {
+    let detail = match state.store.get_ticket_detail(id, Some(&desk.viewer)).await {
+        Ok(detail) => detail,
+        // The send that follows reports it in the API's words.
+        Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
+        Err(error) => return Err(error.into()),
+    };
+    let mut newer = Vec::new();
+    for message in detail.messages.iter().filter(|message| message.id.0 > seen.0) {
+        match (message.kind, message.author) {
+            (MessageKind::Inbound, _) => newer.push("the customer wrote".to_owned()),
+            (MessageKind::Reply, Author::Agent(agent)) if agent != desk.agent.id => {
+                let name = state
+                    .store
+                    .get_agent(agent)
+                    .await
+                    .map(|agent| agent.name)
+                    .unwrap_or_else(|_| "another agent".to_owned());
+                newer.push(format!("{name} replied"));
+            }
+            _ => {}
+        }
+    }
+    Ok(newer)
 }
 
 /// The page again, with the API's reason beside the field at fault.

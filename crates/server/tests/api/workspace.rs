@@ -322,3 +322,65 @@ async fn an_agent_who_forgot_their_password_chooses_a_new_one_through_an_emailed
     assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(browser.sign_in(&email, "a brand new password").await.status, StatusCode::SEE_OTHER);
 }
+
+impl Page {
+    /// The value of the hidden field `name`.
+    fn hidden(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = self.text.find(&needle).unwrap_or_else(|| panic!("no {name} field")) + needle.len();
+        self.text[start..].split('"').next().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_reply_written_over_newer_activity_is_held_for_review_and_goes_on_the_second_send() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let id = id(&app.create_ticket(&app.admin, &ticket_body("cy@example.com")).await);
+    let page = browser.get(&format!("/desk/tickets/{id}")).await;
+    let (csrf, seen) = (page.csrf(), page.hidden("seen"));
+
+    // Meanwhile a colleague answers.
+    let colleague = app.agent(rapport_core::Role::Admin, &[]).await;
+    app.post(&format!("/api/v1/tickets/{id}/messages"), &colleague, &json!({"body": "Refund sent.", "public": true}))
+        .await
+        .expect(StatusCode::CREATED);
+    let path = format!("/desk/tickets/{id}/reply");
+    let mine = "I will look into it today.";
+    let held = browser.post(&path, &[("csrf", &csrf), ("seen", &seen), ("kind", "reply"), ("body", mine)]).await;
+    assert_eq!(held.status, StatusCode::CONFLICT);
+    assert!(held.text.contains("New activity since you opened this (Test admin replied)"), "{}", held.text);
+    assert!(held.text.contains("Refund sent.") && held.text.contains(mine), "the news shows and the draft is kept");
+    let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 2, "nothing was sent: {detail}");
+
+    // An internal note is never held; a second send after the review goes out.
+    let note = browser.post(&path, &[("csrf", &csrf), ("seen", &seen), ("kind", "note"), ("body", "checking")]).await;
+    assert_eq!(note.status, StatusCode::SEE_OTHER);
+    let seen_now = held.hidden("seen");
+    let sent = browser.post(&path, &[("csrf", &csrf), ("seen", &seen_now), ("kind", "reply"), ("body", mine)]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn search_finds_tickets_by_message_words_with_the_matches_marked() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let mut body = ticket_body("dee@example.com");
+    body["body"] = json!("The <b>zephyrine</b> invoice is wrong");
+    let id = id(&app.create_ticket(&app.admin, &body).await);
+    let found = browser.get("/desk/search?q=zephyrine").await;
+    assert_eq!(found.status, StatusCode::OK);
+    assert!(found.text.contains(&format!("/desk/tickets/{id}#m")), "{}", found.text);
+    assert!(found.text.contains("<mark>zephyrine</mark>"), "{}", found.text);
+    assert!(!found.text.contains("<b>zephyrine"), "customer HTML stays text");
+    assert!(found.text.contains("value=\"zephyrine\""), "the box keeps the words");
+    let none = browser.get("/desk/search?q=nothingmatchesthis").await;
+    assert!(none.text.contains("Nothing matches every word"));
+    let long = browser.get(&format!("/desk/search?q={}", "a".repeat(201))).await;
+    assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

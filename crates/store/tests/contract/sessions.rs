@@ -163,3 +163,23 @@ async fn a_password_link_works_once_sets_the_password_and_ends_every_session() {
     }
     assert_eq!(store.find_password_hash(ada.agent).await.unwrap().as_deref(), Some("$argon2id$new"));
 }
+
+#[tokio::test]
+async fn the_change_feed_lists_events_after_a_point_and_wakes_on_commit() {
+    let store = fresh_store().await;
+    let start = store.newest_change().await.unwrap();
+    let mut commits = store.commits();
+    let first = store.create_ticket(request("Where is my parcel", "pat@mail.test")).await.unwrap().ticket;
+    assert!(commits.has_changed().unwrap(), "a commit wakes the feed");
+    commits.borrow_and_update();
+    let second = store.create_ticket(request("Refund", "quin@mail.test")).await.unwrap().ticket;
+    let changes = store.list_changes(start, 100).await.unwrap();
+    let tickets: Vec<rapport_core::TicketId> = changes.iter().map(|change| change.ticket).collect();
+    assert!(tickets.contains(&first.id) && tickets.contains(&second.id), "{changes:?}");
+    assert!(changes.windows(2).all(|pair| pair[0].event < pair[1].event), "oldest first");
+    assert!(changes.iter().any(|change| change.message), "the first message is a change with a message");
+    let newest = store.newest_change().await.unwrap();
+    assert_eq!(newest, changes.last().unwrap().event);
+    assert!(store.list_changes(newest, 100).await.unwrap().is_empty());
+    assert_eq!(store.list_changes(start, 1).await.unwrap().len(), 1, "at most the limit");
+}
