@@ -403,3 +403,36 @@ async fn a_second_agent_sees_the_first_typing_and_the_reply_arrive_live_and_a_st
     first.close().await.unwrap();
     second.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn agent_bulk_assigns_three_unassigned_tickets_to_themselves() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let browser = Browser::start().await.unwrap();
+    let page = &browser.client;
+    page.set_window_size(1440, 900).await.unwrap();
+    sign_in(page, &desk).await;
+    page.goto(&format!("{}/desk/unassigned", desk.base)).await.unwrap();
+    let before: usize = text_of(page, "nav.views a[href='/desk/mine'] .count").await.parse().unwrap();
+    let boxes = page.find_all(Locator::Css("table.queue tbody input[type=checkbox]")).await.unwrap();
+    assert!(boxes.len() >= 3, "the demo has unassigned tickets");
+    let mut chosen = Vec::new();
+    for checkbox in boxes.iter().take(3) {
+        checkbox.click().await.unwrap();
+        chosen.push(checkbox.attr("value").await.unwrap().unwrap());
+    }
+    page.find(Locator::Css("#bulk-action")).await.unwrap().select_by_value("assign:me").await.unwrap();
+    page.find(Locator::Css(".bulk-bar button")).await.unwrap().click().await.unwrap();
+    eventually("the queue says what changed", || async {
+        page.find(Locator::Css("#queue-results .notice.ok")).await.is_ok()
+    })
+    .await;
+    assert_eq!(text_of(page, "#queue-results .notice.ok").await, "3 tickets changed.");
+    let after: usize = text_of(page, "nav.views a[href='/desk/mine'] .count").await.parse().unwrap();
+    assert_eq!(after, before + 3, "My tickets counts them");
+    for id in &chosen {
+        let still = page.find_all(Locator::Css(&format!("table.queue input[value='{id}']"))).await.unwrap();
+        assert!(still.is_empty(), "#{id} left the unassigned view");
+    }
+    browser.close().await.unwrap();
+}

@@ -14,7 +14,8 @@
 //! - [`sign_in`]: signing in (throttled, same answer for unknown emails) and out;
 //!   [`password`]: invitations and resets by single-use link.
 //! - [`frame`]: what surrounds every page (views with counts, theme, search).
-//! - [`queue`], [`ticket`] and [`search`]: the queue, ticket and search pages; [`conversation`]
+//! - [`queue`], [`ticket`] and [`search`]: the queue, ticket and search pages;
+//!   [`bulk`]: actions on a queue's selection; [`conversation`]
 //!   and [`view`] their view models and wording.
 //! - [`live`]: one WebSocket per tab for live updates and presence, fed by
 //!   the store's change feed.
@@ -23,6 +24,7 @@
 //!   stylesheet and script.
 
 pub mod assets;
+pub mod bulk;
 pub mod conversation;
 pub mod frame;
 pub mod live;
@@ -50,6 +52,7 @@ pub fn router() -> Router<AppState> {
         .route("/sign-out", post(sign_in::sign_out))
         .route("/desk", get(queue::desk_home))
         .route("/desk/theme", post(sign_in::set_theme))
+        .route("/desk/bulk", post(bulk::bulk))
         .route("/desk/live", get(live::connect))
         .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))

@@ -72,6 +72,9 @@ struct QueuePage {
     tag: String,
     rows: Vec<QueueRow>,
     next_page: Option<String>,
+    back: String,
+    assignees: Vec<Choice>,
+    bulk_notice: Option<(&'static str, String)>,
 }
 
 /// `GET /desk`: the agent's own tickets, or when they have none the
@@ -159,21 +162,24 @@ pub async fn show_queue(
     let no_team = view == QueueView::Team && desk.agent.teams.is_empty() && team_word.is_empty();
     let (rows, next_cursor) = if no_team { (Vec::new(), None) } else { rows(&state, &desk, filter.clone()).await? };
     let rows = if view == QueueView::AtRisk { at_risk_only(rows) } else { rows };
-    let next_page = next_cursor.map(|cursor| {
+    let link = |cursor: &str| {
         let mut link = form_urlencoded::Serializer::new(String::new());
         for (key, value) in [
             ("status", status_word),
             ("team", team_word),
             ("channel", channel_word),
             ("tag", tag.as_str()),
-            ("cursor", cursor.as_str()),
+            ("cursor", cursor),
         ] {
             if !value.is_empty() {
                 link.append_pair(key, value);
             }
         }
         format!("/desk/{}?{}", view.slug(), link.finish())
-    });
+    };
+    let next_page = next_cursor.map(|cursor| link(&cursor));
+    let back = link("");
+    let bulk_notice = bulk_notice(get("bulk_changed"), get("bulk_refused"), get("bulk_failed"), get("bulk_why"));
     let frame = Frame::build(&state, &desk, &headers, view.label().to_owned(), Some(view)).await?;
     let page = QueuePage {
         frame,
@@ -187,6 +193,9 @@ pub async fn show_queue(
         tag,
         rows,
         next_page,
+        back,
+        assignees: assignees(&state).await?,
+        bulk_notice,
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -249,6 +258,37 @@ fn status_choices(view: QueueView, chosen: &str) -> Vec<Choice> {
         .into_iter()
         .map(|(value, label)| Choice { value: value.to_owned(), label, selected: value == chosen })
         .collect()
+}
+
+/// What the last bulk action did, from the redirect's query.
+fn bulk_notice(changed: &str, refused: &str, failed: &str, why: &str) -> Option<(&'static str, String)> {
+    if !refused.is_empty() {
+        return Some(("error", format!("Nothing was changed: {refused}.")));
+    }
+    let changed: usize = changed.parse().ok()?;
+    let done = match changed {
+        1 => "1 ticket changed.".to_owned(),
+        n => format!("{n} tickets changed."),
+    };
+    if failed.is_empty() {
+        Some(("ok", done))
+    } else {
+        Some(("error", format!("{done} Not changed: {failed} ({why}).")))
+    }
+}
+
+/// Whom the bulk bar can assign to.
+async fn assignees(state: &AppState) -> Result<Vec<Choice>, PageError> {
+    let agents = state.store.list_agents(None, 200).await?;
+    Ok(agents
+        .into_iter()
+        .filter(|agent| agent.active)
+        .map(|agent| Choice {
+            value: format!("assign:{}", agent.id.0),
+            label: format!("assign to {}", agent.name),
+            selected: false,
+        })
+        .collect())
 }
 
 fn channel_choices(chosen: Option<Channel>) -> Vec<Choice> {

@@ -384,3 +384,56 @@ async fn search_finds_tickets_by_message_words_with_the_matches_marked() {
     let long = browser.get(&format!("/desk/search?q={}", "a".repeat(201))).await;
     assert_eq!(long.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+fn as_pairs<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(key, value)| (*key, value.as_str())).collect()
+}
+
+#[tokio::test]
+async fn bulk_actions_change_each_selected_ticket_and_name_the_ones_they_could_not() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        ids.push(id(&app.create_ticket(&app.admin, &ticket_body(&format!("bulk{n}@example.com"))).await).to_string());
+    }
+    let queue = browser.get("/desk/unassigned").await;
+    let csrf = queue.csrf();
+    assert!(queue.text.contains("name=\"ticket\""), "rows have boxes");
+    let post = |action: &'static str, extra: Vec<(&'static str, String)>| {
+        let mut fields: Vec<(&str, String)> =
+            vec![("csrf", csrf.clone()), ("back", "/desk/all?".into()), ("action", action.into())];
+        fields.extend(ids.iter().map(|id| ("ticket", id.clone())));
+        fields.extend(extra);
+        fields
+    };
+
+    let assign = post("assign:me", vec![]);
+    let done = browser.post("/desk/bulk", &as_pairs(&assign)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert!(done.location().starts_with("/desk/all?bulk_changed=3"), "{}", done.location());
+    let after = browser.get(done.location()).await;
+    assert!(after.text.contains("3 tickets changed."), "{}", after.text);
+    let mine = app.get("/api/v1/tickets?owner=me", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(mine["tickets"].as_array().unwrap().len(), 3);
+
+    let tag = post("tag:", vec![("tag", "Refund".into())]);
+    browser.post("/desk/bulk", &as_pairs(&tag)).await;
+    let tagged = app.get("/api/v1/tickets?tag=refund", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(tagged["tickets"].as_array().unwrap().len(), 3);
+
+    // Merging tickets of different customers is refused per ticket, with the API's reason.
+    let merge = post("merge:", vec![]);
+    let refused = browser.post("/desk/bulk", &as_pairs(&merge)).await;
+    let page = browser.get(refused.location()).await;
+    assert!(page.text.contains("0 tickets changed. Not changed:"), "{}", page.text);
+    let nothing = browser
+        .post("/desk/bulk", &[("csrf", csrf.as_str()), ("action", "status:solved"), ("back", "/desk/all")])
+        .await;
+    assert!(browser.get(nothing.location()).await.text.contains("select tickets first"));
+    let solved = post("status:solved", vec![]);
+    browser.post("/desk/bulk", &as_pairs(&solved)).await;
+    let open = app.get("/api/v1/tickets?status=new,open", &app.admin).await.expect(StatusCode::OK);
+    assert!(open["tickets"].as_array().unwrap().is_empty());
+}
