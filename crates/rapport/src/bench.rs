@@ -17,6 +17,7 @@ mod mail;
 mod server;
 mod sla;
 mod workload;
+mod workspace;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -94,6 +95,19 @@ pub struct BenchArgs {
     /// measured again) or the default calendar's hours (every open ticket is)
     #[arg(long, value_enum, default_value_t = sla::Change::Policy)]
     pub sla_change: sla::Change,
+    /// Measure the agents' workspace instead: seed this many open tickets, then time the queue,
+    /// at-risk and ticket pages (--queries requests each), the page weights, and live updates
+    #[arg(long, value_name = "TICKETS")]
+    pub workspace: Option<usize>,
+    /// With --workspace: messages in the long conversation whose ticket page is timed
+    #[arg(long, default_value_t = 200)]
+    pub workspace_messages: usize,
+    /// With --workspace: live tabs (WebSockets) watching that ticket
+    #[arg(long, default_value_t = 500)]
+    pub workspace_sessions: usize,
+    /// With --workspace: messages posted while the tabs watch
+    #[arg(long, default_value_t = 20)]
+    pub workspace_rounds: usize,
     /// Keep the benchmark's temporary database instead of removing it (to profile against it)
     #[arg(long)]
     pub keep_files: bool,
@@ -124,6 +138,23 @@ pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Resul
             seconds: args.chat_seconds,
         };
         let report = chat::run(load, database_url).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
+    if let Some(tickets) = args.workspace {
+        anyhow::ensure!(tickets > 0, "--workspace must be at least 1");
+        let load = workspace::WorkspaceLoad {
+            tickets,
+            requests: args.queries,
+            messages: args.workspace_messages.max(1),
+            sessions: args.workspace_sessions,
+            rounds: args.workspace_rounds,
+        };
+        let report = workspace::run(load, database_url).await?;
         if args.json {
             println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
         } else {
@@ -481,6 +512,10 @@ mod tests {
             sla_rules: 0,
             sla_idle_seconds: 0,
             sla_change: sla::Change::Policy,
+            workspace: None,
+            workspace_messages: 200,
+            workspace_sessions: 500,
+            workspace_rounds: 20,
             keep_files: false,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);

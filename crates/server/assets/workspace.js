@@ -177,8 +177,8 @@ async function refresh() {
     swap(fresh, "nav.views ul");
     if (article) {
       const history = document.querySelector("details.history");
-      const open = history && history.open;
-      for (const selector of [".ticket-head", "ol.conversation", "details.history", "aside.context"]) swap(fresh, selector);
+      const open = Boolean(history && history.open);
+      for (const selector of [".ticket-head", "ol.conversation", ".history", "aside.context"]) swap(fresh, selector);
       const again = document.querySelector("details.history");
       if (again) again.open = open;
     } else {

@@ -75,7 +75,11 @@ struct TicketPage {
     team: String,
     tags: String,
     messages: Vec<MessageView>,
+    folded: usize,
+    newest: Vec<MessageView>,
     history: Vec<EventView>,
+    history_shown: bool,
+    events: usize,
     customer_name: String,
     tier: String,
     organization: Option<String>,
@@ -104,16 +108,51 @@ pub async fn show_ticket(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let notice = match query.as_deref() {
-        Some("done=reply") => Some("Your reply is queued to go out.".to_owned()),
-        Some("done=note") => Some("Your note is added.".to_owned()),
-        Some("done=reply-status") => Some("Your reply is queued and the status is changed.".to_owned()),
-        _ => None,
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let has = |name: &str, value: &str| pairs.iter().any(|(key, given)| key == name && given == value);
+    let notice = if has("done", "reply") {
+        Some("Your reply is queued to go out.".to_owned())
+    } else if has("done", "note") {
+        Some("Your note is added.".to_owned())
+    } else if has("done", "reply-status") {
+        Some("Your reply is queued and the status is changed.".to_owned())
+    } else {
+        None
     };
-    ticket_page(&state, &desk, &headers, TicketId(id), Draft::default(), notice, StatusCode::OK).await
+    let shown = Shown { whole_thread: has("all", "1"), history: has("history", "1") };
+    ticket_page(&state, &desk, &headers, TicketId(id), Draft::default(), notice, StatusCode::OK, shown).await
+}
+
+/// How much of a long ticket the page shows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shown {
+    /// Every message, not only the first and the newest.
+    pub whole_thread: bool,
+    /// The event history.
+    pub history: bool,
+}
+
+/// A thread longer than this shows its first message and the newest
+/// [`NEWEST_SHOWN`], with a link to the rest: a long thread stays quick to
+/// load and to read.
+const FOLD_AFTER: usize = 25;
+/// The newest messages a folded thread shows.
+const NEWEST_SHOWN: usize = 20;
+
+/// Folds a long thread: the first message, then how many are folded, then the newest.
+fn fold(mut messages: Vec<MessageView>, whole: bool) -> (Vec<MessageView>, usize, Vec<MessageView>) {
+    if whole || messages.len() <= FOLD_AFTER {
+        return (messages, 0, Vec::new());
+    }
+    let newest = messages.split_off(messages.len() - NEWEST_SHOWN);
+    let folded = messages.len() - 1;
+    messages.truncate(1);
+    (messages, folded, newest)
 }
 
 /// Renders the ticket page with `draft` in the reply box.
+#[allow(clippy::too_many_arguments)]
 async fn ticket_page(
     state: &AppState,
     desk: &Desk,
@@ -122,6 +161,7 @@ async fn ticket_page(
     draft: Draft,
     notice: Option<String>,
     status: StatusCode,
+    shown: Shown,
 ) -> Result<Response, PageError> {
     let detail = match state.store.get_ticket_detail(id, Some(&desk.viewer)).await {
         Ok(detail) => detail,
@@ -163,6 +203,7 @@ async fn ticket_page(
     let channel_error = field_error("channel");
     let form_error =
         draft.error.as_ref().filter(|(field, _)| field != "body" && field != "channel").map(|(_, text)| text.clone());
+    let (first, folded, newest) = fold(messages(&detail.messages, &names, now), shown.whole_thread);
     let frame = Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), None).await?;
     let page = TicketPage {
         frame,
@@ -174,8 +215,12 @@ async fn ticket_page(
         owner: ticket.owner.map_or_else(|| "unassigned".to_owned(), |owner| name_of(&names, owner)),
         team: ticket.team.and_then(|team| names.teams.get(&team).cloned()).unwrap_or_else(|| "no team".to_owned()),
         tags: ticket.tags.join(", "),
-        messages: messages(&detail.messages, &names, now),
-        history: history(&detail.events, &names),
+        messages: first,
+        folded,
+        newest,
+        history: if shown.history { history(&detail.events, &names) } else { Vec::new() },
+        history_shown: shown.history,
+        events: detail.events.len(),
         customer_name: names.customer.clone(),
         tier,
         organization: organization.map(|organization| organization.name),
@@ -305,7 +350,7 @@ pub async fn reply(
         "note" => false,
         _ => {
             let (draft, status) = refuse(draft, "kind", "choose a reply or an internal note".to_owned());
-            return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+            return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
         }
     };
     let new_status = match draft.status.clone().as_str() {
@@ -314,13 +359,13 @@ pub async fn reply(
             Some(status) => Some(status),
             None => {
                 let (draft, status) = refuse(draft, "status", format!("unknown status {word:?}"));
-                return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+                return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
             }
         },
     };
     if draft.body.trim().is_empty() {
         let (draft, status) = refuse(draft, "body", "write a message before sending".to_owned());
-        return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+        return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
     }
     let seen = match fields.get("seen") {
         "" => None,
@@ -328,7 +373,7 @@ pub async fn reply(
             Ok(seen) => Some(MessageId(seen)),
             Err(_) => {
                 let (draft, status) = refuse(draft, "form", "this form is damaged: reload the page".to_owned());
-                return ticket_page(&state, &desk, &headers, id, draft, None, status).await;
+                return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
             }
         },
     };
@@ -343,7 +388,7 @@ pub async fn reply(
                 newer.join(", ")
             );
             let draft = Draft { error: Some(("held".to_owned(), held)), ..draft };
-            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT).await;
+            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT, Shown::default()).await;
         }
     }
     let channel = (!draft.channel.is_empty() && public).then_some(draft.channel.as_str());
@@ -371,7 +416,7 @@ pub async fn reply(
                 None => return Err(PageError(anyhow::anyhow!("changing the status after a reply: {error:?}"))),
             };
             let draft = Draft { error: Some(("status".to_owned(), message)), ..Draft::default() };
-            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT).await;
+            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT, Shown::default()).await;
         }
     }
     let done = match (public, new_status) {
@@ -436,5 +481,39 @@ async fn refused_send(
         _ => "form",
     };
     let draft = Draft { error: Some((field.to_owned(), message)), ..draft };
-    ticket_page(state, desk, headers, id, draft, None, status).await
+    ticket_page(state, desk, headers, id, draft, None, status, Shown::default()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workspace::view::When;
+    use rapport_core::Timestamp;
+
+    fn thread(count: usize) -> Vec<MessageView> {
+        (0..count)
+            .map(|n| MessageView {
+                id: i64::try_from(n).unwrap(),
+                class: "from-customer",
+                kind: "Customer",
+                author: String::new(),
+                channel: "email",
+                delivery: None,
+                text: String::new(),
+                when: When::of(Timestamp(0), Timestamp(0)),
+                attachments: Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_long_thread_shows_its_first_and_newest_messages() {
+        let (first, folded, newest) = fold(thread(200), false);
+        assert_eq!((first.len(), folded, newest.len()), (1, 179, 20));
+        assert_eq!((first[0].id, newest[0].id, newest[19].id), (0, 180, 199));
+        let (all, folded, newest) = fold(thread(200), true);
+        assert_eq!((all.len(), folded, newest.len()), (200, 0, 0));
+        let (short, folded, _) = fold(thread(25), false);
+        assert_eq!((short.len(), folded), (25, 0));
+    }
 }
