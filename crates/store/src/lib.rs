@@ -37,6 +37,7 @@ mod problems;
 mod projector;
 mod rows;
 mod rules;
+mod saved_views;
 mod search;
 mod service_levels;
 mod sla_report;
@@ -76,6 +77,7 @@ pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalReach, PortalS
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
 pub use projector::TicketSla;
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
+pub use saved_views::{NewSavedView, SavedView, SharedViews};
 pub use search::{MatchSource, SearchCursor, SearchHit, SearchPage, Snippet};
 pub use service_levels::{StoredCalendar, StoredPolicy};
 pub use sla_report::ReportGroup;

@@ -4,8 +4,8 @@
 //! tickets each one lists, as a store filter.
 
 use axum::http::{HeaderMap, header};
-use rapport_core::{Status, TeamId, Timestamp};
-use rapport_store::{TicketFilter, TicketSort};
+use rapport_core::{Channel, Status, TeamId, Timestamp};
+use rapport_store::{SavedView, TicketFilter, TicketSort};
 
 use crate::state::AppState;
 use crate::workspace::assets::{SCRIPT, STYLE};
@@ -17,6 +17,8 @@ use crate::workspace::session::Desk;
 const COUNT_CAP: i64 = 1000;
 /// "At risk" counts targets breached or due within this many milliseconds.
 pub const AT_RISK_WITHIN_MS: i64 = 60 * 60 * 1000;
+/// Saved views listed (and counted) on every page.
+const MAX_SAVED_SHOWN: usize = 12;
 /// The theme cookie's name.
 const THEME_COOKIE: &str = "rapport_theme";
 
@@ -105,6 +107,97 @@ impl QueueView {
     }
 }
 
+/// The filters a queue page narrows its view with, as read from its query.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// `unsolved`, `any`, a status word, or "" for the view's own.
+    pub status: String,
+    /// A team id, or "".
+    pub team: String,
+    /// A channel word, or "".
+    pub channel: String,
+    /// A tag, or "".
+    pub tag: String,
+}
+
+impl Filters {
+    /// The filters in `pairs` (other keys are ignored).
+    pub fn read(pairs: &[(String, String)]) -> Filters {
+        let get =
+            |name: &str| pairs.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim()).to_owned();
+        Filters { status: get("status"), team: get("team"), channel: get("channel"), tag: get("tag") }
+    }
+
+    /// Narrows `filter`; what is wrong (a title and a hint) for a value no menu offers.
+    pub fn apply(&self, filter: &mut TicketFilter) -> Result<(), (&'static str, &'static str)> {
+        match self.status.as_str() {
+            "" => {}
+            "any" => filter.statuses = Vec::new(),
+            "unsolved" => filter.statuses = Status::ALL.into_iter().filter(|s| s.is_unsolved()).collect(),
+            word => match Status::ALL.into_iter().find(|status| status.as_str() == word) {
+                Some(status) => filter.statuses = vec![status],
+                None => return Err(("Unknown status", "Choose a status from the menu.")),
+            },
+        }
+        if !self.team.is_empty() {
+            let team = self.team.parse::<i64>().map_err(|_| ("Unknown team", "Choose a team from the menu."))?;
+            filter.team = Some(TeamId(team));
+        }
+        if !self.channel.is_empty() {
+            let channel =
+                self.channel.parse::<Channel>().map_err(|_| ("Unknown channel", "Choose a channel from the menu."))?;
+            filter.channel = Some(channel);
+        }
+        if !self.tag.is_empty() {
+            filter.tag = Some(self.tag.clone());
+        }
+        Ok(())
+    }
+
+    /// The filters (and a cursor) as a query string.
+    pub fn query(&self, cursor: &str) -> String {
+        let mut link = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [
+            ("status", self.status.as_str()),
+            ("team", self.team.as_str()),
+            ("channel", self.channel.as_str()),
+            ("tag", self.tag.as_str()),
+            ("cursor", cursor),
+        ] {
+            if !value.is_empty() {
+                link.append_pair(key, value);
+            }
+        }
+        link.finish()
+    }
+}
+
+/// Which entry of the list a page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Current {
+    /// None (a ticket, search).
+    None,
+    /// One of the built-in views.
+    View(QueueView),
+    /// A saved view.
+    Saved(i64),
+}
+
+/// A saved view in the list.
+#[derive(Debug, Clone)]
+pub struct SavedLink {
+    /// Its id (`/desk/v/{id}`).
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// How many tickets it holds.
+    pub count: String,
+    /// True on its own page.
+    pub current: bool,
+    /// True when shared with everyone.
+    pub shared: bool,
+}
+
 /// One view in the list.
 #[derive(Debug, Clone)]
 pub struct ViewLink {
@@ -137,6 +230,8 @@ pub struct Frame {
     pub next_theme: &'static str,
     /// The views with their counts.
     pub views: Vec<ViewLink>,
+    /// The saved views (the agent's own, then the shared ones) with their counts.
+    pub saved: Vec<SavedLink>,
     /// What the search box holds.
     pub search: String,
 }
@@ -148,13 +243,24 @@ impl Frame {
         desk: &Desk,
         headers: &HeaderMap,
         title: String,
-        current: Option<QueueView>,
+        current: Current,
     ) -> Result<Frame, PageError> {
         let theme = theme(headers);
         let mut views = Vec::with_capacity(QueueView::ALL.len());
         for view in QueueView::ALL {
             let count = count(state, desk, view).await?;
-            views.push(ViewLink { slug: view.slug(), label: view.label(), count, current: current == Some(view) });
+            views.push(ViewLink {
+                slug: view.slug(),
+                label: view.label(),
+                count,
+                current: current == Current::View(view),
+            });
+        }
+        let mut saved = Vec::new();
+        for view in state.store.list_saved_views(desk.agent.id).await?.into_iter().take(MAX_SAVED_SHOWN) {
+            let count = saved_count(state, desk, &view).await?;
+            let current = current == Current::Saved(view.id);
+            saved.push(SavedLink { id: view.id, name: view.name, count, current, shared: view.agent.is_none() });
         }
         Ok(Frame {
             title,
@@ -165,6 +271,7 @@ impl Frame {
             theme,
             next_theme: next_theme(theme),
             views,
+            saved,
             search: String::new(),
         })
     }
@@ -179,6 +286,18 @@ async fn count(state: &AppState, desk: &Desk, view: QueueView) -> Result<String,
         QueueView::Team if desk.agent.teams.is_empty() => 0,
         _ => state.store.count_tickets_capped(&view.filter(desk), &desk.viewer, COUNT_CAP).await?,
     };
+    Ok(if counted >= COUNT_CAP { format!("{}+", COUNT_CAP - 1) } else { counted.to_string() })
+}
+
+/// A saved view's count (a view whose base or filters no longer read counts nothing).
+async fn saved_count(state: &AppState, desk: &Desk, view: &SavedView) -> Result<String, PageError> {
+    let Some(base) = QueueView::parse(&view.base) else { return Ok("0".to_owned()) };
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(view.filters.as_bytes()).into_owned().collect();
+    let mut filter = base.filter(desk);
+    if Filters::read(&pairs).apply(&mut filter).is_err() {
+        return Ok("0".to_owned());
+    }
+    let counted = state.store.count_tickets_capped(&filter, &desk.viewer, COUNT_CAP).await?;
     Ok(if counted >= COUNT_CAP { format!("{}+", COUNT_CAP - 1) } else { counted.to_string() })
 }
 

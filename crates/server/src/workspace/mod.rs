@@ -15,7 +15,7 @@
 //!   [`password`]: invitations and resets by single-use link.
 //! - [`frame`]: what surrounds every page (views with counts, theme, search).
 //! - [`queue`], [`ticket`] and [`search`]: the queue, ticket and search pages;
-//!   [`bulk`]: actions on a queue's selection; [`conversation`]
+//!   [`bulk`]: actions on a queue's selection; [`views`]: saved views; [`conversation`]
 //!   and [`view`] their view models and wording.
 //! - [`live`]: one WebSocket per tab for live updates and presence, fed by
 //!   the store's change feed.
@@ -36,6 +36,7 @@ pub mod session;
 pub mod sign_in;
 pub mod ticket;
 pub mod view;
+pub mod views;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -57,6 +58,9 @@ pub fn router() -> Router<AppState> {
         .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))
         .route("/desk/tickets/{id}/reply", post(ticket::reply))
+        .route("/desk/views", post(views::save_view))
+        .route("/desk/v/{id}", get(queue::show_saved_view))
+        .route("/desk/v/{id}/delete", post(views::delete_view))
         .route("/desk/{view}", get(queue::show_queue))
         .route("/assets/{name}", get(assets::serve_asset))
         .layer(axum::middleware::from_fn(page::security_headers))

@@ -9,10 +9,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Redirect, Response};
 use rapport_core::sla::summary::Summary;
 use rapport_core::{Channel, Status, TeamId, Ticket, TicketId, Timestamp};
-use rapport_store::{Cursor, TicketFilter, TicketNames};
+use rapport_store::{Cursor, SavedView, TicketFilter, TicketNames};
 
 use crate::state::AppState;
-use crate::workspace::frame::{Frame, QueueView};
+use crate::workspace::frame::{Current, Filters, Frame, QueueView};
 use crate::workspace::page::{PageError, message_page, render};
 use crate::workspace::session::Desk;
 use crate::workspace::view::{SlaBadge, When};
@@ -62,7 +62,7 @@ pub struct Choice {
 #[template(path = "workspace/queue.html")]
 struct QueuePage {
     frame: Frame,
-    heading: &'static str,
+    heading: String,
     slug: &'static str,
     empty: &'static str,
     hint: &'static str,
@@ -75,6 +75,9 @@ struct QueuePage {
     back: String,
     assignees: Vec<Choice>,
     bulk_notice: Option<(&'static str, String)>,
+    filters: String,
+    saved_id: Option<i64>,
+    may_share: bool,
 }
 
 /// `GET /desk`: the agent's own tickets, or when they have none the
@@ -96,55 +99,46 @@ pub async fn show_queue(
     let Some(view) = QueueView::parse(&slug) else {
         return Ok(message_page(StatusCode::NOT_FOUND, "No such view", "Choose a view from the list on the left."));
     };
-    let query: Vec<(String, String)> =
+    let pairs: Vec<(String, String)> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
-    let get = |name: &str| query.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim());
-    let mut filter = view.filter(&desk);
-    let status_word = get("status");
-    match status_word {
-        "" => {}
-        "any" => filter.statuses = Vec::new(),
-        "unsolved" => filter.statuses = Status::ALL.into_iter().filter(|s| s.is_unsolved()).collect(),
-        word => match Status::ALL.into_iter().find(|status| status.as_str() == word) {
-            Some(status) => filter.statuses = vec![status],
-            None => {
-                return Ok(message_page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Unknown status",
-                    "Choose a status from the menu.",
-                ));
-            }
-        },
-    }
-    let team_word = get("team");
-    if !team_word.is_empty() {
-        match team_word.parse::<i64>() {
-            Ok(team) => filter.team = Some(TeamId(team)),
-            Err(_) => {
-                return Ok(message_page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Unknown team",
-                    "Choose a team from the menu.",
-                ));
-            }
-        }
-    }
-    let channel_word = get("channel");
-    if !channel_word.is_empty() {
-        match channel_word.parse::<Channel>() {
-            Ok(channel) => filter.channel = Some(channel),
-            Err(_) => {
-                return Ok(message_page(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Unknown channel",
-                    "Choose a channel from the menu.",
-                ));
-            }
-        }
-    }
-    let tag = get("tag").to_owned();
-    if !tag.is_empty() {
-        filter.tag = Some(tag.clone());
+    queue_page(&state, &desk, &headers, view, &pairs, None).await
+}
+
+/// `GET /desk/v/{id}`: a saved view.
+pub async fn show_saved_view(
+    State(state): State<AppState>,
+    desk: Desk,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let found = state.store.find_saved_view(id, desk.agent.id).await?;
+    let Some((saved, view)) = found.and_then(|saved| QueueView::parse(&saved.base).map(|view| (saved, view))) else {
+        return Ok(message_page(
+            StatusCode::NOT_FOUND,
+            "No such view",
+            "It was deleted, or it is another agent's own view.",
+        ));
+    };
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(saved.filters.as_bytes()).into_owned().collect();
+    // The page's own query (a cursor, a bulk action's result) comes on top.
+    pairs.extend(form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned());
+    queue_page(&state, &desk, &headers, view, &pairs, Some(saved)).await
+}
+
+async fn queue_page(
+    state: &AppState,
+    desk: &Desk,
+    headers: &HeaderMap,
+    view: QueueView,
+    pairs: &[(String, String)],
+    saved: Option<SavedView>,
+) -> Result<Response, PageError> {
+    let get = |name: &str| pairs.iter().rev().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim());
+    let filters = Filters::read(pairs);
+    let mut filter = view.filter(desk);
+    if let Err((title, hint)) = filters.apply(&mut filter) {
+        return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, title, hint));
     }
     if !get("cursor").is_empty() {
         match Cursor::parse(get("cursor")) {
@@ -159,43 +153,47 @@ pub async fn show_queue(
         }
     }
     filter.limit = PAGE_SIZE;
-    let no_team = view == QueueView::Team && desk.agent.teams.is_empty() && team_word.is_empty();
-    let (rows, next_cursor) = if no_team { (Vec::new(), None) } else { rows(&state, &desk, filter.clone()).await? };
+    let no_team = view == QueueView::Team && desk.agent.teams.is_empty() && filters.team.is_empty();
+    let (rows, next_cursor) = if no_team { (Vec::new(), None) } else { rows(state, desk, filter.clone()).await? };
     let rows = if view == QueueView::AtRisk { at_risk_only(rows) } else { rows };
-    let link = |cursor: &str| {
-        let mut link = form_urlencoded::Serializer::new(String::new());
-        for (key, value) in [
-            ("status", status_word),
-            ("team", team_word),
-            ("channel", channel_word),
-            ("tag", tag.as_str()),
-            ("cursor", cursor),
-        ] {
-            if !value.is_empty() {
-                link.append_pair(key, value);
-            }
+    let path = match &saved {
+        Some(saved) => format!("/desk/v/{}", saved.id),
+        None => format!("/desk/{}", view.slug()),
+    };
+    let link = |cursor: &str| match &saved {
+        Some(_) if cursor.is_empty() => format!("{path}?"),
+        Some(_) => {
+            format!("{path}?{}", form_urlencoded::Serializer::new(String::new()).append_pair("cursor", cursor).finish())
         }
-        format!("/desk/{}?{}", view.slug(), link.finish())
+        None => format!("{path}?{}", filters.query(cursor)),
     };
     let next_page = next_cursor.map(|cursor| link(&cursor));
     let back = link("");
     let bulk_notice = bulk_notice(get("bulk_changed"), get("bulk_refused"), get("bulk_failed"), get("bulk_why"));
-    let frame = Frame::build(&state, &desk, &headers, view.label().to_owned(), Some(view)).await?;
+    let heading = saved.as_ref().map_or_else(|| view.label().to_owned(), |saved| saved.name.clone());
+    let current = match &saved {
+        Some(saved) => Current::Saved(saved.id),
+        None => Current::View(view),
+    };
+    let frame = Frame::build(state, desk, headers, heading.clone(), current).await?;
     let page = QueuePage {
         frame,
-        heading: view.label(),
+        heading,
         slug: view.slug(),
         empty: view.empty(),
-        hint: view.hint(),
-        statuses: status_choices(view, status_word),
-        teams: team_choices(&state, &desk, filter.team).await?,
+        hint: if saved.is_some() { "" } else { view.hint() },
+        statuses: status_choices(view, &filters.status),
+        teams: team_choices(state, desk, filter.team).await?,
         channels: channel_choices(filter.channel),
-        tag,
+        tag: filters.tag.clone(),
         rows,
         next_page,
         back,
-        assignees: assignees(&state).await?,
+        assignees: assignees(state).await?,
         bulk_notice,
+        filters: filters.query(""),
+        saved_id: saved.as_ref().map(|saved| saved.id),
+        may_share: desk.viewer.can_manage_people() || desk.viewer.can_direct_work(),
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -11,7 +11,7 @@ use rapport_core::TicketId;
 use rapport_store::{MatchSource, SearchCursor, SearchHit};
 
 use crate::state::AppState;
-use crate::workspace::frame::Frame;
+use crate::workspace::frame::{Current, Frame};
 use crate::workspace::page::{PageError, render};
 use crate::workspace::queue::QueueRow;
 use crate::workspace::session::Desk;
@@ -54,7 +54,7 @@ pub async fn search(
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.as_str());
     let words = get("q").trim().to_owned();
-    let mut frame = Frame::build(&state, &desk, &headers, format!("Search: {words}"), None).await?;
+    let mut frame = Frame::build(&state, &desk, &headers, format!("Search: {words}"), Current::None).await?;
     frame.search = words.clone();
     let mut page = SearchPage { frame, query: words.clone(), error: None, results: Vec::new(), next_page: None };
     if words.is_empty() {

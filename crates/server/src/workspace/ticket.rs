@@ -22,7 +22,7 @@ use crate::state::AppState;
 use crate::workspace::conversation::{
     EventView, IdentityView, MessageView, Names, history, identities, messages, reply_channels,
 };
-use crate::workspace::frame::Frame;
+use crate::workspace::frame::{Current, Frame};
 use crate::workspace::page::{PageError, message_page, render};
 use crate::workspace::queue::Choice;
 use crate::workspace::session::{Desk, DeskForm};
@@ -204,7 +204,8 @@ async fn ticket_page(
     let form_error =
         draft.error.as_ref().filter(|(field, _)| field != "body" && field != "channel").map(|(_, text)| text.clone());
     let (first, folded, newest) = fold(messages(&detail.messages, &names, now), shown.whole_thread);
-    let frame = Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), None).await?;
+    let frame =
+        Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), Current::None).await?;
     let page = TicketPage {
         frame,
         id: ticket.id.0,

@@ -437,3 +437,77 @@ async fn bulk_actions_change_each_selected_ticket_and_name_the_ones_they_could_n
     let open = app.get("/api/v1/tickets?status=new,open", &app.admin).await.expect(StatusCode::OK);
     assert!(open["tickets"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_saved_view_keeps_its_filters_stays_live_and_only_leads_share_it() {
+    let app = spawn_app().await;
+    let lead = Browser::new(&app);
+    let mut lead = lead;
+    lead.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let mut vip = ticket_body("vip@example.com");
+    vip["tags"] = json!(["vip"]);
+    app.create_ticket(&app.admin, &vip).await;
+    app.create_ticket(&app.admin, &ticket_body("plain@example.com")).await;
+
+    let csrf = lead.get("/desk/all?tag=vip").await.csrf();
+    let saved = lead
+        .post(
+            "/desk/views",
+            &[
+                ("csrf", &csrf),
+                ("base", "all"),
+                ("filters", "tag=vip&status=unsolved"),
+                ("name", "VIP"),
+                ("share", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let path = saved.location().to_owned();
+    let page = lead.get(&path).await;
+    assert!(page.text.contains("<h1>VIP</h1>"), "{}", page.text);
+    assert_eq!(page.text.matches("/desk/tickets/").count() / 2, 1, "one VIP ticket");
+    assert!(page.text.contains("(shared)"), "listed as shared in the views");
+
+    // Live: a new VIP ticket is counted and listed without saving again.
+    app.create_ticket(&app.admin, &vip).await;
+    let page = lead.get(&path).await;
+    assert_eq!(page.text.matches("/desk/tickets/").count() / 2, 2);
+
+    // An agent sees the shared view, may not share or remove it, and may save their own.
+    let agent = app.agent(rapport_core::Role::Agent, &[]).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &agent).await, PASSWORD).await;
+    let desk = browser.get("/desk/all").await;
+    assert!(desk.text.contains(&format!("href=\"{path}\"")), "the shared view is listed");
+    let csrf = desk.csrf();
+    let share = browser
+        .post("/desk/views", &[("csrf", &csrf), ("base", "all"), ("filters", ""), ("name", "Mine"), ("share", "1")])
+        .await;
+    assert_eq!(share.status, StatusCode::FORBIDDEN);
+    let remove = browser.post(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(remove.status, StatusCode::NOT_FOUND);
+    let unnamed =
+        browser.post("/desk/views", &[("csrf", &csrf), ("base", "all"), ("filters", ""), ("name", " ")]).await;
+    assert_eq!(unnamed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad = browser
+        .post("/desk/views", &[("csrf", &csrf), ("base", "all"), ("filters", "status=done"), ("name", "x")])
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let own = browser
+        .post("/desk/views", &[("csrf", &csrf), ("base", "unassigned"), ("filters", ""), ("name", "Mine")])
+        .await;
+    assert_eq!(own.status, StatusCode::SEE_OTHER);
+    assert!(
+        !lead.get("/desk/all").await.text.contains(&format!("href=\"{}\"", own.location())),
+        "an own view is private"
+    );
+
+    let removed = lead.post(&format!("{path}/delete"), &[("csrf", &csrf_of(&lead).await)]).await;
+    assert_eq!((removed.status, removed.location()), (StatusCode::SEE_OTHER, "/desk"));
+    assert_eq!(lead.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn csrf_of(browser: &Browser) -> String {
+    browser.get("/desk/all").await.csrf()
+}

@@ -23,3 +23,16 @@ CREATE TABLE password_links (
     used_at    INTEGER
 );
 CREATE INDEX password_links_agent ON password_links(agent_id);
+
+-- A queue view saved with its filters: an agent's own (agent_id set) or
+-- shared with everyone (agent_id NULL, made by a supervisor or an admin).
+CREATE TABLE saved_views (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_id   INTEGER REFERENCES agents(id),
+    name       TEXT NOT NULL,
+    base       TEXT NOT NULL,
+    filters    TEXT NOT NULL,
+    created_by INTEGER NOT NULL REFERENCES agents(id),
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX saved_views_agent ON saved_views(agent_id);

@@ -183,3 +183,32 @@ async fn the_change_feed_lists_events_after_a_point_and_wakes_on_commit() {
     assert!(store.list_changes(newest, 100).await.unwrap().is_empty());
     assert_eq!(store.list_changes(start, 1).await.unwrap().len(), 1, "at most the limit");
 }
+
+#[tokio::test]
+async fn saved_views_are_their_owners_or_shared_and_removed_by_whom_they_may_be() {
+    use rapport_store::{NewSavedView, SharedViews};
+    let store = fresh_store().await;
+    let ada = agent(&store, "ada@desk.example", Role::Agent, vec![]).await;
+    let bo = agent(&store, "bo@desk.example", Role::Supervisor, vec![]).await;
+    let view = |agent: Option<rapport_core::AgentId>, name: &str, by: rapport_core::AgentId| NewSavedView {
+        agent,
+        name: name.to_owned(),
+        base: "all".to_owned(),
+        filters: "status=open&tag=vip".to_owned(),
+        created_by: by,
+        now: at(0),
+    };
+    let own = store.insert_saved_view(view(Some(ada.agent), "VIP open", ada.agent)).await.unwrap();
+    let shared = store.insert_saved_view(view(None, "Billing backlog", bo.agent)).await.unwrap();
+    let names = |views: Vec<rapport_store::SavedView>| views.into_iter().map(|view| view.name).collect::<Vec<_>>();
+    assert_eq!(names(store.list_saved_views(ada.agent).await.unwrap()), ["VIP open", "Billing backlog"]);
+    assert_eq!(names(store.list_saved_views(bo.agent).await.unwrap()), ["Billing backlog"], "not Ada's own");
+    assert_eq!(store.find_saved_view(own.id, ada.agent).await.unwrap().unwrap().filters, "status=open&tag=vip");
+    assert!(store.find_saved_view(own.id, bo.agent).await.unwrap().is_none());
+
+    let refused = store.delete_saved_view(shared.id, ada.agent, SharedViews::OwnOnly).await.unwrap_err();
+    assert!(matches!(refused, rapport_store::StoreError::NotFound(_)));
+    store.delete_saved_view(shared.id, bo.agent, SharedViews::MayRemove).await.unwrap();
+    store.delete_saved_view(own.id, ada.agent, SharedViews::OwnOnly).await.unwrap();
+    assert!(store.list_saved_views(ada.agent).await.unwrap().is_empty());
+}
