@@ -8,6 +8,8 @@
 //! - the ticket page of the long conversation;
 //! - the page weights: a first visit (the page, its stylesheet and script)
 //!   and a later page with the assets cached;
+//! - (on PostgreSQL the planner's statistics are gathered after the seed,
+//!   as autovacuum would within minutes of such a load;)
 //! - live updates: `--workspace-sessions` tabs (WebSockets) watch the long
 //!   ticket; a message is posted through the API, and each tab's
 //!   `ticket_changed` frame is timed from the post.
@@ -130,6 +132,7 @@ pub async fn run(load: WorkspaceLoad, database_url: Option<String>) -> anyhow::R
         };
         store.add_message(long, None, message).await?;
     }
+    store.refresh_statistics().await?;
     store.close().await;
 
     let exe = std::env::current_exe().context("finding the rapport executable to start")?;

@@ -36,3 +36,7 @@ CREATE TABLE saved_views (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX saved_views_agent ON saved_views(agent_id);
+
+-- The workspace's widest queue, every unsolved ticket by priority then age
+-- (no team, no owner), read in index order at any size.
+CREATE INDEX tickets_active_queue ON tickets(active, priority DESC, created_at, id);
