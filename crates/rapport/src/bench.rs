@@ -287,6 +287,42 @@ fn database_kind(url: &str) -> &'static str {
     }
 }
 
+/// Seeds `tickets` open tickets created over the two hours before `now`,
+/// with progress on stderr; the seconds it took.
+async fn seed_open(store: &rapport_store::Store, tickets: usize, now: rapport_core::Timestamp) -> anyhow::Result<f64> {
+    let started = std::time::Instant::now();
+    let step = (tickets / 20).max(1);
+    let hours = 2 * rapport_core::time::HOUR;
+    store
+        .seed_open_tickets(tickets, now.plus_millis(-hours), hours, |done| {
+            if done % step < 5_000 || done == tickets {
+                eprint!("\rseeding open tickets: {done}/{tickets}");
+            }
+        })
+        .await?;
+    eprintln!();
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Measures the service levels of every ticket waiting for it, with
+/// progress on stderr; how many it measured and the seconds it took.
+async fn measure_all(store: &rapport_store::Store, tickets: usize) -> anyhow::Result<(usize, f64)> {
+    let started = std::time::Instant::now();
+    let mut measured = 0;
+    loop {
+        let taken = store.project_changed(2_000, rapport_server::Clock::system().now()).await?;
+        measured += taken;
+        if taken == 0 {
+            break;
+        }
+        if measured % 100_000 < 2_000 {
+            eprint!("\rmeasuring every ticket's targets: {measured}/{tickets}");
+        }
+    }
+    eprintln!();
+    Ok((measured, started.elapsed().as_secs_f64()))
+}
+
 /// A temporary directory for the benchmark's SQLite file, removed when dropped.
 struct ScratchDir {
     pub(crate) path: PathBuf,

@@ -94,37 +94,8 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
     let now = rapport_server::Clock::system().now();
     store.install_default_policies(now).await?;
 
-    let started = Instant::now();
-    let step = (load.tickets / 20).max(1);
-    store
-        .seed_open_tickets(
-            load.tickets,
-            now.plus_millis(-2 * rapport_core::time::HOUR),
-            2 * rapport_core::time::HOUR,
-            |done| {
-                if done % step < 5_000 || done == load.tickets {
-                    eprint!("\rseeding open tickets: {done}/{}", load.tickets);
-                }
-            },
-        )
-        .await?;
-    eprintln!();
-    let seed_s = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let mut projected = 0;
-    loop {
-        let taken = store.project_changed(2_000, rapport_server::Clock::system().now()).await?;
-        projected += taken;
-        if taken == 0 {
-            break;
-        }
-        if projected % 100_000 < 2_000 {
-            eprint!("\rmeasuring every ticket's targets: {projected}/{}", load.tickets);
-        }
-    }
-    eprintln!();
-    let first_projection_s = started.elapsed().as_secs_f64();
+    let seed_s = super::seed_open(&store, load.tickets, now).await?;
+    let (projected, first_projection_s) = super::measure_all(&store, load.tickets).await?;
 
     let exe = std::env::current_exe().context("finding the rapport executable to start")?;
     let token = server::create_token(&exe, &url).await?;

@@ -76,34 +76,7 @@ pub async fn run(load: WorkspaceLoad, database_url: Option<String>) -> anyhow::R
     let now = rapport_server::Clock::system().now();
     store.install_default_policies(now).await?;
 
-    let started = Instant::now();
-    let step = (load.tickets / 20).max(1);
-    store
-        .seed_open_tickets(
-            load.tickets,
-            now.plus_millis(-2 * rapport_core::time::HOUR),
-            2 * rapport_core::time::HOUR,
-            |done| {
-                if done % step < 5_000 || done == load.tickets {
-                    eprint!("\rseeding open tickets: {done}/{}", load.tickets);
-                }
-            },
-        )
-        .await?;
-    eprintln!();
-    let mut measured = 0;
-    loop {
-        let taken = store.project_changed(2_000, rapport_server::Clock::system().now()).await?;
-        measured += taken;
-        if taken == 0 {
-            break;
-        }
-        if measured % 100_000 < 2_000 {
-            eprint!("\rmeasuring service levels: {measured}/{}", load.tickets);
-        }
-    }
-    eprintln!();
-    let seed_s = started.elapsed().as_secs_f64();
+    let seed_s = super::seed_open(&store, load.tickets, now).await? + super::measure_all(&store, load.tickets).await?.1;
 
     // The agent who signs in, and the long conversation.
     let hash = rapport_server::http::auth::hash_password(PASSWORD)?;

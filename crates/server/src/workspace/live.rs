@@ -6,8 +6,9 @@
 //! - The feed ([`follow`]) reads the store's change feed: at once after a
 //!   commit of this process, and every second for the commits of other
 //!   instances (PostgreSQL's LISTEN/NOTIFY can take the poll's place). Each
-//!   change goes to the tabs that have that ticket open (`ticket_changed`)
-//!   and, at most once a second, to every tab as `queue_changed`.
+//!   read goes to the tabs as one batch: a tab with a changed ticket open
+//!   hears `ticket_changed` once, and every tab hears `queue_changed` at
+//!   most once a second.
 //! - Presence is kept here, per instance: which agents have which ticket
 //!   open and who is typing a reply there. A tab says `watch` (with the
 //!   ticket it shows) and `typing`; the others on that ticket hear
@@ -57,7 +58,7 @@ const SESSION_CHECK: Duration = Duration::from_secs(2);
 /// The live side of the workspace: the change feed's subscribers and presence.
 #[derive(Clone)]
 pub struct Live {
-    changes: broadcast::Sender<Change>,
+    changes: broadcast::Sender<Arc<Vec<Change>>>,
     presence: Arc<Mutex<HashMap<u64, Watcher>>>,
     next: Arc<AtomicU64>,
 }
@@ -205,12 +206,13 @@ pub async fn follow(store: Store, live: Live, mut stopped: watch::Receiver<bool>
         }
         match store.list_changes(last.saturating_sub(LOOK_BACK), BATCH).await {
             Ok(changes) => {
-                for change in changes {
-                    if delivered.insert(change.event) {
-                        // No tab listening is not an error.
-                        let _ = live.changes.send(change);
-                        last = last.max(change.event);
-                    }
+                // One message per read, not per change: a busy help desk
+                // wakes each tab once per batch.
+                let fresh: Vec<Change> = changes.into_iter().filter(|change| delivered.insert(change.event)).collect();
+                if let Some(newest) = fresh.iter().map(|change| change.event).max() {
+                    last = last.max(newest);
+                    // No tab listening is not an error.
+                    let _ = live.changes.send(Arc::new(fresh));
                 }
                 let floor = last.saturating_sub(LOOK_BACK);
                 delivered.retain(|event| *event > floor);
@@ -298,11 +300,13 @@ async fn run(mut socket: WebSocket, state: AppState, live: Live, desk: Desk) {
                     break;
                 }
             }
-            change = changes.recv() => {
-                match change {
-                    Ok(change) => {
-                        if Some(change.ticket) == watching {
-                            let frame = json!({"type": "ticket_changed", "ticket": change.ticket.0, "message": change.message});
+            batch = changes.recv() => {
+                match batch {
+                    Ok(batch) => {
+                        let mine = batch.iter().filter(|change| Some(change.ticket) == watching);
+                        if let Some(message) = mine.map(|change| change.message).reduce(|any, next| any || next) {
+                            let ticket = watching.map_or(0, |ticket| ticket.0);
+                            let frame = json!({"type": "ticket_changed", "ticket": ticket, "message": message});
                             if socket.send(Message::Text(frame.to_string().into())).await.is_err() {
                                 break;
                             }
