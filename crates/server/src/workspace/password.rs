@@ -19,7 +19,7 @@ use crate::settings::ServerConfig;
 use crate::state::AppState;
 use crate::workspace::assets::STYLE;
 use crate::workspace::page::{PageError, render};
-use crate::workspace::session::{SignInForm, hash_secret, new_secret};
+use crate::workspace::session::{SignInForm, hash_secret, new_secret, well_formed};
 
 /// How long an invitation works.
 pub const INVITE_VALID_MS: i64 = 7 * DAY;
@@ -127,10 +127,6 @@ fn link_not_working() -> Response {
         "This link does not work any more",
         "Links work once and for a limited time. Ask for a new one on the sign-in page (Forgot your password?), or ask an admin for a new invitation.",
     )
-}
-
-fn well_formed(secret: &str) -> bool {
-    secret.len() == 43 && secret.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `GET /password/{token}`.

@@ -13,13 +13,14 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http_body_util::{BodyExt, Limited};
 use rapport_core::time::DAY;
 use rapport_core::{Agent, Viewer};
 use sha2::{Digest, Sha256};
 
+// The same random secrets as the help pages' links and sessions: 32 bytes,
+// base64url, stored as hex SHA-256.
+pub use crate::help::visitor::{hash_secret, new_secret, well_formed};
 use crate::settings::ServerConfig;
 use crate::state::AppState;
 use crate::workspace::page::{PageError, refused};
@@ -33,8 +34,6 @@ const HOST_COOKIE: &str = "__Host-rapport_desk";
 pub const SESSION_DAYS: i64 = 7;
 /// The largest form the workspace accepts (a reply of the API's maximum size, and room).
 const FORM_BYTES: usize = 512 * 1024;
-/// The length of a secret in a cookie (32 bytes, base64url).
-const SECRET_CHARS: usize = 43;
 
 /// The signed-in agent at the desk, with the session's CSRF token.
 #[derive(Debug, Clone)]
@@ -180,18 +179,6 @@ pub(crate) fn same_origin(headers: &HeaderMap, config: &ServerConfig) -> Result<
     if Some(&from) == host.as_ref() || Some(&from) == public.as_ref() { Ok(()) } else { Err(ANOTHER_SITE) }
 }
 
-/// A new random session secret and its stored form.
-pub fn new_secret() -> (String, String) {
-    let secret = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
-    let hash = hash_secret(&secret);
-    (secret, hash)
-}
-
-/// The stored form of a session secret: hex SHA-256.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
 /// The CSRF token of the session with this secret.
 fn csrf_token(secret: &str) -> String {
     let mut digest = Sha256::new();
@@ -216,9 +203,7 @@ pub fn session_secret(headers: &HeaderMap) -> Option<String> {
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == HOST_COOKIE || *name == PLAIN_COOKIE)
         .map(|(_, value)| value.trim().to_owned())
-        .filter(|value| {
-            value.len() == SECRET_CHARS && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+        .filter(|value| well_formed(value))
 }
 
 /// True when cookies must be `Secure`: the public address is https, or a
