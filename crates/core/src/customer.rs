@@ -65,6 +65,9 @@ pub struct Team {
     pub description: String,
     /// Who owns an ownerless ticket of this team once an agent answers it.
     pub owner_on_reply: crate::event::OwnerOnReply,
+    /// How long its agents may take back an email, messaging or SMS reply
+    /// sent from the workspace before it goes out, in seconds (0: at once).
+    pub reply_undo_seconds: i64,
     /// When it was created.
     pub created_at: Timestamp,
 }

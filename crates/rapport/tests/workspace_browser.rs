@@ -130,6 +130,14 @@ async fn text_of(page: &Client, css: &str) -> String {
     page.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
 
+/// The element's text, or nothing while the page has no such element.
+async fn text_if(page: &Client, css: &str) -> String {
+    match page.find(Locator::Css(css)).await {
+        Ok(element) => element.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 /// Presses keys one after another on whatever has the focus, as a person would.
 async fn press(page: &Client, keys: &[char]) {
     let mut actions = KeyActions::new("keyboard".to_owned());
@@ -266,15 +274,38 @@ async fn agent_replies_by_email_from_the_at_risk_queue_and_signs_out() {
     assert!(words.ends_with("left") || words.starts_with("breached"), "the SLA countdown reads {words:?}");
     check_and_capture(page, "ticket").await;
 
+    // A reply sent in haste is taken back inside its undo window: it comes
+    // back to the reply box and never reaches the customer.
+    let oops = format!("oops-{}", rand::random::<u32>());
+    page.find(Locator::Css("#reply-body")).await.unwrap().send_keys(&format!("Refund refused ({oops})")).await.unwrap();
+    page.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("the reply waits in its undo window", || async {
+        page.find(Locator::Css(".held button.undo")).await.is_ok()
+    })
+    .await;
+    let counting = text_of(page, ".held time.undo-countdown").await;
+    assert!(counting.starts_with("in ") && counting.ends_with(" s"), "the undo countdown reads {counting:?}");
+    let png = page.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join("ticket-undo-1440-light.png"), png).unwrap();
+    page.find(Locator::Css(".held button.undo")).await.unwrap().click().await.unwrap();
+    eventually("the reply is taken back", || async { text_if(page, ".notice.ok").await.contains("Taken back") }).await;
+    let back = page.find(Locator::Css("#reply-body")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+    assert!(back.contains(&oops), "the text is back in the reply box: {back:?}");
+    page.find(Locator::Css("#reply-body")).await.unwrap().clear().await.unwrap();
+
     let marker = format!("refund-{}", rand::random::<u32>());
     let text = format!("Thanks for your patience: the refund is on its way ({marker}).");
     page.find(Locator::Css("#reply-body")).await.unwrap().send_keys(&text).await.unwrap();
     page.find(Locator::Css("#reply-channel")).await.unwrap().select_by_value("email").await.unwrap();
     page.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
-    eventually("the page says the reply is queued", || async { page.find(Locator::Css(".notice.ok")).await.is_ok() })
-        .await;
-    assert!(text_of(page, ".notice.ok").await.contains("queued"));
-    assert!(page.source().await.unwrap().contains(&marker), "the reply shows in the conversation");
+    eventually("the page says the reply goes out after the countdown", || async {
+        text_if(page, ".notice.ok").await.contains("countdown")
+    })
+    .await;
+    eventually("the reply joins the conversation when its window ends", || async {
+        text_of(page, "ol.conversation").await.contains(&marker)
+    })
+    .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let sent = loop {
         let found = desk.sink.messages().into_iter().find(|mail| String::from_utf8_lossy(&mail.data).contains(&marker));
@@ -285,6 +316,9 @@ async fn agent_replies_by_email_from_the_at_risk_queue_and_signs_out() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(sent.envelope_from, "help@desk.example");
+    let leaked = desk.sink.messages().into_iter().any(|mail| String::from_utf8_lossy(&mail.data).contains(&oops));
+    assert!(!leaked, "the reply taken back never reached the sink");
+    assert!(!text_of(page, "ol.conversation").await.contains(&oops), "nor the conversation");
 
     // Signing out ends the session: the old cookie opens nothing.
     let old = page.get_named_cookie("rapport_desk").await.unwrap().value().to_owned();

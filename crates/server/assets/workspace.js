@@ -39,12 +39,32 @@ function tick() {
   }
 }
 
+// A reply in its undo window counts down to when it goes; the page then
+// fetches itself again to show it sent.
+let undoRefreshed = false;
+function undoTick() {
+  const now = Date.now();
+  for (const element of document.querySelectorAll("time.undo-countdown")) {
+    const due = Date.parse(element.getAttribute("datetime"));
+    if (Number.isNaN(due)) continue;
+    const left = Math.ceil((due - now) / 1000);
+    const text = left > 0 ? "in " + left + " s" : "now";
+    if (element.textContent !== text) element.textContent = text;
+    if (left <= -1 && !undoRefreshed && typeof refresh === "function") {
+      undoRefreshed = true;
+      setTimeout(() => { undoRefreshed = false; refresh(); }, 1000);
+    }
+  }
+}
+
 tick();
-setInterval(tick, 1000);
+undoTick();
+setInterval(() => { tick(); undoTick(); }, 1000);
 
 // --- Keyboard ------------------------------------------------------------
 // j/k next and previous ticket, Enter open, r reply, n note, s solve,
-// / search, ? this list, Esc leave the field. Never while typing in a field.
+// u take back the newest reply still in its undo window, / search, ? this
+// list, Esc leave the field. Never while typing in a field.
 
 function typing(target) {
   if (!target || !target.tagName) return false;
@@ -113,6 +133,12 @@ document.addEventListener("keydown", (event) => {
       search.focus();
       break;
     }
+    case "u": {
+      const undo = Array.from(document.querySelectorAll(".held-replies button.undo")).pop();
+      if (!undo) return;
+      undo.click();
+      break;
+    }
     case "?": if (keys) keys.showModal(); break;
     default: return;
   }
@@ -178,7 +204,7 @@ async function refresh() {
     if (article) {
       const history = document.querySelector("details.history");
       const open = Boolean(history && history.open);
-      for (const selector of [".ticket-head", "ol.conversation", ".history", "aside.context"]) swap(fresh, selector);
+      for (const selector of [".ticket-head", "ol.conversation", ".history", ".held-replies", "aside.context"]) swap(fresh, selector);
       const again = document.querySelector("details.history");
       if (again) again.open = open;
     } else {

@@ -254,6 +254,7 @@ pub(crate) struct TeamRow {
     name: String,
     description: String,
     owner_on_reply: String,
+    reply_undo_seconds: i64,
     created_at: i64,
 }
 
@@ -265,6 +266,7 @@ impl From<TeamRow> for Team {
             description: row.description,
             // The column is checked on write; an unknown word reads as the default.
             owner_on_reply: rapport_core::event::OwnerOnReply::parse(&row.owner_on_reply).unwrap_or_default(),
+            reply_undo_seconds: row.reply_undo_seconds,
             created_at: Timestamp(row.created_at),
         }
     }

@@ -31,7 +31,7 @@ impl Store {
         let row: Option<TeamRow> = self
             .db
             .fetch_optional(
-                "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id = $1",
+                "SELECT id, name, description, owner_on_reply, reply_undo_seconds, created_at FROM teams WHERE id = $1",
                 args![id.0],
             )
             .await?;
@@ -43,7 +43,7 @@ impl Store {
         let rows: Vec<TeamRow> = self
             .db
             .fetch_all(
-                "SELECT id, name, description, owner_on_reply, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
+                "SELECT id, name, description, owner_on_reply, reply_undo_seconds, created_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
                 args![after.map_or(0, |id| id.0), limit],
             )
             .await?;
@@ -66,6 +66,8 @@ pub struct TeamChanges {
     pub description: Option<String>,
     /// Who owns an ownerless ticket once an agent answers it.
     pub owner_on_reply: Option<rapport_core::event::OwnerOnReply>,
+    /// How long its agents may take back an email, messaging or SMS reply, in seconds.
+    pub reply_undo_seconds: Option<i64>,
 }
 
 /// Changes a team's name and description; `NotFound` when it does not exist.
@@ -73,8 +75,14 @@ pub(crate) async fn update_team_row(conn: &mut Conn<'_>, id: TeamId, changes: Te
     let changed = conn
         .execute(
             "UPDATE teams SET name = COALESCE($1, name), description = COALESCE($2, description), \
-             owner_on_reply = COALESCE($3, owner_on_reply) WHERE id = $4",
-            args![changes.name, changes.description, changes.owner_on_reply.map(|rule| rule.as_str().to_owned()), id.0],
+             owner_on_reply = COALESCE($3, owner_on_reply), reply_undo_seconds = COALESCE($4, reply_undo_seconds) WHERE id = $5",
+            args![
+                changes.name,
+                changes.description,
+                changes.owner_on_reply.map(|rule| rule.as_str().to_owned()),
+                changes.reply_undo_seconds,
+                id.0
+            ],
         )
         .await?;
     if changed == 0 { Err(StoreError::NotFound("team")) } else { Ok(()) }

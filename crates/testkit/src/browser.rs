@@ -78,9 +78,14 @@ impl Browser {
         Ok(Browser { client, driver, _profile: profile })
     }
 
-    /// Ends the session and stops the driver.
+    /// Ends the session and stops the driver. The driver is stopped even when
+    /// Chromium does not answer the end of the session (a page still
+    /// navigating on a loaded machine), which is only reported: the test's
+    /// checks are over by then.
     pub async fn close(mut self) -> anyhow::Result<()> {
-        self.client.clone().close().await.context("closing the Chromium session")?;
+        if let Err(error) = self.client.clone().close().await {
+            eprintln!("closing the Chromium session: {error}; stopping chromedriver anyway");
+        }
         self.driver.kill().await.context("stopping chromedriver")?;
         Ok(())
     }

@@ -54,6 +54,10 @@ pub struct TeamDto {
     /// or `none` (it stays unassigned until someone assigns it).
     #[schema(value_type = String)]
     pub owner_on_reply: OwnerOnReply,
+    /// How long the team's agents may take back an email, messaging or SMS
+    /// reply sent from the workspace before it is filed and goes out, in
+    /// seconds (0 sends at once; live chat replies always go at once).
+    pub reply_undo_seconds: i64,
     /// When it was created.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
@@ -73,6 +77,7 @@ impl TeamDto {
             name: team.name.clone(),
             description: team.description.clone(),
             owner_on_reply: team.owner_on_reply,
+            reply_undo_seconds: team.reply_undo_seconds,
             created_at: rfc3339(team.created_at),
             overflow_team: overflow.map(|overflow| overflow.team.0),
             overflow_after_minutes: overflow.map(|overflow| overflow.after_seconds / 60),
@@ -110,6 +115,9 @@ pub struct TeamPatchBody {
     description: Option<String>,
     /// `replier` or `none`: who owns an ownerless ticket once an agent answers it.
     owner_on_reply: Option<String>,
+    /// 0-120 seconds: how long an email, messaging or SMS reply from the
+    /// workspace may be taken back before it goes out.
+    reply_undo_seconds: Option<i64>,
     /// The team that also gets new tickets while this team's queue is backed
     /// up (not this team); null stops overflowing.
     overflow_team: Option<i64>,
@@ -130,6 +138,18 @@ fn owner_on_reply(word: String) -> Result<OwnerOnReply, ApiError> {
     OwnerOnReply::parse(&word).ok_or_else(|| {
         ApiError::invalid("owner_on_reply", format!("owner_on_reply must be \"replier\" or \"none\", not {word:?}"))
     })
+}
+
+/// The undo window of a patch: a whole number of seconds within bounds.
+fn undo_seconds(value: Option<Value>) -> Result<Option<i64>, ApiError> {
+    const FIELD: &str = "reply_undo_seconds";
+    let max = rapport_store::MAX_UNDO_SECONDS;
+    value
+        .map(|value| match value.as_i64() {
+            Some(seconds) if (0..=max).contains(&seconds) => Ok(seconds),
+            _ => Err(ApiError::invalid(FIELD, format!("{FIELD} must be a whole number of seconds from 0 to {max}"))),
+        })
+        .transpose()
 }
 
 fn description(text: String) -> Result<String, ApiError> {
@@ -282,7 +302,15 @@ async fn update_team(
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<TeamDto>, ApiError> {
-    object.only(&["name", "description", "owner_on_reply", "overflow_team", "overflow_after_minutes"])?;
+    object.only(&[
+        "name",
+        "description",
+        "owner_on_reply",
+        "reply_undo_seconds",
+        "overflow_team",
+        "overflow_after_minutes",
+    ])?;
+    let reply_undo_seconds = undo_seconds(object.take("reply_undo_seconds"))?;
     let name = object.string("name")?.map(team_name).transpose()?;
     let owner_on_reply = object.string("owner_on_reply")?.map(owner_on_reply).transpose()?;
     let description = object.string("description")?.map(description).transpose()?;
@@ -292,7 +320,9 @@ async fn update_team(
     let current = state.store.find_overflow(id).await?;
     let change = overflow_change(overflow_team, overflow_minutes, current)?;
     // One transaction: a refused overflow or a taken name changes nothing.
-    let (team, overflow) =
-        state.store.update_team_and_overflow(id, TeamChanges { name, description, owner_on_reply }, change).await?;
+    let (team, overflow) = state
+        .store
+        .update_team_and_overflow(id, TeamChanges { name, description, owner_on_reply, reply_undo_seconds }, change)
+        .await?;
     Ok(Json(TeamDto::new(&team, overflow)))
 }

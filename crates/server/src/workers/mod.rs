@@ -1,7 +1,8 @@
 //! The background work of a running server, beside the requests it answers:
 //! the outbox worker that sends replies ([`outbox`]), the service-level loop
 //! ([`automation`]), the sweeper that auto-closes solved tickets
-//! ([`sweeper`]), and email intake ([`mail`]), which `rapport mailgate`, the
+//! ([`sweeper`]), the release of replies whose undo window ended
+//! ([`release`]), and email intake ([`mail`]), which `rapport mailgate`, the
 //! IMAP poller and the benchmark call to file a raw message.
 //!
 //! Every worker reads time from the state's clock and stops when the server
@@ -10,6 +11,7 @@
 pub mod automation;
 pub mod mail;
 pub mod outbox;
+pub mod release;
 pub mod sweeper;
 
 use anyhow::Context as _;
@@ -27,6 +29,7 @@ pub struct Workers {
     outbox: JoinHandle<()>,
     automation: JoinHandle<()>,
     sweeper: JoinHandle<()>,
+    release: JoinHandle<()>,
 }
 
 /// Starts the workers of one instance; they stop when `stopped` changes.
@@ -67,13 +70,17 @@ pub fn start(state: &AppState, hub: &Hub, stopped: watch::Receiver<bool>) -> any
     // Chats that wait too long go to email; the task ends with the server.
     tokio::spawn(hub.clone().run_timers(stopped.clone()));
     let automation = tokio::spawn(automation::run(state.clone(), stopped.clone()));
+    let release = tokio::spawn(release::run(state.clone(), stopped.clone()));
     let sweeper = tokio::spawn(sweeper::run(state.clone(), stopped));
-    Ok(Workers { outbox, automation, sweeper })
+    Ok(Workers { outbox, automation, sweeper, release })
 }
 
 impl Workers {
     /// Waits for every worker to end (they end when the server stops).
     pub async fn join(self) {
+        if let Err(error) = self.release.await {
+            tracing::warn!(%error, "the release of held replies ended abnormally");
+        }
         if let Err(error) = self.sweeper.await {
             tracing::warn!(%error, "the auto-close sweeper ended abnormally");
         }

@@ -31,10 +31,12 @@ pub mod live;
 pub mod page;
 pub mod password;
 pub mod queue;
+pub mod reply;
 pub mod search;
 pub mod session;
 pub mod sign_in;
 pub mod ticket;
+pub mod undo;
 pub mod view;
 pub mod views;
 
@@ -57,7 +59,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/live", get(live::connect))
         .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))
-        .route("/desk/tickets/{id}/reply", post(ticket::reply))
+        .route("/desk/tickets/{id}/reply", post(reply::reply))
+        .route("/desk/tickets/{id}/held/{held}/undo", post(reply::take_back))
         .route("/desk/views", post(views::save_view))
         .route("/desk/v/{id}", get(queue::show_saved_view))
         .route("/desk/v/{id}/delete", post(views::delete_view))

@@ -1,23 +1,18 @@
 //! The ticket page (`/desk/tickets/{id}`) and its reply box. The page shows
 //! the whole conversation, the history on demand, the customer and the
-//! service-level targets; the reply box posts to
-//! `/desk/tickets/{id}/reply`, which builds the message exactly as
-//! `POST /api/v1/tickets/{id}/messages` does, then (for "send and solve")
-//! changes the status as `PATCH /api/v1/tickets/{id}` does, and redirects
-//! back to the page (post/redirect/get).
+//! service-level targets, the agent's replies still in their undo window,
+//! and the reply box, which posts to `workspace::reply`.
 
 use std::collections::HashSet;
 
 use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use rapport_core::event::TicketPatch;
-use rapport_core::{Actor, AgentId, Author, MessageId, MessageKind, Status, TicketId};
+use axum::response::Response;
+use rapport_core::{Actor, AgentId, Author, TicketId};
 use rapport_store::{StoreError, TicketFilter, TicketSort};
 
 use crate::api::dto::sla::measured_targets;
-use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::workspace::conversation::{
     EventView, IdentityView, MessageView, Names, history, identities, messages, reply_channels,
@@ -25,7 +20,8 @@ use crate::workspace::conversation::{
 use crate::workspace::frame::{Current, Frame};
 use crate::workspace::page::{PageError, message_page, render};
 use crate::workspace::queue::Choice;
-use crate::workspace::session::{Desk, DeskForm};
+use crate::workspace::session::Desk;
+use crate::workspace::undo::{HeldView, held_views};
 use crate::workspace::view::{SlaBadge, When};
 
 /// How many of the customer's other tickets the panel lists.
@@ -97,6 +93,7 @@ struct TicketPage {
     channel_error: Option<String>,
     form_error: Option<String>,
     held: Option<String>,
+    held_replies: Vec<HeldView>,
     notice: Option<String>,
 }
 
@@ -117,6 +114,10 @@ pub async fn show_ticket(
         Some("Your note is added.".to_owned())
     } else if has("done", "reply-status") {
         Some("Your reply is queued and the status is changed.".to_owned())
+    } else if has("done", "held") {
+        Some("Your reply goes out when the countdown ends; until then you can take it back.".to_owned())
+    } else if has("done", "too-late") {
+        Some("Too late to take it back: that reply has gone out.".to_owned())
     } else {
         None
     };
@@ -153,7 +154,7 @@ fn fold(mut messages: Vec<MessageView>, whole: bool) -> (Vec<MessageView>, usize
 
 /// Renders the ticket page with `draft` in the reply box.
 #[allow(clippy::too_many_arguments)]
-async fn ticket_page(
+pub(super) async fn ticket_page(
     state: &AppState,
     desk: &Desk,
     headers: &HeaderMap,
@@ -239,6 +240,7 @@ async fn ticket_page(
         channel_error,
         form_error,
         held,
+        held_replies: held_views(state, desk, ticket.id).await?,
         notice,
     };
     Ok(render(status, &page))
@@ -324,165 +326,6 @@ fn after_send(chosen: &str) -> Vec<Choice> {
     .into_iter()
     .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
     .collect()
-}
-
-/// `POST /desk/tickets/{id}/reply`: a reply or an internal note, then
-/// perhaps a status.
-pub async fn reply(
-    State(state): State<AppState>,
-    Path(id): Path<i64>,
-    headers: HeaderMap,
-    DeskForm { desk, fields }: DeskForm,
-) -> Result<Response, PageError> {
-    let id = TicketId(id);
-    let draft = Draft {
-        body: fields.get("body").to_owned(),
-        kind: fields.get("kind").to_owned(),
-        channel: fields.get("channel").trim().to_owned(),
-        status: fields.get("status").trim().to_owned(),
-        error: None,
-    };
-    let refuse = |draft: Draft, field: &str, message: String| {
-        let draft = Draft { error: Some((field.to_owned(), message)), ..draft };
-        (draft, StatusCode::UNPROCESSABLE_ENTITY)
-    };
-    let public = match draft.kind.as_str() {
-        "reply" | "" => true,
-        "note" => false,
-        _ => {
-            let (draft, status) = refuse(draft, "kind", "choose a reply or an internal note".to_owned());
-            return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
-        }
-    };
-    let new_status = match draft.status.clone().as_str() {
-        "" => None,
-        word => match Status::ALL.into_iter().find(|status| status.as_str() == word) {
-            Some(status) => Some(status),
-            None => {
-                let (draft, status) = refuse(draft, "status", format!("unknown status {word:?}"));
-                return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
-            }
-        },
-    };
-    if draft.body.trim().is_empty() {
-        let (draft, status) = refuse(draft, "body", "write a message before sending".to_owned());
-        return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
-    }
-    let seen = match fields.get("seen") {
-        "" => None,
-        word => match word.parse::<i64>() {
-            Ok(seen) => Some(MessageId(seen)),
-            Err(_) => {
-                let (draft, status) = refuse(draft, "form", "this form is damaged: reload the page".to_owned());
-                return ticket_page(&state, &desk, &headers, id, draft, None, status, Shown::default()).await;
-            }
-        },
-    };
-    if public && let Some(seen) = seen {
-        let newer = newer_activity(&state, &desk, id, seen).await?;
-        if !newer.is_empty() {
-            // Held: the page comes back with the new messages in the
-            // conversation, the draft kept, and the form now seeing them,
-            // so sending again after a look goes through.
-            let held = format!(
-                "New activity since you opened this ({}): review before sending. Your reply was not sent; press Send again to send it as it is.",
-                newer.join(", ")
-            );
-            let draft = Draft { error: Some(("held".to_owned(), held)), ..draft };
-            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT, Shown::default()).await;
-        }
-    }
-    let channel = (!draft.channel.is_empty() && public).then_some(draft.channel.as_str());
-    let sent = match crate::api::tickets::agent_message(
-        &state,
-        desk.agent.id,
-        public,
-        channel,
-        draft.body.clone(),
-        Vec::new(),
-    ) {
-        Ok(message) => state.store.add_message(id, Some(desk.viewer.clone()), message).await.map_err(ApiError::from),
-        Err(error) => Err(error),
-    };
-    if let Err(error) = sent {
-        return refused_send(&state, &desk, &headers, id, draft, error).await;
-    }
-    if let Some(status) = new_status {
-        let patch = TicketPatch { status: Some(status), ..TicketPatch::default() };
-        if let Err(error) = state.store.patch_ticket(id, desk.viewer.clone(), patch, None, state.now()).await {
-            // The message went; only the status change failed: say so on the page.
-            let error = ApiError::from(error);
-            let message = match error.for_page() {
-                Some((_, _, message)) => format!("Your message was sent, but the status was not changed: {message}"),
-                None => return Err(PageError(anyhow::anyhow!("changing the status after a reply: {error:?}"))),
-            };
-            let draft = Draft { error: Some(("status".to_owned(), message)), ..Draft::default() };
-            return ticket_page(&state, &desk, &headers, id, draft, None, StatusCode::CONFLICT, Shown::default()).await;
-        }
-    }
-    let done = match (public, new_status) {
-        (false, _) => "note",
-        (true, None) => "reply",
-        (true, Some(_)) => "reply-status",
-    };
-    Ok(Redirect::to(&format!("/desk/tickets/{}?done={done}", id.0)).into_response())
-}
-
-/// What happened on the ticket after message `seen` that a reply should not
-/// talk over: the customer wrote, or another agent replied. In words, oldest first.
-async fn newer_activity(
-    state: &AppState,
-    desk: &Desk,
-    id: TicketId,
-    seen: MessageId,
-) -> Result<Vec<String>, PageError> {
-    let detail = match state.store.get_ticket_detail(id, Some(&desk.viewer)).await {
-        Ok(detail) => detail,
-        // The send that follows reports it in the API's words.
-        Err(StoreError::NotFound(_)) => return Ok(Vec::new()),
-        Err(error) => return Err(error.into()),
-    };
-    let mut newer = Vec::new();
-    for message in detail.messages.iter().filter(|message| message.id.0 > seen.0) {
-        match (message.kind, message.author) {
-            (MessageKind::Inbound, _) => newer.push("the customer wrote".to_owned()),
-            (MessageKind::Reply, Author::Agent(agent)) if agent != desk.agent.id => {
-                let name = state
-                    .store
-                    .get_agent(agent)
-                    .await
-                    .map(|agent| agent.name)
-                    .unwrap_or_else(|_| "another agent".to_owned());
-                newer.push(format!("{name} replied"));
-            }
-            _ => {}
-        }
-    }
-    Ok(newer)
-}
-
-/// The page again, with the API's reason beside the field at fault.
-async fn refused_send(
-    state: &AppState,
-    desk: &Desk,
-    headers: &HeaderMap,
-    id: TicketId,
-    draft: Draft,
-    error: ApiError,
-) -> Result<Response, PageError> {
-    let Some((status, field, message)) = error.for_page() else {
-        return Err(PageError(anyhow::anyhow!("sending from the workspace: {error:?}")));
-    };
-    if status == StatusCode::NOT_FOUND {
-        return Ok(message_page(StatusCode::NOT_FOUND, "No such ticket", &message));
-    }
-    let field = match field {
-        Some("body") => "body",
-        Some("channel") => "channel",
-        _ => "form",
-    };
-    let draft = Draft { error: Some((field.to_owned(), message)), ..draft };
-    ticket_page(state, desk, headers, id, draft, None, status, Shown::default()).await
 }
 
 #[cfg(test)]

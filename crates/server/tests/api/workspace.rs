@@ -94,7 +94,7 @@ async fn email_of(app: &TestApp, agent: &TestAgent) -> String {
 
 #[tokio::test]
 async fn an_agent_signs_in_replies_from_the_ticket_page_and_signs_out() {
-    let app = spawn_app().await;
+    let app = spawn_app_at(rapport_server::settings::ServerConfig::default(), now()).await;
     let mut browser = Browser::new(&app);
     let front = browser.get("/").await;
     assert_eq!((front.status, front.location()), (StatusCode::SEE_OTHER, "/sign-in"));
@@ -135,13 +135,20 @@ async fn an_agent_signs_in_replies_from_the_ticket_page_and_signs_out() {
         )
         .await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
-    assert_eq!(sent.location(), format!("/desk/tickets/{id}?done=reply-status"));
+    assert_eq!(sent.location(), format!("/desk/tickets/{id}?done=held"));
+    let waiting = browser.get(&format!("/desk/tickets/{id}?done=held")).await;
+    assert!(waiting.text.contains("Sending") && waiting.text.contains("in 10 s"), "{}", waiting.text);
+    // Held for the undo window (10 s without a team), then filed with its status.
     let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "not filed inside the window: {detail}");
+    app.clock.advance(10_000);
+    let detail = messages_reach(&app, id, 2).await;
     let last = detail["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!((last["text"].as_str(), last["kind"].as_str()), (Some("We are on it, Ana."), Some("reply")));
     assert_eq!(detail["status"], "pending");
-    let after = browser.get(&format!("/desk/tickets/{id}?done=reply-status")).await;
+    let after = browser.get(&format!("/desk/tickets/{id}")).await;
     assert!(after.text.contains("We are on it, Ana.") && after.text.contains("queued"), "{}", after.text);
+    assert!(!after.text.contains("Undo"), "gone from the undo list once sent");
 
     let signed_out = browser.post("/sign-out", &[("csrf", &csrf)]).await;
     assert_eq!(signed_out.location(), "/sign-in?signed_out=1");
@@ -334,7 +341,7 @@ impl Page {
 
 #[tokio::test]
 async fn a_reply_written_over_newer_activity_is_held_for_review_and_goes_on_the_second_send() {
-    let app = spawn_app().await;
+    let app = spawn_app_at(rapport_server::settings::ServerConfig::default(), now()).await;
     let mut browser = Browser::new(&app);
     browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
     let id = id(&app.create_ticket(&app.admin, &ticket_body("cy@example.com")).await);
@@ -361,8 +368,98 @@ async fn a_reply_written_over_newer_activity_is_held_for_review_and_goes_on_the_
     let seen_now = held.hidden("seen");
     let sent = browser.post(&path, &[("csrf", &csrf), ("seen", &seen_now), ("kind", "reply"), ("body", mine)]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    app.clock.advance(10_000);
+    messages_reach(&app, id, 4).await;
+}
+
+/// Waits (up to 10 s) for the release worker to file held replies until
+/// the ticket has `count` messages; returns the ticket.
+async fn messages_reach(app: &TestApp, id: i64, count: usize) -> serde_json::Value {
+    for _ in 0..100 {
+        let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+        if detail["messages"].as_array().unwrap().len() >= count {
+            return detail;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("ticket {id} never had {count} messages");
+}
+
+/// The id of the first held reply the page lists.
+fn held_id(page: &Page) -> String {
+    let start = page.text.find("/held/").expect("a held reply on the page") + 6;
+    page.text[start..].split('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_reply_taken_back_in_its_window_never_goes_out_and_returns_to_the_reply_box() {
+    let app = spawn_app_at(rapport_server::settings::ServerConfig::default(), now()).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let id = id(&app.create_ticket(&app.admin, &ticket_body("dee@example.com")).await);
+    let page = browser.get(&format!("/desk/tickets/{id}")).await;
+    let csrf = page.csrf();
+    let path = format!("/desk/tickets/{id}/reply");
+    let oops = "Refund is impossible, sorry.";
+    let fields = [("csrf", csrf.as_str()), ("kind", "reply"), ("body", oops), ("status", "solved")];
+    assert_eq!(browser.post(&path, &fields).await.location(), format!("/desk/tickets/{id}?done=held"));
+    let held = browser.get(&format!("/desk/tickets/{id}")).await;
+    assert!(held.text.contains(oops) && held.text.contains(">Undo</button>"), "{}", held.text);
+
+    // Another agent cannot take it back (nothing of theirs is held there).
+    let undo = format!("/desk/tickets/{id}/held/{}/undo", held_id(&held));
+    let taken = browser.post(&undo, &[("csrf", &csrf)]).await;
+    assert_eq!(taken.status, StatusCode::OK, "{}", taken.text);
+    assert!(taken.text.contains("Taken back: your reply was not sent"), "{}", taken.text);
+    assert!(taken.text.contains(&format!(">{oops}</textarea>")), "the text is back in the box: {}", taken.text);
+    assert!(taken.text.contains(r#"<option value="solved" selected>"#), "and the status chosen");
+    app.clock.advance(60_000);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
-    assert_eq!(detail["messages"].as_array().unwrap().len(), 4);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "never filed: {detail}");
+    assert_ne!(detail["status"], "solved");
+    let queued: i64 = app.store.count_outbox().await.unwrap().iter().map(|(_, count)| count).sum();
+    assert_eq!(queued, 0, "nothing reached the outbox");
+
+    // Sent again, it goes when the window ends; then it is too late to take back.
+    let fields = [("csrf", csrf.as_str()), ("kind", "reply"), ("body", "Refund sent today.")];
+    browser.post(&path, &fields).await;
+    let page = browser.get(&format!("/desk/tickets/{id}")).await;
+    let undo = format!("/desk/tickets/{id}/held/{}/undo", held_id(&page));
+    app.clock.advance(10_000);
+    messages_reach(&app, id, 2).await;
+    let late = browser.post(&undo, &[("csrf", &csrf)]).await;
+    assert_eq!(late.location(), format!("/desk/tickets/{id}?done=too-late"));
+    assert!(browser.get(late.location()).await.text.contains("Too late to take it back"));
+}
+
+#[tokio::test]
+async fn notes_and_replies_of_a_team_without_an_undo_window_go_at_once() {
+    let app = spawn_app_at(rapport_server::settings::ServerConfig::default(), now()).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let team = app.post("/api/v1/teams", &app.admin, &json!({"name": "Instant"})).await.expect(StatusCode::CREATED);
+    assert_eq!(team["reply_undo_seconds"], 10, "a new team's window");
+    let team_id = team["id"].as_i64().unwrap();
+    let bad =
+        app.patch(&format!("/api/v1/teams/{team_id}"), &app.admin, &json!({"reply_undo_seconds": 500}), None).await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some("reply_undo_seconds"));
+    assert!(bad.text.contains("from 0 to 120"), "{}", bad.text);
+    let none = json!({"reply_undo_seconds": 0});
+    let patched = app.patch(&format!("/api/v1/teams/{team_id}"), &app.admin, &none, None).await.expect(StatusCode::OK);
+    assert_eq!(patched["reply_undo_seconds"], 0);
+
+    let mut body = ticket_body("eve@example.com");
+    body["team"] = json!(team_id);
+    let id = id(&app.create_ticket(&app.admin, &body).await);
+    let csrf = browser.get(&format!("/desk/tickets/{id}")).await.csrf();
+    let path = format!("/desk/tickets/{id}/reply");
+    let note = browser.post(&path, &[("csrf", &csrf), ("kind", "note"), ("body", "checked the invoice")]).await;
+    assert_eq!(note.location(), format!("/desk/tickets/{id}?done=note"));
+    let sent = browser.post(&path, &[("csrf", &csrf), ("kind", "reply"), ("body", "Done.")]).await;
+    assert_eq!(sent.location(), format!("/desk/tickets/{id}?done=reply"));
+    let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 3, "filed at once: {detail}");
 }
 
 #[tokio::test]

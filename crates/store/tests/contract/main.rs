@@ -7,6 +7,7 @@ mod automation;
 mod calls;
 mod chat;
 mod harness;
+mod held;
 mod incidents;
 mod intake;
 mod merge;
