@@ -341,6 +341,12 @@ pub enum AgentRequest {
         /// The chat.
         chat: ChatId,
     },
+    /// The agent steps away (keeping their chats, offered no new ones) or
+    /// comes back (`away: false`).
+    Away {
+        /// True while away.
+        away: bool,
+    },
 }
 
 /// What the server sends an agent's client.

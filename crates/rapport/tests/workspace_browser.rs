@@ -126,8 +126,21 @@ async fn path_of(page: &Client) -> String {
     }
 }
 
+/// The element's text. A live update may swap the element between finding
+/// and reading it (a stale element): it is then found again, for up to 2 s.
 async fn text_of(page: &Client, css: &str) -> String {
-    page.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let read = match page.find(Locator::Css(css)).await {
+            Ok(element) => element.text().await,
+            Err(error) => Err(error),
+        };
+        match read {
+            Ok(text) => return text,
+            Err(error) if Instant::now() > deadline => panic!("reading the text of {css}: {error}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// The element's text, or nothing while the page has no such element.
@@ -303,7 +316,7 @@ async fn agent_replies_by_email_from_the_at_risk_queue_and_signs_out() {
     })
     .await;
     eventually("the reply joins the conversation when its window ends", || async {
-        text_of(page, "ol.conversation").await.contains(&marker)
+        text_if(page, "ol.conversation").await.contains(&marker)
     })
     .await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -410,16 +423,16 @@ async fn a_second_agent_sees_the_first_typing_and_the_reply_arrive_live_and_a_st
     // A mark on Bo's page that a reload would wipe.
     bo.execute("document.body.dataset.unreloaded = 'yes';", vec![]).await.unwrap();
 
-    eventually("Ada sees Bo viewing", || async { text_of(ada, "#presence").await.contains("Bo Berg is viewing") })
+    eventually("Ada sees Bo viewing", || async { text_if(ada, "#presence").await.contains("Bo Berg is viewing") })
         .await;
     ada.find(Locator::Css("#reply-body")).await.unwrap().send_keys("Hello, I have checked").await.unwrap();
-    eventually("Bo sees Ada typing", || async { text_of(bo, "#presence").await.contains("Ada Admin is typing") }).await;
+    eventually("Bo sees Ada typing", || async { text_if(bo, "#presence").await.contains("Ada Admin is typing") }).await;
 
     let marker = format!("live-{}", rand::random::<u32>());
     ada.find(Locator::Css("#reply-body")).await.unwrap().send_keys(&format!(" ({marker}).")).await.unwrap();
     ada.find(Locator::Css("form.reply button[type=submit]")).await.unwrap().click().await.unwrap();
     eventually("Bo sees Ada's reply without reloading", || async {
-        text_of(bo, "ol.conversation").await.contains(&marker)
+        text_if(bo, "ol.conversation").await.contains(&marker)
     })
     .await;
     let mark = bo.execute("return document.body.dataset.unreloaded || '';", vec![]).await.unwrap();
@@ -469,4 +482,87 @@ async fn agent_bulk_assigns_three_unassigned_tickets_to_themselves() {
         assert!(still.is_empty(), "#{id} left the unassigned view");
     }
     browser.close().await.unwrap();
+}
+
+/// The texts of the chat widget's transcript bubbles of `class` (`rpc-visitor`,
+/// `rpc-agent`); a bubble the widget redraws while it is read is skipped
+/// (the caller polls).
+async fn widget_bubbles(page: &Client, class: &str) -> Vec<String> {
+    let mut texts = Vec::new();
+    for element in page.find_all(Locator::Css(&format!(".rpc-lines .{class}"))).await.unwrap_or_default() {
+        if let Ok(text) = element.text().await {
+            texts.push(text);
+        }
+    }
+    texts
+}
+
+#[tokio::test]
+async fn an_agent_accepts_a_chat_offered_from_the_widget_answers_it_and_ends_it() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let agent_browser = Browser::start().await.unwrap();
+    let agent = &agent_browser.client;
+    agent.set_window_size(1440, 900).await.unwrap();
+    sign_in(agent, &desk).await;
+    agent.find(Locator::Css("nav.views a[href='/desk/chat']")).await.unwrap().click().await.unwrap();
+    eventually("the console is online", || async { text_if(agent, "#chat-status").await.starts_with("Online") }).await;
+
+    // A visitor opens the widget on the demo page and writes.
+    let visitor_browser = Browser::start().await.unwrap();
+    let visitor = &visitor_browser.client;
+    visitor.goto(&format!("{}/chat/demo", desk.base)).await.unwrap();
+    visitor.find(Locator::Css(".rpc-btn")).await.unwrap().click().await.unwrap();
+    eventually("the widget sees an agent online", || async {
+        text_if(visitor, ".rpc-status").await.contains("online")
+    })
+    .await;
+    let marker = format!("late-{}", rand::random::<u32>());
+    let input = visitor.find(Locator::Css(".rpc-form textarea")).await.unwrap();
+    input.send_keys(&format!("Hello, my order is late ({marker})")).await.unwrap();
+    visitor.find(Locator::Css(".rpc-form button")).await.unwrap().click().await.unwrap();
+
+    // The chat is offered; writing opens only once accepted.
+    eventually("the chat is offered", || async { agent.find(Locator::Css(".chat-pane.offered")).await.is_ok() }).await;
+    eventually("its transcript shows the visitor's words", || async {
+        text_if(agent, ".chat-transcript").await.contains(&marker)
+    })
+    .await;
+    let text = agent.find(Locator::Css(".chat-text")).await.unwrap();
+    assert_eq!(text.prop("disabled").await.unwrap().as_deref(), Some("true"), "no writing before accepting");
+    agent.find(Locator::Css(".chat-accept")).await.unwrap().click().await.unwrap();
+    assert!(agent.find(Locator::Css(".chat-pane.offered")).await.is_err(), "accepted");
+
+    // Typing both ways, then the answer reaches the widget.
+    visitor.find(Locator::Css(".rpc-form textarea")).await.unwrap().send_keys("still there?").await.unwrap();
+    eventually("the agent sees the visitor typing", || async {
+        text_if(agent, ".chat-typing").await.contains("typing")
+    })
+    .await;
+    agent.find(Locator::Css(".chat-text")).await.unwrap().send_keys("Hi, I am Ada").await.unwrap();
+    eventually("the visitor sees the agent typing", || async {
+        text_if(visitor, ".rpc-typing").await.contains("Typing")
+    })
+    .await;
+    let answer = format!("Your parcel left today ({marker}).");
+    agent.find(Locator::Css(".chat-text")).await.unwrap().send_keys(&format!(". {answer}\u{e007}")).await.unwrap();
+    eventually("the answer reaches the widget", || async {
+        widget_bubbles(visitor, "rpc-agent").await.iter().any(|bubble| bubble.contains(&answer))
+    })
+    .await;
+    eventually("and the agent's transcript", || async { text_if(agent, ".chat-transcript").await.contains(&answer) })
+        .await;
+    let png = agent.screenshot().await.unwrap();
+    std::fs::write(screenshot_dir().join("chat-live-1440-light.png"), png).unwrap();
+
+    // Away keeps the chat; ending it frees the slot and closes the pane.
+    agent.find(Locator::Css("#chat-presence")).await.unwrap().select_by_value("away").await.unwrap();
+    eventually("the agent is away", || async { text_if(agent, "#chat-status").await.starts_with("Away") }).await;
+    assert!(agent.find(Locator::Css(".chat-pane")).await.is_ok(), "an agent away keeps their chats");
+    agent.find(Locator::Css(".chat-end")).await.unwrap().click().await.unwrap();
+    eventually("the ended chat closes", || async { agent.find(Locator::Css(".chat-pane")).await.is_err() }).await;
+    agent.find(Locator::Css("#chat-presence")).await.unwrap().select_by_value("online").await.unwrap();
+    check_and_capture(agent, "chat").await;
+    visitor_browser.close().await.unwrap();
+    agent_browser.close().await.unwrap();
 }

@@ -7,7 +7,8 @@
 //! (ties: the lowest agent id), and repeats until the queue is empty or every
 //! slot is taken. Two invariants hold after every `assign` and are property
 //! tested: no agent holds more chats than their capacity, and no chat waits
-//! while a slot is free.
+//! while a slot is free. An agent who is away keeps their chats and gets no
+//! new ones until they are back; their slots do not count as free.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -19,6 +20,7 @@ use crate::ids::AgentId;
 struct Seat {
     capacity: usize,
     chats: Vec<ChatId>,
+    away: bool,
 }
 
 /// The queue and the seats.
@@ -91,7 +93,24 @@ impl Desk {
 
     /// An agent comes online with a capacity (kept if already online).
     pub fn agent_online(&mut self, agent: AgentId, capacity: usize) {
-        self.seats.entry(agent).or_insert(Seat { capacity, chats: Vec::new() });
+        self.seats.entry(agent).or_insert(Seat { capacity, chats: Vec::new(), away: false });
+    }
+
+    /// An agent online steps away (keeping their chats, taking no new ones)
+    /// or comes back. Returns false when they are not online.
+    pub fn set_away(&mut self, agent: AgentId, away: bool) -> bool {
+        match self.seats.get_mut(&agent) {
+            Some(seat) => {
+                seat.away = away;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True when the agent is online and away.
+    pub fn is_away(&self, agent: AgentId) -> bool {
+        self.seats.get(&agent).is_some_and(|seat| seat.away)
     }
 
     /// An agent goes offline; their chats wait again, in their old places.
@@ -128,7 +147,7 @@ impl Desk {
             let free = self
                 .seats
                 .iter()
-                .filter(|(_, seat)| seat.chats.len() < seat.capacity)
+                .filter(|(_, seat)| !seat.away && seat.chats.len() < seat.capacity)
                 .min_by_key(|(agent, seat)| (seat.chats.len(), **agent))
                 .map(|(agent, _)| *agent);
             let Some(agent) = free else { break };
@@ -142,9 +161,9 @@ impl Desk {
         made
     }
 
-    /// The free slots of all agents online.
+    /// The free slots of all agents online and not away.
     pub fn free_slots(&self) -> usize {
-        self.seats.values().map(|seat| seat.capacity.saturating_sub(seat.chats.len())).sum()
+        self.seats.values().filter(|seat| !seat.away).map(|seat| seat.capacity.saturating_sub(seat.chats.len())).sum()
     }
 }
 
@@ -196,6 +215,21 @@ mod tests {
     }
 
     #[test]
+    fn an_agent_away_keeps_their_chats_and_gets_new_ones_only_when_back() {
+        let mut desk = Desk::new();
+        desk.agent_online(AgentId(1), 2);
+        desk.enqueue(ChatId(1));
+        assert_eq!(desk.assign(), vec![(ChatId(1), AgentId(1))]);
+        assert!(desk.set_away(AgentId(1), true));
+        desk.enqueue(ChatId(2));
+        assert!(desk.assign().is_empty(), "no new chat while away");
+        assert_eq!((desk.chats_of(AgentId(1)), desk.free_slots()), (&[ChatId(1)][..], 0));
+        assert!(desk.set_away(AgentId(1), false));
+        assert_eq!(desk.assign(), vec![(ChatId(2), AgentId(1))]);
+        assert!(!desk.set_away(AgentId(9), true), "an agent offline cannot be away");
+    }
+
+    #[test]
     fn enqueueing_twice_keeps_the_place() {
         let mut desk = Desk::new();
         desk.enqueue(ChatId(1));
@@ -209,6 +243,7 @@ mod tests {
         Arrive,
         Online(i64, usize),
         Offline(i64),
+        Away(i64, bool),
         Finish(usize),
     }
 
@@ -217,6 +252,7 @@ mod tests {
             4 => Just(Op::Arrive),
             2 => (1..6i64, 0..4usize).prop_map(|(agent, capacity)| Op::Online(agent, capacity)),
             1 => (1..6i64).prop_map(Op::Offline),
+            1 => (1..6i64, any::<bool>()).prop_map(|(agent, away)| Op::Away(agent, away)),
             3 => (0..40usize).prop_map(Op::Finish),
         ]
     }
@@ -238,6 +274,9 @@ mod tests {
                     Op::Online(agent, capacity) => desk.agent_online(AgentId(agent), capacity),
                     Op::Offline(agent) => {
                         desk.agent_offline(AgentId(agent));
+                    }
+                    Op::Away(agent, away) => {
+                        desk.set_away(AgentId(agent), away);
                     }
                     Op::Finish(index) => {
                         let chat = ChatId(i64::try_from(index).unwrap() % (next_chat + 1));

@@ -21,8 +21,17 @@ const OUTLET_CAPACITY: usize = 4096;
 /// API or the command line): the socket closes within this much.
 const ACCESS_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// What an agent's connection signed in with, checked again every second.
+#[derive(Debug, Clone)]
+pub enum AgentAccess {
+    /// An API token (its SHA-256): a program's or the chat API's client.
+    Token(String),
+    /// A workspace session (its stored hash): the chat console in the browser.
+    Session(String),
+}
+
 /// Runs one agent's connection to its end.
-pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, token_hash: String, capacity: usize) {
+pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, access_by: AgentAccess, capacity: usize) {
     let (outlet, mut inlet) = mpsc::channel::<Frame>(OUTLET_CAPACITY);
     let (connection, assigned) = hub.agent_connected(agent.id, agent.name.clone(), capacity, outlet);
     hub.carry_out(assigned).await;
@@ -55,7 +64,7 @@ pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, token_has
                 }
             }
             _ = access.tick() => {
-                if !still_allowed(&hub, &token_hash).await {
+                if !still_allowed(&hub, &access_by).await {
                     let close = CloseFrame { code: close_code::POLICY, reason: "access revoked".into() };
                     let _ = socket.send(Message::Close(Some(close))).await;
                     break;
@@ -72,10 +81,14 @@ pub(crate) async fn run(mut socket: WebSocket, hub: Hub, agent: Agent, token_has
     hub.carry_out(assigned).await;
 }
 
-/// Whether the connection's token still works and its agent is active. A
-/// database that does not answer for a moment keeps the connection.
-async fn still_allowed(hub: &Hub, token_hash: &str) -> bool {
-    match hub.store().find_agent_by_token(token_hash).await {
+/// Whether the connection's token or session still works and its agent is
+/// active. A database that does not answer for a moment keeps the connection.
+async fn still_allowed(hub: &Hub, access: &AgentAccess) -> bool {
+    let found = match access {
+        AgentAccess::Token(hash) => hub.store().find_agent_by_token(hash).await,
+        AgentAccess::Session(hash) => hub.store().find_agent_by_session(hash, hub.now()).await,
+    };
+    match found {
         Ok(found) => found.is_some_and(|agent| agent.active),
         Err(error) => {
             tracing::warn!(%error, "checking an agent socket's token; keeping it open");
@@ -96,6 +109,11 @@ async fn handle(socket: &mut WebSocket, hub: &Hub, agent: &Agent, text: &str) ->
             if hub.ticket_held_by(agent.id, chat).is_some() {
                 hub.agent_typing(chat, typing);
             }
+            Ok(())
+        }
+        AgentRequest::Away { away } => {
+            let assigned = hub.agent_away(agent.id, away);
+            hub.carry_out(assigned).await;
             Ok(())
         }
         AgentRequest::End { chat } => {

@@ -70,6 +70,19 @@ pub(crate) struct ChatView {
 #[must_use]
 pub(crate) struct Assigned(pub(super) Vec<(ChatId, AgentId)>);
 
+/// One agent connected for chat, as colleagues see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatSeat {
+    /// The agent.
+    pub agent: AgentId,
+    /// Their name.
+    pub name: String,
+    /// True while away (no new chats).
+    pub away: bool,
+    /// The chats they hold.
+    pub chats: usize,
+}
+
 impl Hub {
     /// A hub over `store` with `settings`, reading time from `clock`.
     pub fn new(store: Store, clock: Clock, settings: ChatSettings) -> Hub {
@@ -310,6 +323,37 @@ impl Hub {
         }
         let assigned = hub.rebalance(&self.inner.settings);
         (handed_back, assigned)
+    }
+
+    /// An agent steps away (keeping their chats, given no new ones) or comes
+    /// back, when the waiting chats are handed out at once.
+    pub(crate) fn agent_away(&self, agent: AgentId, away: bool) -> Assigned {
+        let mut hub = self.lock();
+        hub.desk.set_away(agent, away);
+        hub.rebalance(&self.inner.settings)
+    }
+
+    /// Who is connected for chat, by name: online or away, and how many
+    /// chats each holds, for the workspace's colleagues list.
+    pub fn roster(&self) -> Vec<ChatSeat> {
+        let hub = self.lock();
+        let mut seats: Vec<ChatSeat> = hub
+            .agents
+            .iter()
+            .map(|(agent, peer)| ChatSeat {
+                agent: *agent,
+                name: peer.name.clone(),
+                away: hub.desk.is_away(*agent),
+                chats: hub.desk.chats_of(*agent).len(),
+            })
+            .collect();
+        seats.sort_by(|a, b| a.name.cmp(&b.name).then(a.agent.cmp(&b.agent)));
+        seats
+    }
+
+    /// How many chats wait for an agent.
+    pub fn waiting(&self) -> usize {
+        self.lock().desk.waiting_count()
     }
 
     /// The ticket of `chat` if `agent` has it.

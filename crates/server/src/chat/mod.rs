@@ -38,6 +38,7 @@ use crate::http::error::ApiError;
 use crate::settings::ChatSettings;
 use crate::state::AppState;
 
+pub use agent::AgentAccess;
 use hub::Hub;
 
 /// The widget, served as is (no build step).
@@ -158,24 +159,44 @@ async fn agent_socket(
         .await?
         .filter(|agent| agent.active)
         .ok_or(ApiError::Unauthorized("the token is unknown or revoked"))?;
-    let capacity = match state.store.find_chat_capacity(agent.id).await? {
-        Some(capacity) => usize::try_from(capacity).unwrap_or(0),
-        None => state.config.chat.default_capacity,
-    };
-    let mut upgrade = sized(upgrade);
+    let mut upgrade = upgrade;
     if upgrade.requested_protocols().any(|value| value.as_bytes() == AGENT_PROTOCOL.as_bytes()) {
         upgrade.set_selected_protocol(HeaderValue::from_static(AGENT_PROTOCOL));
     }
     let peer = peer.map(|Extension(ConnectInfo(address))| address.ip());
-    let client = crate::connections::client_address_of(&headers, peer, state.config.portal.trust_forwarded_for);
+    serve_agent(&state, hub, upgrade, &headers, peer, agent, AgentAccess::Token(token_hash)).await
+}
+
+/// Upgrades an authenticated agent's request to the agents' chat protocol:
+/// the API's socket (`/chat/agent/ws`, by token) and the workspace's chat
+/// console (by session) are the same connection to the same hub.
+pub async fn serve_agent(
+    state: &AppState,
+    hub: Hub,
+    upgrade: WebSocketUpgrade,
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    agent: rapport_core::Agent,
+    access: AgentAccess,
+) -> Result<Response, ApiError> {
+    let capacity = chat_capacity(state, agent.id).await?;
+    let client = crate::connections::client_address_of(headers, peer, state.config.portal.trust_forwarded_for);
     let permit = match state.occupancy.enter_websocket(client) {
         Ok(permit) => permit,
         Err(refusal) => return Ok(too_many_sockets(refusal)),
     };
-    Ok(upgrade.on_upgrade(move |socket| async move {
-        agent::run(socket, hub, agent, token_hash, capacity).await;
+    Ok(sized(upgrade).on_upgrade(move |socket| async move {
+        agent::run(socket, hub, agent, access, capacity).await;
         drop(permit);
     }))
+}
+
+/// How many chats `agent` takes at once: their own setting, else the default.
+pub async fn chat_capacity(state: &AppState, agent: rapport_core::AgentId) -> Result<usize, ApiError> {
+    Ok(match state.store.find_chat_capacity(agent).await? {
+        Some(capacity) => usize::try_from(capacity).unwrap_or(0),
+        None => state.config.chat.default_capacity,
+    })
 }
 
 /// The outbox's chat arm: a public reply typed elsewhere (the REST API) on

@@ -28,6 +28,11 @@ pub static SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new("workspace", "js", "text/javascript; charset=utf-8", include_bytes!("../../assets/workspace.js"))
 });
 
+/// The live chat console's script (an ES module), on its page only.
+pub static CONSOLE: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new("console", "js", "text/javascript; charset=utf-8", include_bytes!("../../assets/console.js"))
+});
+
 impl Asset {
     fn new(stem: &str, extension: &str, content_type: &'static str, bytes: &'static [u8]) -> Asset {
         let digest = hex::encode(Sha256::digest(bytes));
@@ -42,7 +47,7 @@ impl Asset {
 
 /// `GET /assets/{name}`: an embedded asset by its hashed name, cached for a year.
 pub async fn serve_asset(Path(name): Path<String>) -> Response {
-    for asset in [&*STYLE, &*SCRIPT] {
+    for asset in [&*STYLE, &*SCRIPT, &*CONSOLE] {
         if asset.name == name {
             let headers = [
                 (header::CONTENT_TYPE, asset.content_type),

@@ -181,6 +181,8 @@ pub enum Current {
     View(QueueView),
     /// A saved view.
     Saved(i64),
+    /// The live chat console.
+    Chat,
 }
 
 /// A saved view in the list.
@@ -234,6 +236,8 @@ pub struct Frame {
     pub saved: Vec<SavedLink>,
     /// What the search box holds.
     pub search: String,
+    /// True on the live chat console.
+    pub chat_current: bool,
 }
 
 impl Frame {
@@ -273,6 +277,7 @@ impl Frame {
             views,
             saved,
             search: String::new(),
+            chat_current: current == Current::Chat,
         })
     }
 }

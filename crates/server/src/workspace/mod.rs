@@ -18,13 +18,15 @@
 //!   [`bulk`]: actions on a queue's selection; [`views`]: saved views; [`conversation`]
 //!   and [`view`] their view models and wording.
 //! - [`live`]: one WebSocket per tab for live updates and presence, fed by
-//!   the store's change feed.
+//!   the store's change feed; [`chat`]: the live chat console, on the chat hub.
+//! - [`reply`]: the reply box's posts; [`undo`]: its undo window.
 //! - [`page`]: rendering, error pages and the security headers (a strict
 //!   Content-Security-Policy); [`assets`]: the embedded, content-hashed
 //!   stylesheet and script.
 
 pub mod assets;
 pub mod bulk;
+pub mod chat;
 pub mod conversation;
 pub mod frame;
 pub mod live;
@@ -56,6 +58,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk", get(queue::desk_home))
         .route("/desk/theme", post(sign_in::set_theme))
         .route("/desk/bulk", post(bulk::bulk))
+        .route("/desk/chat", get(chat::chat_page))
+        .route("/desk/chat/live", get(chat::chat_socket))
         .route("/desk/live", get(live::connect))
         .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))

@@ -44,6 +44,12 @@ pub fn render(status: StatusCode, template: &impl Template) -> Response {
 #[derive(Debug)]
 pub struct PageError(pub anyhow::Error);
 
+impl From<crate::http::error::ApiError> for PageError {
+    fn from(error: crate::http::error::ApiError) -> PageError {
+        PageError(anyhow::anyhow!("{error:?}"))
+    }
+}
+
 impl From<StoreError> for PageError {
     fn from(error: StoreError) -> PageError {
         PageError(anyhow::Error::new(error))

@@ -608,3 +608,60 @@ async fn a_saved_view_keeps_its_filters_stays_live_and_only_leads_share_it() {
 async fn csrf_of(browser: &Browser) -> String {
     browser.get("/desk/all").await.csrf()
 }
+
+/// Opens the chat console's socket with `cookie` from `origin`.
+async fn console_socket(
+    app: &TestApp,
+    cookie: Option<&str>,
+    origin: &str,
+) -> Result<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    reqwest::StatusCode,
+> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/desk/chat/live", app.address.replace("http://", "ws://"));
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("origin", origin.parse().unwrap());
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(reqwest::StatusCode::from_u16(response.status().as_u16()).unwrap())
+        }
+        Err(other) => panic!("connecting the chat console: {other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_chat_console_joins_the_chat_desk_by_session_from_our_pages_only_and_ends_with_the_session() {
+    use futures_util::StreamExt;
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let page = browser.get("/desk/chat").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("<h1>Live chat</h1>") && page.text.contains("/assets/console-"), "{}", page.text);
+    let cookie = browser.cookie.clone().unwrap();
+
+    assert_eq!(console_socket(&app, Some(&cookie), "https://evil.example").await.err(), Some(StatusCode::FORBIDDEN));
+    assert_eq!(console_socket(&app, None, &app.address).await.err(), Some(StatusCode::SEE_OTHER));
+    let mut socket = console_socket(&app, Some(&cookie), &app.address).await.expect("the console connects");
+    let welcome = socket.next().await.unwrap().unwrap().into_text().unwrap();
+    let welcome: serde_json::Value = serde_json::from_str(&welcome).unwrap();
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["agent"], app.admin.id);
+
+    // Signing out ends the session; the console's socket closes with it.
+    browser.post("/sign-out", &[("csrf", &page.csrf())]).await;
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if frame.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket closes once the session is over");
+}
