@@ -9,147 +9,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rapport_testkit::browser::Browser;
 use rapport_testkit::browser::fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use rapport_testkit::browser::fantoccini::{Client, Locator};
-use rapport_testkit::smtp::SmtpSink;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 mod support;
-use support::{BIN, database_url};
-
-/// A demo help desk served with its mail going to a sink.
-struct DemoDesk {
-    base: String,
-    config: PathBuf,
-    email: String,
-    password: String,
-    sink: SmtpSink,
-    _server: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl DemoDesk {
-    async fn start() -> DemoDesk {
-        let dir = tempfile::tempdir().unwrap();
-        let database = database_url(dir.path(), "desk.db").await;
-        let sink = SmtpSink::start().unwrap();
-        let config = dir.path().join("rapport.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "database_url = {database:?}\n[email]\naddress = \"help@desk.example\"\nfrom_name = \"Desk\"\nsmtp_url = {:?}\n",
-                sink.url()
-            ),
-        )
-        .unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let printed = tokio::time::timeout(Duration::from_secs(300), async {
-            let mut printed = Vec::new();
-            while let Some(line) = lines.next_line().await.unwrap() {
-                let done = line.trim_start().starts_with("API reference");
-                printed.push(line);
-                if done {
-                    return printed;
-                }
-            }
-            panic!("the server exited after printing {printed:?}");
-        })
-        .await
-        .unwrap();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        let base = printed.iter().find_map(|line| line.split_once("listening on ")).unwrap().1.trim().to_owned();
-        // "  workspace: http://…/ (admin sign-in: EMAIL / PASSWORD)"
-        let sign_in = printed.iter().find_map(|line| line.split_once("(admin sign-in: ")).unwrap().1;
-        let (email, password) = sign_in.trim_end_matches(')').split_once(" / ").unwrap();
-        DemoDesk {
-            base,
-            config,
-            email: email.to_owned(),
-            password: password.to_owned(),
-            sink,
-            _server: child,
-            _dir: dir,
-        }
-    }
-}
-
-impl DemoDesk {
-    /// `rapport agent invite` for a new agent; the path of the link it prints.
-    fn invite(&self, email: &str, name: &str, role: &str) -> String {
-        let output = std::process::Command::new(BIN)
-            .arg("--config")
-            .arg(&self.config)
-            .args(["agent", "invite", "--email", email, "--name", name, "--role", role])
-            .env("RUST_LOG", "off")
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "agent invite: {}", String::from_utf8_lossy(&output.stderr));
-        let printed = String::from_utf8(output.stdout).unwrap();
-        let link = printed.lines().last().unwrap();
-        link[link.find("/password/").unwrap()..].to_owned()
-    }
-}
-
-/// Waits until `check` holds, polling every 100 ms for up to 20 s.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn path_of(page: &Client) -> String {
-    let url = page.current_url().await.unwrap();
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_owned(),
-    }
-}
-
-/// The element's text. A live update may swap the element between finding
-/// and reading it (a stale element): it is then found again, for up to 2 s.
-async fn text_of(page: &Client, css: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    loop {
-        let read = match page.find(Locator::Css(css)).await {
-            Ok(element) => element.text().await,
-            Err(error) => Err(error),
-        };
-        match read {
-            Ok(text) => return text,
-            Err(error) if Instant::now() > deadline => panic!("reading the text of {css}: {error}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-        }
-    }
-}
-
-/// The element's text, or nothing while the page has no such element.
-async fn text_if(page: &Client, css: &str) -> String {
-    match page.find(Locator::Css(css)).await {
-        Ok(element) => element.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    }
-}
+use support::desk::{DemoDesk, eventually, path_of, sign_in, text_if, text_of, widget_bubbles};
 
 /// Presses keys one after another on whatever has the focus, as a person would.
 async fn press(page: &Client, keys: &[char]) {
@@ -169,17 +37,6 @@ async fn press_with_control(page: &Client, key: char) {
         .then(KeyAction::Up { value: key })
         .then(KeyAction::Up { value: control });
     page.perform_actions(actions).await.unwrap();
-}
-
-/// Signs in through the form, by keyboard.
-async fn sign_in(page: &Client, desk: &DemoDesk) {
-    page.goto(&format!("{}/", desk.base)).await.unwrap();
-    assert_eq!(path_of(page).await, "/sign-in", "a signed-out person lands on the sign-in page");
-    page.find(Locator::Css("#email")).await.unwrap().send_keys(&desk.email).await.unwrap();
-    let password = page.find(Locator::Css("#password")).await.unwrap();
-    password.send_keys(&desk.password).await.unwrap();
-    password.send_keys("\u{e007}").await.unwrap();
-    eventually("the desk opens after signing in", || async { path_of(page).await.starts_with("/desk/") }).await;
 }
 
 /// The axe-core script the test script installed.
@@ -482,19 +339,6 @@ async fn agent_bulk_assigns_three_unassigned_tickets_to_themselves() {
         assert!(still.is_empty(), "#{id} left the unassigned view");
     }
     browser.close().await.unwrap();
-}
-
-/// The texts of the chat widget's transcript bubbles of `class` (`rpc-visitor`,
-/// `rpc-agent`); a bubble the widget redraws while it is read is skipped
-/// (the caller polls).
-async fn widget_bubbles(page: &Client, class: &str) -> Vec<String> {
-    let mut texts = Vec::new();
-    for element in page.find_all(Locator::Css(&format!(".rpc-lines .{class}"))).await.unwrap_or_default() {
-        if let Ok(text) = element.text().await {
-            texts.push(text);
-        }
-    }
-    texts
 }
 
 #[tokio::test]

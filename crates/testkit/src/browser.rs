@@ -91,5 +91,36 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// Runs `script` at the start of every page this browser loads, before
+    /// any script of the page (Chrome DevTools'
+    /// `Page.addScriptToEvaluateOnNewDocument`, through chromedriver): a
+    /// test listens for what the page does from its very first moment.
+    pub async fn on_every_page(&self, script: &str) -> anyhow::Result<()> {
+        let params = serde_json::json!({ "source": script });
+        let command = DevTools { command: "Page.addScriptToEvaluateOnNewDocument", params };
+        self.client.issue_cmd(command).await.context("adding a script to every page (goog/cdp/execute)")?;
+        Ok(())
+    }
+}
+
+/// A Chrome DevTools command sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct DevTools {
+    command: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.command, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
 /// The WebDriver client crate, for tests that drive a [`Browser`].
 pub use fantoccini;

@@ -13,6 +13,8 @@ use sqlx::Connection;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 
+pub mod desk;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_rapport");
 
 /// A fresh database: `rapport_test_<random>` on the PostgreSQL server of

@@ -185,8 +185,35 @@ async fn a_form_without_the_sessions_csrf_token_or_from_another_site_is_refused_
     let sign_out = browser.post_from("/sign-out", &[("csrf", csrf.as_str())], Some("https://evil.example")).await;
     assert_eq!(sign_out.status, StatusCode::FORBIDDEN);
 
+    // Every other state-changing form of the workspace, without its token
+    // or from another site, is refused the same way.
+    let every_form = [
+        "/sign-out".to_owned(),
+        "/desk/theme".to_owned(),
+        "/desk/bulk".to_owned(),
+        "/desk/views".to_owned(),
+        "/desk/v/1/delete".to_owned(),
+        format!("/desk/tickets/{id}/held/1/undo"),
+    ];
+    for form in &every_form {
+        let fields = [("theme", "dark"), ("action", "status:solved"), ("ticket", "1"), ("name", "x"), ("base", "all")];
+        let bare = browser.post(form, &fields).await;
+        assert_eq!(bare.status, StatusCode::FORBIDDEN, "{form} without a token");
+        let mut with_token = fields.to_vec();
+        with_token.push(("csrf", csrf.as_str()));
+        let elsewhere = browser.post_from(form, &with_token, Some("https://evil.example")).await;
+        assert_eq!(elsewhere.status, StatusCode::FORBIDDEN, "{form} from another site");
+    }
+    // Signing in is checked for its origin (there is no session to tie a token to yet).
+    let email = email_of(&app, &app.admin).await;
+    let login = [("email", email.as_str()), ("password", PASSWORD), ("next", "")];
+    let elsewhere = browser.post_from("/sign-in", &login, Some("https://evil.example")).await;
+    assert_eq!(elsewhere.status, StatusCode::FORBIDDEN, "a sign-in from another site");
+    assert!(app.store.list_saved_views(rapport_core::AgentId(app.admin.id)).await.unwrap().is_empty());
+
     let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
     assert_eq!(detail["messages"].as_array().unwrap().len(), 1, "nothing was written: {detail}");
+    assert_eq!(detail["status"], "new", "nothing was changed: {detail}");
     assert_eq!(browser.get("/desk/mine").await.status, StatusCode::OK, "still signed in");
 }
 
