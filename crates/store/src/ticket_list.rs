@@ -77,6 +77,9 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     /// Of this customer.
     pub customer: Option<CustomerId>,
+    /// Of customers with this effective tier (their own, else their
+    /// organization's, else `basic`).
+    pub tier: Option<String>,
     /// Order.
     pub sort: TicketSort,
     /// Page size (the caller bounds it).
@@ -361,6 +364,14 @@ pub(crate) fn conditions(filter: &TicketFilter, viewer: &Viewer, values: &mut Ve
     if let Some(tag) = &filter.tag {
         let p = bind(values, tag.as_str().into());
         sql.push_str(&format!(" AND t.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = {p})"));
+    }
+    if let Some(tier) = &filter.tier {
+        // The effective tier, as core's `customer::effective_tier` decides it.
+        let p = bind(values, tier.as_str().into());
+        sql.push_str(&format!(
+            " AND t.customer_id IN (SELECT c.id FROM customers c LEFT JOIN organizations o ON o.id = c.organization_id \
+             WHERE COALESCE(c.tier, o.tier, 'basic') = {p})"
+        ));
     }
     if !viewer.sees_all() {
         let me = bind(values, viewer.agent.0.into());

@@ -124,6 +124,7 @@ async fn get_ticket(
         ("channel" = Option<String>, Query, description = "A channel of origin: email, web, chat, whatsapp, telegram, messenger, instagram, sms, phone or api"),
         ("tag" = Option<String>, Query, description = "A tag"),
         ("customer" = Option<i64>, Query, description = "A customer id"),
+        ("tier" = Option<String>, Query, description = "A customer tier, as the customer has it (their own, else their organization's, else basic)"),
         ("sort" = Option<String>, Query, description = "priority (default), created, -created, updated, -updated, or sla_due: the next service-level due time first, tickets with no running target last"),
         ("limit" = Option<i64>, Query, description = "Page size, 1 to the configured maximum (default 50)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
@@ -180,6 +181,13 @@ fn ticket_filter(mut query: QueryParams, caller: &CurrentAgent, max_page_size: i
             Some(channel.trim().parse::<Channel>().map_err(|error| ApiError::invalid("channel", error.to_string()))?);
     }
     filter.customer = query.take_id("customer")?.map(rapport_core::CustomerId);
+    if let Some(tier) = query.take("tier") {
+        let tier = tier.trim().to_owned();
+        if tier.is_empty() || tier.chars().count() > 64 {
+            return Err(ApiError::invalid("tier", "tier must be 1-64 characters"));
+        }
+        filter.tier = Some(tier);
+    }
     if let Some(tag) = query.take("tag") {
         let tags = normalise_tags([tag]).map_err(|error| ApiError::invalid("tag", error.to_string()))?;
         filter.tag = tags.into_iter().next();

@@ -4,7 +4,7 @@
 //! tickets each one lists, as a store filter.
 
 use axum::http::{HeaderMap, header};
-use rapport_core::{Channel, Status, TeamId, Timestamp};
+use rapport_core::{AgentId, Channel, CustomerId, Identity, Status, TeamId, Timestamp};
 use rapport_store::{SavedView, TicketFilter, TicketSort};
 
 use crate::state::AppState;
@@ -118,6 +118,12 @@ pub struct Filters {
     pub channel: String,
     /// A tag, or "".
     pub tag: String,
+    /// `me`, `none`, an agent id, or "".
+    pub owner: String,
+    /// A customer tier, or "".
+    pub tier: String,
+    /// A customer: an email address, a phone number, `#id`, or "".
+    pub customer: String,
 }
 
 impl Filters {
@@ -125,11 +131,21 @@ impl Filters {
     pub fn read(pairs: &[(String, String)]) -> Filters {
         let get =
             |name: &str| pairs.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim()).to_owned();
-        Filters { status: get("status"), team: get("team"), channel: get("channel"), tag: get("tag") }
+        Filters {
+            status: get("status"),
+            team: get("team"),
+            channel: get("channel"),
+            tag: get("tag"),
+            owner: get("owner"),
+            tier: get("tier"),
+            customer: get("customer"),
+        }
     }
 
-    /// Narrows `filter`; what is wrong (a title and a hint) for a value no menu offers.
-    pub fn apply(&self, filter: &mut TicketFilter) -> Result<(), (&'static str, &'static str)> {
+    /// Narrows `filter` for the agent `me` (the customer filter, which needs
+    /// a lookup, is the caller's: see `customer_filter`); what is wrong (a
+    /// title and a hint) for a value no menu offers.
+    pub fn apply(&self, filter: &mut TicketFilter, me: AgentId) -> Result<(), (&'static str, &'static str)> {
         match self.status.as_str() {
             "" => {}
             "any" => filter.statuses = Vec::new(),
@@ -151,7 +167,55 @@ impl Filters {
         if !self.tag.is_empty() {
             filter.tag = Some(self.tag.clone());
         }
+        match self.owner.as_str() {
+            "" => {}
+            "me" => filter.owner = Some(me),
+            "none" => filter.unassigned = true,
+            word => {
+                let agent = word.parse::<i64>().map_err(|_| ("Unknown owner", "Choose an owner from the menu."))?;
+                filter.owner = Some(AgentId(agent));
+            }
+        }
+        if !self.tier.is_empty() {
+            filter.tier = Some(self.tier.clone());
+        }
         Ok(())
+    }
+
+    /// Narrows `filter` with every filter, the customer's looked up by
+    /// address; the inner `Err` says what is wrong, for the page.
+    pub async fn narrow(
+        &self,
+        state: &AppState,
+        desk: &Desk,
+        filter: &mut TicketFilter,
+    ) -> Result<Result<(), (&'static str, &'static str)>, PageError> {
+        if let Err(wrong) = self.apply(filter, desk.agent.id) {
+            return Ok(Err(wrong));
+        }
+        let text = self.customer.as_str();
+        if text.is_empty() {
+            return Ok(Ok(()));
+        }
+        const NONE: (&str, &str) = (
+            "No such customer",
+            "No customer has this address. Type an email address, a phone number such as +4915112345678, or #id.",
+        );
+        let customer = if let Some(id) = text.strip_prefix('#') {
+            match id.parse::<i64>() {
+                Ok(id) => Some(CustomerId(id)),
+                Err(_) => return Ok(Err(NONE)),
+            }
+        } else {
+            let identity = if text.contains('@') { Identity::email(text) } else { Identity::phone(text) };
+            let Ok(identity) = identity else { return Ok(Err(NONE)) };
+            match state.store.find_customer_by_identity(&identity).await? {
+                Some(customer) => Some(customer.id),
+                None => return Ok(Err(NONE)),
+            }
+        };
+        filter.customer = customer;
+        Ok(Ok(()))
     }
 
     /// The filters (and a cursor) as a query string.
@@ -162,6 +226,9 @@ impl Filters {
             ("team", self.team.as_str()),
             ("channel", self.channel.as_str()),
             ("tag", self.tag.as_str()),
+            ("owner", self.owner.as_str()),
+            ("tier", self.tier.as_str()),
+            ("customer", self.customer.as_str()),
             ("cursor", cursor),
         ] {
             if !value.is_empty() {
@@ -299,7 +366,7 @@ async fn saved_count(state: &AppState, desk: &Desk, view: &SavedView) -> Result<
     let Some(base) = QueueView::parse(&view.base) else { return Ok("0".to_owned()) };
     let pairs: Vec<(String, String)> = form_urlencoded::parse(view.filters.as_bytes()).into_owned().collect();
     let mut filter = base.filter(desk);
-    if Filters::read(&pairs).apply(&mut filter).is_err() {
+    if Filters::read(&pairs).narrow(state, desk, &mut filter).await?.is_err() {
         return Ok("0".to_owned());
     }
     let counted = state.store.count_tickets_capped(&filter, &desk.viewer, COUNT_CAP).await?;

@@ -70,6 +70,10 @@ struct QueuePage {
     teams: Vec<Choice>,
     channels: Vec<Choice>,
     tag: String,
+    owners: Vec<Choice>,
+    tier: String,
+    tiers: Vec<String>,
+    customer: String,
     rows: Vec<QueueRow>,
     next_page: Option<String>,
     back: String,
@@ -137,7 +141,7 @@ async fn queue_page(
     let get = |name: &str| pairs.iter().rev().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim());
     let filters = Filters::read(pairs);
     let mut filter = view.filter(desk);
-    if let Err((title, hint)) = filters.apply(&mut filter) {
+    if let Err((title, hint)) = filters.narrow(state, desk, &mut filter).await? {
         return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, title, hint));
     }
     if !get("cursor").is_empty() {
@@ -186,6 +190,10 @@ async fn queue_page(
         teams: team_choices(state, desk, filter.team).await?,
         channels: channel_choices(filter.channel),
         tag: filters.tag.clone(),
+        owners: owner_choices(state, &filters.owner).await?,
+        tier: filters.tier.clone(),
+        tiers: state.store.matrix().tiers().map(str::to_owned).collect(),
+        customer: filters.customer.clone(),
         rows,
         next_page,
         back,
@@ -276,6 +284,20 @@ fn bulk_notice(changed: &str, refused: &str, failed: &str, why: &str) -> Option<
 }
 
 /// Whom the bulk bar can assign to.
+/// The owner filter's menu: anyone, me, nobody, then every active agent.
+async fn owner_choices(state: &AppState, chosen: &str) -> Result<Vec<Choice>, PageError> {
+    let mut choices: Vec<Choice> = [("", "anyone"), ("me", "me"), ("none", "nobody (unassigned)")]
+        .into_iter()
+        .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: value == chosen })
+        .collect();
+    for agent in state.store.list_agents(None, 200).await?.into_iter().filter(|agent| agent.active) {
+        let value = agent.id.0.to_string();
+        let selected = value == chosen;
+        choices.push(Choice { value, label: agent.name, selected });
+    }
+    Ok(choices)
+}
+
 async fn assignees(state: &AppState) -> Result<Vec<Choice>, PageError> {
     let agents = state.store.list_agents(None, 200).await?;
     Ok(agents

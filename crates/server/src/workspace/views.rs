@@ -37,7 +37,7 @@ pub async fn save_view(
     };
     let pairs: Vec<(String, String)> = form_urlencoded::parse(fields.get("filters").as_bytes()).into_owned().collect();
     let filters = Filters::read(&pairs);
-    if let Err((title, hint)) = filters.apply(&mut base.filter(&desk)) {
+    if let Err((title, hint)) = filters.narrow(&state, &desk, &mut base.filter(&desk)).await? {
         return Ok(message_page(StatusCode::UNPROCESSABLE_ENTITY, title, hint));
     }
     let shared = fields.get("share") == "1";

@@ -692,3 +692,41 @@ async fn the_chat_console_joins_the_chat_desk_by_session_from_our_pages_only_and
     .await;
     assert!(closed.is_ok(), "the socket closes once the session is over");
 }
+
+#[tokio::test]
+async fn queues_filter_by_owner_tier_and_customer() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let mine = id(&app.create_ticket(&app.admin, &ticket_body("fay@example.com")).await);
+    let theirs = id(&app.create_ticket(&app.admin, &ticket_body("gus@example.com")).await);
+    app.patch(&format!("/api/v1/tickets/{mine}"), &app.admin, &json!({"owner": "me"}), None)
+        .await
+        .expect(StatusCode::OK);
+    let shows = |page: &Page, id: i64| page.text.contains(&format!("href=\"/desk/tickets/{id}\""));
+
+    let owned = browser.get("/desk/all?owner=me").await;
+    assert!(shows(&owned, mine) && !shows(&owned, theirs), "{}", owned.text);
+    let nobody = browser.get("/desk/all?owner=none").await;
+    assert!(!shows(&nobody, mine) && shows(&nobody, theirs));
+    let by_address = browser.get("/desk/all?customer=GUS%40example.com").await;
+    assert!(!shows(&by_address, mine) && shows(&by_address, theirs), "addresses match as stored");
+    let detail = app.get(&format!("/api/v1/tickets/{mine}"), &app.admin).await.expect(StatusCode::OK);
+    let customer = detail["customer"].as_i64().expect("the customer");
+    let by_id = browser.get(&format!("/desk/all?customer=%23{customer}")).await;
+    assert!(shows(&by_id, mine) && !shows(&by_id, theirs));
+    assert!(by_id.text.contains(&format!("value=\"#{customer}\"")), "the filter stays in its field");
+
+    let premium = browser.get("/desk/all?tier=premium").await;
+    assert!(!shows(&premium, mine) && !shows(&premium, theirs));
+    let basic = browser.get("/desk/all?tier=basic").await;
+    assert!(shows(&basic, mine) && shows(&basic, theirs));
+    let api = app.get("/api/v1/tickets?tier=premium", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(api["tickets"].as_array().unwrap().len(), 0, "the API filters the same way");
+
+    let unknown = browser.get("/desk/all?customer=nobody%40example.com").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unknown.text.contains("No customer has this address"), "{}", unknown.text);
+    let bad_owner = browser.get("/desk/all?owner=someone").await;
+    assert_eq!(bad_owner.status, StatusCode::UNPROCESSABLE_ENTITY);
+}

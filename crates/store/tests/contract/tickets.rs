@@ -208,6 +208,38 @@ async fn keyset_pages_cover_every_ticket_once_in_order() {
 }
 
 #[tokio::test]
+async fn lists_filter_by_the_customers_effective_tier() {
+    let store = fresh_store().await;
+    let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
+    let vip_org = store.insert_organization("Big Co".into(), Tier("premium".into()), at(0)).await.unwrap();
+    let own = store.create_ticket(request("Own tier", "own@example.com")).await.unwrap().ticket;
+    let by_org = store.create_ticket(request("Org tier", "org@example.com")).await.unwrap().ticket;
+    let both = store.create_ticket(request("Own beats org", "both@example.com")).await.unwrap().ticket;
+    let plain = store.create_ticket(request("No tier", "plain@example.com")).await.unwrap().ticket;
+    let set = |tier: Option<&str>, organization: Option<rapport_core::OrganizationId>| rapport_store::CustomerChanges {
+        tier: tier.map(|tier| Some(Tier(tier.to_owned()))),
+        organization: organization.map(Some),
+        ..Default::default()
+    };
+    store.update_customer(own.customer, set(Some("premium"), None)).await.unwrap();
+    store.update_customer(by_org.customer, set(None, Some(vip_org.id))).await.unwrap();
+    store.update_customer(both.customer, set(Some("basic"), Some(vip_org.id))).await.unwrap();
+    let of_tier = |tier: &str| TicketFilter { tier: Some(tier.to_owned()), limit: 50, ..Default::default() };
+    let ids = |page: rapport_store::Page| {
+        let mut ids: Vec<TicketId> = page.tickets.iter().map(|ticket| ticket.id).collect();
+        ids.sort();
+        ids
+    };
+    let premium = ids(store.list_tickets(of_tier("premium"), &supervisor).await.unwrap());
+    assert_eq!(premium, vec![own.id, by_org.id]);
+    let basic = ids(store.list_tickets(of_tier("basic"), &supervisor).await.unwrap());
+    assert_eq!(basic, vec![both.id, plain.id], "a customer's own tier wins; none at all is basic");
+    assert_eq!(store.count_tickets_capped(&of_tier("premium"), &supervisor, 100).await.unwrap(), 2);
+    let due_sorted = TicketFilter { sort: TicketSort::SlaDue, ..of_tier("premium") };
+    assert_eq!(ids(store.list_tickets(due_sorted, &supervisor).await.unwrap()), vec![own.id, by_org.id]);
+}
+
+#[tokio::test]
 async fn search_ranks_subject_matches_first_and_respects_visibility() {
     let store = fresh_store().await;
     let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
