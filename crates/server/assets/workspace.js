@@ -62,7 +62,7 @@ undoTick();
 setInterval(() => { tick(); undoTick(); }, 1000);
 
 // --- Keyboard ------------------------------------------------------------
-// j/k next and previous ticket, Enter open, r reply, n note, s solve,
+// j/k next and previous ticket, Enter open, r reply, n note, s solve, a assign,
 // u take back the newest reply still in its undo window, / search, ? this
 // list, Esc leave the field. Never while typing in a field.
 
@@ -131,6 +131,12 @@ document.addEventListener("keydown", (event) => {
       const search = document.querySelector("#search-query");
       if (!search) return;
       search.focus();
+      break;
+    }
+    case "a": {
+      const owner = document.querySelector("#assign-owner");
+      if (!owner) return;
+      owner.focus();
       break;
     }
     case "u": {

@@ -64,6 +64,8 @@ pub struct MessageView {
     pub when: When,
     /// Its files' names and sizes.
     pub attachments: Vec<String>,
+    /// True for a customer's message, which may start a ticket of its own.
+    pub splittable: bool,
 }
 
 /// The conversation, oldest first.
@@ -95,6 +97,7 @@ pub fn messages(messages: &[Message], names: &Names, now: Timestamp) -> Vec<Mess
                     .iter()
                     .map(|file| format!("{} ({} KB)", file.filename, (file.size + 1023) / 1024))
                     .collect(),
+                splittable: message.kind == rapport_core::MessageKind::Inbound,
             }
         })
         .collect()

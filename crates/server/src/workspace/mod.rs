@@ -19,11 +19,13 @@
 //!   and [`view`] their view models and wording.
 //! - [`live`]: one WebSocket per tab for live updates and presence, fed by
 //!   the store's change feed; [`chat`]: the live chat console, on the chat hub.
-//! - [`reply`]: the reply box's posts; [`undo`]: its undo window.
+//! - [`reply`]: the reply box's posts; [`undo`]: its undo window; [`actions`]:
+//!   assign, merge, split and file downloads from the ticket page.
 //! - [`page`]: rendering, error pages and the security headers (a strict
 //!   Content-Security-Policy); [`assets`]: the embedded, content-hashed
 //!   stylesheet and script.
 
+pub mod actions;
 pub mod assets;
 pub mod bulk;
 pub mod chat;
@@ -64,6 +66,10 @@ pub fn router() -> Router<AppState> {
         .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))
         .route("/desk/tickets/{id}/reply", post(reply::reply))
+        .route("/desk/tickets/{id}/assign", post(actions::assign))
+        .route("/desk/tickets/{id}/merge", post(actions::merge))
+        .route("/desk/tickets/{id}/messages/{message}/split", post(actions::split))
+        .route("/desk/tickets/{id}/messages/{message}/attachments/{index}", get(actions::attachment))
         .route("/desk/tickets/{id}/held/{held}/undo", post(reply::take_back))
         .route("/desk/views", post(views::save_view))
         .route("/desk/v/{id}", get(queue::show_saved_view))

@@ -95,6 +95,9 @@ struct TicketPage {
     held: Option<String>,
     held_replies: Vec<HeldView>,
     notice: Option<String>,
+    owners: Vec<Choice>,
+    merge_targets: Vec<EarlierTicket>,
+    action_error: Option<String>,
 }
 
 /// `GET /desk/tickets/{id}`.
@@ -108,6 +111,7 @@ pub async fn show_ticket(
     let pairs: Vec<(String, String)> =
         form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
     let has = |name: &str, value: &str| pairs.iter().any(|(key, given)| key == name && given == value);
+    let from = pairs.iter().find(|(key, _)| key == "from").and_then(|(_, value)| value.parse::<i64>().ok());
     let notice = if has("done", "reply") {
         Some("Your reply is queued to go out.".to_owned())
     } else if has("done", "note") {
@@ -118,6 +122,12 @@ pub async fn show_ticket(
         Some("Your reply goes out when the countdown ends; until then you can take it back.".to_owned())
     } else if has("done", "too-late") {
         Some("Too late to take it back: that reply has gone out.".to_owned())
+    } else if has("done", "assigned") {
+        Some("The owner is changed.".to_owned())
+    } else if let (true, Some(from)) = (has("done", "merged"), from) {
+        Some(format!("Ticket #{from} is merged into this one; its messages are here and it is closed."))
+    } else if let (true, Some(from)) = (has("done", "split"), from) {
+        Some(format!("This ticket was split from #{from}; it starts with the customer's message."))
     } else {
         None
     };
@@ -202,8 +212,12 @@ pub(super) async fn ticket_page(
     let field_error = |field: &str| draft.error.as_ref().filter(|(at, _)| at == field).map(|(_, text)| text.clone());
     let body_error = field_error("body");
     let channel_error = field_error("channel");
-    let form_error =
-        draft.error.as_ref().filter(|(field, _)| field != "body" && field != "channel").map(|(_, text)| text.clone());
+    let action_error = field_error("action");
+    let form_error = draft
+        .error
+        .as_ref()
+        .filter(|(field, _)| !["body", "channel", "action"].contains(&field.as_str()))
+        .map(|(_, text)| text.clone());
     let (first, folded, newest) = fold(messages(&detail.messages, &names, now), shown.whole_thread);
     let frame =
         Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), Current::None).await?;
@@ -227,7 +241,7 @@ pub(super) async fn ticket_page(
         tier,
         organization: organization.map(|organization| organization.name),
         identities: identities(&customer),
-        earlier,
+        earlier: earlier.clone(),
         policy,
         targets,
         channels,
@@ -242,6 +256,9 @@ pub(super) async fn ticket_page(
         held,
         held_replies: held_views(state, desk, ticket.id).await?,
         notice,
+        owners: owner_choices(state, ticket.owner).await?,
+        merge_targets: earlier.iter().filter(|other| other.status != "closed").cloned().collect(),
+        action_error,
     };
     Ok(render(status, &page))
 }
@@ -316,6 +333,19 @@ async fn earlier_tickets(
         .collect())
 }
 
+/// The assign form's menu: the owner now first, then me, nobody, everyone active.
+async fn owner_choices(state: &AppState, owner: Option<AgentId>) -> Result<Vec<Choice>, PageError> {
+    let mut choices = vec![
+        Choice { value: "me".to_owned(), label: "me".to_owned(), selected: false },
+        Choice { value: "none".to_owned(), label: "nobody (unassigned)".to_owned(), selected: owner.is_none() },
+    ];
+    for agent in state.store.list_agents(None, 200).await?.into_iter().filter(|agent| agent.active) {
+        let selected = owner == Some(agent.id);
+        choices.push(Choice { value: agent.id.0.to_string(), label: agent.name, selected });
+    }
+    Ok(choices)
+}
+
 fn after_send(chosen: &str) -> Vec<Choice> {
     [
         ("", "keep as it is"),
@@ -346,6 +376,7 @@ mod tests {
                 text: String::new(),
                 when: When::of(Timestamp(0), Timestamp(0)),
                 attachments: Vec::new(),
+                splittable: false,
             })
             .collect()
     }

@@ -730,3 +730,73 @@ async fn queues_filter_by_owner_tier_and_customer() {
     let bad_owner = browser.get("/desk/all?owner=someone").await;
     assert_eq!(bad_owner.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn from_the_ticket_page_an_agent_assigns_merges_splits_and_downloads_files() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let first = id(&app.create_ticket(&app.admin, &ticket_body("hal@example.com")).await);
+    let second = id(&app.create_ticket(&app.admin, &ticket_body("hal@example.com")).await);
+    let stranger = id(&app.create_ticket(&app.admin, &ticket_body("ivy@example.com")).await);
+    let page = browser.get(&format!("/desk/tickets/{second}")).await;
+    let csrf = page.csrf();
+    assert!(page.text.contains(&format!("<option value=\"{first}\">#{first} ")), "a merge target: {}", page.text);
+    assert!(!page.text.contains(&format!("<option value=\"{stranger}\">")), "only the customer's own tickets");
+
+    // Assign to oneself.
+    let assigned = browser.post(&format!("/desk/tickets/{second}/assign"), &[("csrf", &csrf), ("owner", "me")]).await;
+    assert_eq!(assigned.location(), format!("/desk/tickets/{second}?done=assigned"));
+    let detail = app.get(&format!("/api/v1/tickets/{second}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["owner"], app.admin.id);
+
+    // Merging into another customer's ticket is refused in the API's words, on the page.
+    let refused = browser
+        .post(&format!("/desk/tickets/{second}/merge"), &[("csrf", &csrf), ("into", &stranger.to_string())])
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(refused.text.contains("id=\"action-error\""), "{}", refused.text);
+
+    // Merged into the first: this one closes and the survivor opens.
+    let merged =
+        browser.post(&format!("/desk/tickets/{second}/merge"), &[("csrf", &csrf), ("into", &first.to_string())]).await;
+    assert_eq!(merged.location(), format!("/desk/tickets/{first}?done=merged&from={second}"));
+    let detail = app.get(&format!("/api/v1/tickets/{second}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["status"], "closed");
+    let survivor = browser.get(merged.location()).await;
+    assert!(survivor.text.contains(&format!("Ticket #{second} is merged into this one")), "{}", survivor.text);
+
+    // A customer's message splits out into a new ticket.
+    let detail = app.get(&format!("/api/v1/tickets/{first}"), &app.admin).await.expect(StatusCode::OK);
+    let message = detail["messages"][0]["id"].as_i64().unwrap();
+    let split = browser.post(&format!("/desk/tickets/{first}/messages/{message}/split"), &[("csrf", &csrf)]).await;
+    assert_eq!(split.status, StatusCode::SEE_OTHER, "{}", split.text);
+    let new: i64 = split.location().trim_start_matches("/desk/tickets/").split('?').next().unwrap().parse().unwrap();
+    assert!(new > stranger && split.location().ends_with(&format!("from={first}")));
+    assert!(browser.get(split.location()).await.text.contains(&format!("split from #{first}")));
+
+    // A file on a message downloads through the session, as an attachment.
+    let file = rapport_store::NewAttachment {
+        filename: "invoice.pdf".into(),
+        content_type: "application/pdf".into(),
+        content: b"%PDF-1.4 workspace".to_vec(),
+    };
+    let note = rapport_store::NewMessage {
+        kind: rapport_core::MessageKind::Note,
+        author: rapport_core::Author::Agent(rapport_core::AgentId(app.admin.id)),
+        text: "the invoice".into(),
+        html: None,
+        attachments: vec![file],
+        origin: Default::default(),
+        now: now(),
+    };
+    let (_, stored) = app.store.add_message(rapport_core::TicketId(new), None, note).await.unwrap();
+    let link = format!("/desk/tickets/{new}/messages/{}/attachments/0", stored.id.0);
+    assert!(browser.get(&format!("/desk/tickets/{new}")).await.text.contains(&link), "the file is a link");
+    let download = browser.get(&link).await;
+    assert_eq!(download.status, StatusCode::OK);
+    assert_eq!(download.text, "%PDF-1.4 workspace");
+    assert!(download.headers["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    let signed_out = Browser::new(&app).get(&link).await;
+    assert_eq!(signed_out.status, StatusCode::SEE_OTHER, "only with a session");
+}
