@@ -98,15 +98,45 @@ pub async fn read_message_form(
     state: &AppState,
     limits: UploadLimits,
 ) -> Result<(AddMessageRequest, Vec<NewAttachment>), ApiError> {
+    let (texts, files) = read_parts(request, state, limits, &["body", "public", "channel"]).await?;
+    let mut body: Option<String> = None;
+    let mut public: Option<bool> = None;
+    let mut channel: Option<String> = None;
+    for (name, text) in texts {
+        match name.as_str() {
+            "body" => body = Some(text),
+            "public" => {
+                public = Some(match text.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::invalid("public", "public must be true or false")),
+                })
+            }
+            _ => channel = Some(text.trim().to_owned()).filter(|word| !word.is_empty()),
+        }
+    }
+    let body = body.ok_or_else(|| ApiError::invalid("body", "missing field `body`"))?;
+    let public = public.ok_or_else(|| ApiError::invalid("public", "missing field `public`"))?;
+    Ok((AddMessageRequest { body, public, channel }, files))
+}
+
+/// Reads a `multipart/form-data` message form: its text parts named in
+/// `known` (another name is refused, naming the expected ones) and any
+/// number of file parts (up to [`MAX_FILES`]), held to `limits` while they
+/// stream in. The API's message upload and the workspace's reply box share it.
+pub async fn read_parts(
+    request: Request,
+    state: &AppState,
+    limits: UploadLimits,
+    known: &[&str],
+) -> Result<(Vec<(String, String)>, Vec<NewAttachment>), ApiError> {
     let unreadable = |error: axum::extract::multipart::MultipartError| {
         ApiError::MalformedJson(format!("the multipart body could not be read: {}", error.body_text()))
     };
     let mut multipart = Multipart::from_request(request, state).await.map_err(|error| {
         ApiError::MalformedJson(format!("the multipart body could not be read: {}", error.body_text()))
     })?;
-    let mut body: Option<String> = None;
-    let mut public: Option<bool> = None;
-    let mut channel: Option<String> = None;
+    let mut texts: Vec<(String, String)> = Vec::new();
     let mut files: Vec<NewAttachment> = Vec::new();
     let mut total = 0usize;
     while let Some(mut field) = multipart.next_field().await.map_err(unreadable)? {
@@ -141,33 +171,16 @@ pub async fn read_message_form(
             }
             continue;
         }
-        let slot = match name.as_str() {
-            "body" => "body",
-            "public" => "public",
-            "channel" => "channel",
-            other => {
-                return Err(ApiError::invalid(
-                    other,
-                    format!("unknown field `{other}`: expected body, public, channel or files"),
-                ));
-            }
+        let Some(slot) = known.iter().find(|known| **known == name) else {
+            return Err(ApiError::invalid(
+                &name,
+                format!("unknown field `{name}`: expected {} or files", known.join(", ")),
+            ));
         };
         let text = read_text(&mut field, slot).await?;
-        match slot {
-            "body" => body = Some(text),
-            "public" => {
-                public = Some(match text.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(ApiError::invalid("public", "public must be true or false")),
-                })
-            }
-            _ => channel = Some(text.trim().to_owned()).filter(|word| !word.is_empty()),
-        }
+        texts.push(((*slot).to_owned(), text));
     }
-    let body = body.ok_or_else(|| ApiError::invalid("body", "missing field `body`"))?;
-    let public = public.ok_or_else(|| ApiError::invalid("public", "missing field `public`"))?;
-    Ok((AddMessageRequest { body, public, channel }, files))
+    Ok((texts, files))
 }
 
 /// A text part, at most [`MAX_TEXT_BYTES`] (and a little room), as UTF-8.

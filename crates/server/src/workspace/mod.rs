@@ -45,6 +45,7 @@ pub mod view;
 pub mod views;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
@@ -65,7 +66,8 @@ pub fn router() -> Router<AppState> {
         .route("/desk/live", get(live::connect))
         .route("/desk/search", get(search::search))
         .route("/desk/tickets/{id}", get(ticket::show_ticket))
-        .route("/desk/tickets/{id}/reply", post(reply::reply))
+        // Files stream in held to the upload limits (`read_parts`), not to the default cap.
+        .route("/desk/tickets/{id}/reply", post(reply::reply).layer(DefaultBodyLimit::disable()))
         .route("/desk/tickets/{id}/assign", post(actions::assign))
         .route("/desk/tickets/{id}/merge", post(actions::merge))
         .route("/desk/tickets/{id}/messages/{message}/split", post(actions::split))

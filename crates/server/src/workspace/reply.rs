@@ -27,9 +27,10 @@ pub async fn reply(
     State(state): State<AppState>,
     Path(id): Path<i64>,
     headers: HeaderMap,
-    DeskForm { desk, fields }: DeskForm,
+    DeskForm { desk, mut fields }: DeskForm,
 ) -> Result<Response, PageError> {
     let id = TicketId(id);
+    let files = fields.take_files();
     let draft = Draft {
         body: fields.get("body").to_owned(),
         kind: fields.get("kind").to_owned(),
@@ -88,17 +89,11 @@ pub async fn reply(
         }
     }
     let channel = (!draft.channel.is_empty() && public).then_some(draft.channel.as_str());
-    let message = match crate::api::tickets::agent_message(
-        &state,
-        desk.agent.id,
-        public,
-        channel,
-        draft.body.clone(),
-        Vec::new(),
-    ) {
-        Ok(message) => message,
-        Err(error) => return refused_send(&state, &desk, &headers, id, draft, error).await,
-    };
+    let message =
+        match crate::api::tickets::agent_message(&state, desk.agent.id, public, channel, draft.body.clone(), files) {
+            Ok(message) => message,
+            Err(error) => return refused_send(&state, &desk, &headers, id, draft, error).await,
+        };
     if public {
         // Held for the team's undo window, with the status to set once it goes.
         match hold(&state, &desk, id, &message, new_status).await {

@@ -96,7 +96,11 @@ impl FromRequest<AppState> for DeskForm {
         let (mut parts, body) = request.into_parts();
         same_origin(&parts.headers, &state.config).map_err(refused)?;
         let desk = Desk::from_request_parts(&mut parts, state).await?;
-        let fields = Fields::read(body).await.map_err(refused)?;
+        let fields = if crate::api::attachments::is_multipart(&parts.headers) {
+            Fields::read_multipart(Request::from_parts(parts, body), state).await?
+        } else {
+            Fields::read(body).await.map_err(refused)?
+        };
         if !same_secret(fields.get("csrf"), &desk.csrf) {
             return Err(refused("This form has expired or came from another page. Reload the page and try again."));
         }
@@ -130,9 +134,13 @@ impl FromRequest<AppState> for SignInForm {
     }
 }
 
-/// The fields of an `application/x-www-form-urlencoded` body.
+/// The fields of a form: `application/x-www-form-urlencoded`, or
+/// `multipart/form-data` with files (the reply box).
 #[derive(Debug, Default)]
-pub struct Fields(Vec<(String, String)>);
+pub struct Fields(Vec<(String, String)>, Vec<rapport_store::NewAttachment>);
+
+/// The text fields a multipart form of the workspace may carry.
+const MULTIPART_FIELDS: [&str; 6] = ["csrf", "seen", "kind", "body", "channel", "status"];
 
 impl Fields {
     async fn read(body: axum::body::Body) -> Result<Fields, &'static str> {
@@ -141,7 +149,29 @@ impl Fields {
             .await
             .map_err(|_| "The form is larger than the workspace accepts (512 KB).")?
             .to_bytes();
-        Ok(Fields(form_urlencoded::parse(&bytes).into_owned().collect()))
+        Ok(Fields(form_urlencoded::parse(&bytes).into_owned().collect(), Vec::new()))
+    }
+
+    /// A multipart form, its files held to the upload limits as they stream
+    /// in (as the API's uploads are); a refusal is a page that says why.
+    async fn read_multipart(request: Request, state: &AppState) -> Result<Fields, Response> {
+        let limits = crate::api::attachments::UploadLimits::of(state);
+        match crate::api::attachments::read_parts(request, state, limits, &MULTIPART_FIELDS).await {
+            Ok((texts, files)) => Ok(Fields(texts, files)),
+            Err(error) => {
+                let (status, message) = match error.for_page() {
+                    Some((status, _, message)) => (status, message),
+                    None => (axum::http::StatusCode::BAD_REQUEST, "the form could not be read".to_owned()),
+                };
+                let hint = format!("{message}. Go back: your text is still in the reply box.");
+                Err(crate::workspace::page::message_page(status, "The files could not be sent", &hint))
+            }
+        }
+    }
+
+    /// The files sent with the form (multipart only), taken out of it.
+    pub fn take_files(&mut self) -> Vec<rapport_store::NewAttachment> {
+        std::mem::take(&mut self.1)
     }
 
     /// The first value of `name`, or "".

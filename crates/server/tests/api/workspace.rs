@@ -800,3 +800,77 @@ async fn from_the_ticket_page_an_agent_assigns_merges_splits_and_downloads_files
     let signed_out = Browser::new(&app).get(&link).await;
     assert_eq!(signed_out.status, StatusCode::SEE_OTHER, "only with a session");
 }
+
+/// A `multipart/form-data` body of text fields and one file part.
+fn multipart_form(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "rapport-workspace-boundary";
+    let mut body: Vec<u8> = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some((filename, content)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{filename}\"\r\n\
+                 Content-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test]
+async fn the_reply_box_sends_files_held_to_the_upload_limits() {
+    let config = rapport_server::settings::ServerConfig::default();
+    let per_file = config.mail.max_attachment_bytes;
+    let app = spawn_app_at(config, now()).await;
+    let mut browser = Browser::new(&app);
+    browser.sign_in(&email_of(&app, &app.admin).await, PASSWORD).await;
+    let id = id(&app.create_ticket(&app.admin, &ticket_body("jo@example.com")).await);
+    let page = browser.get(&format!("/desk/tickets/{id}")).await;
+    assert!(page.text.contains("enctype=\"multipart/form-data\"") && page.text.contains("name=\"files\""));
+    let csrf = page.csrf();
+    let post = |content_type: String, body: Vec<u8>| {
+        let request = browser
+            .client
+            .post(format!("{}/desk/tickets/{id}/reply", browser.address))
+            .header("content-type", content_type)
+            .header("origin", browser.address.clone())
+            .header("cookie", browser.cookie.clone().unwrap())
+            .body(body);
+        read(request)
+    };
+    let fields = [("csrf", csrf.as_str()), ("kind", "reply"), ("body", "Your invoice is attached.")];
+    let (content_type, body) = multipart_form(&fields, Some(("invoice.pdf", b"%PDF-1.4 reply")));
+    let sent = post(content_type, body).await;
+    assert_eq!(sent.location(), format!("/desk/tickets/{id}?done=held"), "{}", sent.text);
+    assert!(browser.get(&format!("/desk/tickets/{id}")).await.text.contains("(files: invoice.pdf)"));
+    app.clock.advance(10_000);
+    let detail = messages_reach(&app, id, 2).await;
+    let reply = &detail["messages"][1];
+    assert_eq!(reply["attachments"][0]["filename"], "invoice.pdf", "{detail}");
+
+    // Too large: refused with the limit named, nothing sent.
+    let big = vec![b'x'; per_file + 1];
+    let (content_type, body) = multipart_form(&fields, Some(("huge.pdf", &big)));
+    let refused = post(content_type, body).await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        refused.text.contains("huge.pdf") && refused.text.contains("email.max_attachment_bytes"),
+        "{}",
+        refused.text
+    );
+    // Without the session's token, a multipart form is refused like any other.
+    let (content_type, body) = multipart_form(&[("kind", "reply"), ("body", "no token")], None);
+    assert_eq!(post(content_type, body).await.status, StatusCode::FORBIDDEN);
+    app.clock.advance(60_000);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let detail = app.get(&format!("/api/v1/tickets/{id}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(detail["messages"].as_array().unwrap().len(), 2, "nothing more was sent: {detail}");
+}
