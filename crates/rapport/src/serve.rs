@@ -90,7 +90,7 @@ fn print_welcome(welcome: &demo::Welcome, config: &ValidConfig, address: std::ne
     println!("  API reference: http://{address}/api/v1/openapi.json");
     println!("  customers' help pages: http://{address}/help/new");
     if config.server.chat.enabled {
-        println!("  live chat: http://{address}/chat/demo (agents: ws://{address}/chat/agent/ws?token=…)");
+        println!("  live chat: http://{address}/chat/demo (answer it in the workspace: http://{address}/desk/chat)");
     }
 }
 

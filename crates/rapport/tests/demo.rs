@@ -4,14 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rapport_core::{Channel, IdentityKind, Role, Viewer};
 use rapport_store::{Store, StoreOptions, TicketFilter};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 mod support;
 use support::{BIN, database_url};
@@ -170,31 +168,8 @@ async fn issue_14_demo_identities_match_channels_and_conversations_are_distinct(
 /// Starts `rapport serve --demo` on `dir`; returns the child and what it
 /// printed up to the API reference line.
 async fn serve_demo(dir: &std::path::Path) -> (Child, Vec<String>) {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--demo", "--data-dir"])
-        .arg(dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let printed = tokio::time::timeout(Duration::from_secs(180), async {
-        let mut printed = Vec::new();
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let done = line.trim_start().starts_with("API reference");
-            printed.push(line);
-            if done {
-                return printed;
-            }
-        }
-        panic!("the server exited after printing {printed:?}");
-    })
-    .await
-    .unwrap();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, printed)
+    let args = ["--listen".as_ref(), "127.0.0.1:0".as_ref(), "--demo".as_ref(), "--data-dir".as_ref(), dir.as_os_str()];
+    support::serve_until_banner(&args, Duration::from_secs(180)).await
 }
 
 #[tokio::test]

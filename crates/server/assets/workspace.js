@@ -210,7 +210,7 @@ async function refresh() {
     if (article) {
       const history = document.querySelector("details.history");
       const open = Boolean(history && history.open);
-      for (const selector of [".ticket-head", "ol.conversation", ".history", ".held-replies", "aside.context"]) swap(fresh, selector);
+      for (const selector of [".ticket-head", "#page-notice", "ol.conversation", ".history", ".held-replies", "aside.context"]) swap(fresh, selector);
       const again = document.querySelector("details.history");
       if (again) again.open = open;
     } else {

@@ -5,13 +5,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use rapport_testkit::browser::fantoccini::{Client, Locator};
 use rapport_testkit::smtp::SmtpSink;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 use super::{BIN, database_url};
 
@@ -50,30 +48,8 @@ impl DemoDesk {
             ),
         )
         .unwrap();
-        let mut child = Command::new(BIN)
-            .args(["serve", "--listen", &listen, "--demo", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let printed = tokio::time::timeout(Duration::from_secs(300), async {
-            let mut printed = Vec::new();
-            while let Some(line) = lines.next_line().await.unwrap() {
-                let done = line.trim_start().starts_with("API reference");
-                printed.push(line);
-                if done {
-                    return printed;
-                }
-            }
-            panic!("the server exited after printing {printed:?}");
-        })
-        .await
-        .unwrap();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let args = ["--listen", listen.as_str(), "--demo", "--config", config.to_str().unwrap()];
+        let (child, printed) = super::serve_until_banner(&args, Duration::from_secs(300)).await;
         let base = printed.iter().find_map(|line| line.split_once("listening on ")).unwrap().1.trim().to_owned();
         // "  workspace: http://…/ (admin sign-in: EMAIL / PASSWORD)"
         let sign_in = printed.iter().find_map(|line| line.split_once("(admin sign-in: ")).unwrap().1;

@@ -108,6 +108,37 @@ pub async fn mailgate_output<S: AsRef<OsStr>>(args: &[S], raw: &[u8]) -> (i32, S
     (output.status.code().unwrap_or(-1), text(&output.stdout), text(&output.stderr))
 }
 
+/// Starts `rapport serve ARGS` (the demo's flags among them) with its
+/// stderr passed through; returns the child and what it printed up to the
+/// "API reference" line that ends the start-up banner (within `wait`).
+pub async fn serve_until_banner<S: AsRef<OsStr>>(args: &[S], wait: Duration) -> (Child, Vec<String>) {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let printed = tokio::time::timeout(wait, async {
+        let mut printed = Vec::new();
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.trim_start().starts_with("API reference");
+            printed.push(line);
+            if done {
+                return printed;
+            }
+        }
+        panic!("the server exited after printing {printed:?}");
+    })
+    .await
+    .unwrap();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, printed)
+}
+
 /// A `rapport serve` child with everything it wrote to stderr.
 pub struct Served {
     pub child: Child,

@@ -119,7 +119,7 @@ pub async fn show_ticket(
     } else if has("done", "reply-status") {
         Some("Your reply is queued and the status is changed.".to_owned())
     } else if has("done", "held") {
-        Some("Your reply goes out when the countdown ends; until then you can take it back.".to_owned())
+        Some(HELD_NOTICE.to_owned())
     } else if has("done", "too-late") {
         Some("Too late to take it back: that reply has gone out.".to_owned())
     } else if has("done", "assigned") {
@@ -134,6 +134,9 @@ pub async fn show_ticket(
     let shown = Shown { whole_thread: has("all", "1"), history: has("history", "1") };
     ticket_page(&state, &desk, &headers, TicketId(id), Draft::default(), notice, StatusCode::OK, shown).await
 }
+
+/// What the page says after a reply was held for its undo window (while it waits).
+const HELD_NOTICE: &str = "Your reply goes out when the countdown ends; until then you can take it back.";
 
 /// How much of a long ticket the page shows.
 #[derive(Debug, Clone, Copy, Default)]
@@ -221,6 +224,7 @@ pub(super) async fn ticket_page(
     let (first, folded, newest) = fold(messages(&detail.messages, &names, now), shown.whole_thread);
     let frame =
         Frame::build(state, desk, headers, format!("#{} {}", ticket.id.0, ticket.subject), Current::None).await?;
+    let held_replies = held_views(state, desk, ticket.id).await?;
     let page = TicketPage {
         frame,
         id: ticket.id.0,
@@ -254,8 +258,14 @@ pub(super) async fn ticket_page(
         channel_error,
         form_error,
         held,
-        held_replies: held_views(state, desk, ticket.id).await?,
-        notice,
+        held_replies: held_replies.clone(),
+        // Once the held reply has gone, the page (fetched again live) says so.
+        notice: match notice {
+            Some(text) if text == HELD_NOTICE && held_replies.is_empty() => {
+                Some("Your reply is queued to go out.".to_owned())
+            }
+            other => other,
+        },
         owners: owner_choices(state, ticket.owner).await?,
         merge_targets: earlier.iter().filter(|other| other.status != "closed").cloned().collect(),
         action_error,
