@@ -9,6 +9,7 @@
 
 mod agent_sessions;
 mod agents;
+mod audit;
 mod bench_seed;
 mod callbacks;
 mod calls;
@@ -53,6 +54,7 @@ mod writer;
 
 pub use agent_sessions::NewAgentSession;
 pub use agents::{AgentChanges, NewAgent};
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use callbacks::{Callback, CallbackError, CallbackSource, NewCallback, QueuedCallback};
 pub use calls::{Call, CallEventFiling};
 pub use changes::{Change, LOOK_BACK};

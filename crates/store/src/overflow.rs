@@ -11,9 +11,10 @@
 
 use rapport_core::event;
 use rapport_core::overflow::{self, Overflow};
-use rapport_core::{Team, TeamId, TicketId, Timestamp};
+use rapport_core::{Actor, Team, TeamId, TicketId, Timestamp};
 
 use crate::Store;
+use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
 use crate::kernel::tickets::{load_ticket, save_decision};
@@ -91,15 +92,31 @@ impl Store {
         team: TeamId,
         changes: TeamChanges,
         overflow: Option<Option<Overflow>>,
+        actor: Actor,
+        now: Timestamp,
     ) -> Result<(Team, Option<Overflow>), StoreError> {
         let kept = self
             .write(move |conn| {
                 Box::pin(async move {
+                    let old = team_record(conn, team).await?;
                     let kept = match overflow {
                         Some(overflow) => write_overflow(conn, team, overflow).await?,
                         None => find_team_overflow(conn, team).await?,
                     };
                     update_team_row(conn, team, changes).await?;
+                    let new = team_record(conn, team).await?;
+                    if old != new {
+                        let entry = NewAuditEntry {
+                            actor,
+                            subject: "team".to_owned(),
+                            subject_id: team.0.to_string(),
+                            verb: "changed".to_owned(),
+                            old: Some(old),
+                            new: Some(new),
+                            at: now,
+                        };
+                        insert_audit(conn, &entry).await?;
+                    }
                     Ok(kept)
                 })
             })
@@ -174,6 +191,35 @@ async fn write_overflow(
 }
 
 /// The team's overflow setting; `NotFound` when the team does not exist.
+/// A team's settings as the audit log keeps them.
+async fn team_record(conn: &mut Conn<'_>, team: TeamId) -> Result<serde_json::Value, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        description: String,
+        owner_on_reply: String,
+        reply_undo_seconds: i64,
+        overflow_team_id: Option<i64>,
+        overflow_after_seconds: Option<i64>,
+    }
+    let row: Option<Row> = conn
+        .fetch_optional(
+            "SELECT name, description, owner_on_reply, reply_undo_seconds, overflow_team_id, overflow_after_seconds \
+             FROM teams WHERE id = $1",
+            args![team.0],
+        )
+        .await?;
+    let row = row.ok_or(StoreError::NotFound("team"))?;
+    Ok(serde_json::json!({
+        "name": row.name,
+        "description": row.description,
+        "owner_on_reply": row.owner_on_reply,
+        "reply_undo_seconds": row.reply_undo_seconds,
+        "overflow_team": row.overflow_team_id,
+        "overflow_after_minutes": row.overflow_after_seconds.map(|seconds| seconds / 60),
+    }))
+}
+
 async fn find_team_overflow(conn: &mut Conn<'_>, team: TeamId) -> Result<Option<Overflow>, StoreError> {
     let row: Option<OverflowRow> = conn
         .fetch_optional("SELECT id, overflow_team_id, overflow_after_seconds FROM teams WHERE id = $1", args![team.0])

@@ -298,7 +298,7 @@ async fn list_teams(
 )]
 async fn update_team(
     State(state): State<AppState>,
-    _caller: Manager<ManageTeams>,
+    caller: Manager<ManageTeams>,
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<TeamDto>, ApiError> {
@@ -322,7 +322,13 @@ async fn update_team(
     // One transaction: a refused overflow or a taken name changes nothing.
     let (team, overflow) = state
         .store
-        .update_team_and_overflow(id, TeamChanges { name, description, owner_on_reply, reply_undo_seconds }, change)
+        .update_team_and_overflow(
+            id,
+            TeamChanges { name, description, owner_on_reply, reply_undo_seconds },
+            change,
+            rapport_core::Actor::Agent(caller.agent.id),
+            state.now(),
+        )
         .await?;
     Ok(Json(TeamDto::new(&team, overflow)))
 }

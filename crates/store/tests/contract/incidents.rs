@@ -62,19 +62,32 @@ async fn a_team_change_and_its_overflow_are_kept_together_or_not_at_all() {
     let overflow = Overflow { team: support, after_seconds: 600 };
     let rename = |name: &str| TeamChanges { name: Some(name.to_owned()), ..TeamChanges::default() };
 
-    let taken = store.update_team_and_overflow(sales, rename("Support"), Some(Some(overflow))).await.unwrap_err();
+    let taken = store
+        .update_team_and_overflow(sales, rename("Support"), Some(Some(overflow)), rapport_core::Actor::System, at(1))
+        .await
+        .unwrap_err();
     assert!(matches!(taken, StoreError::Conflict { .. }), "{taken:?}");
     assert_eq!(store.find_overflow(sales).await.unwrap(), None, "the overflow stays as it was");
     let to_self = Some(Some(Overflow { team: sales, after_seconds: 60 }));
-    let refused = store.update_team_and_overflow(sales, rename("Sales EU"), to_self).await.unwrap_err();
+    let refused = store
+        .update_team_and_overflow(sales, rename("Sales EU"), to_self, rapport_core::Actor::System, at(1))
+        .await
+        .unwrap_err();
     assert_eq!(invalid_field(refused), "overflow_team");
     assert_eq!(store.get_team(sales).await.unwrap().name, "Sales", "the name stays as it was");
 
-    let (team, kept) = store.update_team_and_overflow(sales, rename("Sales EU"), Some(Some(overflow))).await.unwrap();
+    let (team, kept) = store
+        .update_team_and_overflow(sales, rename("Sales EU"), Some(Some(overflow)), rapport_core::Actor::System, at(1))
+        .await
+        .unwrap();
     assert_eq!((team.name.as_str(), kept), ("Sales EU", Some(overflow)));
-    let (team, kept) = store.update_team_and_overflow(sales, rename("Sales"), None).await.unwrap();
+    let (team, kept) =
+        store.update_team_and_overflow(sales, rename("Sales"), None, rapport_core::Actor::System, at(1)).await.unwrap();
     assert_eq!((team.name.as_str(), kept), ("Sales", Some(overflow)), "no overflow change keeps it");
-    let missing = store.update_team_and_overflow(TeamId(999), rename("Nobody"), None).await.unwrap_err();
+    let missing = store
+        .update_team_and_overflow(TeamId(999), rename("Nobody"), None, rapport_core::Actor::System, at(1))
+        .await
+        .unwrap_err();
     assert!(matches!(missing, StoreError::NotFound("team")), "{missing:?}");
 }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
 mod attachments;
+mod audit;
 mod automation;
 mod calls;
 mod chat;

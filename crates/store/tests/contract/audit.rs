@@ -1,0 +1,93 @@
+//! The audit log (issue 18): a change of a setting is recorded with who,
+//! when, before and after, in the change's own transaction; a change that
+//! changes nothing, or is refused, records nothing; entries list newest
+//! first, by subject or by agent, a page at a time.
+
+use rapport_core::event::OwnerOnReply;
+use rapport_core::{Actor, Role};
+use rapport_store::{AuditFilter, NewAuditEntry, StoreError, TeamChanges};
+use serde_json::json;
+
+use crate::harness::*;
+
+fn of(subject: &str) -> AuditFilter {
+    AuditFilter { subject: Some(subject.to_owned()), limit: 50, ..AuditFilter::default() }
+}
+
+#[tokio::test]
+async fn a_team_change_is_recorded_with_its_actor_before_and_after_and_only_when_it_changes_something() {
+    let store = fresh_store().await;
+    let lead = agent(&store, "lead@desk.example", Role::Supervisor, vec![]).await;
+    let team = store.insert_team("Billing".into(), "Invoices".into(), at(0)).await.unwrap();
+    let other = store.insert_team("Care".into(), String::new(), at(0)).await.unwrap();
+    let actor = Actor::Agent(lead.agent);
+
+    let changes = TeamChanges {
+        owner_on_reply: Some(OwnerOnReply::None),
+        reply_undo_seconds: Some(30),
+        ..TeamChanges::default()
+    };
+    store.update_team_and_overflow(team.id, changes, None, actor, at(5)).await.unwrap();
+    let entries = store.list_audit(of("team")).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0].entry;
+    assert_eq!(
+        (entry.actor, entry.subject_id.as_str(), entry.verb.as_str(), entry.at),
+        (actor, &*team.id.0.to_string(), "changed", at(5))
+    );
+    let old = entry.old.as_ref().unwrap();
+    let new = entry.new.as_ref().unwrap();
+    assert_eq!((old["owner_on_reply"].clone(), new["owner_on_reply"].clone()), (json!("replier"), json!("none")));
+    assert_eq!((old["reply_undo_seconds"].clone(), new["reply_undo_seconds"].clone()), (json!(10), json!(30)));
+    assert_eq!(new["name"], "Billing");
+
+    // The same values again change nothing and record nothing.
+    let same = TeamChanges { reply_undo_seconds: Some(30), ..TeamChanges::default() };
+    store.update_team_and_overflow(team.id, same, None, actor, at(6)).await.unwrap();
+    assert_eq!(store.list_audit(of("team")).await.unwrap().len(), 1);
+
+    // A refused change (a name taken) changes nothing and records nothing.
+    let taken = TeamChanges { name: Some("Care".into()), ..TeamChanges::default() };
+    let refused = store.update_team_and_overflow(team.id, taken, None, actor, at(7)).await;
+    assert!(matches!(refused, Err(StoreError::Conflict { .. })), "{refused:?}");
+    assert_eq!(store.list_audit(of("team")).await.unwrap().len(), 1);
+    assert_eq!(store.get_team(other.id).await.unwrap().name, "Care");
+}
+
+#[tokio::test]
+async fn entries_list_newest_first_by_subject_or_agent_a_page_at_a_time() {
+    let store = fresh_store().await;
+    let ada = agent(&store, "ada@desk.example", Role::Admin, vec![]).await;
+    let bo = agent(&store, "bo@desk.example", Role::Admin, vec![]).await;
+    for (n, (who, subject)) in
+        [(ada.agent, "calendar"), (bo.agent, "policy"), (ada.agent, "policy"), (ada.agent, "calendar")]
+            .into_iter()
+            .enumerate()
+    {
+        let entry = NewAuditEntry {
+            actor: Actor::Agent(who),
+            subject: subject.to_owned(),
+            subject_id: format!("{n}"),
+            verb: "created".to_owned(),
+            old: None,
+            new: Some(json!({"n": n})),
+            at: at(i64::try_from(n).unwrap()),
+        };
+        store.record_audit(entry).await.unwrap();
+    }
+    let ids = |entries: Vec<rapport_store::AuditEntry>| {
+        entries.iter().map(|entry| entry.entry.subject_id.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store.list_audit(AuditFilter { limit: 10, ..AuditFilter::default() }).await.unwrap()),
+        ["3", "2", "1", "0"]
+    );
+    assert_eq!(ids(store.list_audit(of("policy")).await.unwrap()), ["2", "1"]);
+    let by_ada = AuditFilter { agent: Some(ada.agent), limit: 10, ..AuditFilter::default() };
+    assert_eq!(ids(store.list_audit(by_ada).await.unwrap()), ["3", "2", "0"]);
+    let first = store.list_audit(AuditFilter { limit: 2, ..AuditFilter::default() }).await.unwrap();
+    let next = AuditFilter { before: Some(first[1].id), limit: 2, ..AuditFilter::default() };
+    assert_eq!(ids(store.list_audit(next).await.unwrap()), ["1", "0"]);
+    let created = &store.list_audit(of("calendar")).await.unwrap()[0].entry;
+    assert_eq!((created.old.clone(), created.new.clone()), (None, Some(json!({"n": 3}))));
+}
