@@ -9,6 +9,7 @@
 
 pub mod agents;
 pub mod attachments;
+pub mod audit;
 pub mod callbacks;
 pub mod customers;
 pub mod dto;

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::api::{
-    agents, attachments, callbacks, customers, health, organizations, problems, rules, search, service_levels, teams,
-    tickets, tokens,
+    agents, attachments, audit, callbacks, customers, health, organizations, problems, rules, search, service_levels,
+    teams, tickets, tokens,
 };
 use crate::state::AppState;
 
@@ -33,6 +33,7 @@ use crate::state::AppState;
         (name = "service levels", description = "Calendars, SLA policies, each ticket's targets and attainment"),
         (name = "rules", description = "Escalation rules, the escalation plan, notifications and tasks"),
         (name = "problems", description = "Major incidents: tickets linked to a problem, updated and solved together"),
+        (name = "audit", description = "The audit log: each change of a setting, who, when, before and after"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -69,6 +70,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(callbacks::router())
         .merge(service_levels::router())
         .merge(rules::router())
-        .merge(problems::router());
+        .merge(problems::router())
+        .merge(audit::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(health::router()).nest("/api/v1", api)
 }

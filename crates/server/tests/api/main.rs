@@ -9,6 +9,7 @@
 mod helpers;
 
 mod attachments;
+mod audit;
 mod auth;
 mod callbacks;
 mod chat;
