@@ -69,6 +69,8 @@ pub struct Agent {
     pub languages: Vec<String>,
     /// False once deactivated; deactivated agents cannot sign in.
     pub active: bool,
+    /// How many live chats they take at once; `None`: the configured default.
+    pub chat_capacity: Option<u32>,
     /// When the agent was created.
     pub created_at: Timestamp,
 }

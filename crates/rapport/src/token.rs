@@ -83,6 +83,7 @@ pub async fn find_or_create_agent(
             languages: vec!["en".to_owned()],
             password_hash: None,
             now: rapport_server::Clock::system().now(),
+            by: rapport_core::Actor::System,
         })
         .await?;
     Ok((agent, true))

@@ -11,6 +11,7 @@
 //! - [`chat`]: the live-chat widget and its WebSockets.
 //! - [`help`]: the customers' help pages (web form, magic links, their tickets).
 //! - [`workspace`]: the agents' pages in the browser: sign-in, queues, tickets.
+//! - [`admin`]: the admin pages, for supervisors and admins, on the workspace's foundation.
 //! - [`workers`]: what runs beside the requests: the outbox, the service-level
 //!   loop, the sweeper, and email intake.
 //! - [`http`]: the plumbing they share: authentication, the defensive
@@ -24,6 +25,7 @@
 //! rules live in `rapport_core`, SQL in `rapport_store`. This file only
 //! assembles.
 
+pub mod admin;
 pub mod api;
 pub mod chat;
 pub mod connections;
@@ -80,6 +82,7 @@ fn app_with_chat(state: AppState, hub: Hub, live: workspace::live::Live) -> Rout
         .route("/api/v1/openapi.json", get(serve_document))
         .merge(help::router(&state.config))
         .merge(workspace::router())
+        .merge(admin::router())
         .merge(hooks::router())
         .merge(chat::router(&state.config.chat, hub.clone()))
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })

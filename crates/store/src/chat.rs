@@ -328,19 +328,6 @@ impl Store {
             self.db.fetch_optional("SELECT chat_capacity FROM agents WHERE id = $1", args![agent.0]).await?;
         Ok(row.ok_or(StoreError::NotFound("agent"))?.chat_capacity)
     }
-
-    /// Sets how many chats the agent takes at once (`None`: the configured default).
-    pub async fn update_chat_capacity(&self, agent: AgentId, capacity: Option<i64>) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let changed = conn
-                    .execute("UPDATE agents SET chat_capacity = $1 WHERE id = $2", args![capacity, agent.0])
-                    .await?;
-                if changed == 0 { Err(StoreError::NotFound("agent")) } else { Ok(()) }
-            })
-        })
-        .await
-    }
 }
 
 /// Why a chat's ticket continues by email, in its history.

@@ -6,10 +6,13 @@
 //! the agent in one transaction.
 
 use rapport_core::outbox::OutboundPayload;
-use rapport_core::{Agent, AgentId, Channel, Timestamp};
+use rapport_core::{Actor, Agent, AgentId, Channel, Timestamp};
 
 use crate::Store;
 use crate::agent_sessions::end_all_sessions;
+use crate::agents::{NewAgent, audit_entry, insert_agent_in};
+use crate::audit::insert_audit;
+use crate::db::Conn;
 use crate::db::{IdRow, args};
 use crate::error::StoreError;
 use crate::kernel::outbox::enqueue_with_secret;
@@ -73,6 +76,21 @@ struct LinkRow {
     purpose: String,
 }
 
+async fn insert_link(conn: &mut Conn<'_>, link: &NewPasswordLink, email: Option<&LinkEmail>) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO password_links (token_hash, agent_id, purpose, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+        args![link.token_hash.clone(), link.agent.0, link.purpose.as_str(), link.now.0, link.expires_at.0],
+    )
+    .await?;
+    if let Some(email) = email {
+        let secret = Some(email.url.as_str());
+        enqueue_with_secret(conn, None, None, Channel::Email, &email.external_id, &email.payload, secret, link.now)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// Creates a link, and queues its email when one is given, in one transaction.
     pub async fn create_password_link(
@@ -80,29 +98,40 @@ impl Store {
         link: NewPasswordLink,
         email: Option<LinkEmail>,
     ) -> Result<(), StoreError> {
+        self.write(move |conn| Box::pin(async move { insert_link(conn, &link, email.as_ref()).await })).await
+    }
+
+    /// Sends `agent` a new invitation (a link and its email), recorded in
+    /// the audit log as sent by `by`, in one transaction.
+    pub async fn reinvite_agent(&self, link: NewPasswordLink, email: LinkEmail, by: Actor) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                conn.execute(
-                    "INSERT INTO password_links (token_hash, agent_id, purpose, created_at, expires_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                    args![link.token_hash, link.agent.0, link.purpose.as_str(), link.now.0, link.expires_at.0],
-                )
-                .await?;
-                if let Some(email) = email {
-                    let secret = Some(email.url.as_str());
-                    enqueue_with_secret(
-                        conn,
-                        None,
-                        None,
-                        Channel::Email,
-                        &email.external_id,
-                        &email.payload,
-                        secret,
-                        link.now,
-                    )
-                    .await?;
-                }
+                let agent = crate::agents::load_agent(conn, link.agent).await?;
+                insert_link(conn, &link, Some(&email)).await?;
+                insert_audit(conn, &audit_entry(by, &agent, "invited", None, None, link.now)).await?;
                 Ok(())
+            })
+        })
+        .await
+    }
+
+    /// Creates an agent without a password and invites them (a link that
+    /// works until `expires_at`, its email queued), in one transaction:
+    /// there is never an agent whose invitation was lost, nor an invitation
+    /// for nobody. The link's `agent` is the new agent's id, whatever `link` says.
+    pub async fn invite_agent(
+        &self,
+        agent: NewAgent,
+        link: NewPasswordLink,
+        email: LinkEmail,
+    ) -> Result<Agent, StoreError> {
+        self.write(move |conn| {
+            Box::pin(async move {
+                let created = insert_agent_in(conn, &agent).await?;
+                let link = NewPasswordLink { agent: created.id, ..link };
+                insert_link(conn, &link, Some(&email)).await?;
+                insert_audit(conn, &audit_entry(agent.by, &created, "invited", None, None, link.now)).await?;
+                Ok(created)
             })
         })
         .await

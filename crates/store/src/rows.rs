@@ -281,6 +281,7 @@ pub(crate) struct AgentRow {
     skills: String,
     languages: String,
     active: i64,
+    chat_capacity: Option<i64>,
     created_at: i64,
 }
 
@@ -301,12 +302,13 @@ impl AgentRow {
             skills: serde_json::from_str(&self.skills)?,
             languages: serde_json::from_str(&self.languages)?,
             active: self.active != 0,
+            chat_capacity: self.chat_capacity.map(|capacity| u32::try_from(capacity).unwrap_or(0)),
             created_at: Timestamp(self.created_at),
         })
     }
 }
 
-pub(crate) const AGENT_COLUMNS: &str = "id, email, name, role, skills, languages, active, created_at";
+pub(crate) const AGENT_COLUMNS: &str = "id, email, name, role, skills, languages, active, chat_capacity, created_at";
 
 /// A kept row's card.
 #[derive(sqlx::FromRow)]

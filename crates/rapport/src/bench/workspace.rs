@@ -90,6 +90,7 @@ pub async fn run(load: WorkspaceLoad, database_url: Option<String>) -> anyhow::R
             languages: vec!["en".into()],
             password_hash: Some(hash),
             now,
+            by: rapport_core::Actor::System,
         })
         .await?;
     let long = TicketId(1);

@@ -120,7 +120,8 @@ async fn load_at(store: &Store, matrix: &PriorityMatrix, progress: Progress, now
     }
     let all_teams: Vec<TeamId> = TEAMS.iter().filter_map(|(key, _, _)| teams.get(key).copied()).collect();
     let (admin, _) = token::find_or_create_agent(store, ADMIN_EMAIL, Some(ADMIN_NAME.to_owned()), Role::Admin).await?;
-    store.update_agent(admin.id, AgentChanges { teams: Some(all_teams.clone()), ..Default::default() }).await?;
+    let changes = AgentChanges { teams: Some(all_teams.clone()), ..Default::default() };
+    store.update_agent(admin.id, changes, Actor::System, now).await?;
     let mut agents: Vec<Agent> = Vec::new();
     for spec in &AGENTS {
         let team_ids = if spec.teams.is_empty() {
@@ -139,6 +140,7 @@ async fn load_at(store: &Store, matrix: &PriorityMatrix, progress: Progress, now
                     languages: spec.languages.iter().map(|code| (*code).to_owned()).collect(),
                     password_hash: None,
                     now,
+                    by: Actor::System,
                 })
                 .await?,
         );
@@ -411,7 +413,8 @@ pub async fn welcome(store: &Store) -> anyhow::Result<Welcome> {
         (0..16).map(|_| char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[rng.random_range(0..32)])).collect()
     };
     let hash = rapport_server::http::auth::hash_password(&password)?;
-    store.update_agent(admin.id, AgentChanges { password_hash: Some(hash), ..Default::default() }).await?;
+    let changes = AgentChanges { password_hash: Some(hash), ..Default::default() };
+    store.update_agent(admin.id, changes, Actor::System, rapport_server::Clock::system().now()).await?;
     let token = token::create_token(store, &admin, "demo".to_owned()).await?;
     Ok(Welcome::Minted { email: admin.email, password, token })
 }

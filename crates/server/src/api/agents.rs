@@ -6,9 +6,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use rapport_core::{Agent, AgentId, Identity, Role, TeamId};
+use rapport_core::{Actor, Agent, AgentId, Identity, Role, TeamId, Viewer};
 use rapport_store::{AgentChanges, NewAgent};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -46,6 +47,8 @@ pub struct AgentDto {
     pub languages: Vec<String>,
     /// False once deactivated.
     pub active: bool,
+    /// How many live chats they take at once; null: the server's default.
+    pub chat_capacity: Option<u32>,
     /// When the agent was created.
     #[schema(schema_with = wire::timestamp)]
     pub created_at: String,
@@ -62,6 +65,7 @@ impl From<&Agent> for AgentDto {
             skills: agent.skills.clone(),
             languages: agent.languages.clone(),
             active: agent.active,
+            chat_capacity: agent.chat_capacity,
             created_at: rfc3339(agent.created_at),
         }
     }
@@ -120,9 +124,37 @@ pub struct AgentPatchBody {
     active: Option<bool>,
     /// A new password.
     password: Option<String>,
+    /// Live chats at once (0-20), or null for the server's default (supervisors and admins).
+    chat_capacity: Option<u32>,
 }
 
-fn agent_name(name: String) -> Result<String, ApiError> {
+/// The most live chats one agent may take at once.
+pub const MAX_CHAT_CAPACITY: i64 = 20;
+
+/// A chat capacity as the API and the admin pages accept it: a whole number
+/// of chats from 0 to [`MAX_CHAT_CAPACITY`].
+pub(crate) fn chat_capacity(value: i64) -> Result<u32, ApiError> {
+    u32::try_from(value).ok().filter(|_| value <= MAX_CHAT_CAPACITY).ok_or_else(|| {
+        ApiError::invalid(
+            "chat_capacity",
+            format!("chat_capacity must be a whole number from 0 to {MAX_CHAT_CAPACITY}"),
+        )
+    })
+}
+
+fn nullable_capacity(value: Value) -> Result<Option<u32>, ApiError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(number) => match number.as_i64() {
+            Some(value) => chat_capacity(value).map(Some),
+            None => Err(ApiError::invalid("chat_capacity", "chat_capacity must be a whole number or null")),
+        },
+        _ => Err(ApiError::invalid("chat_capacity", "chat_capacity must be a whole number or null")),
+    }
+}
+
+/// A display name as agents have them: one line, 1-200 characters.
+pub(crate) fn agent_name(name: String) -> Result<String, ApiError> {
     let name = rapport_core::text::one_line(&name);
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid("name", "name must be 1-200 characters"));
@@ -130,7 +162,8 @@ fn agent_name(name: String) -> Result<String, ApiError> {
     Ok(name)
 }
 
-fn labels(field: &str, labels: Vec<String>) -> Result<Vec<String>, ApiError> {
+/// Skills or languages: at most 50 labels of 1-64 characters, lower-cased, sorted, once each.
+pub(crate) fn labels(field: &str, labels: Vec<String>) -> Result<Vec<String>, ApiError> {
     let mut labels: Vec<String> = labels.into_iter().map(|label| label.trim().to_lowercase()).collect();
     if labels.len() > 50 || labels.iter().any(|label| label.is_empty() || label.chars().count() > 64) {
         return Err(ApiError::invalid(field, format!("{field} must be at most 50 labels of 1-64 characters")));
@@ -141,7 +174,7 @@ fn labels(field: &str, labels: Vec<String>) -> Result<Vec<String>, ApiError> {
 }
 
 /// Hashes a password off the async threads: argon2id is slow on purpose.
-async fn password_hash(password: String) -> Result<String, ApiError> {
+pub(crate) async fn password_hash(password: String) -> Result<String, ApiError> {
     let length = password.chars().count();
     if !(8..=1024).contains(&length) {
         return Err(ApiError::invalid("password", "password must be 8-1024 characters"));
@@ -193,6 +226,7 @@ async fn create_agent(
         languages: labels("languages", request.languages)?,
         password_hash,
         now: state.now(),
+        by: Actor::Agent(caller.agent.id),
     };
     let agent = state.store.insert_agent(agent).await?;
     Ok((StatusCode::CREATED, Json(AgentDto::from(&agent))))
@@ -268,7 +302,7 @@ async fn update_agent(
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<AgentDto>, ApiError> {
-    object.only(&["name", "role", "teams", "skills", "languages", "active", "password"])?;
+    object.only(&["name", "role", "teams", "skills", "languages", "active", "password", "chat_capacity"])?;
     let target = state.store.get_agent(AgentId(id)).await?;
     let changes = AgentChanges {
         name: object.string("name")?.map(agent_name).transpose()?,
@@ -278,35 +312,45 @@ async fn update_agent(
         languages: object.strings("languages")?.map(|languages| labels("languages", languages)).transpose()?,
         active: object.boolean("active")?,
         password_hash: None,
+        chat_capacity: object.take("chat_capacity").map(nullable_capacity).transpose()?,
     };
-    authorise_change(&caller, &target, &changes)?;
+    authorise_change(&caller.agent, &caller.viewer, &target, &changes)?;
     let password_hash = match object.string("password")? {
         Some(password) => Some(password_hash(password).await?),
         None => None,
     };
-    let agent = state.store.update_agent(target.id, AgentChanges { password_hash, ..changes }).await?;
+    let changes = AgentChanges { password_hash, ..changes };
+    let agent = state.store.update_agent(target.id, changes, Actor::Agent(caller.agent.id), state.now()).await?;
     cache.clear();
     Ok(Json(AgentDto::from(&agent)))
 }
 
-fn authorise_change(caller: &CurrentAgent, target: &Agent, changes: &AgentChanges) -> Result<(), ApiError> {
+/// Whether `caller` may make `changes` to `target`, by the API's role rules
+/// (the admin pages apply the same).
+pub(crate) fn authorise_change(
+    caller: &Agent,
+    viewer: &Viewer,
+    target: &Agent,
+    changes: &AgentChanges,
+) -> Result<(), ApiError> {
     let forbidden =
         |field: &str, message: &str| ApiError::Forbidden { field: Some(field.to_owned()), message: message.to_owned() };
-    let is_self = caller.agent.id == target.id;
-    if !is_self && !caller.viewer.can_manage_people() {
+    let is_self = caller.id == target.id;
+    if !is_self && !viewer.can_manage_people() {
         return Err(ApiError::forbidden("only supervisors and admins change other agents"));
     }
-    if !caller.viewer.can_manage_people() {
+    if !viewer.can_manage_people() {
         let managed = [
             ("role", changes.role.is_some()),
             ("teams", changes.teams.is_some()),
             ("active", changes.active.is_some()),
+            ("chat_capacity", changes.chat_capacity.is_some()),
         ];
         if let Some((field, _)) = managed.into_iter().find(|(_, given)| *given) {
             return Err(forbidden(field, "only supervisors and admins change this"));
         }
     }
-    if !caller.viewer.is_admin() {
+    if !viewer.is_admin() {
         if changes.role == Some(Role::Admin) {
             return Err(forbidden("role", "only an admin may grant the admin role"));
         }

@@ -250,6 +250,22 @@ pub enum Current {
     Saved(i64),
     /// The live chat console.
     Chat,
+    /// An admin page, by its URL word (see [`ADMIN_PAGES`]).
+    Admin(&'static str),
+}
+
+/// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
+pub const ADMIN_PAGES: [(&str, &str); 2] = [("people", "People"), ("audit", "Audit log")];
+
+/// An admin page in the list.
+#[derive(Debug, Clone)]
+pub struct AdminLink {
+    /// Its URL word.
+    pub slug: &'static str,
+    /// Its name.
+    pub label: &'static str,
+    /// True on its own page.
+    pub current: bool,
 }
 
 /// A saved view in the list.
@@ -305,6 +321,8 @@ pub struct Frame {
     pub search: String,
     /// True on the live chat console.
     pub chat_current: bool,
+    /// The admin pages, for supervisors and admins (empty for agents).
+    pub admin: Vec<AdminLink>,
 }
 
 impl Frame {
@@ -345,6 +363,14 @@ impl Frame {
             saved,
             search: String::new(),
             chat_current: current == Current::Chat,
+            admin: if desk.viewer.can_manage_people() {
+                ADMIN_PAGES
+                    .into_iter()
+                    .map(|(slug, label)| AdminLink { slug, label, current: current == Current::Admin(slug) })
+                    .collect()
+            } else {
+                Vec::new()
+            },
         })
     }
 }

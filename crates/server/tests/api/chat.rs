@@ -110,7 +110,12 @@ async fn agent(app: &TestApp, agent: &TestAgent) -> Client {
 
 async fn agent_with_capacity(app: &TestApp, capacity: i64) -> TestAgent {
     let agent = app.agent(Role::Agent, &[]).await;
-    app.store.update_chat_capacity(AgentId(agent.id), Some(capacity)).await.unwrap();
+    let capacity = u32::try_from(capacity).unwrap();
+    let changes = rapport_store::AgentChanges { chat_capacity: Some(Some(capacity)), ..Default::default() };
+    app.store
+        .update_agent(AgentId(agent.id), changes, rapport_core::Actor::System, crate::helpers::now())
+        .await
+        .unwrap();
     agent
 }
 

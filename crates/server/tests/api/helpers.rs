@@ -236,6 +236,7 @@ pub async fn new_agent(store: &Store, role: Role, teams: &[i64]) -> TestAgent {
             languages: vec!["en".into()],
             password_hash: Some(auth::hash_password("a long test password").expect("hashing")),
             now: now(),
+            by: rapport_core::Actor::System,
         })
         .await
         .expect("inserting an agent");

@@ -8,6 +8,9 @@
 #[cfg(test)]
 mod helpers;
 
+mod form_browser;
+
+mod admin;
 mod attachments;
 mod audit;
 mod auth;

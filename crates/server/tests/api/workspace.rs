@@ -4,89 +4,11 @@
 //! crate's `workspace_browser` suite.)
 
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::SET_COOKIE;
 use serde_json::json;
 
+use crate::form_browser::*;
 use crate::helpers::*;
-
-const PASSWORD: &str = "a long test password";
-
-/// A browser without redirects: the test follows them by hand.
-struct Browser {
-    address: String,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    text: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get(LOCATION).and_then(|value| value.to_str().ok()).unwrap_or("")
-    }
-
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let start = self.text.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
-        self.text[start..start + 64].to_owned()
-    }
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Browser {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        Browser { address: app.address.clone(), client, cookie: None }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        let mut request = self.client.get(format!("{}{path}", self.address));
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        read(request).await
-    }
-
-    /// Posts a form from one of our own pages (the Origin a browser sends).
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        self.post_from(path, fields, Some(&self.address.clone())).await
-    }
-
-    async fn post_from(&self, path: &str, fields: &[(&str, &str)], origin: Option<&str>) -> Page {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.address))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(origin) = origin {
-            request = request.header("origin", origin);
-        }
-        if let Some(cookie) = &self.cookie {
-            request = request.header("cookie", cookie);
-        }
-        read(request).await
-    }
-
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
-        let page = self.post("/sign-in", &[("email", email), ("password", password), ("next", "")]).await;
-        if let Some(cookie) = page.headers.get(SET_COOKIE) {
-            let cookie = cookie.to_str().unwrap();
-            self.cookie = Some(cookie.split(';').next().unwrap().to_owned());
-        }
-        page
-    }
-}
-
-async fn read(request: reqwest::RequestBuilder) -> Page {
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    Page { status, headers, text: response.text().await.unwrap() }
-}
 
 async fn email_of(app: &TestApp, agent: &TestAgent) -> String {
     app.store.get_agent(rapport_core::AgentId(agent.id)).await.unwrap().email
@@ -261,7 +183,10 @@ async fn a_sign_in_rotates_the_session_and_a_password_change_ends_every_session(
 
     let hash = rapport_server::http::auth::hash_password("a new long password").unwrap();
     let change = rapport_store::AgentChanges { password_hash: Some(hash), ..Default::default() };
-    app.store.update_agent(rapport_core::AgentId(app.admin.id), change).await.unwrap();
+    app.store
+        .update_agent(rapport_core::AgentId(app.admin.id), change, rapport_core::Actor::System, now())
+        .await
+        .unwrap();
     assert_eq!(browser.get("/desk/mine").await.status, StatusCode::SEE_OTHER);
     assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(browser.sign_in(&email, "a new long password").await.status, StatusCode::SEE_OTHER);
@@ -308,12 +233,6 @@ async fn pages_need_a_session_and_assets_are_cached_for_a_year() {
     assert_eq!(browser.get("/assets/workspace-000000000000.css").await.status, StatusCode::NOT_FOUND);
 }
 
-/// The secret of the `/password/` link in a text.
-fn password_secret(text: &str) -> String {
-    let start = text.find("/password/").unwrap_or_else(|| panic!("no password link in {text}")) + "/password/".len();
-    text[start..start + 43].to_owned()
-}
-
 #[tokio::test]
 async fn an_agent_who_forgot_their_password_chooses_a_new_one_through_an_emailed_link() {
     let app = spawn_app().await;
@@ -358,15 +277,6 @@ async fn an_agent_who_forgot_their_password_chooses_a_new_one_through_an_emailed
     assert_eq!(browser.get(&format!("/password/{}", "x".repeat(43))).await.status, StatusCode::NOT_FOUND);
     assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(browser.sign_in(&email, "a brand new password").await.status, StatusCode::SEE_OTHER);
-}
-
-impl Page {
-    /// The value of the hidden field `name`.
-    fn hidden(&self, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
-        let start = self.text.find(&needle).unwrap_or_else(|| panic!("no {name} field")) + needle.len();
-        self.text[start..].split('"').next().unwrap().to_owned()
-    }
 }
 
 #[tokio::test]

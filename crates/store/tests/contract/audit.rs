@@ -78,9 +78,11 @@ async fn entries_list_newest_first_by_subject_or_agent_a_page_at_a_time() {
     let ids = |entries: Vec<rapport_store::AuditEntry>| {
         entries.iter().map(|entry| entry.entry.subject_id.clone()).collect::<Vec<_>>()
     };
+    // Creating the two agents was recorded first.
+    let (ada_id, bo_id) = (ada.agent.0.to_string(), bo.agent.0.to_string());
     assert_eq!(
         ids(store.list_audit(AuditFilter { limit: 10, ..AuditFilter::default() }).await.unwrap()),
-        ["3", "2", "1", "0"]
+        ["3", "2", "1", "0", bo_id.as_str(), ada_id.as_str()]
     );
     assert_eq!(ids(store.list_audit(of("policy")).await.unwrap()), ["2", "1"]);
     let by_ada = AuditFilter { agent: Some(ada.agent), limit: 10, ..AuditFilter::default() };
@@ -90,4 +92,54 @@ async fn entries_list_newest_first_by_subject_or_agent_a_page_at_a_time() {
     assert_eq!(ids(store.list_audit(next).await.unwrap()), ["1", "0"]);
     let created = &store.list_audit(of("calendar")).await.unwrap()[0].entry;
     assert_eq!((created.old.clone(), created.new.clone()), (None, Some(json!({"n": 3}))));
+}
+
+#[tokio::test]
+async fn an_agent_is_recorded_when_created_changed_and_deactivated_never_with_a_password() {
+    let store = fresh_store().await;
+    let admin = agent(&store, "admin@desk.example", Role::Admin, vec![]).await;
+    let team = store.insert_team("Care".into(), String::new(), at(0)).await.unwrap();
+    let ben = agent(&store, "ben@desk.example", Role::Agent, vec![]).await;
+    let by = Actor::Agent(admin.agent);
+    let created = store.list_audit(of("agent")).await.unwrap();
+    let ben_created = created.iter().find(|e| e.entry.subject_id == ben.agent.0.to_string()).expect("created");
+    assert_eq!((ben_created.entry.verb.as_str(), ben_created.entry.old.is_none()), ("created", true));
+    assert_eq!(ben_created.entry.new.as_ref().unwrap()["email"], "ben@desk.example");
+
+    let changes = rapport_store::AgentChanges {
+        role: Some(Role::Supervisor),
+        teams: Some(vec![team.id]),
+        chat_capacity: Some(Some(2)),
+        password_hash: Some("$argon2id$not-really".into()),
+        ..Default::default()
+    };
+    store.update_agent(ben.agent, changes, by, at(10)).await.unwrap();
+    let entry = store.list_audit(of("agent")).await.unwrap().remove(0).entry;
+    assert_eq!((entry.actor, entry.verb.as_str(), entry.at), (by, "changed", at(10)));
+    let (old, new) = (entry.old.unwrap(), entry.new.unwrap());
+    assert_eq!((old["role"].clone(), new["role"].clone()), (json!("agent"), json!("supervisor")));
+    assert_eq!((old["chat_capacity"].clone(), new["chat_capacity"].clone()), (json!(null), json!(2)));
+    assert_eq!(new["teams"], json!([team.id.0]));
+    assert!(!new.to_string().contains("argon2"), "no password hash in the log: {new}");
+
+    // A password alone is recorded as such, without values.
+    let password = rapport_store::AgentChanges { password_hash: Some("$argon2id$again".into()), ..Default::default() };
+    store.update_agent(ben.agent, password, by, at(11)).await.unwrap();
+    let entry = store.list_audit(of("agent")).await.unwrap().remove(0).entry;
+    assert_eq!((entry.verb.as_str(), entry.old, entry.new), ("password_changed", None, None));
+
+    let off = rapport_store::AgentChanges { active: Some(false), ..Default::default() };
+    store.update_agent(ben.agent, off, by, at(12)).await.unwrap();
+    let entry = store.list_audit(of("agent")).await.unwrap().remove(0).entry;
+    assert_eq!(entry.verb, "deactivated");
+    assert_eq!(
+        (entry.old.unwrap()["active"].clone(), entry.new.unwrap()["active"].clone()),
+        (json!(true), json!(false))
+    );
+
+    // Refused (the last admin) records nothing.
+    let before = store.list_audit(of("agent")).await.unwrap().len();
+    let demote = rapport_store::AgentChanges { role: Some(Role::Agent), ..Default::default() };
+    assert!(store.update_agent(admin.agent, demote, by, at(13)).await.is_err());
+    assert_eq!(store.list_audit(of("agent")).await.unwrap().len(), before);
 }

@@ -120,7 +120,12 @@ async fn agents_chat_capacity_defaults_to_unset() {
     let store = fresh_store().await;
     let viewer = agent(&store, "ada@example.com", Role::Agent, vec![]).await;
     assert_eq!(store.find_chat_capacity(viewer.agent).await.unwrap(), None);
-    store.update_chat_capacity(viewer.agent, Some(5)).await.unwrap();
+    let five = rapport_store::AgentChanges { chat_capacity: Some(Some(5)), ..Default::default() };
+    let changed = store.update_agent(viewer.agent, five, rapport_core::Actor::System, at(1)).await.unwrap();
+    assert_eq!(changed.chat_capacity, Some(5));
     assert_eq!(store.find_chat_capacity(viewer.agent).await.unwrap(), Some(5));
+    let default = rapport_store::AgentChanges { chat_capacity: Some(None), ..Default::default() };
+    store.update_agent(viewer.agent, default, rapport_core::Actor::System, at(2)).await.unwrap();
+    assert_eq!(store.find_chat_capacity(viewer.agent).await.unwrap(), None, "back to the configured default");
     assert!(store.find_chat_capacity(rapport_core::AgentId(999_999)).await.is_err());
 }

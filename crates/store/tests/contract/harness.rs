@@ -65,6 +65,7 @@ pub async fn agent(store: &Store, email: &str, role: Role, teams: Vec<TeamId>) -
             languages: vec!["en".into()],
             password_hash: None,
             now: T0,
+            by: rapport_core::Actor::System,
         })
         .await
         .unwrap();

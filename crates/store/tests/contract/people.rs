@@ -83,11 +83,11 @@ async fn organizations_teams_and_agents_round_trip() {
     let viewer = agent(&store, "a@rapport.example", Role::Agent, vec![team.id]).await;
     let changes =
         rapport_store::AgentChanges { role: Some(Role::Supervisor), teams: Some(vec![]), ..Default::default() };
-    let updated = store.update_agent(viewer.agent, changes).await.unwrap();
+    let updated = store.update_agent(viewer.agent, changes, Actor::System, T0).await.unwrap();
     assert_eq!(updated.role, Role::Supervisor);
     assert!(updated.teams.is_empty());
     let bad_team = rapport_store::AgentChanges { teams: Some(vec![rapport_core::TeamId(77)]), ..Default::default() };
-    let error = store.update_agent(viewer.agent, bad_team).await.unwrap_err();
+    let error = store.update_agent(viewer.agent, bad_team, Actor::System, T0).await.unwrap_err();
     assert!(matches!(error, StoreError::MissingReference { field: "teams" }), "{error:?}");
     assert_eq!(store.get_agent(viewer.agent).await.unwrap().teams, Vec::new(), "nothing half-written");
     assert_eq!(store.list_agents(None, 10).await.unwrap().len(), 1);
@@ -147,7 +147,7 @@ async fn issue_15_the_last_active_admin_cannot_be_deactivated_or_demoted() {
     let demote = || rapport_store::AgentChanges { role: Some(Role::Supervisor), ..Default::default() };
 
     for changes in [deactivate(), demote()] {
-        let error = store.update_agent(first.agent, changes).await.unwrap_err();
+        let error = store.update_agent(first.agent, changes, Actor::System, T0).await.unwrap_err();
         assert!(matches!(error, StoreError::Rejected(rapport_store::Rejection::LastAdmin)), "{error:?}");
         let kept = store.get_agent(first.agent).await.unwrap();
         assert!(kept.active && kept.role == Role::Admin, "nothing changed: {kept:?}");
@@ -155,11 +155,11 @@ async fn issue_15_the_last_active_admin_cannot_be_deactivated_or_demoted() {
 
     // With a second admin, either may go, but not both.
     let second = agent(&store, "second@rapport.example", Role::Admin, vec![]).await;
-    store.update_agent(first.agent, demote()).await.unwrap();
-    let error = store.update_agent(second.agent, deactivate()).await.unwrap_err();
+    store.update_agent(first.agent, demote(), Actor::System, T0).await.unwrap();
+    let error = store.update_agent(second.agent, deactivate(), Actor::System, T0).await.unwrap_err();
     assert!(matches!(error, StoreError::Rejected(rapport_store::Rejection::LastAdmin)), "{error:?}");
     // Other agents' changes are not affected by the rule.
-    store.update_agent(first.agent, deactivate()).await.unwrap();
+    store.update_agent(first.agent, deactivate(), Actor::System, T0).await.unwrap();
 }
 
 #[tokio::test]
@@ -169,7 +169,10 @@ async fn issue_15_two_admins_removed_at_once_leave_one() {
         let one = agent(&store, "one@rapport.example", Role::Admin, vec![]).await;
         let two = agent(&store, "two@rapport.example", Role::Admin, vec![]).await;
         let off = || rapport_store::AgentChanges { active: Some(false), ..Default::default() };
-        let (a, b) = tokio::join!(store.update_agent(one.agent, off()), store.update_agent(two.agent, off()));
+        let (a, b) = tokio::join!(
+            store.update_agent(one.agent, off(), Actor::System, T0),
+            store.update_agent(two.agent, off(), Actor::System, T0)
+        );
         assert!(a.is_ok() != b.is_ok(), "exactly one of the two is refused: {a:?} {b:?}");
         let admins = store.list_agents(None, 10).await.unwrap();
         assert_eq!(admins.iter().filter(|agent| agent.active && agent.role == Role::Admin).count(), 1);

@@ -46,16 +46,17 @@ async fn a_password_change_or_a_deactivation_ends_every_session_of_that_agent_on
     assert_eq!(store.count_agent_sessions(ada.agent, at(1)).await.unwrap(), 2);
 
     let renamed = AgentChanges { name: Some("Ada L.".into()), ..Default::default() };
-    store.update_agent(ada.agent, renamed).await.unwrap();
+    store.update_agent(ada.agent, renamed, rapport_core::Actor::System, T0).await.unwrap();
     assert_eq!(store.count_agent_sessions(ada.agent, at(1)).await.unwrap(), 2, "a rename keeps them");
 
     let password = AgentChanges { password_hash: Some("$argon2id$new".into()), ..Default::default() };
-    store.update_agent(ada.agent, password).await.unwrap();
+    store.update_agent(ada.agent, password, rapport_core::Actor::System, T0).await.unwrap();
     assert_eq!(store.count_agent_sessions(ada.agent, at(1)).await.unwrap(), 0);
     assert!(store.find_agent_by_session("ada-phone", at(1)).await.unwrap().is_none());
     assert!(store.find_agent_by_session("bo-laptop", at(1)).await.unwrap().is_some(), "others keep theirs");
 
-    store.update_agent(bo.agent, AgentChanges { active: Some(false), ..Default::default() }).await.unwrap();
+    let off = AgentChanges { active: Some(false), ..Default::default() };
+    store.update_agent(bo.agent, off, rapport_core::Actor::System, T0).await.unwrap();
     assert!(store.find_agent_by_session("bo-laptop", at(1)).await.unwrap().is_none());
     assert_eq!(store.purge_agent_sessions(at(3600)).await.unwrap(), 0, "nothing was left to purge");
 }

@@ -1,0 +1,221 @@
+//! The audit log page (`/admin/audit`): every change of a setting, newest
+//! first, with who made it, when, and each field before and after;
+//! narrowed to one kind of setting or one agent, a page at a time. The same
+//! entries as `GET /api/v1/audit`.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use rapport_core::{Actor, AgentId};
+use rapport_store::{AuditEntry, AuditFilter};
+use serde_json::Value;
+
+use crate::admin::Manager;
+use crate::state::AppState;
+use crate::workspace::frame::{Current, Frame};
+use crate::workspace::page::{PageError, render};
+use crate::workspace::view::When;
+
+/// Entries on a page.
+const PAGE_SIZE: i64 = 50;
+
+/// The kinds of setting the log records, as the filter offers them.
+pub const SUBJECTS: [(&str, &str); 2] = [("agent", "Agents"), ("team", "Teams")];
+
+/// One field that changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The field's name.
+    pub field: String,
+    /// Its value before, as words ("" when it had none).
+    pub before: String,
+    /// Its value after.
+    pub after: String,
+}
+
+/// An entry as the page shows it.
+pub struct Line {
+    when: When,
+    actor: String,
+    subject: String,
+    link: Option<String>,
+    verb: String,
+    changes: Vec<FieldChange>,
+}
+
+/// An option of a filter menu.
+pub struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    frame: Frame,
+    lines: Vec<Line>,
+    subjects: Vec<Choice>,
+    agents: Vec<Choice>,
+    error: Option<&'static str>,
+    next_page: Option<String>,
+}
+
+/// A JSON value in words: strings bare, lists joined, nothing as "".
+fn words(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(text)) => text.clone(),
+        Some(Value::Array(items)) => items.iter().map(|item| words(Some(item))).collect::<Vec<_>>().join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// The fields that differ between two records (every field of a record
+/// created or deleted), by name.
+pub fn field_changes(old: Option<&Value>, new: Option<&Value>) -> Vec<FieldChange> {
+    let empty = serde_json::Map::new();
+    let old = old.and_then(Value::as_object).unwrap_or(&empty);
+    let new = new.and_then(Value::as_object).unwrap_or(&empty);
+    let mut keys: Vec<&String> = new.keys().collect();
+    keys.extend(old.keys().filter(|key| !new.contains_key(*key)));
+    keys.into_iter()
+        .filter(|key| old.get(*key) != new.get(*key))
+        .map(|key| FieldChange {
+            field: key.replace('_', " "),
+            before: words(old.get(key)),
+            after: words(new.get(key)),
+        })
+        .collect()
+}
+
+/// `GET /admin/audit?subject=&agent=&before=`.
+pub async fn audit_page(
+    State(state): State<AppState>,
+    Manager(desk): Manager,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(key, _)| key == name).map_or("", |(_, value)| value.trim());
+    let (subject, agent, before) = (get("subject"), get("agent"), get("before"));
+    let frame = Frame::build(&state, &desk, &headers, "Audit log".to_owned(), Current::Admin("audit")).await?;
+    let people = state.store.list_agents(None, 500).await?;
+    let subjects = SUBJECTS
+        .iter()
+        .map(|(value, label)| Choice {
+            value: (*value).to_owned(),
+            label: (*label).to_owned(),
+            selected: subject == *value,
+        })
+        .collect();
+    let agents = people
+        .iter()
+        .map(|person| Choice {
+            value: person.id.0.to_string(),
+            label: person.name.clone(),
+            selected: agent == person.id.0.to_string(),
+        })
+        .collect();
+    let mut page = AuditPage { frame, lines: Vec::new(), subjects, agents, error: None, next_page: None };
+    let mut filter = AuditFilter { limit: PAGE_SIZE, ..AuditFilter::default() };
+    if !subject.is_empty() {
+        if !SUBJECTS.iter().any(|(value, _)| *value == subject) {
+            page.error = Some("Choose a kind of setting from the menu.");
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+        filter.subject = Some(subject.to_owned());
+    }
+    if !agent.is_empty() {
+        match agent.parse::<i64>() {
+            Ok(id) => filter.agent = Some(AgentId(id)),
+            Err(_) => {
+                page.error = Some("Choose an agent from the menu.");
+                return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            }
+        }
+    }
+    if !before.is_empty() {
+        match before.parse::<i64>() {
+            Ok(id) => filter.before = Some(id),
+            Err(_) => {
+                page.error = Some("This page link is broken: start again from the first page.");
+                return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+            }
+        }
+    }
+    let entries = state.store.list_audit(filter).await?;
+    let now = state.now();
+    let name_of = |id: AgentId| {
+        people.iter().find(|person| person.id == id).map_or_else(|| format!("agent #{}", id.0), |p| p.name.clone())
+    };
+    if entries.len() as i64 == PAGE_SIZE
+        && let Some(last) = entries.last()
+    {
+        let mut link = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [("subject", subject), ("agent", agent)] {
+            if !value.is_empty() {
+                link.append_pair(key, value);
+            }
+        }
+        link.append_pair("before", &last.id.to_string());
+        page.next_page = Some(format!("/admin/audit?{}", link.finish()));
+    }
+    page.lines = entries.iter().map(|entry| line(entry, now, &name_of)).collect();
+    Ok(render(StatusCode::OK, &page))
+}
+
+fn line(entry: &AuditEntry, now: rapport_core::Timestamp, name_of: &dyn Fn(AgentId) -> String) -> Line {
+    let change = &entry.entry;
+    let actor = match change.actor {
+        Actor::Agent(id) => name_of(id),
+        Actor::Customer(id) => format!("customer #{}", id.0),
+        Actor::System => "Rapport (the system or the command line)".to_owned(),
+    };
+    let (subject, link) = match change.subject.as_str() {
+        "agent" => {
+            let name = change.subject_id.parse::<i64>().map(|id| name_of(AgentId(id))).unwrap_or_default();
+            (format!("Agent {name}"), Some(format!("/admin/people/{}", change.subject_id)))
+        }
+        "team" => {
+            let name = change
+                .new
+                .as_ref()
+                .or(change.old.as_ref())
+                .and_then(|record| record.get("name"))
+                .map(|name| words(Some(name)))
+                .unwrap_or_default();
+            (format!("Team {name} (#{})", change.subject_id), None)
+        }
+        other => (format!("{other} {}", change.subject_id), None),
+    };
+    Line {
+        when: When::of(change.at, now),
+        actor,
+        subject,
+        link,
+        verb: change.verb.replace('_', " "),
+        changes: field_changes(change.old.as_ref(), change.new.as_ref()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_the_fields_that_differ_are_listed_in_words() {
+        let old = json!({"name": "Ben", "role": "agent", "teams": [1], "chat_capacity": null, "active": true});
+        let new = json!({"name": "Ben", "role": "supervisor", "teams": [1, 2], "chat_capacity": 2, "active": true});
+        let changes = field_changes(Some(&old), Some(&new));
+        let fields: Vec<(&str, &str, &str)> =
+            changes.iter().map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str())).collect();
+        assert_eq!(fields, [("chat capacity", "", "2"), ("role", "agent", "supervisor"), ("teams", "1", "1, 2")]);
+        let created = field_changes(None, Some(&json!({"name": "Care"})));
+        assert_eq!(created, [FieldChange { field: "name".into(), before: String::new(), after: "Care".into() }]);
+        assert!(field_changes(None, None).is_empty());
+    }
+}

@@ -1,0 +1,83 @@
+//! The admin pages: a support lead sets up the help desk in the browser, on
+//! the workspace's foundation (its sign-in, sessions, CSRF checks, frame and
+//! security headers). Every page is for supervisors and admins; an agent
+//! gets 403 on each page and each action ([`Manager`], [`ManagerForm`]).
+//! Each change goes through the same validation and store call as its API
+//! endpoint, so the rules are the API's, the change is all or nothing, and
+//! the audit log records it.
+//!
+//! - [`people`]: agents (invite by email, role, teams, languages, chat
+//!   capacity, deactivate).
+//! - [`audit`]: the audit log, filterable by subject and agent.
+//! - [`form`]: errors beside their fields, as forms show them.
+
+pub mod audit;
+pub mod form;
+pub mod people;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+use crate::workspace::page::{message_page, security_headers};
+use crate::workspace::session::{Desk, DeskForm, Fields};
+
+/// The admin routes, every response with the workspace's security headers.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(people::admin_home))
+        .route("/admin/people", get(people::people_page))
+        .route("/admin/people/invite", post(people::invite))
+        .route("/admin/people/{id}", get(people::agent_page).post(people::save_agent))
+        .route("/admin/people/{id}/active", post(people::set_active))
+        .route("/admin/people/{id}/invitation", post(people::resend_invitation))
+        .route("/admin/audit", get(audit::audit_page))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// What an agent is told on an admin page or action.
+fn not_for_agents() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "For supervisors and admins",
+        "The admin pages are for supervisors and admins. Ask one of them to make this change.",
+    )
+}
+
+/// A supervisor or admin at the desk; anyone else gets 403.
+pub struct Manager(pub Desk);
+
+impl FromRequestParts<AppState> for Manager {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Manager, Response> {
+        let desk = Desk::from_request_parts(parts, state).await?;
+        if desk.viewer.can_manage_people() { Ok(Manager(desk)) } else { Err(not_for_agents()) }
+    }
+}
+
+/// A form posted by a supervisor or admin, past the workspace's origin and
+/// CSRF checks; anyone else gets 403 and nothing changes.
+pub struct ManagerForm {
+    /// Who sent it.
+    pub desk: Desk,
+    /// Its fields.
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for ManagerForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<ManagerForm, Response> {
+        let DeskForm { desk, fields } = DeskForm::from_request(request, state).await?;
+        if desk.viewer.can_manage_people() {
+            Ok(ManagerForm { desk, fields })
+        } else {
+            Err(not_for_agents().into_response())
+        }
+    }
+}

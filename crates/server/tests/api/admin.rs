@@ -1,0 +1,250 @@
+//! The admin pages over HTTP (issue 18): People (invite, settings, chat
+//! capacity, deactivation) and the audit log. Role rules are the API's: an
+//! agent gets 403 on every admin page and action; every action needs the
+//! session's CSRF token and our own origin; a refused form writes nothing
+//! and shows each error beside its field with what was typed. (The browser
+//! journey is in the `rapport` crate's `admin_browser` suite.)
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::form_browser::*;
+use crate::helpers::*;
+
+async fn email_of(app: &TestApp, agent: &TestAgent) -> String {
+    app.store.get_agent(rapport_core::AgentId(agent.id)).await.unwrap().email
+}
+
+async fn signed_in(app: &TestApp, agent: &TestAgent) -> Browser {
+    let mut browser = Browser::new(app);
+    let email = email_of(app, agent).await;
+    assert_eq!(browser.sign_in(&email, PASSWORD).await.status, StatusCode::SEE_OTHER);
+    browser
+}
+
+/// Every admin page, and every admin action with fields that would change something.
+fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
+    vec![
+        ("/admin/people/invite".to_owned(), vec![("email", "new@desk.example"), ("name", "New"), ("role", "agent")]),
+        (format!("/admin/people/{target}"), vec![("name", "Renamed"), ("role", "agent"), ("chat_capacity", "2")]),
+        (format!("/admin/people/{target}/active"), vec![("active", "false")]),
+        (format!("/admin/people/{target}/invitation"), vec![]),
+    ]
+}
+
+async fn audit_count(app: &TestApp) -> usize {
+    let filter = rapport_store::AuditFilter { limit: 1000, ..Default::default() };
+    app.store.list_audit(filter).await.unwrap().len()
+}
+
+#[tokio::test]
+async fn an_agent_gets_403_on_every_admin_page_and_action_and_nothing_changes() {
+    let app = spawn_app().await;
+    let agent = app.agent(rapport_core::Role::Agent, &[]).await;
+    let target = app.agent(rapport_core::Role::Agent, &[]).await;
+    let browser = signed_in(&app, &agent).await;
+    let queue = browser.get("/desk/mine").await;
+    assert!(!queue.text.contains("/admin/people"), "no admin links for an agent");
+    let csrf = queue.csrf();
+    for page in ["/admin", "/admin/people", &format!("/admin/people/{}", target.id), "/admin/audit"] {
+        let answer = browser.get(page).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{page}");
+        assert!(answer.text.contains("supervisors and admins"), "{page}: {}", answer.text);
+    }
+    let before = audit_count(&app).await;
+    for (path, fields) in actions(target.id) {
+        let mut fields = fields.clone();
+        fields.push(("csrf", &csrf));
+        assert_eq!(browser.post(&path, &fields).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(audit_count(&app).await, before, "nothing recorded");
+    let after = app.store.get_agent(rapport_core::AgentId(target.id)).await.unwrap();
+    assert!(after.active && after.name == "Test agent" && after.chat_capacity.is_none(), "{after:?}");
+    assert!(app.store.find_agent_by_email("new@desk.example").await.unwrap().is_none());
+
+    // A supervisor sees the pages.
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let lead = signed_in(&app, &lead).await;
+    assert_eq!(lead.get("/admin/people").await.status, StatusCode::OK);
+    assert_eq!(lead.get("/admin/audit").await.status, StatusCode::OK);
+    assert_eq!(lead.get("/admin").await.location(), "/admin/people");
+}
+
+#[tokio::test]
+async fn every_admin_action_needs_the_sessions_token_and_our_origin() {
+    let app = spawn_app().await;
+    let target = app.agent(rapport_core::Role::Agent, &[]).await;
+    let browser = signed_in(&app, &app.admin).await;
+    let csrf = browser.get("/admin/people").await.csrf();
+    let before = audit_count(&app).await;
+    for (path, fields) in actions(target.id) {
+        let without = browser.post(&path, &fields).await;
+        assert_eq!(without.status, StatusCode::FORBIDDEN, "{path} without a token");
+        let mut wrong = fields.clone();
+        wrong.push(("csrf", "0000000000000000000000000000000000000000000000000000000000000000"));
+        assert_eq!(browser.post(&path, &wrong).await.status, StatusCode::FORBIDDEN, "{path} with a wrong token");
+        let mut good = fields.clone();
+        good.push(("csrf", &csrf));
+        let foreign = browser.post_from(&path, &good, Some("https://evil.example")).await;
+        assert_eq!(foreign.status, StatusCode::FORBIDDEN, "{path} from another site");
+    }
+    assert_eq!(audit_count(&app).await, before, "nothing recorded");
+    assert!(app.store.get_agent(rapport_core::AgentId(target.id)).await.unwrap().active);
+    assert!(app.take_mail().await.is_empty(), "no invitation sent");
+}
+
+#[tokio::test]
+async fn an_admin_invites_an_agent_who_chooses_a_password_and_signs_in() {
+    let app = spawn_app().await;
+    let team = app.post("/api/v1/teams", &app.admin, &json!({"name": "Billing"})).await.expect(StatusCode::CREATED);
+    let team_id = team["id"].as_i64().unwrap().to_string();
+    let admin = signed_in(&app, &app.admin).await;
+    let csrf = admin.get("/admin/people").await.csrf();
+
+    // Errors come back beside their fields, with what was typed, and nothing is written.
+    let wrong = admin
+        .post(
+            "/admin/people/invite",
+            &[("csrf", &csrf), ("email", "not an address"), ("name", "  "), ("role", "agent"), ("languages", "en, de")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text.contains("id=\"invite-email-error\""), "{}", wrong.text);
+    assert!(wrong.text.contains("id=\"invite-name-error\""), "{}", wrong.text);
+    assert!(wrong.text.contains("value=\"not an address\"") && wrong.text.contains("value=\"en, de\""));
+    assert!(wrong.text.contains("2 fields need a change"), "{}", wrong.text);
+    assert!(app.take_mail().await.is_empty());
+
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("email", "Ben@Desk.example"),
+        ("name", "Ben Okafor"),
+        ("role", "agent"),
+        ("languages", "en de"),
+        ("team", team_id.as_str()),
+    ];
+    let invited = admin.post("/admin/people/invite", &fields).await;
+    assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.text);
+    let page = admin.get(invited.location()).await;
+    assert!(page.text.contains("Ben Okafor is invited"), "{}", page.text);
+    assert!(page.text.contains("Invited") && page.text.contains("Send a new invitation"));
+    let ben = app.store.find_agent_by_email("ben@desk.example").await.unwrap().expect("the agent exists");
+    assert_eq!((ben.languages.clone(), ben.teams.len()), (vec!["de".to_owned(), "en".to_owned()], 1));
+
+    // The same email again is refused beside the email field.
+    let again = admin.post("/admin/people/invite", &fields).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(again.text.contains("exists already"), "{}", again.text);
+
+    let mail = app.take_mail().await;
+    assert_eq!(mail.len(), 1, "one invitation: {mail:?}");
+    assert_eq!(mail[0].to[0].identity.value, "ben@desk.example");
+    let link = format!("/password/{}", password_secret(&mail[0].text));
+    let mut ben_browser = Browser::new(&app);
+    assert!(ben_browser.get(&link).await.text.contains("Welcome"));
+    let chosen =
+        ben_browser.post(&link, &[("password", "bens own long password"), ("confirm", "bens own long password")]).await;
+    assert_eq!(chosen.location(), "/sign-in?password_set=1");
+    assert_eq!(ben_browser.sign_in("ben@desk.example", "bens own long password").await.status, StatusCode::SEE_OTHER);
+    assert_eq!(ben_browser.get("/desk/mine").await.status, StatusCode::OK);
+
+    let log = admin.get("/admin/audit?subject=agent").await;
+    assert!(log.text.contains("Test admin</strong> created") && log.text.contains("Test admin</strong> invited"));
+    assert!(log.text.contains("ben@desk.example"), "the new record in the log");
+}
+
+async fn post_owned(browser: &Browser, path: &str, fields: &[(&str, String)]) -> Page {
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(key, value)| (*key, value.as_str())).collect();
+    browser.post(path, &borrowed).await
+}
+
+#[tokio::test]
+async fn capacity_and_role_are_saved_and_audited_and_a_deactivated_agent_is_signed_out_at_once() {
+    let app = spawn_app().await;
+    let ben = app.agent(rapport_core::Role::Agent, &[]).await;
+    let ben_browser = signed_in(&app, &ben).await;
+    let admin = signed_in(&app, &app.admin).await;
+    let path = format!("/admin/people/{}", ben.id);
+    let csrf = admin.get(&path).await.csrf();
+    let save = |capacity: &str, role: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Ben".to_owned()),
+            ("role", role.to_owned()),
+            ("languages", "en".to_owned()),
+            ("chat_capacity", capacity.to_owned()),
+        ]
+    };
+    for (typed, expected) in [("two", "whole number"), ("21", "from 0 to 20"), ("-1", "from 0 to 20")] {
+        let refused = post_owned(&admin, &path, &save(typed, "agent")).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{typed}");
+        assert!(refused.text.contains("id=\"agent-chat-capacity-error\""), "{typed}: {}", refused.text);
+        assert!(refused.text.contains(expected) && refused.text.contains(&format!("value=\"{typed}\"")), "{typed}");
+    }
+    let saved = post_owned(&admin, &path, &save("2", "supervisor")).await;
+    assert_eq!((saved.status, saved.location().to_owned()), (StatusCode::SEE_OTHER, format!("{path}?done=saved")));
+    let changed = app.store.get_agent(rapport_core::AgentId(ben.id)).await.unwrap();
+    assert_eq!(
+        (changed.chat_capacity, changed.role, changed.name.as_str()),
+        (Some(2), rapport_core::Role::Supervisor, "Ben")
+    );
+    let api = app.get(&format!("/api/v1/agents/{}", ben.id), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(api["chat_capacity"], 2);
+
+    // A supervisor may not make an admin; the admin's rules are the API's.
+    let lead = signed_in(&app, &ben).await;
+    let lead_csrf = lead.get(&path).await.csrf();
+    let promote = lead
+        .post(
+            &path,
+            &[("csrf", &lead_csrf), ("name", "Ben"), ("role", "admin"), ("languages", "en"), ("chat_capacity", "2")],
+        )
+        .await;
+    assert_eq!(promote.status, StatusCode::FORBIDDEN, "{}", promote.text);
+    assert!(promote.text.contains("Only an admin may grant the admin role"), "{}", promote.text);
+    assert_eq!(app.store.get_agent(rapport_core::AgentId(ben.id)).await.unwrap().role, rapport_core::Role::Supervisor);
+
+    // Deactivation: the open session and the token stop at once.
+    assert_eq!(ben_browser.get("/desk/mine").await.status, StatusCode::OK);
+    let off = admin.post(&format!("{path}/active"), &[("csrf", &csrf), ("active", "false")]).await;
+    assert_eq!(off.location(), format!("{path}?done=deactivated"));
+    assert_eq!(ben_browser.get("/desk/mine").await.status, StatusCode::SEE_OTHER, "the session ended");
+    assert_eq!(app.get("/api/v1/tickets", &ben).await.status, StatusCode::UNAUTHORIZED, "the token stopped");
+    let page = admin.get(&format!("{path}?done=deactivated")).await;
+    assert!(page.text.contains("Deactivated") && page.text.contains("Reactivate"), "{}", page.text);
+
+    // The last admin cannot deactivate themself from here either: no button, and the action is refused.
+    let own =
+        admin.post(&format!("/admin/people/{}/active", app.admin.id), &[("csrf", &csrf), ("active", "false")]).await;
+    assert_eq!(own.status, StatusCode::CONFLICT, "{}", own.text);
+    assert!(app.store.get_agent(rapport_core::AgentId(app.admin.id)).await.unwrap().active);
+
+    let log = admin.get(&format!("/admin/audit?subject=agent&agent={}", app.admin.id)).await;
+    assert!(log.text.contains("Test admin</strong> deactivated"), "{}", log.text);
+    assert!(
+        log.text.contains("<th scope=\"row\">chat capacity</th><td><span class=\"meta\">none</span></td><td>2</td>"),
+        "{}",
+        log.text
+    );
+    assert!(log.text.contains("<th scope=\"row\">role</th><td>agent</td><td>supervisor</td>"), "{}", log.text);
+    let api_log = app.get("/api/v1/audit?subject=agent", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(api_log["entries"][0]["verb"], "deactivated", "{api_log}");
+}
+
+#[tokio::test]
+async fn the_api_sets_and_clears_a_chat_capacity_within_its_range() {
+    let app = spawn_app().await;
+    let ben = app.agent(rapport_core::Role::Agent, &[]).await;
+    let path = format!("/api/v1/agents/{}", ben.id);
+    let set = app.patch(&path, &app.admin, &json!({"chat_capacity": 3}), None).await.expect(StatusCode::OK);
+    assert_eq!(set["chat_capacity"], 3);
+    for bad in [json!(21), json!(-1), json!("3"), json!(2.5)] {
+        let refused = app.patch(&path, &app.admin, &json!({"chat_capacity": bad}), None).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(refused.body["error"]["field"], "chat_capacity");
+    }
+    let own = app.patch(&path, &ben, &json!({"chat_capacity": 9}), None).await;
+    assert_eq!(own.status, StatusCode::FORBIDDEN, "an agent does not set their own capacity");
+    let cleared = app.patch(&path, &app.admin, &json!({"chat_capacity": null}), None).await.expect(StatusCode::OK);
+    assert_eq!(cleared["chat_capacity"], serde_json::Value::Null);
+}
