@@ -8,16 +8,16 @@
 //! plain `cargo test --workspace`.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rapport_testkit::browser::Browser;
 use rapport_testkit::browser::fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use rapport_testkit::browser::fantoccini::{Client, Locator};
-use serde_json::Value;
 
 mod support;
-use support::desk::{DemoDesk, eventually, path_of, sign_in, text_if, text_of, widget_bubbles};
+use support::desk::{
+    DemoDesk, check_and_capture, eventually, path_of, screenshot_dir, sign_in, text_if, text_of, widget_bubbles,
+};
 
 /// Presses keys one after another on whatever has the focus, as a person would.
 async fn press(page: &Client, keys: &[char]) {
@@ -37,77 +37,6 @@ async fn press_with_control(page: &Client, key: char) {
         .then(KeyAction::Up { value: key })
         .then(KeyAction::Up { value: control });
     page.perform_actions(actions).await.unwrap();
-}
-
-/// The axe-core script the test script installed.
-fn axe_source() -> String {
-    let path = std::env::var("RAPPORT_TEST_AXE_CORE").map(PathBuf::from).unwrap_or_else(|_| {
-        let home = std::env::var("HOME").unwrap();
-        PathBuf::from(home).join(".cache/rapport-npm/node_modules/axe-core/axe.min.js")
-    });
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("axe-core is needed at {}: run .ci/install-browser ({error})", path.display()))
-}
-
-/// Runs axe-core on the page and fails on any serious or critical violation.
-async fn assert_accessible(page: &Client, what: &str) {
-    page.execute(&axe_source(), vec![]).await.unwrap();
-    let result = page
-        .execute_async(
-            "const done = arguments[arguments.length - 1];\
-             axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)), e => done(String(e)));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let violations: Vec<Value> = serde_json::from_str(result.as_str().unwrap())
-        .unwrap_or_else(|_| panic!("axe-core failed on {what}: {result}"));
-    let serious: Vec<String> = violations
-        .iter()
-        .filter(|violation| matches!(violation["impact"].as_str(), Some("serious" | "critical")))
-        .map(|violation| {
-            let nodes: Vec<&str> = violation["nodes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|node| node["html"].as_str())
-                .take(3)
-                .collect();
-            format!("{} ({}): {nodes:?}", violation["id"], violation["impact"])
-        })
-        .collect();
-    assert!(serious.is_empty(), "axe-core on {what}: {serious:#?}");
-}
-
-/// Where the screenshots go: docs/ui/ in the checkout, where docs/ui.md shows them.
-fn screenshot_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// Checks the page in both themes with axe-core and takes its screenshots
-/// at 1440 and 375 pixels wide, then leaves it as it was (light, desktop).
-async fn check_and_capture(page: &Client, name: &str) {
-    for theme in ["light", "dark"] {
-        // What the theme switch sets (WebDriver's own cookie call refuses an IP address as the domain).
-        page.execute(&format!("document.cookie = 'rapport_theme={theme}; path=/';"), vec![]).await.unwrap();
-        for width in [1440, 375] {
-            page.set_window_size(width, 900).await.unwrap();
-            page.refresh().await.unwrap();
-            page.find(Locator::Css("main")).await.unwrap();
-            let html_theme = page.find(Locator::Css("html")).await.unwrap().attr("data-theme").await.unwrap();
-            assert_eq!(html_theme.as_deref(), Some(theme), "{name}: the theme cookie is honoured");
-            if width == 1440 {
-                assert_accessible(page, &format!("{name} ({theme})")).await;
-            }
-            let png = page.screenshot().await.unwrap();
-            std::fs::write(screenshot_dir().join(format!("{name}-{width}-{theme}.png")), png).unwrap();
-        }
-    }
-    page.execute("document.cookie = 'rapport_theme=; path=/; max-age=0';", vec![]).await.unwrap();
-    page.set_window_size(1440, 900).await.unwrap();
-    page.refresh().await.unwrap();
 }
 
 #[tokio::test]

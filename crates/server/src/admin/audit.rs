@@ -81,12 +81,12 @@ pub fn field_changes(old: Option<&Value>, new: Option<&Value>) -> Vec<FieldChang
     let mut keys: Vec<&String> = new.keys().collect();
     keys.extend(old.keys().filter(|key| !new.contains_key(*key)));
     keys.into_iter()
-        .filter(|key| old.get(*key) != new.get(*key))
         .map(|key| FieldChange {
             field: key.replace('_', " "),
             before: words(old.get(key)),
             after: words(new.get(key)),
         })
+        .filter(|change| change.before != change.after)
         .collect()
 }
 
@@ -103,6 +103,8 @@ pub async fn audit_page(
     let (subject, agent, before) = (get("subject"), get("agent"), get("before"));
     let frame = Frame::build(&state, &desk, &headers, "Audit log".to_owned(), Current::Admin("audit")).await?;
     let people = state.store.list_agents(None, 500).await?;
+    let teams: Vec<(i64, String)> =
+        state.store.list_teams(None, 500).await?.into_iter().map(|team| (team.id.0, team.name)).collect();
     let subjects = SUBJECTS
         .iter()
         .map(|(value, label)| Choice {
@@ -163,11 +165,29 @@ pub async fn audit_page(
         link.append_pair("before", &last.id.to_string());
         page.next_page = Some(format!("/admin/audit?{}", link.finish()));
     }
-    page.lines = entries.iter().map(|entry| line(entry, now, &name_of)).collect();
+    page.lines = entries.iter().map(|entry| line(entry, now, &name_of, &teams)).collect();
     Ok(render(StatusCode::OK, &page))
 }
 
-fn line(entry: &AuditEntry, now: rapport_core::Timestamp, name_of: &dyn Fn(AgentId) -> String) -> Line {
+/// An agent's record with its teams' names instead of their ids.
+fn with_team_names(record: Option<&Value>, teams: &[(i64, String)]) -> Option<Value> {
+    let mut record = record?.clone();
+    if let Some(Value::Array(ids)) = record.get_mut("teams") {
+        for id in ids.iter_mut() {
+            if let Some(name) = id.as_i64().and_then(|id| teams.iter().find(|(team, _)| *team == id)) {
+                *id = Value::String(name.1.clone());
+            }
+        }
+    }
+    Some(record)
+}
+
+fn line(
+    entry: &AuditEntry,
+    now: rapport_core::Timestamp,
+    name_of: &dyn Fn(AgentId) -> String,
+    teams: &[(i64, String)],
+) -> Line {
     let change = &entry.entry;
     let actor = match change.actor {
         Actor::Agent(id) => name_of(id),
@@ -197,7 +217,13 @@ fn line(entry: &AuditEntry, now: rapport_core::Timestamp, name_of: &dyn Fn(Agent
         subject,
         link,
         verb: change.verb.replace('_', " "),
-        changes: field_changes(change.old.as_ref(), change.new.as_ref()),
+        changes: if change.subject == "agent" {
+            let old = with_team_names(change.old.as_ref(), teams);
+            let new = with_team_names(change.new.as_ref(), teams);
+            field_changes(old.as_ref(), new.as_ref())
+        } else {
+            field_changes(change.old.as_ref(), change.new.as_ref())
+        },
     }
 }
 
@@ -214,8 +240,17 @@ mod tests {
         let fields: Vec<(&str, &str, &str)> =
             changes.iter().map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str())).collect();
         assert_eq!(fields, [("chat capacity", "", "2"), ("role", "agent", "supervisor"), ("teams", "1", "1, 2")]);
-        let created = field_changes(None, Some(&json!({"name": "Care"})));
+        let created = field_changes(None, Some(&json!({"name": "Care", "overflow_team": null})));
         assert_eq!(created, [FieldChange { field: "name".into(), before: String::new(), after: "Care".into() }]);
         assert!(field_changes(None, None).is_empty());
+    }
+
+    #[test]
+    fn an_agents_teams_read_as_names_and_unknown_ids_stay_numbers() {
+        let teams = [(1, "Billing".to_owned()), (2, "Care".to_owned())];
+        let record = json!({"teams": [1, 9], "name": "Ben"});
+        let named = with_team_names(Some(&record), &teams).unwrap();
+        assert_eq!(named, json!({"teams": ["Billing", 9], "name": "Ben"}));
+        assert_eq!(with_team_names(None, &teams), None);
     }
 }

@@ -41,6 +41,7 @@ pub struct AgentLine {
     languages: String,
     capacity: String,
     status: &'static str,
+    status_class: &'static str,
 }
 
 /// A team to tick.
@@ -116,6 +117,13 @@ fn line(agent: &Agent, team_names: &[(TeamId, String)], pending: bool, default_c
         .iter()
         .filter_map(|id| team_names.iter().find(|(team, _)| team == id).map(|(_, name)| name.as_str()))
         .collect();
+    let status = if !agent.active {
+        ("Deactivated", "deactivated")
+    } else if pending {
+        ("No password yet", "no-password")
+    } else {
+        ("Active", "active")
+    };
     AgentLine {
         id: agent.id.0,
         name: agent.name.clone(),
@@ -127,13 +135,8 @@ fn line(agent: &Agent, team_names: &[(TeamId, String)], pending: bool, default_c
             Some(capacity) => capacity.to_string(),
             None => format!("{default_capacity} (default)"),
         },
-        status: if !agent.active {
-            "Deactivated"
-        } else if pending {
-            "Invited"
-        } else {
-            "Active"
-        },
+        status: status.0,
+        status_class: status.1,
     }
 }
 

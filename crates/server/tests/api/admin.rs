@@ -127,7 +127,7 @@ async fn an_admin_invites_an_agent_who_chooses_a_password_and_signs_in() {
     assert_eq!(invited.status, StatusCode::SEE_OTHER, "{}", invited.text);
     let page = admin.get(invited.location()).await;
     assert!(page.text.contains("Ben Okafor is invited"), "{}", page.text);
-    assert!(page.text.contains("Invited") && page.text.contains("Send a new invitation"));
+    assert!(page.text.contains("No password yet") && page.text.contains("Send an invitation"));
     let ben = app.store.find_agent_by_email("ben@desk.example").await.unwrap().expect("the agent exists");
     assert_eq!((ben.languages.clone(), ben.teams.len()), (vec!["de".to_owned(), "en".to_owned()], 1));
 

@@ -1,0 +1,180 @@
+//! The admin pages in a real browser (issue 18): on a freshly seeded
+//! `rapport serve --demo`, the admin invites an agent from People (an error
+//! beside its field first), the invitation reaches the SMTP sink, the agent
+//! follows it, chooses a password and signs in; the admin sets the agent's
+//! live-chat capacity to 2 and the agent's chat console takes two chats of
+//! three waiting visitors, never the third; the admin deactivates the agent,
+//! whose open session is refused on its next request; the audit log shows
+//! each change with who made it, before and after. Every admin page is checked
+//! with axe-core in both themes and screenshotted at desktop and phone widths
+//! for docs/admin.md. Needs Chromium, chromedriver and axe-core
+//! (`.ci/install-browser`); the `outside-servers` feature keeps it out of a
+//! plain `cargo test --workspace`.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // set-up helpers may fail loudly, like the tests
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use rapport_core::chat::{ClientMessageId, VisitorId, VisitorRequest};
+use rapport_testkit::browser::Browser;
+use rapport_testkit::browser::fantoccini::{Client, Locator};
+use tokio_tungstenite::tungstenite::Message as Frame;
+
+mod support;
+use support::desk::{DemoDesk, check_and_capture, eventually, path_of, sign_in, text_if, text_of};
+
+const BEN: &str = "ben.okafor@desk.example";
+const BENS_PASSWORD: &str = "bens own long password";
+
+/// Types `text` into the field `css`, replacing what it held.
+async fn fill(page: &Client, css: &str, text: &str) {
+    let field = page.find(Locator::Css(css)).await.unwrap();
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(page: &Client, css: &str) {
+    page.find(Locator::Css(css)).await.unwrap().click().await.unwrap();
+}
+
+/// The invitation's link path, from the email that reached the sink.
+async fn invitation_link(desk: &DemoDesk) -> String {
+    let mut link = String::new();
+    eventually("the invitation reaches the SMTP sink", || {
+        let messages = desk.sink.messages();
+        let found = messages.iter().find(|message| message.recipients.iter().any(|to| to == BEN)).map(|message| {
+            let parsed = mail_parser::MessageParser::default().parse(&message.data).unwrap();
+            parsed.body_text(0).unwrap().into_owned()
+        });
+        if let Some(text) = found {
+            let start = text.find("/password/").expect("a password link in the invitation");
+            link = text[start..start + "/password/".len() + 43].to_owned();
+        }
+        std::future::ready(!link.is_empty())
+    })
+    .await;
+    link
+}
+
+/// A chat visitor on a real WebSocket: says hello and writes, then keeps the socket open.
+async fn visitor(base: &str, index: usize) -> tokio::task::JoinHandle<()> {
+    let url = format!("{}/chat/ws", base.replacen("http://", "ws://", 1));
+    let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (mut sink, mut stream) = socket.split();
+    let frame = |request: VisitorRequest| Frame::Text(serde_json::to_string(&request).unwrap().into());
+    let id = VisitorId::parse(&format!("admin-test-visitor-{index}")).unwrap();
+    sink.send(frame(VisitorRequest::Hello { visitor: id, last_seen: None, name: Some(format!("Visitor {index}")) }))
+        .await
+        .unwrap();
+    let text = format!("Hello from visitor {index}: where is my parcel?");
+    let client_id = ClientMessageId::parse("m1").unwrap();
+    sink.send(frame(VisitorRequest::Message { client_id, text })).await.unwrap();
+    tokio::spawn(async move {
+        let _keep = sink;
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+}
+
+#[tokio::test]
+async fn an_admin_invites_an_agent_caps_their_chats_deactivates_them_and_reads_the_audit_log() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let admin_browser = Browser::start().await.unwrap();
+    let admin = &admin_browser.client;
+    admin.set_window_size(1440, 900).await.unwrap();
+    sign_in(admin, &desk).await;
+
+    // People, from the admin section of the left column.
+    click(admin, "nav.views a[href='/admin/people']").await;
+    eventually("People opens", || async { path_of(admin).await == "/admin/people" }).await;
+    assert_eq!(text_of(admin, "main h1").await, "People");
+    assert!(text_of(admin, "table.admin-list").await.contains("Hannah Weber"), "the demo's agents are listed");
+    check_and_capture(admin, "admin-people").await;
+
+    // An invitation without a name is refused beside the name, keeping the email.
+    fill(admin, "#invite-email", BEN).await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the name's error shows", || async { !text_if(admin, "#invite-name-error").await.is_empty() }).await;
+    let kept = admin.find(Locator::Css("#invite-email")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some(BEN), "what was typed is kept");
+    fill(admin, "#invite-name", "Ben Okafor").await;
+    click(admin, "fieldset.checks input[type=checkbox]").await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the agent's page opens", || async { path_of(admin).await.ends_with("?done=invited") }).await;
+    assert!(text_of(admin, ".notice.ok").await.contains("Ben Okafor is invited"));
+    let agent_path = path_of(admin).await.trim_end_matches("?done=invited").to_owned();
+
+    // The invitation arrives; Ben chooses a password and signs in.
+    let link = invitation_link(&desk).await;
+    let ben_browser = Browser::start().await.unwrap();
+    let ben = &ben_browser.client;
+    ben.set_window_size(1440, 900).await.unwrap();
+    ben.goto(&format!("{}{link}", desk.base)).await.unwrap();
+    assert!(text_of(ben, "h1").await.contains("Welcome"));
+    fill(ben, "#password", BENS_PASSWORD).await;
+    fill(ben, "#confirm", BENS_PASSWORD).await;
+    click(ben, "form button[type=submit]").await;
+    eventually("the password is set", || async { path_of(ben).await == "/sign-in?password_set=1" }).await;
+    fill(ben, "#email", BEN).await;
+    fill(ben, "#password", BENS_PASSWORD).await;
+    ben.find(Locator::Css("#password")).await.unwrap().send_keys("\u{e007}").await.unwrap();
+    eventually("Ben's desk opens", || async { path_of(ben).await.starts_with("/desk/") }).await;
+
+    // Two live chats at once for Ben.
+    admin.goto(&format!("{}{agent_path}", desk.base)).await.unwrap();
+    assert!(text_of(admin, "main p.hint").await.contains("Active"), "Ben has a password now");
+    fill(admin, "#agent-chat-capacity", "two").await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the capacity's error shows", || async {
+        text_if(admin, "#agent-chat-capacity-error").await.contains("whole number")
+    })
+    .await;
+    fill(admin, "#agent-chat-capacity", "2").await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the change is saved", || async { path_of(admin).await.ends_with("?done=saved") }).await;
+    check_and_capture(admin, "admin-agent").await;
+
+    ben.goto(&format!("{}/desk/chat", desk.base)).await.unwrap();
+    eventually("Ben's console is online", || async { text_if(ben, "#chat-status").await.starts_with("Online") }).await;
+    let mut visitors = Vec::new();
+    for index in 0..3 {
+        visitors.push(visitor(&desk.base, index).await);
+    }
+    eventually("two chats are offered to Ben", || async {
+        ben.find_all(Locator::Css(".chat-pane")).await.map(|panes| panes.len()).unwrap_or(0) == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let panes = ben.find_all(Locator::Css(".chat-pane")).await.unwrap().len();
+    assert_eq!(panes, 2, "never more chats than the capacity the admin set");
+
+    // Deactivated: Ben's next request is refused and lands on the sign-in page.
+    admin.goto(&format!("{}{agent_path}", desk.base)).await.unwrap();
+    click(admin, "button.danger").await;
+    eventually("Ben is deactivated", || async { path_of(admin).await.ends_with("?done=deactivated") }).await;
+    assert!(text_of(admin, ".notice.ok").await.contains("signed out everywhere"));
+    ben.goto(&format!("{}/desk/mine", desk.base)).await.unwrap();
+    eventually("Ben's session is refused", || async { path_of(ben).await.starts_with("/sign-in") }).await;
+
+    // The audit log: each change with who, before and after.
+    click(admin, "nav.views a[href='/admin/audit']").await;
+    eventually("the audit log opens", || async { path_of(admin).await == "/admin/audit" }).await;
+    let log = text_of(admin, "ol.audit").await;
+    for words in [
+        "deactivated Agent Ben Okafor",
+        "changed Agent Ben Okafor",
+        "invited Agent Ben Okafor",
+        "created Agent Ben Okafor",
+    ] {
+        assert!(log.contains(words), "the log shows {words:?}: {log}");
+    }
+    let capacity_row = text_of(admin, "ol.audit li:nth-child(2) table.changes").await;
+    assert!(capacity_row.contains("chat capacity none 2"), "before and after: {capacity_row}");
+    check_and_capture(admin, "admin-audit").await;
+
+    for task in visitors {
+        task.abort();
+    }
+    ben_browser.close().await.unwrap();
+    admin_browser.close().await.unwrap();
+}
