@@ -3,9 +3,9 @@
 use std::io::Write;
 
 use anyhow::Context;
-use rapport_core::intake::RateLimit;
-use rapport_server::workers::mail::{EmailOutcome, file_email};
-use rapport_store::{Filed, Store};
+use rapport_core::Actor;
+use rapport_server::workers::mail::{EmailOutcome, Refiled, refile_quarantined};
+use rapport_store::Store;
 
 use crate::cli::QuarantineCommand;
 use crate::config::ValidConfig;
@@ -36,19 +36,19 @@ pub async fn run(config: ValidConfig, command: QuarantineCommand) -> anyhow::Res
             std::io::stdout().write_all(&raw).context("writing to stdout")?;
         }
         QuarantineCommand::Retry { id } => {
-            let raw = store.get_quarantined_raw(id).await?;
-            // An admin's retry is a decision: the storm limit does not hold it back again.
-            let mut mail = config.server.mail.clone();
-            mail.rate_limit = RateLimit { replies: mail.rate_limit.replies, messages: u32::MAX };
-            let outcome = file_email(&store, &mail, &raw, None, rapport_server::Clock::system().now()).await?;
-            match &outcome {
-                EmailOutcome::Filed(Filed::Quarantined { reason, .. }) => {
+            let now = rapport_server::Clock::system().now();
+            match refile_quarantined(&store, &config.server.mail, id, Actor::System, now).await? {
+                Refiled::StillQuarantined(reason) => {
                     anyhow::bail!("#{id} still cannot be filed ({}); it stays in the quarantine", reason.as_str())
                 }
-                EmailOutcome::Refused { .. } => anyhow::bail!("#{id} is over email.max_message_bytes"),
-                EmailOutcome::Filed(filed) => {
-                    store.resolve_quarantined(id, filed.ticket(), rapport_server::Clock::system().now()).await?;
-                    println!("#{id}: {}", crate::mailgate::describe(&outcome));
+                Refiled::TooLarge => anyhow::bail!("#{id} is over email.max_message_bytes"),
+                Refiled::NotRetryable => {
+                    anyhow::bail!(
+                        "#{id} cannot be re-run: it is not a held email (see `rapport quarantine list --all`)"
+                    )
+                }
+                Refiled::Filed(filed) => {
+                    println!("#{id}: {}", crate::mailgate::describe(&EmailOutcome::Filed(filed)));
                 }
             }
         }

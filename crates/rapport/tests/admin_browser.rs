@@ -178,3 +178,67 @@ async fn an_admin_invites_an_agent_caps_their_chats_deactivates_them_and_reads_t
     ben_browser.close().await.unwrap();
     admin_browser.close().await.unwrap();
 }
+
+/// `rapport mailgate` on the desk's configuration, with a storm limit of one
+/// message an hour per sender (so a second message is held).
+fn mailgate_with_storm_limit(desk: &DemoDesk, raw: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(support::BIN)
+        .arg("mailgate")
+        .arg("--config")
+        .arg(&desk.config)
+        .env("RUST_LOG", "warn")
+        .env("RAPPORT_EMAIL__RATE_LIMIT_MESSAGES", "1")
+        .env("RAPPORT_EMAIL__RATE_LIMIT_REPLIES", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(raw.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "mailgate: {:?} {said}", output.status);
+    said
+}
+
+#[tokio::test]
+async fn an_admin_reads_a_held_mail_files_it_again_and_finds_it_on_its_ticket() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let marker = format!("storm-{}", rand::random::<u32>());
+    for n in 1..=2 {
+        let raw = format!(
+            "From: Nora Storm <nora@storm.example>\r\nTo: help@desk.example\r\nSubject: Parcel {marker} ({n})\r\n\
+             Message-ID: <{marker}-{n}@storm.example>\r\n\r\nWhere is my parcel? {marker} message {n}\r\n"
+        );
+        let said = mailgate_with_storm_limit(&desk, &raw);
+        assert!(n == 1 || said.contains("quarantine"), "the second is held: {said}");
+    }
+    let browser = Browser::start().await.unwrap();
+    let admin = &browser.client;
+    admin.set_window_size(1440, 900).await.unwrap();
+    sign_in(admin, &desk).await;
+    click(admin, "nav.views a[href='/admin/quarantine']").await;
+    eventually("the quarantine opens", || async { path_of(admin).await == "/admin/quarantine" }).await;
+    assert!(text_of(admin, "table.admin-list").await.contains("The sender wrote too often"));
+    check_and_capture(admin, "admin-quarantine").await;
+
+    click(admin, "table.admin-list tbody tr .subject a").await;
+    eventually("the message opens", || async { path_of(admin).await.starts_with("/admin/quarantine/") }).await;
+    assert!(text_of(admin, "pre.source").await.contains(&format!("{marker} message 2")), "the message whole");
+    check_and_capture(admin, "admin-quarantined").await;
+    click(admin, ".decisions button.primary").await;
+    eventually("it is filed", || async { path_of(admin).await.ends_with("?done=filed") }).await;
+    assert!(text_of(admin, ".notice.ok").await.starts_with("Filed"));
+
+    // On its ticket, beside the first message of the same sender.
+    click(admin, "dl.facts a[href^='/desk/tickets/']").await;
+    eventually("the ticket opens", || async { path_of(admin).await.starts_with("/desk/tickets/") }).await;
+    let conversation = text_of(admin, "main").await;
+    assert!(
+        conversation.contains(&format!("{marker} message 2")),
+        "the released mail is on the ticket: {conversation}"
+    );
+    browser.close().await.unwrap();
+}

@@ -199,7 +199,7 @@ struct CandidateRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct QuarantineRow {
+pub(crate) struct QuarantineRow {
     id: i64,
     channel: String,
     reason: String,
@@ -281,27 +281,6 @@ impl Store {
     pub async fn get_quarantined_raw(&self, id: i64) -> Result<Vec<u8>, StoreError> {
         let row: Option<RawRow> = self.db.fetch_optional("SELECT raw FROM quarantine WHERE id = $1", args![id]).await?;
         Ok(row.ok_or(StoreError::NotFound("quarantined message"))?.raw)
-    }
-
-    /// Marks a quarantined message dealt with, with the ticket it ended on.
-    pub async fn resolve_quarantined(
-        &self,
-        id: i64,
-        ticket: Option<TicketId>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let changed = conn
-                    .execute(
-                        "UPDATE quarantine SET state = 'resolved', resolved_at = $1, ticket_id = $2 WHERE id = $3",
-                        args![now.0, ticket.map(|ticket| ticket.0), id],
-                    )
-                    .await?;
-                if changed == 0 { Err(StoreError::NotFound("quarantined message")) } else { Ok(()) }
-            })
-        })
-        .await
     }
 
     /// Records something an admin must look at (a refused oversize message, say).

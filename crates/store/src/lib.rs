@@ -37,6 +37,7 @@ mod password_links;
 mod portal;
 mod problems;
 mod projector;
+mod quarantine;
 mod rows;
 mod rules;
 mod saved_views;

@@ -21,7 +21,7 @@ use crate::workspace::view::When;
 const PAGE_SIZE: i64 = 50;
 
 /// The kinds of setting the log records, as the filter offers them.
-pub const SUBJECTS: [(&str, &str); 2] = [("agent", "Agents"), ("team", "Teams")];
+pub const SUBJECTS: [(&str, &str); 3] = [("agent", "Agents"), ("quarantine", "Quarantine"), ("team", "Teams")];
 
 /// One field that changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +209,10 @@ fn line(
                 .unwrap_or_default();
             (format!("Team {name} (#{})", change.subject_id), None)
         }
+        "quarantine" => (
+            format!("quarantined message #{}", change.subject_id),
+            Some(format!("/admin/quarantine/{}", change.subject_id)),
+        ),
         other => (format!("{other} {}", change.subject_id), None),
     };
     Line {

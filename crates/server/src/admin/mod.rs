@@ -8,12 +8,14 @@
 //!
 //! - [`people`]: agents (invite by email, role, teams, languages, chat
 //!   capacity, deactivate).
+//! - [`quarantine`]: held mail, read whole as text, filed again or discarded.
 //! - [`audit`]: the audit log, filterable by subject and agent.
 //! - [`form`]: errors beside their fields, as forms show them.
 
 pub mod audit;
 pub mod form;
 pub mod people;
+pub mod quarantine;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -35,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/{id}", get(people::agent_page).post(people::save_agent))
         .route("/admin/people/{id}/active", post(people::set_active))
         .route("/admin/people/{id}/invitation", post(people::resend_invitation))
+        .route("/admin/quarantine", get(quarantine::list))
+        .route("/admin/quarantine/{id}", get(quarantine::show))
+        .route("/admin/quarantine/{id}/file", post(quarantine::file_again))
+        .route("/admin/quarantine/{id}/discard", post(quarantine::discard))
         .route("/admin/audit", get(audit::audit_page))
         .layer(axum::middleware::from_fn(security_headers))
 }

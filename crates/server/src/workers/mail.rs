@@ -203,3 +203,46 @@ fn find_header_end(raw: &[u8]) -> Option<usize> {
 pub fn is_own(settings: &MailSettings, identity: &Identity) -> bool {
     settings.own_addresses.iter().any(|own| own == &identity.value)
 }
+
+/// What an admin's re-run of a held email came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refiled {
+    /// Filed (on a ticket, or found filed already): the message is resolved.
+    Filed(Filed),
+    /// Intake still cannot file it, for this reason; it stays held.
+    StillQuarantined(QuarantineReason),
+    /// Over `email.max_message_bytes`; it stays held.
+    TooLarge,
+    /// Not an email (a webhook body cannot be re-run), or no longer held.
+    NotRetryable,
+}
+
+/// Runs a held email through intake again, as an admin's decision (the
+/// storm limit does not hold it back a second time), and resolves it when it
+/// files, recorded as done by `by`.
+pub async fn refile_quarantined(
+    store: &Store,
+    settings: &MailSettings,
+    id: i64,
+    by: rapport_core::Actor,
+    now: Timestamp,
+) -> Result<Refiled, StoreError> {
+    let item = store.get_quarantined(id).await?;
+    if item.channel != Channel::Email || item.state != "held" {
+        return Ok(Refiled::NotRetryable);
+    }
+    let raw = store.get_quarantined_raw(id).await?;
+    let mut settings = settings.clone();
+    settings.rate_limit.messages = u32::MAX;
+    match file_email(store, &settings, &raw, None, now).await? {
+        EmailOutcome::Filed(Filed::Quarantined { reason, .. }) => Ok(Refiled::StillQuarantined(reason)),
+        EmailOutcome::Refused { .. } => Ok(Refiled::TooLarge),
+        EmailOutcome::Filed(filed) => {
+            if store.resolve_quarantined(id, filed.ticket(), by, now).await? {
+                Ok(Refiled::Filed(filed))
+            } else {
+                Ok(Refiled::NotRetryable)
+            }
+        }
+    }
+}

@@ -255,7 +255,7 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 2] = [("people", "People"), ("audit", "Audit log")];
+pub const ADMIN_PAGES: [(&str, &str); 3] = [("people", "People"), ("quarantine", "Quarantine"), ("audit", "Audit log")];
 
 /// An admin page in the list.
 #[derive(Debug, Clone)]

@@ -29,7 +29,23 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         (format!("/admin/people/{target}"), vec![("name", "Renamed"), ("role", "agent"), ("chat_capacity", "2")]),
         (format!("/admin/people/{target}/active"), vec![("active", "false")]),
         (format!("/admin/people/{target}/invitation"), vec![]),
+        ("/admin/quarantine/1/file".to_owned(), vec![]),
+        ("/admin/quarantine/1/discard".to_owned(), vec![]),
     ]
+}
+
+/// Puts an email from a storming sender in the quarantine; returns its id.
+async fn quarantine(app: &TestApp, marker: &str) -> i64 {
+    let raw = format!(
+        "From: Storm <storm@example.com>\r\nTo: help@desk.example\r\nSubject: Parcel {marker}\r\n\
+         Message-ID: <{marker}@example.com>\r\nContent-Type: text/html\r\n\r\n\
+         <p>Where is my parcel? {marker}</p><script>alert(1)</script><img src=x onerror=alert(2)>\r\n"
+    );
+    let reason = rapport_store::QuarantineReason::RateLimited;
+    match app.store.quarantine(rapport_core::Channel::Email, reason, marker.to_owned(), raw.into_bytes(), now()).await {
+        Ok(rapport_store::Filed::Quarantined { id, .. }) => id,
+        other => panic!("{other:?}"),
+    }
 }
 
 async fn audit_count(app: &TestApp) -> usize {
@@ -46,7 +62,10 @@ async fn an_agent_gets_403_on_every_admin_page_and_action_and_nothing_changes() 
     let queue = browser.get("/desk/mine").await;
     assert!(!queue.text.contains("/admin/people"), "no admin links for an agent");
     let csrf = queue.csrf();
-    for page in ["/admin", "/admin/people", &format!("/admin/people/{}", target.id), "/admin/audit"] {
+    let held = quarantine(&app, "held for the test").await;
+    let pages =
+        ["/admin", "/admin/people", &format!("/admin/people/{}", target.id), "/admin/audit", "/admin/quarantine"];
+    for page in pages.iter().copied().chain([format!("/admin/quarantine/{held}").as_str()]) {
         let answer = browser.get(page).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{page}");
         assert!(answer.text.contains("supervisors and admins"), "{page}: {}", answer.text);
@@ -61,6 +80,7 @@ async fn an_agent_gets_403_on_every_admin_page_and_action_and_nothing_changes() 
     let after = app.store.get_agent(rapport_core::AgentId(target.id)).await.unwrap();
     assert!(after.active && after.name == "Test agent" && after.chat_capacity.is_none(), "{after:?}");
     assert!(app.store.find_agent_by_email("new@desk.example").await.unwrap().is_none());
+    assert_eq!(app.store.get_quarantined(held).await.unwrap().state, "held");
 
     // A supervisor sees the pages.
     let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
@@ -76,6 +96,8 @@ async fn every_admin_action_needs_the_sessions_token_and_our_origin() {
     let target = app.agent(rapport_core::Role::Agent, &[]).await;
     let browser = signed_in(&app, &app.admin).await;
     let csrf = browser.get("/admin/people").await.csrf();
+    let held = quarantine(&app, "held for the test").await;
+    assert_eq!(held, 1, "the first quarantined message, as the actions name it");
     let before = audit_count(&app).await;
     for (path, fields) in actions(target.id) {
         let without = browser.post(&path, &fields).await;
@@ -91,6 +113,7 @@ async fn every_admin_action_needs_the_sessions_token_and_our_origin() {
     assert_eq!(audit_count(&app).await, before, "nothing recorded");
     assert!(app.store.get_agent(rapport_core::AgentId(target.id)).await.unwrap().active);
     assert!(app.take_mail().await.is_empty(), "no invitation sent");
+    assert_eq!(app.store.get_quarantined(held).await.unwrap().state, "held");
 }
 
 #[tokio::test]
@@ -247,4 +270,48 @@ async fn the_api_sets_and_clears_a_chat_capacity_within_its_range() {
     assert_eq!(own.status, StatusCode::FORBIDDEN, "an agent does not set their own capacity");
     let cleared = app.patch(&path, &app.admin, &json!({"chat_capacity": null}), None).await.expect(StatusCode::OK);
     assert_eq!(cleared["chat_capacity"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn held_mail_is_read_as_inert_text_filed_again_or_discarded_once_and_audited() {
+    let app = spawn_app().await;
+    let admin = signed_in(&app, &app.admin).await;
+    let first = quarantine(&app, "first-storm").await;
+    let second = quarantine(&app, "second-storm").await;
+    let list = admin.get("/admin/quarantine").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.text.contains("The sender wrote too often") && list.text.contains(&format!("#{second}")));
+
+    let page = admin.get(&format!("/admin/quarantine/{first}")).await;
+    assert!(page.text.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "the source as text: {}", page.text);
+    assert!(!page.text.contains("<script>alert") && !page.text.contains("<img src=x"), "nothing of it is markup");
+    let csrf = page.csrf();
+
+    let filed = admin.post(&format!("/admin/quarantine/{first}/file"), &[("csrf", &csrf)]).await;
+    assert_eq!(filed.location(), format!("/admin/quarantine/{first}?done=filed"), "{}", filed.text);
+    let card = app.store.get_quarantined(first).await.unwrap();
+    let ticket = card.ticket.expect("filed on a ticket").0;
+    let messages = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+    assert!(messages.to_string().contains("first-storm"), "the mail is on the ticket: {messages}");
+    let shown = admin.get(&format!("/admin/quarantine/{first}?done=filed")).await;
+    assert!(shown.text.contains(&format!("/desk/tickets/{ticket}")) && !shown.text.contains("File it again"));
+    let again = admin.post(&format!("/admin/quarantine/{first}/file"), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "decided once");
+
+    let discarded = admin.post(&format!("/admin/quarantine/{second}/discard"), &[("csrf", &csrf)]).await;
+    assert_eq!(discarded.location(), format!("/admin/quarantine/{second}?done=discarded"));
+    assert_eq!(app.store.get_quarantined(second).await.unwrap().state, "ignored");
+    let twice = admin.post(&format!("/admin/quarantine/{second}/discard"), &[("csrf", &csrf)]).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert!(twice.text.contains("decided already"));
+    assert_eq!(admin.get("/admin/quarantine/999999").await.status, StatusCode::NOT_FOUND);
+    assert!(admin.get("/admin/quarantine").await.text.contains("Nothing is waiting"));
+
+    let log = admin.get("/admin/audit?subject=quarantine").await;
+    assert!(
+        log.text.contains(&format!("filed <a href=\"/admin/quarantine/{first}\">quarantined message #{first}</a>")),
+        "{}",
+        log.text
+    );
+    assert!(log.text.contains("discarded"));
 }

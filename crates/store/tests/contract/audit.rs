@@ -143,3 +143,48 @@ async fn an_agent_is_recorded_when_created_changed_and_deactivated_never_with_a_
     assert!(store.update_agent(admin.agent, demote, by, at(13)).await.is_err());
     assert_eq!(store.list_audit(of("agent")).await.unwrap().len(), before);
 }
+
+#[tokio::test]
+async fn a_quarantined_message_is_decided_once_filed_or_discarded_and_each_decision_is_recorded() {
+    use rapport_core::Channel;
+    use rapport_store::QuarantineReason;
+    let store = fresh_store().await;
+    let admin = agent(&store, "admin@desk.example", Role::Admin, vec![]).await;
+    let by = Actor::Agent(admin.agent);
+    let raw = b"From: a@example.com\r\nSubject: hi\r\n\r\nhello\r\n".to_vec();
+    // (The same bytes twice are one entry: each message here is its own.)
+    let quarantine = |detail: &str| {
+        let mut raw = raw.clone();
+        raw.extend_from_slice(detail.as_bytes());
+        store.quarantine(Channel::Email, QuarantineReason::RateLimited, detail.to_owned(), raw, at(1))
+    };
+    let first = match quarantine("storm").await.unwrap() {
+        rapport_store::Filed::Quarantined { id, .. } => id,
+        other => panic!("{other:?}"),
+    };
+    let second = match quarantine("storm again").await.unwrap() {
+        rapport_store::Filed::Quarantined { id, .. } => id,
+        other => panic!("{other:?}"),
+    };
+    let card = store.get_quarantined(first).await.unwrap();
+    assert_eq!((card.state.as_str(), card.detail.as_str(), card.size), ("held", "storm", raw.len() as i64 + 5));
+
+    let ticket = store.create_ticket(request("Hi", "a@example.com")).await.unwrap().ticket.id;
+    assert!(store.resolve_quarantined(first, Some(ticket), by, at(2)).await.unwrap());
+    assert!(!store.resolve_quarantined(first, Some(ticket), by, at(3)).await.unwrap(), "decided once");
+    assert!(!store.discard_quarantined(first, by, at(3)).await.unwrap(), "a filed message stays filed");
+    assert!(store.discard_quarantined(second, by, at(4)).await.unwrap());
+    let (filed, discarded) =
+        (store.get_quarantined(first).await.unwrap(), store.get_quarantined(second).await.unwrap());
+    assert_eq!((filed.state.as_str(), filed.ticket), ("resolved", Some(ticket)));
+    assert_eq!(discarded.state, "ignored");
+    assert!(store.list_quarantine(Some("held"), 10).await.unwrap().is_empty());
+    assert!(matches!(store.discard_quarantined(999_999, by, at(5)).await, Err(StoreError::NotFound(_))));
+
+    let entries = store.list_audit(of("quarantine")).await.unwrap();
+    let verbs: Vec<(&str, &str)> =
+        entries.iter().map(|entry| (entry.entry.subject_id.as_str(), entry.entry.verb.as_str())).collect();
+    assert_eq!(verbs, [(&*second.to_string(), "discarded"), (&*first.to_string(), "filed")]);
+    assert_eq!(entries[1].entry.new.as_ref().unwrap()["ticket"], json!(ticket.0));
+    assert_eq!(entries[1].entry.actor, by);
+}
