@@ -167,6 +167,21 @@ impl Default for Calendar {
     }
 }
 
+/// The built-in `default` calendar as a calendar file, in `time_zone` (a
+/// valid zone name): what policies count on until a calendar named
+/// `default` is stored.
+pub fn default_source(time_zone: &str) -> String {
+    let mut text = String::from(
+        "# The built-in default calendar (not stored): Monday to Friday 09:00-17:00\n\
+         # in [sla] time_zone. Saving it (or `rapport sla calendar put default FILE`) replaces it.\n",
+    );
+    text.push_str(&format!("timezone = \"{time_zone}\"\n[hours]\n"));
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        text.push_str(&format!("{day} = [\"09:00-17:00\"]\n"));
+    }
+    text
+}
+
 /// A time zone from the compiled-in IANA database, e.g. `Europe/Berlin`.
 pub fn find_time_zone(name: &str) -> Option<TimeZone> {
     TimeZoneDatabase::bundled().get(name).ok()

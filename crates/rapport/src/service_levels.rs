@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
+use rapport_core::Actor;
 use rapport_core::calendar::Calendar;
 use rapport_core::sla::{DEFAULT_CALENDAR, SlaPolicy, TargetSpec};
 use rapport_store::{Store, StoredPolicy};
@@ -107,19 +108,9 @@ pub async fn run(config: ValidConfig, command: SlaCommand) -> anyhow::Result<()>
     result
 }
 
-/// The built-in `default` calendar as a calendar file: what policies count
-/// on until a calendar named `default` is stored.
+/// The built-in `default` calendar as a calendar file.
 fn built_in_default(time_zone: &str) -> String {
-    let mut text = String::from(
-        "# The built-in default calendar (not stored): Monday to Friday 09:00-17:00\n\
-         # in [sla] time_zone. `rapport sla calendar put default FILE` replaces it.\n",
-    );
-    // A valid zone name (the configuration checks it) needs no escaping.
-    text.push_str(&format!("timezone = \"{time_zone}\"\n[hours]\n"));
-    for day in ["mon", "tue", "wed", "thu", "fri"] {
-        text.push_str(&format!("{day} = [\"09:00-17:00\"]\n"));
-    }
-    text
+    rapport_core::calendar::default_source(time_zone)
 }
 
 async fn calendar(store: &Store, command: CalendarCommand, time_zone: &str) -> anyhow::Result<()> {
@@ -147,11 +138,11 @@ async fn calendar(store: &Store, command: CalendarCommand, time_zone: &str) -> a
         }
         CalendarCommand::Put { name, file } => {
             let source = read(&file)?;
-            let stored = store.put_calendar(name, source, rapport_server::Clock::system().now()).await?;
+            let stored = store.put_calendar(name, source, Actor::System, rapport_server::Clock::system().now()).await?;
             println!("calendar {} stored; open tickets are measured again in the background", stored.name);
         }
         CalendarCommand::Delete { name } => {
-            store.delete_calendar(name.clone()).await?;
+            store.delete_calendar(name.clone(), Actor::System, rapport_server::Clock::system().now()).await?;
             println!("calendar {name} deleted");
         }
     }
@@ -298,7 +289,15 @@ mod tests {
         let berlin = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\nyearly_holidays = [\"12-25\"]\n\
             [hours]\nmon = [\"08:00-12:00\", \"13:00-18:00\"]\ntue = [\"09:00-17:00\"]\nwed = [\"09:00-17:00\"]\n\
             thu = [\"09:00-17:00\"]\nfri = [\"09:00-17:00\"]\n";
-        store.put_calendar("berlin".into(), berlin.into(), rapport_server::Clock::system().now()).await.unwrap();
+        store
+            .put_calendar(
+                "berlin".into(),
+                berlin.into(),
+                rapport_core::Actor::System,
+                rapport_server::Clock::system().now(),
+            )
+            .await
+            .unwrap();
         let argv = ["probe", "due", "--calendar", "berlin", "--start", "2026-12-23T16:00:00+01:00", "--minutes", "120"];
         let command = Probe::try_parse_from(argv).unwrap().command;
         assert!(!command.reads_a_file(), "no file is called berlin here");

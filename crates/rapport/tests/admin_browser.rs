@@ -242,3 +242,36 @@ async fn an_admin_reads_a_held_mail_files_it_again_and_finds_it_on_its_ticket() 
     );
     browser.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_admin_saves_a_calendar_with_an_error_sees_its_line_and_field_then_saves_it_right() {
+    assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
+    let desk = DemoDesk::start().await;
+    let browser = Browser::start().await.unwrap();
+    let admin = &browser.client;
+    admin.set_window_size(1440, 900).await.unwrap();
+    sign_in(admin, &desk).await;
+    click(admin, "nav.views a[href='/admin/calendars']").await;
+    eventually("the calendars open", || async { path_of(admin).await == "/admin/calendars" }).await;
+    check_and_capture(admin, "admin-calendars").await;
+
+    fill(admin, "#calendar-name", "lisbon").await;
+    let wrong = "timezone = \"Europe/Lisbon\"\n[hours]\nmon = [\"09:00-18:00\"]\ntue = [\"18:00-09:00\"]\n";
+    fill(admin, "#calendar-source", wrong).await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the error shows", || async { !text_if(admin, "#calendar-source-error").await.is_empty() }).await;
+    let error = text_of(admin, "#calendar-source-error").await;
+    assert!(error.contains("Line 4") && error.contains("hours.tue[0]"), "line and field named: {error}");
+    assert!(error.contains("tue = [\"18:00-09:00\"]"), "the line quoted: {error}");
+    let kept = admin.find(Locator::Css("#calendar-source")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(kept.contains("18:00-09:00"), "what was typed is kept: {kept}");
+
+    fill(admin, "#calendar-source", &wrong.replace("18:00-09:00", "09:00-18:00")).await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the calendar is saved", || async { path_of(admin).await == "/admin/calendars/lisbon?done=saved" }).await;
+    let week = text_of(admin, "table.week").await;
+    assert!(week.contains("Tuesday 09:00–18:00") && week.contains("Sunday closed"), "the week: {week}");
+    assert_eq!(admin.find_all(Locator::Css("table.week rect.open")).await.unwrap().len(), 2, "two open days drawn");
+    check_and_capture(admin, "admin-calendar").await;
+    browser.close().await.unwrap();
+}

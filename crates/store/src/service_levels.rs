@@ -14,9 +14,11 @@ use rapport_core::calendar::{Calendar, find_time_zone};
 use rapport_core::sla::defaults::default_policies;
 use rapport_core::sla::projection::PolicySet;
 use rapport_core::sla::{DEFAULT_CALENDAR, SlaPolicy};
-use rapport_core::{TeamId, Timestamp};
+use rapport_core::{Actor, TeamId, Timestamp};
+use serde_json::json;
 
 use crate::Store;
+use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 
@@ -161,17 +163,24 @@ async fn insert_policy_row(
 }
 
 impl Store {
+    /// The time zone of the built-in `default` calendar (`[sla] time_zone`).
+    pub fn sla_time_zone(&self) -> &str {
+        &self.options.sla_time_zone
+    }
+
     /// Every stored calendar (the default one is built in unless stored).
     pub async fn list_calendars(&self) -> Result<Vec<StoredCalendar>, StoreError> {
         self.db.read(|conn| Box::pin(load_calendars(conn))).await
     }
 
-    /// Creates or replaces calendar `name` from its TOML text. A text that
-    /// does not parse is refused with the line and field it names.
+    /// Creates or replaces calendar `name` from its TOML text, recorded in
+    /// the audit log as done by `by` (nothing when the text is the same). A
+    /// text that does not parse is refused with the line and field it names.
     pub async fn put_calendar(
         &self,
         name: String,
         source: String,
+        by: Actor,
         now: Timestamp,
     ) -> Result<StoredCalendar, StoreError> {
         let name = name.trim().to_owned();
@@ -182,6 +191,7 @@ impl Store {
         Calendar::parse(&source).map_err(|error| invalid("source", error.to_string()))?;
         self.write(move |conn| {
             Box::pin(async move {
+                let before = load_calendars(conn).await?.into_iter().find(|calendar| calendar.name == name);
                 conn.execute(
                     "INSERT INTO calendars (name, source, updated_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (name) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
@@ -189,23 +199,34 @@ impl Store {
                 )
                 .await?;
                 bump_generation(conn).await?;
+                let old = before.map(|calendar| json!({"source": calendar.source}));
+                if old.as_ref() != Some(&json!({"source": source})) {
+                    let verb = if old.is_some() { "changed" } else { "created" };
+                    let new = Some(json!({"source": source}));
+                    insert_audit(conn, &calendar_entry(by, &name, verb, old, new, now)).await?;
+                }
                 Ok(StoredCalendar { name, source, updated_at: now })
             })
         })
         .await
     }
 
-    /// Deletes calendar `name`; refused while a policy counts on it.
-    pub async fn delete_calendar(&self, name: String) -> Result<(), StoreError> {
+    /// Deletes calendar `name`, recorded as done by `by`; refused while a
+    /// policy counts on it.
+    pub async fn delete_calendar(&self, name: String, by: Actor, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 if let Some(user) = load_policies(conn).await?.into_iter().find(|stored| stored.policy.calendar == name)
                 {
                     return Err(invalid("name", format!("policy {:?} counts on calendar {name:?}", user.policy.name)));
                 }
-                if conn.execute("DELETE FROM calendars WHERE name = $1", args![name]).await? == 0 {
+                let Some(before) = load_calendars(conn).await?.into_iter().find(|calendar| calendar.name == name)
+                else {
                     return Err(StoreError::NotFound("calendar"));
-                }
+                };
+                conn.execute("DELETE FROM calendars WHERE name = $1", args![name.clone()]).await?;
+                let old = Some(json!({"source": before.source}));
+                insert_audit(conn, &calendar_entry(by, &name, "deleted", old, None, now)).await?;
                 bump_generation(conn).await
             })
         })
@@ -356,4 +377,23 @@ impl Store {
 
 fn poisoned() -> StoreError {
     StoreError::Other(anyhow::anyhow!("the policy cache lock was poisoned"))
+}
+
+fn calendar_entry(
+    by: Actor,
+    name: &str,
+    verb: &str,
+    old: Option<serde_json::Value>,
+    new: Option<serde_json::Value>,
+    at: Timestamp,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: by,
+        subject: "calendar".to_owned(),
+        subject_id: name.to_owned(),
+        verb: verb.to_owned(),
+        old,
+        new,
+        at,
+    }
 }

@@ -21,7 +21,8 @@ use crate::workspace::view::When;
 const PAGE_SIZE: i64 = 50;
 
 /// The kinds of setting the log records, as the filter offers them.
-pub const SUBJECTS: [(&str, &str); 3] = [("agent", "Agents"), ("quarantine", "Quarantine"), ("team", "Teams")];
+pub const SUBJECTS: [(&str, &str); 4] =
+    [("agent", "Agents"), ("calendar", "Calendars"), ("quarantine", "Quarantine"), ("team", "Teams")];
 
 /// One field that changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +209,9 @@ fn line(
                 .map(|name| words(Some(name)))
                 .unwrap_or_default();
             (format!("Team {name} (#{})", change.subject_id), None)
+        }
+        "calendar" => {
+            (format!("calendar {}", change.subject_id), Some(format!("/admin/calendars/{}", change.subject_id)))
         }
         "quarantine" => (
             format!("quarantined message #{}", change.subject_id),

@@ -8,11 +8,13 @@
 //!
 //! - [`people`]: agents (invite by email, role, teams, languages, chat
 //!   capacity, deactivate).
+//! - [`calendars`]: business-hours calendars, edited as TOML, shown as a week.
 //! - [`quarantine`]: held mail, read whole as text, filed again or discarded.
 //! - [`audit`]: the audit log, filterable by subject and agent.
 //! - [`form`]: errors beside their fields, as forms show them.
 
 pub mod audit;
+pub mod calendars;
 pub mod form;
 pub mod people;
 pub mod quarantine;
@@ -37,6 +39,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/{id}", get(people::agent_page).post(people::save_agent))
         .route("/admin/people/{id}/active", post(people::set_active))
         .route("/admin/people/{id}/invitation", post(people::resend_invitation))
+        .route("/admin/calendars", get(calendars::list).post(calendars::create))
+        .route("/admin/calendars/{name}", get(calendars::show).post(calendars::update))
+        .route("/admin/calendars/{name}/delete", post(calendars::delete))
         .route("/admin/quarantine", get(quarantine::list))
         .route("/admin/quarantine/{id}", get(quarantine::show))
         .route("/admin/quarantine/{id}/file", post(quarantine::file_again))

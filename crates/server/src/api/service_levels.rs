@@ -148,12 +148,15 @@ async fn list_calendars(
 )]
 async fn put_calendar(
     State(state): State<AppState>,
-    _caller: Manager<ChangeServiceLevels>,
+    caller: Manager<ChangeServiceLevels>,
     Path(name): Path<String>,
     RawJson(bytes): RawJson,
 ) -> Result<Json<CalendarDto>, ApiError> {
     let request: PutCalendarRequest = crate::http::body::parse(&bytes)?;
-    let stored = state.store.put_calendar(name, request.source, state.now()).await?;
+    let stored = state
+        .store
+        .put_calendar(name, request.source, rapport_core::Actor::Agent(caller.agent.id), state.now())
+        .await?;
     Ok(Json(CalendarDto::from(stored)))
 }
 
@@ -171,10 +174,10 @@ async fn put_calendar(
 )]
 async fn delete_calendar(
     State(state): State<AppState>,
-    _caller: Manager<ChangeServiceLevels>,
+    caller: Manager<ChangeServiceLevels>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_calendar(name).await?;
+    state.store.delete_calendar(name, rapport_core::Actor::Agent(caller.agent.id), state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

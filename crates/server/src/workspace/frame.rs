@@ -255,7 +255,8 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 3] = [("people", "People"), ("quarantine", "Quarantine"), ("audit", "Audit log")];
+pub const ADMIN_PAGES: [(&str, &str); 4] =
+    [("people", "People"), ("calendars", "Calendars"), ("quarantine", "Quarantine"), ("audit", "Audit log")];
 
 /// An admin page in the list.
 #[derive(Debug, Clone)]

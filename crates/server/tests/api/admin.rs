@@ -31,6 +31,9 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         (format!("/admin/people/{target}/invitation"), vec![]),
         ("/admin/quarantine/1/file".to_owned(), vec![]),
         ("/admin/quarantine/1/discard".to_owned(), vec![]),
+        ("/admin/calendars".to_owned(), vec![("name", "berlin"), ("source", "preset = \"24x7\"\n")]),
+        ("/admin/calendars/default".to_owned(), vec![("source", "preset = \"24x7\"\n")]),
+        ("/admin/calendars/default/delete".to_owned(), vec![]),
     ]
 }
 
@@ -314,4 +317,57 @@ async fn held_mail_is_read_as_inert_text_filed_again_or_discarded_once_and_audit
         log.text
     );
     assert!(log.text.contains("discarded"));
+}
+
+#[tokio::test]
+async fn a_calendar_with_an_error_names_its_line_and_field_and_a_right_one_is_saved_shown_and_audited() {
+    let app = spawn_app().await;
+    let admin = signed_in(&app, &app.admin).await;
+    let list = admin.get("/admin/calendars").await;
+    assert!(list.text.contains("/admin/calendars/default") && list.text.contains("built in"), "{}", list.text);
+    let csrf = list.csrf();
+    let wrong = "timezone = \"Europe/Berlin\"\n[hours]\nmon = [\"09:00-17:00\"]\ntue = [\"13:00-12:00\"]\n";
+    let refused = admin.post("/admin/calendars", &[("csrf", &csrf), ("name", "berlin"), ("source", wrong)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("Line 4: hours.tue[0]:"), "line and field named: {}", refused.text);
+    assert!(
+        refused.text.contains("<pre class=\"source\">tue = [&#34;13:00-12:00&#34;]</pre>"),
+        "the line quoted: {}",
+        refused.text
+    );
+    assert!(
+        refused.text.contains("value=\"berlin\"") && refused.text.contains("13:00-12:00"),
+        "what was typed is kept"
+    );
+    assert!(app.store.list_calendars().await.unwrap().is_empty(), "nothing saved");
+
+    let bad_name = admin
+        .post("/admin/calendars", &[("csrf", &csrf), ("name", "no spaces"), ("source", "preset = \"24x7\"\n")])
+        .await;
+    assert_eq!(bad_name.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad_name.text.contains("id=\"calendar-name-error\""), "{}", bad_name.text);
+
+    let right = wrong.replace("13:00-12:00", "09:00-13:00");
+    let saved = admin.post("/admin/calendars", &[("csrf", &csrf), ("name", "berlin"), ("source", &right)]).await;
+    assert_eq!(saved.location(), "/admin/calendars/berlin?done=saved", "{}", saved.text);
+    let page = admin.get("/admin/calendars/berlin?done=saved").await;
+    assert!(page.text.contains("Europe/Berlin") && page.text.contains("09:00–13:00"), "{}", page.text);
+    assert!(page.text.contains("<rect class=\"open\" x=\"540\" y=\"0\" width=\"240\""), "Tuesday's bar: {}", page.text);
+    let again = admin.post("/admin/calendars", &[("csrf", &csrf), ("name", "berlin"), ("source", &right)]).await;
+    assert!(again.text.contains("exists already"), "a new calendar never overwrites one");
+
+    // Editing keeps the text on an error; a policy counting on it stops its deletion.
+    let edit =
+        admin.post("/admin/calendars/berlin", &[("csrf", &csrf), ("source", "timezone = \"Mars/Olympus\"\n")]).await;
+    assert_eq!(edit.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(edit.text.contains("Line 1: timezone") && edit.text.contains("Mars/Olympus"), "{}", edit.text);
+    let hour = json!({"seconds": 3600, "business_hours": true});
+    let policy = json!({"name": "Berlin hours", "calendar": "berlin", "targets": {"first_response": hour}});
+    app.post("/api/v1/sla/policies", &app.admin, &policy).await.expect(StatusCode::CREATED);
+    let delete = admin.post("/admin/calendars/berlin/delete", &[("csrf", &csrf)]).await;
+    assert_eq!(delete.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", delete.text);
+    assert!(delete.text.contains("counts on calendar"), "{}", delete.text);
+
+    let log = admin.get("/admin/audit?subject=calendar").await;
+    assert!(log.text.contains("created <a href=\"/admin/calendars/berlin\">calendar berlin</a>"), "{}", log.text);
 }

@@ -72,16 +72,29 @@ async fn the_shipped_policies_are_installed_once_and_bad_ones_are_refused_by_fie
 #[tokio::test]
 async fn calendars_round_trip_and_one_in_use_cannot_be_deleted() {
     let store = fresh_store().await;
-    let bad = store.put_calendar("berlin".into(), "timezone = \"Mars/Olympus\"\n".into(), T0).await.unwrap_err();
+    let bad = store
+        .put_calendar("berlin".into(), "timezone = \"Mars/Olympus\"\n".into(), rapport_core::Actor::System, T0)
+        .await
+        .unwrap_err();
     assert_eq!(invalid_field(bad), "source");
     let overlap = "timezone = \"Europe/Berlin\"\n[hours]\nmon = [\"09:00-12:00\", \"11:00-13:00\"]\n";
-    assert_eq!(invalid_field(store.put_calendar("berlin".into(), overlap.into(), T0).await.unwrap_err()), "source");
     assert_eq!(
-        invalid_field(store.put_calendar("no spaces".into(), "preset = \"24x7\"\n".into(), T0).await.unwrap_err()),
+        invalid_field(
+            store.put_calendar("berlin".into(), overlap.into(), rapport_core::Actor::System, T0).await.unwrap_err()
+        ),
+        "source"
+    );
+    assert_eq!(
+        invalid_field(
+            store
+                .put_calendar("no spaces".into(), "preset = \"24x7\"\n".into(), rapport_core::Actor::System, T0)
+                .await
+                .unwrap_err()
+        ),
         "name"
     );
     let source = "timezone = \"Europe/Berlin\"\nholidays = [\"2026-12-24\"]\n[hours]\nmon = [\"08:00-12:00\", \"13:00-18:00\"]\n";
-    store.put_calendar("berlin".into(), source.into(), T0).await.unwrap();
+    store.put_calendar("berlin".into(), source.into(), rapport_core::Actor::System, T0).await.unwrap();
     let calendars = store.list_calendars().await.unwrap();
     assert_eq!(calendars.len(), 1);
     assert_eq!((calendars[0].name.as_str(), calendars[0].source.as_str()), ("berlin", source));
@@ -89,9 +102,12 @@ async fn calendars_round_trip_and_one_in_use_cannot_be_deleted() {
     let mut berlin = policy("Berlin email", vec![Channel::Email], 3600);
     berlin.calendar = "berlin".to_owned();
     let stored = store.insert_policy(berlin, None, T0).await.unwrap();
-    assert_eq!(invalid_field(store.delete_calendar("berlin".into()).await.unwrap_err()), "name");
+    assert_eq!(
+        invalid_field(store.delete_calendar("berlin".into(), rapport_core::Actor::System, T0).await.unwrap_err()),
+        "name"
+    );
     store.delete_policy(stored.id).await.unwrap();
-    store.delete_calendar("berlin".into()).await.unwrap();
+    store.delete_calendar("berlin".into(), rapport_core::Actor::System, T0).await.unwrap();
     assert!(store.list_calendars().await.unwrap().is_empty());
 }
 
