@@ -162,16 +162,18 @@ async fn policy(store: &Store, command: PolicyCommand) -> anyhow::Result<()> {
         }
         PolicyCommand::Add { file, position } => {
             let policy = load_policy(&file)?;
-            let stored = store.insert_policy(policy, position, rapport_server::Clock::system().now()).await?;
+            let stored =
+                store.insert_policy(policy, position, Actor::System, rapport_server::Clock::system().now()).await?;
             println!("added {}", describe(&stored));
         }
         PolicyCommand::Replace { id, file, position } => {
             let policy = load_policy(&file)?;
-            let stored = store.update_policy(id, policy, position, rapport_server::Clock::system().now()).await?;
+            let stored =
+                store.update_policy(id, policy, position, Actor::System, rapport_server::Clock::system().now()).await?;
             println!("replaced {}", describe(&stored));
         }
         PolicyCommand::Delete { id } => {
-            store.delete_policy(id).await?;
+            store.delete_policy(id, Actor::System, rapport_server::Clock::system().now()).await?;
             println!("policy {id} deleted");
         }
     }

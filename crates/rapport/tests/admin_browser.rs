@@ -268,10 +268,34 @@ async fn an_admin_saves_a_calendar_with_an_error_sees_its_line_and_field_then_sa
 
     fill(admin, "#calendar-source", &wrong.replace("18:00-09:00", "09:00-18:00")).await;
     click(admin, ".admin-form button[type=submit]").await;
-    eventually("the calendar is saved", || async { path_of(admin).await == "/admin/calendars/lisbon?done=saved" }).await;
+    eventually("the calendar is saved", || async { path_of(admin).await == "/admin/calendars/lisbon?done=saved" })
+        .await;
     let week = text_of(admin, "table.week").await;
     assert!(week.contains("Tuesday 09:00–18:00") && week.contains("Sunday closed"), "the week: {week}");
     assert_eq!(admin.find_all(Locator::Css("table.week rect.open")).await.unwrap().len(), 2, "two open days drawn");
     check_and_capture(admin, "admin-calendar").await;
+
+    // A policy counting on it, previewed on a demo ticket before it is saved.
+    click(admin, "nav.views a[href='/admin/policies']").await;
+    eventually("the policies open", || async { path_of(admin).await == "/admin/policies" }).await;
+    let policy = r#"{"name": "Lisbon email", "conditions": {"channels": ["email"]},
+ "targets": {"first_response": {"seconds": 7200, "business_hours": true}}, "calendar": "lisbon"}"#;
+    fill(admin, "#policy-source", policy).await;
+    fill(admin, "#policy-ticket", "1").await;
+    click(admin, "button[value=preview]").await;
+    eventually("the preview shows", || async { !text_if(admin, ".preview").await.is_empty() }).await;
+    let preview = text_of(admin, ".preview").await;
+    assert!(
+        preview.contains("This policy would give ticket #1") || preview.contains("would not apply to ticket #1"),
+        "{preview}"
+    );
+    assert!(preview.contains("Now it has"), "beside what it has now: {preview}");
+    admin.execute("document.querySelector('.preview').scrollIntoView()", vec![]).await.unwrap();
+    let png = admin.screenshot().await.unwrap();
+    std::fs::write(support::desk::screenshot_dir().join("admin-policy-preview-1440-light.png"), png).unwrap();
+    click(admin, "button[value=save]").await;
+    eventually("the policy is saved", || async { path_of(admin).await == "/admin/policies?done=saved" }).await;
+    assert!(text_of(admin, "table.admin-list").await.contains("Lisbon email"));
+    check_and_capture(admin, "admin-policies").await;
     browser.close().await.unwrap();
 }

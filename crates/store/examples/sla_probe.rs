@@ -56,7 +56,7 @@ async fn main() -> anyhow::Result<()> {
                 .first_response
                 .get_or_insert(rapport_core::sla::TargetSpec { seconds: 6 * 3600, business_hours: true });
             first.seconds = if first.seconds == 4 * 3600 { 6 * 3600 } else { 4 * 3600 };
-            store.update_policy(email.id, changed, None, now()).await?;
+            store.update_policy(email.id, changed, None, rapport_core::Actor::System, now()).await?;
             let started = Instant::now();
             let mut batches = 0;
             loop {

@@ -378,9 +378,20 @@ impl Store {
         now: Timestamp,
     ) -> Result<Option<(i64, Vec<KeptTarget>)>, StoreError> {
         let (_, set) = self.policy_set().await?;
+        self.measure_ticket_under(id, &set, now).await
+    }
+
+    /// Measures one ticket now under `set` rather than the policies in
+    /// force (a policy's preview). `None` when no policy of `set` applies.
+    pub async fn measure_ticket_under(
+        &self,
+        id: TicketId,
+        set: &PolicySet,
+        now: Timestamp,
+    ) -> Result<Option<(i64, Vec<KeptTarget>)>, StoreError> {
         let loaded = self.db.read(move |conn| Box::pin(async move { load(conn, &[id.0]).await })).await?;
         let Some(entry) = loaded.first() else { return Err(StoreError::NotFound("ticket")) };
-        Ok(measure_loaded(&set, entry, now)?
+        Ok(measure_loaded(set, entry, now)?
             .and_then(|(_, projected)| projected.policy.map(|id| (id, projected.targets))))
     }
 

@@ -238,11 +238,13 @@ impl Store {
         self.db.read(|conn| Box::pin(load_policies(conn))).await
     }
 
-    /// Adds a policy at `position` (after the last one when `None`).
+    /// Adds a policy at `position` (after the last one when `None`),
+    /// recorded as done by `by`.
     pub async fn insert_policy(
         &self,
         policy: SlaPolicy,
         position: Option<i64>,
+        by: Actor,
         now: Timestamp,
     ) -> Result<StoredPolicy, StoreError> {
         self.write(move |conn| {
@@ -251,23 +253,27 @@ impl Store {
                 let id = insert_policy_row(conn, &policy, position, now).await?;
                 bump_generation(conn).await?;
                 let stored = load_policies(conn).await?.into_iter().find(|stored| stored.id == id);
-                stored.ok_or(StoreError::NotFound("policy"))
+                let stored = stored.ok_or(StoreError::NotFound("policy"))?;
+                insert_audit(conn, &policy_entry(by, id, "created", None, Some(policy_record(&stored)?), now)).await?;
+                Ok(stored)
             })
         })
         .await
     }
 
-    /// Replaces policy `id` (and its place, when given).
+    /// Replaces policy `id` (and its place, when given), recorded as done by `by`.
     pub async fn update_policy(
         &self,
         id: i64,
         policy: SlaPolicy,
         position: Option<i64>,
+        by: Actor,
         now: Timestamp,
     ) -> Result<StoredPolicy, StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 check_policy(conn, &policy).await?;
+                let before = load_policies(conn).await?.into_iter().find(|stored| stored.id == id);
                 let changed = conn
                     .execute(
                         "UPDATE sla_policies SET name = $1, definition = $2, position = COALESCE($3, position), \
@@ -286,18 +292,29 @@ impl Store {
                 }
                 bump_generation(conn).await?;
                 let stored = load_policies(conn).await?.into_iter().find(|stored| stored.id == id);
-                stored.ok_or(StoreError::NotFound("policy"))
+                let stored = stored.ok_or(StoreError::NotFound("policy"))?;
+                let old = before.as_ref().map(policy_record).transpose()?;
+                let new = Some(policy_record(&stored)?);
+                if old != new {
+                    insert_audit(conn, &policy_entry(by, id, "changed", old, new, now)).await?;
+                }
+                Ok(stored)
             })
         })
         .await
     }
 
-    /// Deletes policy `id`.
-    pub async fn delete_policy(&self, id: i64) -> Result<(), StoreError> {
+    /// Deletes policy `id`, recorded as done by `by`.
+    pub async fn delete_policy(&self, id: i64, by: Actor, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
+                let before = load_policies(conn).await?.into_iter().find(|stored| stored.id == id);
                 if conn.execute("DELETE FROM sla_policies WHERE id = $1", args![id]).await? == 0 {
                     return Err(StoreError::NotFound("policy"));
+                }
+                if let Some(before) = before {
+                    let old = Some(policy_record(&before)?);
+                    insert_audit(conn, &policy_entry(by, id, "deleted", old, None, now)).await?;
                 }
                 bump_generation(conn).await
             })
@@ -337,6 +354,23 @@ impl Store {
         .await
     }
 
+    /// The calendars in force with `policy` as the only policy: what a
+    /// preview measures a ticket under before the policy is saved. The
+    /// policy is checked as saving would check it.
+    pub async fn preview_policy_set(&self, policy: SlaPolicy) -> Result<PolicySet, StoreError> {
+        let time_zone = self.options.sla_time_zone.clone();
+        self.db
+            .read(move |conn| {
+                Box::pin(async move {
+                    check_policy(conn, &policy).await?;
+                    let calendars = load_calendar_map(conn).await?;
+                    let zone = find_time_zone(&time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+                    Ok(PolicySet::new(vec![(0, policy)], calendars, zone))
+                })
+            })
+            .await
+    }
+
     /// The policies and calendars in force, loaded once per generation.
     pub async fn policy_set(&self) -> Result<(i64, Arc<PolicySet>), StoreError> {
         let time_zone = self.options.sla_time_zone.clone();
@@ -350,13 +384,7 @@ impl Store {
                     {
                         return Ok((current, set.clone()));
                     }
-                    let mut calendars = HashMap::new();
-                    for stored in load_calendars(conn).await? {
-                        let calendar = Calendar::parse(&stored.source).map_err(|error| {
-                            StoreError::Other(anyhow::anyhow!("stored calendar {:?}: {error}", stored.name))
-                        })?;
-                        calendars.insert(stored.name, calendar);
-                    }
+                    let calendars = load_calendar_map(conn).await?;
                     let policies =
                         load_policies(conn).await?.into_iter().map(|stored| (stored.id, stored.policy)).collect();
                     let zone = find_time_zone(&time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
@@ -372,6 +400,44 @@ impl Store {
     pub async fn team_ids(&self) -> Result<Vec<TeamId>, StoreError> {
         let rows: Vec<IdRow> = self.db.fetch_all("SELECT id FROM teams ORDER BY id", args![]).await?;
         Ok(rows.into_iter().map(|row| TeamId(row.id)).collect())
+    }
+}
+
+async fn load_calendar_map(conn: &mut Conn<'_>) -> Result<HashMap<String, Calendar>, StoreError> {
+    let mut calendars = HashMap::new();
+    for stored in load_calendars(conn).await? {
+        let calendar = Calendar::parse(&stored.source)
+            .map_err(|error| StoreError::Other(anyhow::anyhow!("stored calendar {:?}: {error}", stored.name)))?;
+        calendars.insert(stored.name, calendar);
+    }
+    Ok(calendars)
+}
+
+/// A policy as the audit log keeps it: its definition and its place.
+fn policy_record(stored: &StoredPolicy) -> Result<serde_json::Value, StoreError> {
+    let mut record = serde_json::to_value(&stored.policy)?;
+    if let Some(object) = record.as_object_mut() {
+        object.insert("position".to_owned(), json!(stored.position));
+    }
+    Ok(record)
+}
+
+fn policy_entry(
+    by: Actor,
+    id: i64,
+    verb: &str,
+    old: Option<serde_json::Value>,
+    new: Option<serde_json::Value>,
+    at: Timestamp,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: by,
+        subject: "policy".to_owned(),
+        subject_id: id.to_string(),
+        verb: verb.to_owned(),
+        old,
+        new,
+        at,
     }
 }
 

@@ -21,8 +21,13 @@ use crate::workspace::view::When;
 const PAGE_SIZE: i64 = 50;
 
 /// The kinds of setting the log records, as the filter offers them.
-pub const SUBJECTS: [(&str, &str); 4] =
-    [("agent", "Agents"), ("calendar", "Calendars"), ("quarantine", "Quarantine"), ("team", "Teams")];
+pub const SUBJECTS: [(&str, &str); 5] = [
+    ("agent", "Agents"),
+    ("calendar", "Calendars"),
+    ("policy", "SLA policies"),
+    ("quarantine", "Quarantine"),
+    ("team", "Teams"),
+];
 
 /// One field that changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +217,16 @@ fn line(
         }
         "calendar" => {
             (format!("calendar {}", change.subject_id), Some(format!("/admin/calendars/{}", change.subject_id)))
+        }
+        "policy" => {
+            let name = change
+                .new
+                .as_ref()
+                .or(change.old.as_ref())
+                .and_then(|record| record.get("name"))
+                .map(|name| words(Some(name)))
+                .unwrap_or_default();
+            (format!("SLA policy {name} (#{})", change.subject_id), Some("/admin/policies".to_owned()))
         }
         "quarantine" => (
             format!("quarantined message #{}", change.subject_id),

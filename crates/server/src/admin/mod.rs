@@ -9,6 +9,7 @@
 //! - [`people`]: agents (invite by email, role, teams, languages, chat
 //!   capacity, deactivate).
 //! - [`calendars`]: business-hours calendars, edited as TOML, shown as a week.
+//! - [`policies`]: SLA policies in order, and a new one with its preview on a ticket.
 //! - [`quarantine`]: held mail, read whole as text, filed again or discarded.
 //! - [`audit`]: the audit log, filterable by subject and agent.
 //! - [`form`]: errors beside their fields, as forms show them.
@@ -17,6 +18,7 @@ pub mod audit;
 pub mod calendars;
 pub mod form;
 pub mod people;
+pub mod policies;
 pub mod quarantine;
 
 use axum::Router;
@@ -42,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/calendars", get(calendars::list).post(calendars::create))
         .route("/admin/calendars/{name}", get(calendars::show).post(calendars::update))
         .route("/admin/calendars/{name}/delete", post(calendars::delete))
+        .route("/admin/policies", get(policies::list).post(policies::submit))
         .route("/admin/quarantine", get(quarantine::list))
         .route("/admin/quarantine/{id}", get(quarantine::show))
         .route("/admin/quarantine/{id}/file", post(quarantine::file_again))

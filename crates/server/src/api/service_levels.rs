@@ -6,7 +6,7 @@
 //! measurements (a ticket's own page measures live from its event log) and
 //! is applied to the kept targets of every open ticket in the background.
 
-mod body;
+pub(crate) mod body;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -209,14 +209,15 @@ async fn list_policies(State(state): State<AppState>, _caller: CurrentAgent) -> 
 )]
 async fn create_policy(
     State(state): State<AppState>,
-    _caller: Manager<ChangeServiceLevels>,
+    caller: Manager<ChangeServiceLevels>,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
 ) -> Result<(StatusCode, Json<PolicyDto>), ApiError> {
     let position = query.take_position()?;
     query.finish()?;
     let policy: SlaPolicy = crate::http::body::parse::<body::SlaPolicy>(&bytes)?.into();
-    let stored = state.store.insert_policy(policy, position, state.now()).await?;
+    let stored =
+        state.store.insert_policy(policy, position, rapport_core::Actor::Agent(caller.agent.id), state.now()).await?;
     Ok((StatusCode::CREATED, Json(PolicyDto::from(stored))))
 }
 
@@ -237,7 +238,7 @@ async fn create_policy(
 )]
 async fn update_policy(
     State(state): State<AppState>,
-    _caller: Manager<ChangeServiceLevels>,
+    caller: Manager<ChangeServiceLevels>,
     PathId(id): PathId,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
@@ -245,7 +246,10 @@ async fn update_policy(
     let position = query.take_position()?;
     query.finish()?;
     let policy: SlaPolicy = crate::http::body::parse::<body::SlaPolicy>(&bytes)?.into();
-    let stored = state.store.update_policy(id, policy, position, state.now()).await?;
+    let stored = state
+        .store
+        .update_policy(id, policy, position, rapport_core::Actor::Agent(caller.agent.id), state.now())
+        .await?;
     Ok(Json(PolicyDto::from(stored)))
 }
 
@@ -262,10 +266,10 @@ async fn update_policy(
 )]
 async fn delete_policy(
     State(state): State<AppState>,
-    _caller: Manager<ChangeServiceLevels>,
+    caller: Manager<ChangeServiceLevels>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_policy(id).await?;
+    state.store.delete_policy(id, rapport_core::Actor::Agent(caller.agent.id), state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

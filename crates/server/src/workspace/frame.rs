@@ -255,8 +255,13 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 4] =
-    [("people", "People"), ("calendars", "Calendars"), ("quarantine", "Quarantine"), ("audit", "Audit log")];
+pub const ADMIN_PAGES: [(&str, &str); 5] = [
+    ("people", "People"),
+    ("calendars", "Calendars"),
+    ("policies", "SLA policies"),
+    ("quarantine", "Quarantine"),
+    ("audit", "Audit log"),
+];
 
 /// An admin page in the list.
 #[derive(Debug, Clone)]

@@ -34,6 +34,7 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/calendars".to_owned(), vec![("name", "berlin"), ("source", "preset = \"24x7\"\n")]),
         ("/admin/calendars/default".to_owned(), vec![("source", "preset = \"24x7\"\n")]),
         ("/admin/calendars/default/delete".to_owned(), vec![]),
+        ("/admin/policies".to_owned(), vec![("action", "save"), ("source", "{\"name\": \"All\", \"targets\": {}}")]),
     ]
 }
 
@@ -370,4 +371,58 @@ async fn a_calendar_with_an_error_names_its_line_and_field_and_a_right_one_is_sa
 
     let log = admin.get("/admin/audit?subject=calendar").await;
     assert!(log.text.contains("created <a href=\"/admin/calendars/berlin\">calendar berlin</a>"), "{}", log.text);
+}
+
+#[tokio::test]
+async fn a_new_policy_is_previewed_on_a_ticket_before_it_is_saved_and_saving_is_audited() {
+    let app = spawn_app().await;
+    let ticket = app.create_ticket(&app.admin, &ticket_body("ana@example.com")).await;
+    let id = id(&ticket).to_string();
+    let admin = signed_in(&app, &app.admin).await;
+    let page = admin.get("/admin/policies").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let csrf = page.csrf();
+    let policies_before = app.store.list_policies().await.unwrap().len();
+    let policy = |channels: &str| {
+        format!(
+            "{{\"name\": \"Fast web\", \"conditions\": {{\"channels\": [{channels}]}}, \
+             \"targets\": {{\"first_response\": {{\"seconds\": 600, \"business_hours\": false}}}}}}"
+        )
+    };
+    let channel = ticket["channel"].as_str().unwrap().to_owned();
+    let matching = policy(&format!("\"{channel}\""));
+    let preview = admin
+        .post("/admin/policies", &[("csrf", &csrf), ("action", "preview"), ("ticket", &id), ("source", &matching)])
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.text);
+    assert!(preview.text.contains("This policy would give ticket #"), "{}", preview.text);
+    assert!(preview.text.contains("<th scope=\"row\">first reply</th>"), "{}", preview.text);
+    assert!(preview.text.contains("Now it has"), "beside what it has now");
+    let other = if channel == "chat" { "\"sms\"" } else { "\"chat\"" };
+    let not = admin
+        .post("/admin/policies", &[("csrf", &csrf), ("action", "preview"), ("ticket", &id), ("source", &policy(other))])
+        .await;
+    assert!(not.text.contains("would not apply"), "{}", not.text);
+    assert_eq!(app.store.list_policies().await.unwrap().len(), policies_before, "a preview saves nothing");
+
+    let broken = matching.replace("600", "\"soon\"");
+    let wrong = admin.post("/admin/policies", &[("csrf", &csrf), ("action", "save"), ("source", &broken)]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text.contains("targets.first_response.seconds:"), "{}", wrong.text);
+    assert!(wrong.text.contains("&#34;soon&#34;"), "the text is kept: {}", wrong.text);
+    let no_ticket = admin
+        .post("/admin/policies", &[("csrf", &csrf), ("action", "preview"), ("ticket", "999999"), ("source", &matching)])
+        .await;
+    assert!(no_ticket.text.contains("There is no ticket #999999"), "{}", no_ticket.text);
+
+    let saved = admin
+        .post("/admin/policies", &[("csrf", &csrf), ("action", "save"), ("position", "1"), ("source", &matching)])
+        .await;
+    assert_eq!(saved.location(), "/admin/policies?done=saved", "{}", saved.text);
+    let first = app.store.list_policies().await.unwrap().remove(0);
+    assert_eq!((first.policy.name.as_str(), first.position), ("Fast web", 1));
+    let list = admin.get("/admin/policies?done=saved").await;
+    assert!(list.text.contains("first reply 10 min (around the clock)"), "{}", list.text);
+    let log = admin.get("/admin/audit?subject=policy").await;
+    assert!(log.text.contains("created <a href=\"/admin/policies\">SLA policy Fast web"), "{}", log.text);
 }

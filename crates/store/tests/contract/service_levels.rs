@@ -52,20 +52,35 @@ async fn the_shipped_policies_are_installed_once_and_bad_ones_are_refused_by_fie
 
     let mut unknown_calendar = policy("Berlin email", vec![Channel::Email], 60);
     unknown_calendar.calendar = "berlin".to_owned();
-    assert_eq!(invalid_field(store.insert_policy(unknown_calendar, None, T0).await.unwrap_err()), "calendar");
+    assert_eq!(
+        invalid_field(store.insert_policy(unknown_calendar, None, rapport_core::Actor::System, T0).await.unwrap_err()),
+        "calendar"
+    );
     let mut missing_team = policy("Team", vec![], 60);
     missing_team.conditions.teams = vec![TeamId(999)];
-    assert_eq!(invalid_field(store.insert_policy(missing_team, None, T0).await.unwrap_err()), "conditions.teams[0]");
+    assert_eq!(
+        invalid_field(store.insert_policy(missing_team, None, rapport_core::Actor::System, T0).await.unwrap_err()),
+        "conditions.teams[0]"
+    );
     let zero = policy("Zero", vec![], 0);
-    assert_eq!(invalid_field(store.insert_policy(zero, None, T0).await.unwrap_err()), "targets.first_response.seconds");
+    assert_eq!(
+        invalid_field(store.insert_policy(zero, None, rapport_core::Actor::System, T0).await.unwrap_err()),
+        "targets.first_response.seconds"
+    );
     let taken = policy("Phone", vec![Channel::Phone], 30);
-    assert_eq!(invalid_field(store.insert_policy(taken, None, T0).await.unwrap_err()), "name");
+    assert_eq!(
+        invalid_field(store.insert_policy(taken, None, rapport_core::Actor::System, T0).await.unwrap_err()),
+        "name"
+    );
     assert_eq!(store.list_policies().await.unwrap().len(), 9, "nothing half-written");
 
-    let added = store.insert_policy(policy("Web first", vec![Channel::Web], 600), Some(1), T0).await.unwrap();
+    let added = store
+        .insert_policy(policy("Web first", vec![Channel::Web], 600), Some(1), rapport_core::Actor::System, T0)
+        .await
+        .unwrap();
     assert_eq!(store.list_policies().await.unwrap().first().unwrap().id, added.id);
-    store.delete_policy(added.id).await.unwrap();
-    let again = store.delete_policy(added.id).await;
+    store.delete_policy(added.id, rapport_core::Actor::System, T0).await.unwrap();
+    let again = store.delete_policy(added.id, rapport_core::Actor::System, T0).await;
     assert!(matches!(again, Err(StoreError::NotFound(_))), "{again:?}");
 }
 
@@ -101,12 +116,12 @@ async fn calendars_round_trip_and_one_in_use_cannot_be_deleted() {
 
     let mut berlin = policy("Berlin email", vec![Channel::Email], 3600);
     berlin.calendar = "berlin".to_owned();
-    let stored = store.insert_policy(berlin, None, T0).await.unwrap();
+    let stored = store.insert_policy(berlin, None, rapport_core::Actor::System, T0).await.unwrap();
     assert_eq!(
         invalid_field(store.delete_calendar("berlin".into(), rapport_core::Actor::System, T0).await.unwrap_err()),
         "name"
     );
-    store.delete_policy(stored.id).await.unwrap();
+    store.delete_policy(stored.id, rapport_core::Actor::System, T0).await.unwrap();
     store.delete_calendar("berlin".into(), rapport_core::Actor::System, T0).await.unwrap();
     assert!(store.list_calendars().await.unwrap().is_empty());
 }
@@ -179,7 +194,7 @@ async fn after_a_policy_change_the_sweep_re_measures_every_open_ticket_once() {
     let email = store.list_policies().await.unwrap().into_iter().find(|p| p.policy.name == "Email and web").unwrap();
     let mut faster = email.policy.clone();
     faster.targets.first_response = Some(TargetSpec { seconds: 3600, business_hours: false });
-    store.update_policy(email.id, faster, None, at(20)).await.unwrap();
+    store.update_policy(email.id, faster, None, rapport_core::Actor::System, at(20)).await.unwrap();
     let mut steps = 0;
     loop {
         let progress = store.project_sweep(10, at(21)).await.unwrap();
@@ -251,7 +266,7 @@ async fn the_sweep_measures_from_the_kept_text_what_the_event_log_gives() {
     changed.pause_when_pending = false;
     changed.targets.first_response = Some(TargetSpec { seconds: 1800, business_hours: false });
     changed.targets.next_response = Some(TargetSpec { seconds: 900, business_hours: false });
-    store.update_policy(email.id, changed, None, at(9000)).await.unwrap();
+    store.update_policy(email.id, changed, None, rapport_core::Actor::System, at(9000)).await.unwrap();
     let now = at(9100);
     while !store.project_sweep(4, now).await.unwrap().done {}
 
@@ -405,8 +420,36 @@ async fn issue_16_a_reply_written_after_the_projector_read_its_clock_is_kept_as_
     let email = policies.iter().find(|stored| stored.policy.name == "Email and web").unwrap();
     let mut changed = email.policy.clone();
     changed.targets.resolution = Some(TargetSpec { seconds: 7200, business_hours: false });
-    store.update_policy(email.id, changed, None, at(1799)).await.unwrap();
+    store.update_policy(email.id, changed, None, rapport_core::Actor::System, at(1799)).await.unwrap();
     while !store.project_sweep(500, at(1799)).await.unwrap().done {}
     let swept = store.find_ticket_sla(ticket.id).await.unwrap().unwrap();
     assert_eq!(first_response(&swept.targets).state, TargetStatus::Met, "{swept:?}");
+}
+
+#[tokio::test]
+async fn policy_changes_are_audited_and_a_preview_measures_a_ticket_under_an_unsaved_policy() {
+    let store = fresh_store().await;
+    let by = rapport_core::Actor::System;
+    let email = policy("Email", vec![Channel::Email], 600);
+    let stored = store.insert_policy(email.clone(), None, by, T0).await.unwrap();
+    let faster = SlaPolicy { name: "Email fast".into(), ..email.clone() };
+    store.update_policy(stored.id, faster.clone(), None, by, at(1)).await.unwrap();
+    store.update_policy(stored.id, faster, None, by, at(2)).await.unwrap();
+    store.delete_policy(stored.id, by, at(3)).await.unwrap();
+    let filter = rapport_store::AuditFilter { subject: Some("policy".into()), limit: 10, ..Default::default() };
+    let verbs: Vec<String> =
+        store.list_audit(filter).await.unwrap().into_iter().map(|entry| entry.entry.verb).collect();
+    assert_eq!(verbs, ["deleted", "changed", "created"], "the same text again records nothing");
+
+    // A preview: the unsaved policy alone, checked as saving checks it.
+    let mut elsewhere = policy("Berlin", vec![Channel::Email], 600);
+    elsewhere.calendar = "berlin".into();
+    assert_eq!(invalid_field(store.preview_policy_set(elsewhere).await.unwrap_err()), "calendar");
+    let ticket = store.create_ticket(request("Preview me", "ana@example.com")).await.unwrap().ticket.id;
+    let set = store.preview_policy_set(policy("Email now", vec![Channel::Email], 600)).await.unwrap();
+    let (_, targets) = store.measure_ticket_under(ticket, &set, at(5)).await.unwrap().expect("it applies");
+    assert_eq!(targets[0].kind, TargetKind::FirstResponse);
+    let chat_only = store.preview_policy_set(policy("Chat", vec![Channel::Chat], 600)).await.unwrap();
+    assert!(store.measure_ticket_under(ticket, &chat_only, at(5)).await.unwrap().is_none(), "it does not apply");
+    assert!(store.list_policies().await.unwrap().is_empty(), "a preview saves nothing");
 }

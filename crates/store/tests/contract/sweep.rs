@@ -62,7 +62,7 @@ async fn set_first_response(store: &Store, name: &str, seconds: i64, now: Timest
     let stored = named(store, name).await;
     let mut changed = stored.policy.clone();
     changed.targets.first_response = Some(TargetSpec { seconds, business_hours: false });
-    store.update_policy(stored.id, changed, None, now).await.unwrap();
+    store.update_policy(stored.id, changed, None, rapport_core::Actor::System, now).await.unwrap();
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn a_change_of_one_policys_targets_sweeps_only_its_tickets() {
     let chat = named(&store, "Live chat").await;
     let mut renamed = chat.policy.clone();
     renamed.name = "Chat".to_owned();
-    store.update_policy(chat.id, renamed, None, at(40)).await.unwrap();
+    store.update_policy(chat.id, renamed, None, rapport_core::Actor::System, at(40)).await.unwrap();
     let progress = sweep_to_the_end(&store, 100, at(41)).await;
     assert_eq!(store.count_sweep_scope(&progress).await.unwrap(), 3);
     assert_eq!(store.find_ticket_sla(ids[1]).await.unwrap().unwrap().computed_at, at(10));
@@ -120,7 +120,7 @@ async fn a_change_undone_before_the_sweep_still_re_measures_what_was_measured_in
     project_all(&store, at(26)).await;
     assert_eq!(store.find_ticket_sla(ids[0]).await.unwrap().unwrap().targets[0].seconds, 1800);
     // The change is undone: the policies print as the tickets were swept under.
-    store.update_policy(original.id, original.policy.clone(), None, at(27)).await.unwrap();
+    store.update_policy(original.id, original.policy.clone(), None, rapport_core::Actor::System, at(27)).await.unwrap();
     sweep_to_the_end(&store, 100, at(30)).await;
     assert_all_hold(&store, &ids, at(30)).await;
     // Only the row written in between was measured again.

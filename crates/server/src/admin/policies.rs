@@ -1,0 +1,324 @@
+//! SLA policies (`/admin/policies`): the policies in the order they are
+//! tried (the first that matches a ticket gives its targets), and a new one
+//! written in the API's JSON with a **preview** before it is saved: "for
+//! ticket N, this policy would give these targets", measured on the ticket's
+//! own history by the same projection as the projector, beside what the
+//! ticket has now. Errors come back beside the text with the field the API
+//! names; saving is audited.
+
+use askama::Template;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use rapport_core::sla::SlaPolicy;
+use rapport_core::sla::projection::KeptTarget;
+use rapport_core::{Actor, TicketId};
+
+use crate::admin::form::{FormErrors, capitalised};
+use crate::admin::{Manager, ManagerForm};
+use crate::api::service_levels::body;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+use crate::workspace::frame::{Current, Frame};
+use crate::workspace::page::{PageError, render};
+use crate::workspace::session::Desk;
+use crate::workspace::view::{exact, target_words};
+
+/// What a new policy starts from.
+const STARTER: &str = r#"{
+  "name": "Premium email",
+  "conditions": { "channels": ["email"], "tiers": ["premium"] },
+  "targets": {
+    "first_response": { "seconds": 3600, "business_hours": true },
+    "resolution": { "seconds": 86400, "business_hours": true }
+  },
+  "calendar": "default"
+}"#;
+
+/// A duration in words: "1 h", "1 h 30 min", "45 min", "2 d", "20 s".
+fn duration(seconds: i64) -> String {
+    if seconds < 60 {
+        return format!("{seconds} s");
+    }
+    let (days, hours, minutes) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(format!("{days} d"));
+    }
+    if hours > 0 {
+        parts.push(format!("{hours} h"));
+    }
+    if minutes > 0 || parts.is_empty() {
+        parts.push(format!("{minutes} min"));
+    }
+    parts.join(" ")
+}
+
+/// A policy's targets in words.
+fn targets_words(policy: &SlaPolicy) -> String {
+    let words: Vec<String> = policy
+        .targets
+        .configured()
+        .map(|(kind, spec)| {
+            let clock = if spec.business_hours { "business hours" } else { "around the clock" };
+            format!("{} {} ({clock})", target_words(kind), duration(spec.seconds))
+        })
+        .collect();
+    words.join(", ")
+}
+
+/// A policy's conditions in words: "channels email, web · tiers premium";
+/// "every ticket" when it has none.
+fn conditions_words(policy: &SlaPolicy) -> String {
+    let conditions = &policy.conditions;
+    let mut parts = Vec::new();
+    let mut add = |name: &str, values: Vec<String>| {
+        if !values.is_empty() {
+            parts.push(format!("{name} {}", values.join(", ")));
+        }
+    };
+    add("channels", conditions.channels.iter().map(|channel| channel.as_str().to_owned()).collect());
+    add("tiers", conditions.tiers.iter().map(|tier| tier.0.clone()).collect());
+    add("priorities", conditions.priorities.iter().map(|level| level.as_str().to_owned()).collect());
+    add("teams", conditions.teams.iter().map(|team| format!("#{}", team.0)).collect());
+    add("tags", conditions.tags.clone());
+    if parts.is_empty() { "every ticket".to_owned() } else { parts.join(" · ") }
+}
+
+/// A policy in the list.
+pub struct Listed {
+    position: i64,
+    name: String,
+    conditions: String,
+    targets: String,
+    calendar: String,
+}
+
+/// A target of the preview.
+pub struct PreviewTarget {
+    kind: &'static str,
+    due: String,
+    state: &'static str,
+}
+
+fn preview_targets(targets: &[KeptTarget]) -> Vec<PreviewTarget> {
+    targets
+        .iter()
+        .map(|target| PreviewTarget {
+            kind: target_words(target.kind),
+            due: target.due.map_or_else(|| "none".to_owned(), exact),
+            state: target.state.as_str(),
+        })
+        .collect()
+}
+
+/// What the preview found for one ticket.
+pub struct Preview {
+    ticket: i64,
+    subject: String,
+    applies: bool,
+    targets: Vec<PreviewTarget>,
+    current_policy: String,
+    current: Vec<PreviewTarget>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/policies.html")]
+struct PoliciesPage {
+    frame: Frame,
+    policies: Vec<Listed>,
+    source: String,
+    position: String,
+    ticket: String,
+    errors: FormErrors,
+    preview: Option<Preview>,
+    notice: Option<&'static str>,
+}
+
+/// `GET /admin/policies`.
+pub async fn list(
+    State(state): State<AppState>,
+    Manager(desk): Manager,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let notice =
+        (query.as_deref() == Some("done=saved")).then_some("Saved. Open tickets are measured again in the background.");
+    let typed = (STARTER.to_owned(), String::new(), String::new());
+    view(&state, &desk, &headers, typed, FormErrors::none(), None, notice, StatusCode::OK).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn view(
+    state: &AppState,
+    desk: &Desk,
+    headers: &HeaderMap,
+    (source, position, ticket): (String, String, String),
+    errors: FormErrors,
+    preview: Option<Preview>,
+    notice: Option<&'static str>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let frame = Frame::build(state, desk, headers, "SLA policies".to_owned(), Current::Admin("policies")).await?;
+    let policies = state
+        .store
+        .list_policies()
+        .await?
+        .into_iter()
+        .map(|stored| Listed {
+            position: stored.position,
+            name: stored.policy.name.clone(),
+            conditions: conditions_words(&stored.policy),
+            targets: targets_words(&stored.policy),
+            calendar: stored.policy.calendar.clone(),
+        })
+        .collect();
+    let page = PoliciesPage { frame, policies, source, position, ticket, errors, preview, notice };
+    Ok(render(status, &page))
+}
+
+/// The policy in the text, or the error beside it (the API's words, with its field).
+fn read_policy(source: &str) -> Result<SlaPolicy, String> {
+    match crate::http::body::parse::<body::SlaPolicy>(source.as_bytes()) {
+        Ok(policy) => Ok(policy.into()),
+        Err(error) => Err(error_words(&error)),
+    }
+}
+
+fn error_words(error: &ApiError) -> String {
+    match error.for_page() {
+        Some((_, Some(field), message)) => format!("{field}: {message}"),
+        Some((_, None, message)) => capitalised(&message),
+        None => "The policy could not be read.".to_owned(),
+    }
+}
+
+/// `POST /admin/policies`: `action=preview` measures ticket `ticket` under
+/// the typed policy; `action=save` adds it at `position` (or last).
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ManagerForm { desk, fields }: ManagerForm,
+) -> Result<Response, PageError> {
+    let source = fields.get("source").replace("\r\n", "\n");
+    let position_text = fields.get("position").trim().to_owned();
+    let ticket_text = fields.get("ticket").trim().trim_start_matches('#').to_owned();
+    let typed = (source.clone(), position_text.clone(), ticket_text.clone());
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let mut errors = FormErrors::none();
+    let policy = match read_policy(&source) {
+        Ok(policy) => Some(policy),
+        Err(words) => {
+            errors.add("source", words);
+            None
+        }
+    };
+    if fields.get("action") == "preview" {
+        let ticket = match ticket_text.parse::<i64>() {
+            Ok(ticket) if ticket > 0 => Some(TicketId(ticket)),
+            _ => {
+                errors.add("ticket", "Type a ticket number, such as 42.");
+                None
+            }
+        };
+        let (Some(policy), Some(ticket)) = (policy, ticket) else {
+            return view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await;
+        };
+        return match preview(&state, &desk, policy, ticket).await? {
+            Ok(preview) => view(&state, &desk, &headers, typed, errors, Some(preview), None, StatusCode::OK).await,
+            Err((field, words)) => {
+                errors.add(field, words);
+                view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await
+            }
+        };
+    }
+    let position = match position_text.as_str() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(position) => Some(position),
+            Err(_) => {
+                errors.add("position", "Type a whole number (lower comes first), or leave it empty to add it last.");
+                None
+            }
+        },
+    };
+    let Some(policy) = policy.filter(|_| errors.is_empty()) else {
+        return view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await;
+    };
+    match state.store.insert_policy(policy, position, Actor::Agent(desk.agent.id), state.now()).await {
+        Ok(_) => Ok(Redirect::to("/admin/policies?done=saved").into_response()),
+        Err(error) => {
+            let error = ApiError::from(error);
+            if error.for_page().is_none() {
+                return Err(PageError::from(error));
+            }
+            errors.add("source", error_words(&error));
+            view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await
+        }
+    }
+}
+
+/// Measures `ticket` under `policy` alone and as it stands; a refusal (an
+/// unknown calendar or team, no such ticket) as (field, words).
+async fn preview(
+    state: &AppState,
+    desk: &Desk,
+    policy: SlaPolicy,
+    ticket: TicketId,
+) -> Result<Result<Preview, (&'static str, String)>, PageError> {
+    let shown = match state.store.get_ticket(ticket, Some(&desk.viewer)).await {
+        Ok(shown) => shown,
+        Err(rapport_store::StoreError::NotFound(_)) => {
+            return Ok(Err(("ticket", format!("There is no ticket #{} you can see.", ticket.0))));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let set = match state.store.preview_policy_set(policy).await {
+        Ok(set) => set,
+        Err(error) => {
+            let error = ApiError::from(error);
+            if error.for_page().is_none() {
+                return Err(PageError::from(error));
+            }
+            return Ok(Err(("source", error_words(&error))));
+        }
+    };
+    let now = state.now();
+    let under = state.store.measure_ticket_under(ticket, &set, now).await?;
+    let current = state.store.measure_ticket(ticket, now).await?;
+    let policies = state.store.list_policies().await?;
+    let (current_policy, current) = match current {
+        Some((id, targets)) => {
+            let name = policies.iter().find(|stored| stored.id == id).map(|stored| stored.policy.name.clone());
+            (name.unwrap_or_else(|| format!("policy {id}")), preview_targets(&targets))
+        }
+        None => ("no policy".to_owned(), Vec::new()),
+    };
+    Ok(Ok(Preview {
+        ticket: ticket.0,
+        subject: shown.subject.clone(),
+        applies: under.is_some(),
+        targets: under.map(|(_, targets)| preview_targets(&targets)).unwrap_or_default(),
+        current_policy,
+        current,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_targets_read_in_words_and_the_starter_is_a_policy() {
+        assert_eq!(
+            (duration(3600), duration(5400), duration(2700), duration(172_800)),
+            ("1 h".to_owned(), "1 h 30 min".to_owned(), "45 min".to_owned(), "2 d".to_owned())
+        );
+        let policy = read_policy(STARTER).unwrap();
+        assert_eq!(targets_words(&policy), "first reply 1 h (business hours), resolution 1 d (business hours)");
+        assert_eq!(conditions_words(&policy), "channels email · tiers premium");
+        assert_eq!(duration(20), "20 s");
+        let wrong = read_policy(r#"{"name": "x", "targets": {"first_response": {"seconds": "soon"}}}"#).unwrap_err();
+        assert!(wrong.starts_with("targets.first_response.seconds:"), "{wrong}");
+    }
+}
