@@ -244,7 +244,7 @@ async fn an_admin_reads_a_held_mail_files_it_again_and_finds_it_on_its_ticket() 
 }
 
 #[tokio::test]
-async fn an_admin_saves_a_calendar_with_an_error_sees_its_line_and_field_then_saves_it_right() {
+async fn an_admin_sets_up_a_calendar_a_policy_with_its_preview_and_a_rule_with_its_dry_run() {
     assert!(rapport_testkit::browser::available(), "Chromium and chromedriver are needed: run .ci/install-browser");
     let desk = DemoDesk::start().await;
     let browser = Browser::start().await.unwrap();
@@ -297,5 +297,24 @@ async fn an_admin_saves_a_calendar_with_an_error_sees_its_line_and_field_then_sa
     eventually("the policy is saved", || async { path_of(admin).await == "/admin/policies?done=saved" }).await;
     assert!(text_of(admin, "table.admin-list").await.contains("Lisbon email"));
     check_and_capture(admin, "admin-policies").await;
+
+    // An escalation rule, tried on the demo's open tickets before it is saved.
+    click(admin, "nav.views a[href='/admin/rules']").await;
+    eventually("the rules open", || async { path_of(admin).await == "/admin/rules" }).await;
+    let rule = r#"{"name": "Unowned for an hour", "trigger": {"type": "no_owner", "minutes": 60},
+ "actions": [{"type": "notify_supervisor", "message": "Ticket {{ticket.id}} has had no owner for an hour"}]}"#;
+    fill(admin, "#rule-source", rule).await;
+    click(admin, "button[value=dry_run]").await;
+    eventually("the dry run shows", || async { !text_if(admin, ".preview").await.is_empty() }).await;
+    let dry_run = text_of(admin, ".preview").await;
+    assert!(dry_run.contains("open tickets now, this rule would fire on"), "{dry_run}");
+    assert!(dry_run.contains("Nothing was saved"), "{dry_run}");
+    admin.execute("document.querySelector('.preview').scrollIntoView()", vec![]).await.unwrap();
+    let png = admin.screenshot().await.unwrap();
+    std::fs::write(support::desk::screenshot_dir().join("admin-rule-dry-run-1440-light.png"), png).unwrap();
+    click(admin, "button[value=save]").await;
+    eventually("the rule is saved", || async { path_of(admin).await == "/admin/rules?done=saved" }).await;
+    assert!(text_of(admin, "table.admin-list").await.contains("Unowned for an hour"));
+    check_and_capture(admin, "admin-rules").await;
     browser.close().await.unwrap();
 }

@@ -40,6 +40,7 @@ mod projector;
 mod quarantine;
 mod rows;
 mod rules;
+mod rules_dry_run;
 mod saved_views;
 mod search;
 mod service_levels;
@@ -82,6 +83,7 @@ pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalReach, PortalS
 pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
 pub use projector::TicketSla;
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
+pub use rules_dry_run::{DRY_RUN_TICKETS, DryRun};
 pub use saved_views::{NewSavedView, SavedView, SharedViews};
 pub use search::{MatchSource, SearchCursor, SearchHit, SearchPage, Snippet};
 pub use service_levels::{StoredCalendar, StoredPolicy};

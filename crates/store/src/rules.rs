@@ -305,7 +305,7 @@ async fn lock_rules(conn: &mut Conn<'_>) -> Result<(), StoreError> {
     conn.lock_key("rapport:rules").await
 }
 
-async fn load_rules(conn: &mut Conn<'_>) -> Result<Vec<StoredRule>, StoreError> {
+pub(crate) async fn load_rules(conn: &mut Conn<'_>) -> Result<Vec<StoredRule>, StoreError> {
     let rows: Vec<RuleRow> = conn
         .fetch_all("SELECT id, name, position, definition, updated_at FROM rules ORDER BY position, id", vec![])
         .await?;
@@ -332,7 +332,7 @@ async fn known_people(conn: &mut Conn<'_>) -> Result<(Vec<TeamId>, Vec<AgentId>)
 /// Checks a rule about to be saved (`replacing` the stored one on an
 /// update): valid against what exists, its name unused, and no loop in the
 /// stored set with it in.
-async fn check_rule(
+pub(crate) async fn check_rule(
     conn: &mut Conn<'_>,
     rule: &Rule,
     replacing: Option<&StoredRule>,

@@ -10,6 +10,7 @@
 //!   capacity, deactivate).
 //! - [`calendars`]: business-hours calendars, edited as TOML, shown as a week.
 //! - [`policies`]: SLA policies in order, and a new one with its preview on a ticket.
+//! - [`rules`]: escalation rules in order, and a new one with its dry run on the open tickets.
 //! - [`quarantine`]: held mail, read whole as text, filed again or discarded.
 //! - [`audit`]: the audit log, filterable by subject and agent.
 //! - [`form`]: errors beside their fields, as forms show them.
@@ -20,6 +21,7 @@ pub mod form;
 pub mod people;
 pub mod policies;
 pub mod quarantine;
+pub mod rules;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -45,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/calendars/{name}", get(calendars::show).post(calendars::update))
         .route("/admin/calendars/{name}/delete", post(calendars::delete))
         .route("/admin/policies", get(policies::list).post(policies::submit))
+        .route("/admin/rules", get(rules::list).post(rules::submit))
         .route("/admin/quarantine", get(quarantine::list))
         .route("/admin/quarantine/{id}", get(quarantine::show))
         .route("/admin/quarantine/{id}/file", post(quarantine::file_again))

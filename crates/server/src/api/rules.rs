@@ -7,7 +7,7 @@
 //! (against the teams and agents that exist, and for loops against the other
 //! rules), so every refusal arrives here as a 422 naming the field.
 
-mod body;
+pub(crate) mod body;
 
 use axum::Json;
 use axum::extract::State;

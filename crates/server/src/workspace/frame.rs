@@ -255,10 +255,11 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 5] = [
+pub const ADMIN_PAGES: [(&str, &str); 6] = [
     ("people", "People"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),
+    ("rules", "Escalation rules"),
     ("quarantine", "Quarantine"),
     ("audit", "Audit log"),
 ];

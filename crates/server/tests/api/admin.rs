@@ -35,6 +35,7 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/calendars/default".to_owned(), vec![("source", "preset = \"24x7\"\n")]),
         ("/admin/calendars/default/delete".to_owned(), vec![]),
         ("/admin/policies".to_owned(), vec![("action", "save"), ("source", "{\"name\": \"All\", \"targets\": {}}")]),
+        ("/admin/rules".to_owned(), vec![("action", "save"), ("source", RULE)]),
     ]
 }
 
@@ -51,6 +52,11 @@ async fn quarantine(app: &TestApp, marker: &str) -> i64 {
         other => panic!("{other:?}"),
     }
 }
+
+/// A rule that fires on every new ticket's next customer reply.
+const RULE: &str = r#"{"name": "Follow up replies", "trigger": {"type": "event", "event": "customer_replied"},
+ "conditions": [{"field": "status", "op": "in", "value": ["new", "open"]}],
+ "actions": [{"type": "notify_owner", "message": "The customer wrote again on {{ticket.id}}"}]}"#;
 
 async fn audit_count(app: &TestApp) -> usize {
     let filter = rapport_store::AuditFilter { limit: 1000, ..Default::default() };
@@ -425,4 +431,44 @@ async fn a_new_policy_is_previewed_on_a_ticket_before_it_is_saved_and_saving_is_
     assert!(list.text.contains("first reply 10 min (around the clock)"), "{}", list.text);
     let log = admin.get("/admin/audit?subject=policy").await;
     assert!(log.text.contains("created <a href=\"/admin/policies\">SLA policy Fast web"), "{}", log.text);
+}
+
+#[tokio::test]
+async fn a_new_rule_has_a_dry_run_on_the_open_tickets_before_it_is_saved() {
+    let app = spawn_app().await;
+    let open = app.create_ticket(&app.admin, &ticket_body("ana@example.com")).await;
+    app.settle().await;
+    let admin = signed_in(&app, &app.admin).await;
+    let csrf = admin.get("/admin/rules").await.csrf();
+
+    let dry = admin.post("/admin/rules", &[("csrf", &csrf), ("action", "dry_run"), ("source", RULE)]).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.text);
+    assert!(dry.text.contains("this rule would fire on 1"), "{}", dry.text);
+    assert!(dry.text.contains(&format!("/desk/tickets/{}", id(&open))), "{}", dry.text);
+    assert!(dry.text.contains("next customer_replied"), "why it would fire: {}", dry.text);
+    let pending_only = RULE.replace(r#"["new", "open"]"#, r#"["pending"]"#);
+    let none = admin.post("/admin/rules", &[("csrf", &csrf), ("action", "dry_run"), ("source", &pending_only)]).await;
+    assert!(none.text.contains("would fire on none"), "{}", none.text);
+    assert!(app.store.list_rules().await.unwrap().is_empty(), "a dry run saves nothing");
+
+    let unknown_team = RULE.replace(
+        r#"{"type": "notify_owner", "message": "The customer wrote again on {{ticket.id}}"}"#,
+        r#"{"type": "move_to_team", "team": 999}"#,
+    );
+    let refused =
+        admin.post("/admin/rules", &[("csrf", &csrf), ("action", "dry_run"), ("source", &unknown_team)]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text.contains("id=\"rule-source-error\">actions[0]"), "the field named: {}", refused.text);
+    let broken = admin.post("/admin/rules", &[("csrf", &csrf), ("action", "save"), ("source", "{\"name\": ")]).await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.text.contains("not valid JSON"), "{}", broken.text);
+
+    let saved = admin.post("/admin/rules", &[("csrf", &csrf), ("action", "save"), ("source", RULE)]).await;
+    assert_eq!(saved.location(), "/admin/rules?done=saved", "{}", saved.text);
+    let list = admin.get("/admin/rules?done=saved").await;
+    assert!(
+        list.text.contains("Follow up replies") && list.text.contains("event: event customer_replied"),
+        "{}",
+        list.text
+    );
 }

@@ -453,3 +453,39 @@ async fn policy_changes_are_audited_and_a_preview_measures_a_ticket_under_an_uns
     assert!(store.measure_ticket_under(ticket, &chat_only, at(5)).await.unwrap().is_none(), "it does not apply");
     assert!(store.list_policies().await.unwrap().is_empty(), "a preview saves nothing");
 }
+
+#[tokio::test]
+async fn a_rules_dry_run_lists_the_open_tickets_it_would_fire_on_and_saves_nothing() {
+    let store = fresh_store().await;
+    store.install_default_policies(T0).await.unwrap();
+    let ticket = store.create_ticket(request("Dry run", "ana@example.com")).await.unwrap().ticket.id;
+    store.project_changed(100, at(1)).await.unwrap();
+    let rule = |statuses: &str, trigger: serde_json::Value| -> rapport_core::rules::Rule {
+        serde_json::from_value(serde_json::json!({
+            "name": "Dry",
+            "trigger": trigger,
+            "conditions": [{"field": "status", "op": "in", "value": [statuses]}],
+            "actions": [{"type": "raise_priority"}]
+        }))
+        .unwrap()
+    };
+    let event = serde_json::json!({"type": "event", "event": "customer_replied"});
+    let found = store.dry_run_rule(rule("new", event.clone()), at(2)).await.unwrap();
+    assert_eq!((found.checked, found.cut), (1, false));
+    assert_eq!(found.tickets.len(), 1);
+    assert_eq!(found.tickets[0].0, ticket);
+    assert!(found.tickets[0].1.contains("customer_replied"), "{:?}", found.tickets);
+    assert!(store.dry_run_rule(rule("pending", event), at(2)).await.unwrap().tickets.is_empty());
+
+    // A timer rule: the first reply's target breached a day later.
+    let breached = serde_json::json!({"type": "target_breached", "target": "first_response"});
+    let later = store.dry_run_rule(rule("new", breached.clone()), at(86_400 * 3)).await.unwrap();
+    assert_eq!(later.tickets.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [ticket]);
+    assert!(later.tickets[0].1.contains("breached"), "the timer key: {:?}", later.tickets);
+    assert!(store.dry_run_rule(rule("new", breached), at(2)).await.unwrap().tickets.is_empty(), "not yet");
+
+    let mut unknown = rule("new", serde_json::json!({"type": "event", "event": "created"}));
+    unknown.actions = vec![rapport_core::rules::Action::MoveToTeam { team: TeamId(999) }];
+    assert!(invalid_field(store.dry_run_rule(unknown, at(2)).await.unwrap_err()).starts_with("actions[0]"));
+    assert!(store.list_rules().await.unwrap().is_empty(), "a dry run saves nothing");
+}
