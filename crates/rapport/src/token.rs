@@ -48,7 +48,7 @@ pub async fn run(config: ValidConfig, command: TokenCommand) -> anyhow::Result<(
         }
         TokenCommand::Revoke { id } => {
             store
-                .revoke_token(id, rapport_server::Clock::system().now())
+                .revoke_token(id, rapport_core::Actor::System, rapport_server::Clock::system().now())
                 .await
                 .with_context(|| format!("revoking token {id}"))?;
             println!("token {id} revoked");
@@ -92,7 +92,9 @@ pub async fn find_or_create_agent(
 /// Creates a token for the agent; returns its secret.
 pub async fn create_token(store: &Store, agent: &Agent, label: String) -> anyhow::Result<String> {
     let (secret, hash) = rapport_server::http::auth::new_token();
-    store.insert_token(agent.id, label, hash, rapport_server::Clock::system().now()).await?;
+    store
+        .insert_token(agent.id, label, hash, rapport_core::Actor::System, rapport_server::Clock::system().now())
+        .await?;
     Ok(secret)
 }
 

@@ -172,6 +172,21 @@ async fn an_admin_invites_an_agent_caps_their_chats_deactivates_them_and_reads_t
     assert!(capacity_row.contains("chat capacity none 2"), "before and after: {capacity_row}");
     check_and_capture(admin, "admin-audit").await;
 
+    // An API token: its secret shown once, then only its label.
+    click(admin, "nav.views a[href='/admin/tokens']").await;
+    eventually("the tokens open", || async { path_of(admin).await == "/admin/tokens" }).await;
+    fill(admin, "#token-label", "warehouse bridge").await;
+    click(admin, ".admin-form button[type=submit]").await;
+    eventually("the secret shows", || async { admin.find(Locator::Css("#new-secret")).await.is_ok() }).await;
+    let secret = admin.find(Locator::Css("#new-secret")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(secret.len() > 40, "a whole secret: {secret}");
+    let png = admin.screenshot().await.unwrap();
+    std::fs::write(support::desk::screenshot_dir().join("admin-token-made-1440-light.png"), png).unwrap();
+    admin.goto(&format!("{}/admin/tokens", desk.base)).await.unwrap();
+    let listed = text_of(admin, "main").await;
+    assert!(listed.contains("warehouse bridge") && !listed.contains(&secret), "shown once only");
+    check_and_capture(admin, "admin-tokens").await;
+
     for task in visitors {
         task.abort();
     }

@@ -2,9 +2,11 @@
 //! does not hand out working tokens, and a fast hash is enough for a
 //! 256-bit random secret (unlike passwords, which use argon2id).
 
-use rapport_core::{Agent, AgentId, Timestamp};
+use rapport_core::{Actor, Agent, AgentId, Timestamp};
+use serde_json::json;
 
 use crate::Store;
+use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{IdRow, args};
 use crate::error::StoreError;
 
@@ -36,12 +38,14 @@ struct TokenRow {
 }
 
 impl Store {
-    /// Stores a token by the hash of its secret; returns its id.
+    /// Stores a token by the hash of its secret, recorded as made by `by`
+    /// (never the secret or its hash); returns its id.
     pub async fn insert_token(
         &self,
         agent: AgentId,
         name: String,
         secret_hash: String,
+        by: Actor,
         now: Timestamp,
     ) -> Result<i64, StoreError> {
         self.write(move |conn| {
@@ -49,9 +53,11 @@ impl Store {
                 let row: IdRow = conn
                     .fetch_one(
                         "INSERT INTO api_tokens (agent_id, name, secret_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
-                        args![agent.0, name, secret_hash, now.0],
+                        args![agent.0, name.clone(), secret_hash, now.0],
                     )
                     .await?;
+                let new = Some(json!({"agent": agent.0, "label": name, "revoked": false}));
+                insert_audit(conn, &token_entry(by, row.id, "created", None, new, now)).await?;
                 Ok(row.id)
             })
         })
@@ -98,21 +104,46 @@ impl Store {
             .collect())
     }
 
-    /// Revokes a token; revoking twice is not an error.
-    pub async fn revoke_token(&self, id: i64, now: Timestamp) -> Result<(), StoreError> {
+    /// Revokes a token, recorded as done by `by`; revoking twice is not an
+    /// error (and records nothing the second time).
+    pub async fn revoke_token(&self, id: i64, by: Actor, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let found: Option<IdRow> =
                     conn.fetch_optional("SELECT id FROM api_tokens WHERE id = $1", args![id]).await?;
                 found.ok_or(StoreError::NotFound("token"))?;
-                conn.execute(
-                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                    args![now.0, id],
-                )
-                .await?;
+                let changed = conn
+                    .execute(
+                        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                        args![now.0, id],
+                    )
+                    .await?;
+                if changed > 0 {
+                    let (old, new) = (Some(json!({"revoked": false})), Some(json!({"revoked": true})));
+                    insert_audit(conn, &token_entry(by, id, "revoked", old, new, now)).await?;
+                }
                 Ok(())
             })
         })
         .await
+    }
+}
+
+fn token_entry(
+    by: Actor,
+    id: i64,
+    verb: &str,
+    old: Option<serde_json::Value>,
+    new: Option<serde_json::Value>,
+    at: Timestamp,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: by,
+        subject: "token".to_owned(),
+        subject_id: id.to_string(),
+        verb: verb.to_owned(),
+        old,
+        new,
+        at,
     }
 }

@@ -21,12 +21,13 @@ use crate::workspace::view::When;
 const PAGE_SIZE: i64 = 50;
 
 /// The kinds of setting the log records, as the filter offers them.
-pub const SUBJECTS: [(&str, &str); 5] = [
+pub const SUBJECTS: [(&str, &str); 6] = [
     ("agent", "Agents"),
     ("calendar", "Calendars"),
     ("policy", "SLA policies"),
     ("quarantine", "Quarantine"),
     ("team", "Teams"),
+    ("token", "API tokens"),
 ];
 
 /// One field that changed.
@@ -228,6 +229,7 @@ fn line(
                 .unwrap_or_default();
             (format!("SLA policy {name} (#{})", change.subject_id), Some("/admin/policies".to_owned()))
         }
+        "token" => (format!("API token #{}", change.subject_id), Some("/admin/tokens".to_owned())),
         "quarantine" => (
             format!("quarantined message #{}", change.subject_id),
             Some(format!("/admin/quarantine/{}", change.subject_id)),

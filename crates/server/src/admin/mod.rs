@@ -8,6 +8,7 @@
 //!
 //! - [`people`]: agents (invite by email, role, teams, languages, chat
 //!   capacity, deactivate).
+//! - [`tokens`]: API tokens (a new one's secret shown once; revoke).
 //! - [`calendars`]: business-hours calendars, edited as TOML, shown as a week.
 //! - [`policies`]: SLA policies in order, and a new one with its preview on a ticket.
 //! - [`rules`]: escalation rules in order, and a new one with its dry run on the open tickets.
@@ -22,6 +23,7 @@ pub mod people;
 pub mod policies;
 pub mod quarantine;
 pub mod rules;
+pub mod tokens;
 
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -43,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/{id}", get(people::agent_page).post(people::save_agent))
         .route("/admin/people/{id}/active", post(people::set_active))
         .route("/admin/people/{id}/invitation", post(people::resend_invitation))
+        .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/admin/calendars", get(calendars::list).post(calendars::create))
         .route("/admin/calendars/{name}", get(calendars::show).post(calendars::update))
         .route("/admin/calendars/{name}/delete", post(calendars::delete))

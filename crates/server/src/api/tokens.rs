@@ -7,7 +7,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use rapport_core::AgentId;
+use rapport_core::{Actor, AgentId};
 use rapport_store::{StoreError, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -98,7 +98,11 @@ pub struct CreatedToken {
 )]
 async fn list_tokens(State(state): State<AppState>, caller: CurrentAgent) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.store.list_tokens().await?;
-    let items = tokens.iter().filter(|token| may_manage(&caller, token.agent)).map(TokenDto::from).collect();
+    let items = tokens
+        .iter()
+        .filter(|token| may_manage(&caller.agent, &caller.viewer, token.agent))
+        .map(TokenDto::from)
+        .collect();
     Ok(Json(TokenList { items }))
 }
 
@@ -120,16 +124,13 @@ async fn create_token(
     JsonBody(request): JsonBody<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
     let agent = AgentId(request.agent.unwrap_or(caller.agent.id.0));
-    if !may_manage(&caller, agent) {
+    if !may_manage(&caller.agent, &caller.viewer, agent) {
         return Err(ApiError::Forbidden {
             field: Some("agent".to_owned()),
             message: "only admins create tokens for other agents".to_owned(),
         });
     }
-    let label = rapport_core::text::one_line(request.label.as_deref().unwrap_or("api")).trim().to_owned();
-    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
-        return Err(ApiError::invalid("label", format!("a label is 1 to {MAX_LABEL_CHARS} characters")));
-    }
+    let label = token_label(request.label.as_deref().unwrap_or("api"))?;
     let target = match state.store.get_agent(agent).await {
         Ok(target) if target.active => target,
         Ok(_) => return Err(ApiError::invalid("agent", format!("agent {} is deactivated", agent.0))),
@@ -138,7 +139,7 @@ async fn create_token(
     };
     let (secret, hash) = new_token();
     let now = state.now();
-    let id = state.store.insert_token(target.id, label.clone(), hash, now).await?;
+    let id = state.store.insert_token(target.id, label.clone(), hash, Actor::Agent(caller.agent.id), now).await?;
     let token = TokenInfo { id, agent: target.id, email: target.email, name: label, created_at: now, revoked_at: None };
     Ok((StatusCode::CREATED, Json(CreatedToken { token: TokenDto::from(&token), secret })))
 }
@@ -161,14 +162,23 @@ async fn revoke_token(
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
     let tokens = state.store.list_tokens().await?;
-    let token = tokens.iter().find(|token| token.id == id && may_manage(&caller, token.agent));
+    let token = tokens.iter().find(|token| token.id == id && may_manage(&caller.agent, &caller.viewer, token.agent));
     let token = token.ok_or_else(|| ApiError::NotFound(format!("no token {id} among yours")))?;
-    state.store.revoke_token(token.id, state.now()).await?;
+    state.store.revoke_token(token.id, Actor::Agent(caller.agent.id), state.now()).await?;
     cache.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// An agent manages their own tokens; an admin everyone's.
-fn may_manage(caller: &CurrentAgent, agent: AgentId) -> bool {
-    caller.agent.id == agent || caller.viewer.is_admin()
+pub(crate) fn may_manage(caller: &rapport_core::Agent, viewer: &rapport_core::Viewer, agent: AgentId) -> bool {
+    caller.id == agent || viewer.is_admin()
+}
+
+/// A token's label: one line of 1 to [`MAX_LABEL_CHARS`] characters.
+pub(crate) fn token_label(text: &str) -> Result<String, ApiError> {
+    let label = rapport_core::text::one_line(text).trim().to_owned();
+    if label.is_empty() || label.chars().count() > MAX_LABEL_CHARS {
+        return Err(ApiError::invalid("label", format!("a label is 1 to {MAX_LABEL_CHARS} characters")));
+    }
+    Ok(label)
 }

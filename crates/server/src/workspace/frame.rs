@@ -255,8 +255,9 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 6] = [
+pub const ADMIN_PAGES: [(&str, &str); 7] = [
     ("people", "People"),
+    ("tokens", "API tokens"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),
     ("rules", "Escalation rules"),

@@ -36,6 +36,8 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/calendars/default/delete".to_owned(), vec![]),
         ("/admin/policies".to_owned(), vec![("action", "save"), ("source", "{\"name\": \"All\", \"targets\": {}}")]),
         ("/admin/rules".to_owned(), vec![("action", "save"), ("source", RULE)]),
+        ("/admin/tokens".to_owned(), vec![("label", "script")]),
+        (format!("/admin/tokens/{target}/revoke"), vec![]),
     ]
 }
 
@@ -471,4 +473,58 @@ async fn a_new_rule_has_a_dry_run_on_the_open_tickets_before_it_is_saved() {
         "{}",
         list.text
     );
+}
+
+/// The secret shown on a page, once.
+fn shown_secret(page: &Page) -> Option<String> {
+    let needle = "id=\"new-secret\" class=\"code\" readonly value=\"";
+    let start = page.text.find(needle)? + needle.len();
+    Some(page.text[start..].split('"').next()?.to_owned())
+}
+
+#[tokio::test]
+async fn a_token_made_on_the_page_shows_its_secret_once_works_and_is_revoked_at_once() {
+    let app = spawn_app().await;
+    let ben = app.agent(rapport_core::Role::Agent, &[]).await;
+    let admin = signed_in(&app, &app.admin).await;
+    let csrf = admin.get("/admin/tokens").await.csrf();
+    let empty = admin.post("/admin/tokens", &[("csrf", &csrf), ("label", "  "), ("agent", &ben.id.to_string())]).await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(empty.text.contains("id=\"token-label-error\""), "{}", empty.text);
+    assert!(shown_secret(&empty).is_none());
+
+    let made = admin
+        .post("/admin/tokens", &[("csrf", &csrf), ("label", "warehouse bridge"), ("agent", &ben.id.to_string())])
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let secret = shown_secret(&made).expect("the secret, once");
+    let as_ben = TestAgent { id: ben.id, token: secret.clone(), token_id: 0 };
+    assert_eq!(app.get("/api/v1/tickets", &as_ben).await.status, StatusCode::OK, "the token works");
+    let listed = admin.get("/admin/tokens").await;
+    assert!(listed.text.contains("warehouse bridge") && !listed.text.contains(&secret), "never shown again");
+
+    let token_id =
+        app.store.list_tokens().await.unwrap().into_iter().find(|t| t.name == "warehouse bridge").unwrap().id;
+    let revoked = admin.post(&format!("/admin/tokens/{token_id}/revoke"), &[("csrf", &csrf)]).await;
+    assert_eq!(revoked.location(), "/admin/tokens?done=revoked");
+    assert_eq!(app.get("/api/v1/tickets", &as_ben).await.status, StatusCode::UNAUTHORIZED, "refused at once");
+
+    // A supervisor manages only their own, as the API says.
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let lead_browser = signed_in(&app, &lead).await;
+    let page = lead_browser.get("/admin/tokens").await;
+    assert!(!page.text.contains("warehouse bridge"), "another agent's token is not listed");
+    let lead_csrf = page.csrf();
+    let other = lead_browser
+        .post("/admin/tokens", &[("csrf", &lead_csrf), ("label", "x"), ("agent", &ben.id.to_string())])
+        .await;
+    assert_eq!(other.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(other.text.contains("id=\"token-agent-error\""));
+    let foreign = lead_browser.post(&format!("/admin/tokens/{}/revoke", ben.token_id), &[("csrf", &lead_csrf)]).await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get("/api/v1/tickets", &ben).await.status, StatusCode::OK, "ben's own token untouched");
+
+    let log = admin.get("/admin/audit?subject=token").await;
+    assert!(log.text.contains("revoked") && log.text.contains("created"), "{}", log.text);
+    assert!(!log.text.contains(&secret), "no secret in the log");
 }

@@ -29,7 +29,7 @@ async fn an_unknown_or_malformed_token_is_401() {
 async fn a_revoked_token_is_401() {
     let app = spawn_app().await;
     let agent = app.agent(Role::Agent, &[]).await;
-    app.store.revoke_token(agent.token_id, now()).await.expect("revoking");
+    app.store.revoke_token(agent.token_id, rapport_core::Actor::System, now()).await.expect("revoking");
     app.get("/api/v1/tickets", &agent).await.assert_error(StatusCode::UNAUTHORIZED, "unauthorized", None);
 }
 

@@ -536,7 +536,10 @@ async fn issue_15_deactivating_an_agent_or_revoking_their_token_closes_their_soc
 
     let revoked = app.agent(Role::Agent, &[]).await;
     let mut second = agent(&app, &revoked).await;
-    app.store.revoke_token(revoked.token_id, rapport_server::Clock::system().now()).await.unwrap();
+    app.store
+        .revoke_token(revoked.token_id, rapport_core::Actor::System, rapport_server::Clock::system().now())
+        .await
+        .unwrap();
     closed_by_server(&mut second).await;
     // And a new socket with that token is refused.
     let url = ws_url(&app, &format!("/chat/agent/ws?token={}", revoked.token));

@@ -241,8 +241,10 @@ pub async fn new_agent(store: &Store, role: Role, teams: &[i64]) -> TestAgent {
         .await
         .expect("inserting an agent");
     let (token, hash) = auth::new_token();
-    let token_id =
-        store.insert_token(AgentId(agent.id.0), "test".into(), hash, now()).await.expect("inserting a token");
+    let token_id = store
+        .insert_token(AgentId(agent.id.0), "test".into(), hash, rapport_core::Actor::System, now())
+        .await
+        .expect("inserting a token");
     TestAgent { id: agent.id.0, token, token_id }
 }
 

@@ -98,13 +98,13 @@ async fn organizations_teams_and_agents_round_trip() {
 async fn tokens_are_found_by_hash_until_revoked() {
     let store = fresh_store().await;
     let viewer = agent(&store, "t@rapport.example", Role::Admin, vec![]).await;
-    let id = store.insert_token(viewer.agent, "cli".into(), "hash-1".into(), T0).await.unwrap();
+    let id = store.insert_token(viewer.agent, "cli".into(), "hash-1".into(), Actor::System, T0).await.unwrap();
     assert_eq!(store.find_agent_by_token("hash-1").await.unwrap().unwrap().id, viewer.agent);
     assert!(store.find_agent_by_token("hash-2").await.unwrap().is_none());
-    store.revoke_token(id, at(1)).await.unwrap();
+    store.revoke_token(id, Actor::System, at(1)).await.unwrap();
     assert!(store.find_agent_by_token("hash-1").await.unwrap().is_none());
     assert!(store.list_tokens().await.unwrap()[0].revoked_at.is_some());
-    assert!(matches!(store.revoke_token(999, at(2)).await, Err(StoreError::NotFound("token"))));
+    assert!(matches!(store.revoke_token(999, Actor::System, at(2)).await, Err(StoreError::NotFound("token"))));
 }
 
 #[test]
