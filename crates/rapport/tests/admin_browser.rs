@@ -91,6 +91,16 @@ async fn an_admin_invites_an_agent_caps_their_chats_deactivates_them_and_reads_t
     assert!(text_of(admin, "table.admin-list").await.contains("Hannah Weber"), "the demo's agents are listed");
     check_and_capture(admin, "admin-people").await;
 
+    // Teams: the demo's, and one of them opened.
+    click(admin, "nav.views a[href='/admin/teams']").await;
+    eventually("Teams opens", || async { path_of(admin).await == "/admin/teams" }).await;
+    assert!(text_of(admin, "table.admin-list").await.contains("Billing"), "the demo's teams");
+    check_and_capture(admin, "admin-teams").await;
+    click(admin, "table.admin-list tbody tr .subject a").await;
+    eventually("a team opens", || async { path_of(admin).await.starts_with("/admin/teams/") }).await;
+    check_and_capture(admin, "admin-team").await;
+    admin.goto(&format!("{}/admin/people", desk.base)).await.unwrap();
+
     // An invitation without a name is refused beside the name, keeping the email.
     fill(admin, "#invite-email", BEN).await;
     click(admin, ".admin-form button[type=submit]").await;

@@ -192,7 +192,7 @@ async fn write_overflow(
 
 /// The team's overflow setting; `NotFound` when the team does not exist.
 /// A team's settings as the audit log keeps them.
-async fn team_record(conn: &mut Conn<'_>, team: TeamId) -> Result<serde_json::Value, StoreError> {
+pub(crate) async fn team_record(conn: &mut Conn<'_>, team: TeamId) -> Result<serde_json::Value, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         name: String,

@@ -1,15 +1,27 @@
 //! Teams: their names, and who owns an ownerless ticket once an agent answers.
 
-use rapport_core::{Team, TeamId, Timestamp};
+use rapport_core::{Actor, Team, TeamId, Timestamp};
 
 use crate::Store;
+use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{Conn, IdRow, args};
 use crate::error::StoreError;
 use crate::rows::TeamRow;
 
 impl Store {
-    /// Creates a team.
+    /// Creates a team as the system (seeding, the command line): see [`Store::create_team`].
     pub async fn insert_team(&self, name: String, description: String, now: Timestamp) -> Result<Team, StoreError> {
+        self.create_team(name, description, Actor::System, now).await
+    }
+
+    /// Creates a team, recorded in the audit log as made by `by`.
+    pub async fn create_team(
+        &self,
+        name: String,
+        description: String,
+        by: Actor,
+        now: Timestamp,
+    ) -> Result<Team, StoreError> {
         let id = self
             .write(move |conn| {
                 Box::pin(async move {
@@ -19,7 +31,18 @@ impl Store {
                             args![name, description, now.0],
                         )
                         .await?;
-                    Ok(TeamId(row.id))
+                    let id = TeamId(row.id);
+                    let entry = NewAuditEntry {
+                        actor: by,
+                        subject: "team".to_owned(),
+                        subject_id: id.0.to_string(),
+                        verb: "created".to_owned(),
+                        old: None,
+                        new: Some(crate::overflow::team_record(conn, id).await?),
+                        at: now,
+                    };
+                    insert_audit(conn, &entry).await?;
+                    Ok(id)
                 })
             })
             .await?;

@@ -214,7 +214,7 @@ fn line(
                 .and_then(|record| record.get("name"))
                 .map(|name| words(Some(name)))
                 .unwrap_or_default();
-            (format!("Team {name} (#{})", change.subject_id), None)
+            (format!("Team {name} (#{})", change.subject_id), Some(format!("/admin/teams/{}", change.subject_id)))
         }
         "calendar" => {
             (format!("calendar {}", change.subject_id), Some(format!("/admin/calendars/{}", change.subject_id)))

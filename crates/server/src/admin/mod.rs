@@ -8,6 +8,7 @@
 //!
 //! - [`people`]: agents (invite by email, role, teams, languages, chat
 //!   capacity, deactivate).
+//! - [`teams`]: teams, their settings and overflow.
 //! - [`tokens`]: API tokens (a new one's secret shown once; revoke).
 //! - [`calendars`]: business-hours calendars, edited as TOML, shown as a week.
 //! - [`policies`]: SLA policies in order, and a new one with its preview on a ticket.
@@ -23,6 +24,7 @@ pub mod people;
 pub mod policies;
 pub mod quarantine;
 pub mod rules;
+pub mod teams;
 pub mod tokens;
 
 use axum::Router;
@@ -45,6 +47,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/{id}", get(people::agent_page).post(people::save_agent))
         .route("/admin/people/{id}/active", post(people::set_active))
         .route("/admin/people/{id}/invitation", post(people::resend_invitation))
+        .route("/admin/teams", get(teams::list).post(teams::create))
+        .route("/admin/teams/{id}", get(teams::show).post(teams::save))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/admin/calendars", get(calendars::list).post(calendars::create))

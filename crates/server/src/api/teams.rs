@@ -26,7 +26,7 @@ use crate::http::wire::{self, rfc3339};
 use crate::state::AppState;
 
 /// The longest overflow wait accepted, in minutes (a week).
-const MAX_OVERFLOW_MINUTES: i64 = 7 * 24 * 60;
+pub(crate) const MAX_OVERFLOW_MINUTES: i64 = 7 * 24 * 60;
 
 /// The team routes, relative to `/api/v1`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -126,7 +126,7 @@ pub struct TeamPatchBody {
     overflow_after_minutes: Option<i64>,
 }
 
-fn team_name(name: String) -> Result<String, ApiError> {
+pub(crate) fn team_name(name: String) -> Result<String, ApiError> {
     let name = rapport_core::text::one_line(&name);
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::invalid("name", "name must be 1-100 characters"));
@@ -134,14 +134,14 @@ fn team_name(name: String) -> Result<String, ApiError> {
     Ok(name)
 }
 
-fn owner_on_reply(word: String) -> Result<OwnerOnReply, ApiError> {
+pub(crate) fn owner_on_reply(word: String) -> Result<OwnerOnReply, ApiError> {
     OwnerOnReply::parse(&word).ok_or_else(|| {
         ApiError::invalid("owner_on_reply", format!("owner_on_reply must be \"replier\" or \"none\", not {word:?}"))
     })
 }
 
 /// The undo window of a patch: a whole number of seconds within bounds.
-fn undo_seconds(value: Option<Value>) -> Result<Option<i64>, ApiError> {
+pub(crate) fn undo_seconds(value: Option<Value>) -> Result<Option<i64>, ApiError> {
     const FIELD: &str = "reply_undo_seconds";
     let max = rapport_store::MAX_UNDO_SECONDS;
     value
@@ -152,7 +152,7 @@ fn undo_seconds(value: Option<Value>) -> Result<Option<i64>, ApiError> {
         .transpose()
 }
 
-fn description(text: String) -> Result<String, ApiError> {
+pub(crate) fn description(text: String) -> Result<String, ApiError> {
     if text.chars().count() > 2000 {
         return Err(ApiError::invalid("description", "description must be at most 2000 characters"));
     }
@@ -160,7 +160,7 @@ fn description(text: String) -> Result<String, ApiError> {
 }
 
 /// `overflow_after_minutes`: a whole number of minutes, or null.
-fn overflow_minutes(value: Option<Value>) -> Result<Option<Option<i64>>, ApiError> {
+pub(crate) fn overflow_minutes(value: Option<Value>) -> Result<Option<Option<i64>>, ApiError> {
     const FIELD: &str = "overflow_after_minutes";
     value
         .map(|value| match value {
@@ -179,7 +179,7 @@ fn overflow_minutes(value: Option<Value>) -> Result<Option<Option<i64>>, ApiErro
 /// The overflow setting a patch asks for: `None` leaves it alone,
 /// `Some(None)` clears it. A value missing from the patch is taken from
 /// `current`; the team and the wait are set together.
-fn overflow_change(
+pub(crate) fn overflow_change(
     team: Option<Option<i64>>,
     minutes: Option<Option<i64>>,
     current: Option<Overflow>,
@@ -226,12 +226,13 @@ fn overflow_change(
 )]
 async fn create_team(
     State(state): State<AppState>,
-    _caller: Manager<ManageTeams>,
+    caller: Manager<ManageTeams>,
     JsonBody(request): JsonBody<CreateTeamRequest>,
 ) -> Result<(StatusCode, Json<TeamDto>), ApiError> {
     let name = team_name(request.name)?;
     let description = description(request.description.unwrap_or_default())?;
-    let team = state.store.insert_team(name, description, state.now()).await?;
+    let by = rapport_core::Actor::Agent(caller.agent.id);
+    let team = state.store.create_team(name, description, by, state.now()).await?;
     Ok((StatusCode::CREATED, Json(TeamDto::new(&team, None))))
 }
 

@@ -255,8 +255,9 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 7] = [
+pub const ADMIN_PAGES: [(&str, &str); 8] = [
     ("people", "People"),
+    ("teams", "Teams"),
     ("tokens", "API tokens"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),

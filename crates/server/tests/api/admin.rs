@@ -37,6 +37,7 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/policies".to_owned(), vec![("action", "save"), ("source", "{\"name\": \"All\", \"targets\": {}}")]),
         ("/admin/rules".to_owned(), vec![("action", "save"), ("source", RULE)]),
         ("/admin/tokens".to_owned(), vec![("label", "script")]),
+        ("/admin/teams".to_owned(), vec![("name", "Night shift")]),
         (format!("/admin/tokens/{target}/revoke"), vec![]),
     ]
 }
@@ -527,4 +528,63 @@ async fn a_token_made_on_the_page_shows_its_secret_once_works_and_is_revoked_at_
     let log = admin.get("/admin/audit?subject=token").await;
     assert!(log.text.contains("revoked") && log.text.contains("created"), "{}", log.text);
     assert!(!log.text.contains(&secret), "no secret in the log");
+}
+
+#[tokio::test]
+async fn a_team_is_made_and_its_settings_and_overflow_saved_all_or_nothing_and_audited() {
+    let app = spawn_app().await;
+    let care = app.team("Care").await;
+    let admin = signed_in(&app, &app.admin).await;
+    let csrf = admin.get("/admin/teams").await.csrf();
+    let taken = admin.post("/admin/teams", &[("csrf", &csrf), ("name", "Care"), ("description", "")]).await;
+    assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(taken.text.contains("id=\"team-name-error\"") && taken.text.contains("exists already"), "{}", taken.text);
+    let made = admin.post("/admin/teams", &[("csrf", &csrf), ("name", "Billing"), ("description", "Invoices")]).await;
+    assert!(made.location().ends_with("?done=created"), "{}", made.text);
+    let path = made.location().trim_end_matches("?done=created").to_owned();
+    let billing = path.rsplit('/').next().unwrap().parse::<i64>().unwrap();
+
+    let save = |undo: &'static str, team: String, minutes: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "Billing".to_owned()),
+            ("description", "Invoices".to_owned()),
+            ("owner_on_reply", "none".to_owned()),
+            ("reply_undo_seconds", undo.to_owned()),
+            ("overflow_team", team),
+            ("overflow_after_minutes", minutes.to_owned()),
+        ]
+    };
+    // Every error at once, beside its field; nothing changes.
+    let wrong = post_owned(&admin, &path, &save("999", care.to_string(), "")).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text.contains("id=\"team-undo-error\""), "{}", wrong.text);
+    assert!(wrong.text.contains("value=\"999\""), "what was typed is kept");
+    let no_wait = post_owned(&admin, &path, &save("20", care.to_string(), "")).await;
+    assert!(no_wait.text.contains("id=\"team-overflow-minutes-error\""), "{}", no_wait.text);
+    let unchanged = app.get(&format!("/api/v1/teams/{billing}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(
+        (unchanged["reply_undo_seconds"].as_i64(), unchanged["owner_on_reply"].as_str()),
+        (Some(10), Some("replier"))
+    );
+
+    let saved = post_owned(&admin, &path, &save("20", care.to_string(), "45")).await;
+    assert_eq!(saved.location(), format!("{path}?done=saved"), "{}", saved.text);
+    let team = app.get(&format!("/api/v1/teams/{billing}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(
+        (
+            team["reply_undo_seconds"].as_i64(),
+            team["owner_on_reply"].as_str(),
+            team["overflow_team"].as_i64(),
+            team["overflow_after_minutes"].as_i64()
+        ),
+        (Some(20), Some("none"), Some(care), Some(45))
+    );
+    assert!(admin.get("/admin/teams").await.text.contains("to Care after 45 min"));
+    let log = admin.get("/admin/audit?subject=team").await;
+    assert!(
+        log.text.contains("Test admin</strong> created") && log.text.contains("Test admin</strong> changed"),
+        "{}",
+        log.text
+    );
 }

@@ -17,7 +17,8 @@ async fn supervisors_read_each_change_with_who_before_and_after_newest_first() {
     }
     let page = app.get("/api/v1/audit?subject=team", &app.admin).await.expect(StatusCode::OK);
     let entries = page["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 2, "the third patch changed nothing: {page}");
+    assert_eq!(entries.len(), 3, "created, then two changes: the third patch changed nothing: {page}");
+    assert_eq!((entries[2]["verb"].as_str(), entries[2]["after"]["name"].as_str()), (Some("created"), Some("Billing")));
     let newest = &entries[0];
     assert_eq!((newest["actor_type"].as_str(), newest["actor_id"].as_i64()), (Some("agent"), Some(app.admin.id)));
     assert_eq!((newest["subject"].as_str(), newest["verb"].as_str()), (Some("team"), Some("changed")));
@@ -34,7 +35,7 @@ async fn supervisors_read_each_change_with_who_before_and_after_newest_first() {
     let second = app.get(&format!("/api/v1/audit?limit=1&cursor={cursor}"), &app.admin).await.expect(StatusCode::OK);
     assert_eq!(second["entries"][0]["after"]["reply_undo_seconds"], 20);
     let by_admin = app.get(&format!("/api/v1/audit?agent={}", app.admin.id), &app.admin).await.expect(StatusCode::OK);
-    assert_eq!(by_admin["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(by_admin["entries"].as_array().unwrap().len(), 3);
     let other = app.get("/api/v1/audit?subject=calendar", &app.admin).await.expect(StatusCode::OK);
     assert_eq!(other["entries"].as_array().unwrap().len(), 0);
 

@@ -78,7 +78,8 @@ async fn issue_14_the_first_reply_makes_the_agent_owner_and_a_team_can_turn_it_o
     // The change is in the audit log, by the admin, with before and after; the refused one is not.
     let filter = rapport_store::AuditFilter { subject: Some("team".into()), limit: 10, ..Default::default() };
     let audit = app.store.list_audit(filter).await.unwrap();
-    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit.len(), 2, "the team's creation, then the change: {audit:?}");
+    assert_eq!((audit[0].entry.verb.as_str(), audit[1].entry.verb.as_str()), ("changed", "created"));
     assert_eq!(audit[0].entry.actor, rapport_core::Actor::Agent(rapport_core::AgentId(app.admin.id)));
     let (old, new) = (audit[0].entry.old.clone().unwrap(), audit[0].entry.new.clone().unwrap());
     assert_eq!((old["owner_on_reply"].as_str(), new["owner_on_reply"].as_str()), (Some("replier"), Some("none")));
