@@ -200,15 +200,7 @@ pub(crate) fn audit_entry(
     new: Option<Value>,
     at: Timestamp,
 ) -> NewAuditEntry {
-    NewAuditEntry {
-        actor: by,
-        subject: "agent".to_owned(),
-        subject_id: agent.id.0.to_string(),
-        verb: verb.to_owned(),
-        old,
-        new,
-        at,
-    }
+    NewAuditEntry::of(by, "agent", agent.id.0, verb, old, new, at)
 }
 
 /// The agent with this id, read in the caller's transaction.

@@ -33,6 +33,29 @@ pub struct NewAuditEntry {
     pub at: Timestamp,
 }
 
+impl NewAuditEntry {
+    /// A change of `subject` `id` (its kind and id), by `actor` at `at`.
+    pub fn of(
+        actor: Actor,
+        subject: &str,
+        id: impl ToString,
+        verb: &str,
+        old: Option<Value>,
+        new: Option<Value>,
+        at: Timestamp,
+    ) -> NewAuditEntry {
+        NewAuditEntry {
+            actor,
+            subject: subject.to_owned(),
+            subject_id: id.to_string(),
+            verb: verb.to_owned(),
+            old,
+            new,
+            at,
+        }
+    }
+}
+
 /// A recorded change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {

@@ -106,15 +106,7 @@ impl Store {
                     update_team_row(conn, team, changes).await?;
                     let new = team_record(conn, team).await?;
                     if old != new {
-                        let entry = NewAuditEntry {
-                            actor,
-                            subject: "team".to_owned(),
-                            subject_id: team.0.to_string(),
-                            verb: "changed".to_owned(),
-                            old: Some(old),
-                            new: Some(new),
-                            at: now,
-                        };
+                        let entry = NewAuditEntry::of(actor, "team", team.0, "changed", Some(old), Some(new), now);
                         insert_audit(conn, &entry).await?;
                     }
                     Ok(kept)

@@ -83,15 +83,7 @@ async fn decided(
             None => Err(StoreError::NotFound("quarantined message")),
         };
     }
-    let entry = NewAuditEntry {
-        actor: by,
-        subject: "quarantine".to_owned(),
-        subject_id: id.to_string(),
-        verb: verb.to_owned(),
-        old: Some(json!({"state": "held"})),
-        new: Some(new),
-        at: now,
-    };
+    let entry = NewAuditEntry::of(by, "quarantine", id, verb, Some(json!({"state": "held"})), Some(new), now);
     insert_audit(conn, &entry).await?;
     Ok(true)
 }

@@ -203,7 +203,7 @@ impl Store {
                 if old.as_ref() != Some(&json!({"source": source})) {
                     let verb = if old.is_some() { "changed" } else { "created" };
                     let new = Some(json!({"source": source}));
-                    insert_audit(conn, &calendar_entry(by, &name, verb, old, new, now)).await?;
+                    insert_audit(conn, &NewAuditEntry::of(by, "calendar", &name, verb, old, new, now)).await?;
                 }
                 Ok(StoredCalendar { name, source, updated_at: now })
             })
@@ -226,7 +226,7 @@ impl Store {
                 };
                 conn.execute("DELETE FROM calendars WHERE name = $1", args![name.clone()]).await?;
                 let old = Some(json!({"source": before.source}));
-                insert_audit(conn, &calendar_entry(by, &name, "deleted", old, None, now)).await?;
+                insert_audit(conn, &NewAuditEntry::of(by, "calendar", &name, "deleted", old, None, now)).await?;
                 bump_generation(conn).await
             })
         })
@@ -254,7 +254,11 @@ impl Store {
                 bump_generation(conn).await?;
                 let stored = load_policies(conn).await?.into_iter().find(|stored| stored.id == id);
                 let stored = stored.ok_or(StoreError::NotFound("policy"))?;
-                insert_audit(conn, &policy_entry(by, id, "created", None, Some(policy_record(&stored)?), now)).await?;
+                insert_audit(
+                    conn,
+                    &NewAuditEntry::of(by, "policy", id, "created", None, Some(policy_record(&stored)?), now),
+                )
+                .await?;
                 Ok(stored)
             })
         })
@@ -296,7 +300,7 @@ impl Store {
                 let old = before.as_ref().map(policy_record).transpose()?;
                 let new = Some(policy_record(&stored)?);
                 if old != new {
-                    insert_audit(conn, &policy_entry(by, id, "changed", old, new, now)).await?;
+                    insert_audit(conn, &NewAuditEntry::of(by, "policy", id, "changed", old, new, now)).await?;
                 }
                 Ok(stored)
             })
@@ -314,7 +318,7 @@ impl Store {
                 }
                 if let Some(before) = before {
                     let old = Some(policy_record(&before)?);
-                    insert_audit(conn, &policy_entry(by, id, "deleted", old, None, now)).await?;
+                    insert_audit(conn, &NewAuditEntry::of(by, "policy", id, "deleted", old, None, now)).await?;
                 }
                 bump_generation(conn).await
             })
@@ -422,44 +426,6 @@ fn policy_record(stored: &StoredPolicy) -> Result<serde_json::Value, StoreError>
     Ok(record)
 }
 
-fn policy_entry(
-    by: Actor,
-    id: i64,
-    verb: &str,
-    old: Option<serde_json::Value>,
-    new: Option<serde_json::Value>,
-    at: Timestamp,
-) -> NewAuditEntry {
-    NewAuditEntry {
-        actor: by,
-        subject: "policy".to_owned(),
-        subject_id: id.to_string(),
-        verb: verb.to_owned(),
-        old,
-        new,
-        at,
-    }
-}
-
 fn poisoned() -> StoreError {
     StoreError::Other(anyhow::anyhow!("the policy cache lock was poisoned"))
-}
-
-fn calendar_entry(
-    by: Actor,
-    name: &str,
-    verb: &str,
-    old: Option<serde_json::Value>,
-    new: Option<serde_json::Value>,
-    at: Timestamp,
-) -> NewAuditEntry {
-    NewAuditEntry {
-        actor: by,
-        subject: "calendar".to_owned(),
-        subject_id: name.to_owned(),
-        verb: verb.to_owned(),
-        old,
-        new,
-        at,
-    }
 }

@@ -32,15 +32,8 @@ impl Store {
                         )
                         .await?;
                     let id = TeamId(row.id);
-                    let entry = NewAuditEntry {
-                        actor: by,
-                        subject: "team".to_owned(),
-                        subject_id: id.0.to_string(),
-                        verb: "created".to_owned(),
-                        old: None,
-                        new: Some(crate::overflow::team_record(conn, id).await?),
-                        at: now,
-                    };
+                    let record = crate::overflow::team_record(conn, id).await?;
+                    let entry = NewAuditEntry::of(by, "team", id.0, "created", None, Some(record), now);
                     insert_audit(conn, &entry).await?;
                     Ok(id)
                 })

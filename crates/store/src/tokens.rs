@@ -57,7 +57,7 @@ impl Store {
                     )
                     .await?;
                 let new = Some(json!({"agent": agent.0, "label": name, "revoked": false}));
-                insert_audit(conn, &token_entry(by, row.id, "created", None, new, now)).await?;
+                insert_audit(conn, &NewAuditEntry::of(by, "token", row.id, "created", None, new, now)).await?;
                 Ok(row.id)
             })
         })
@@ -120,30 +120,11 @@ impl Store {
                     .await?;
                 if changed > 0 {
                     let (old, new) = (Some(json!({"revoked": false})), Some(json!({"revoked": true})));
-                    insert_audit(conn, &token_entry(by, id, "revoked", old, new, now)).await?;
+                    insert_audit(conn, &NewAuditEntry::of(by, "token", id, "revoked", old, new, now)).await?;
                 }
                 Ok(())
             })
         })
         .await
-    }
-}
-
-fn token_entry(
-    by: Actor,
-    id: i64,
-    verb: &str,
-    old: Option<serde_json::Value>,
-    new: Option<serde_json::Value>,
-    at: Timestamp,
-) -> NewAuditEntry {
-    NewAuditEntry {
-        actor: by,
-        subject: "token".to_owned(),
-        subject_id: id.to_string(),
-        verb: verb.to_owned(),
-        old,
-        new,
-        at,
     }
 }

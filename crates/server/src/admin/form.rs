@@ -43,6 +43,17 @@ impl FormErrors {
     }
 }
 
+/// The API's refusal of a text (a policy's or a rule's JSON) as one line
+/// beside it: the field at fault first when there is one; `fallback` for a
+/// failure that names nothing.
+pub fn field_words(error: &ApiError, fallback: &str) -> String {
+    match error.for_page() {
+        Some((_, Some(field), message)) => format!("{field}: {message}"),
+        Some((_, None, message)) => capitalised(&message),
+        None => fallback.to_owned(),
+    }
+}
+
 /// The message with a capital first letter and a full stop, as a page shows it.
 pub fn capitalised(message: &str) -> String {
     let mut chars = message.chars();

@@ -14,7 +14,7 @@ use rapport_core::sla::SlaPolicy;
 use rapport_core::sla::projection::KeptTarget;
 use rapport_core::{Actor, TicketId};
 
-use crate::admin::form::{FormErrors, capitalised};
+use crate::admin::form::{FormErrors, field_words};
 use crate::admin::{Manager, ManagerForm};
 use crate::api::service_levels::body;
 use crate::http::error::ApiError;
@@ -181,15 +181,7 @@ async fn view(
 fn read_policy(source: &str) -> Result<SlaPolicy, String> {
     match crate::http::body::parse::<body::SlaPolicy>(source.as_bytes()) {
         Ok(policy) => Ok(policy.into()),
-        Err(error) => Err(error_words(&error)),
-    }
-}
-
-fn error_words(error: &ApiError) -> String {
-    match error.for_page() {
-        Some((_, Some(field), message)) => format!("{field}: {message}"),
-        Some((_, None, message)) => capitalised(&message),
-        None => "The policy could not be read.".to_owned(),
+        Err(error) => Err(field_words(&error, "The policy could not be read.")),
     }
 }
 
@@ -252,7 +244,7 @@ pub async fn submit(
             if error.for_page().is_none() {
                 return Err(PageError::from(error));
             }
-            errors.add("source", error_words(&error));
+            errors.add("source", field_words(&error, "The policy could not be read."));
             view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await
         }
     }
@@ -280,7 +272,7 @@ async fn preview(
             if error.for_page().is_none() {
                 return Err(PageError::from(error));
             }
-            return Ok(Err(("source", error_words(&error))));
+            return Ok(Err(("source", field_words(&error, "The policy could not be read."))));
         }
     };
     let now = state.now();

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_core::rules::{Rule, RuleTrigger, TimerKey};
 
-use crate::admin::form::{FormErrors, capitalised};
+use crate::admin::form::{FormErrors, field_words};
 use crate::admin::{Manager, ManagerForm};
 use crate::api::rules::body;
 use crate::http::error::ApiError;
@@ -145,14 +145,6 @@ async fn view(
     Ok(render(status, &page))
 }
 
-fn error_words(error: &ApiError) -> String {
-    match error.for_page() {
-        Some((_, Some(field), message)) => format!("{field}: {message}"),
-        Some((_, None, message)) => capitalised(&message),
-        None => "The rule could not be read.".to_owned(),
-    }
-}
-
 /// `POST /admin/rules`: `action=dry_run` lists the open tickets the typed
 /// rule would fire on; `action=save` adds it last.
 pub async fn submit(
@@ -166,7 +158,7 @@ pub async fn submit(
     let rule: Rule = match crate::http::body::parse::<body::Rule>(source.as_bytes()) {
         Ok(rule) => rule.into(),
         Err(error) => {
-            errors.add("source", error_words(&error));
+            errors.add("source", field_words(&error, "The rule could not be read."));
             return view(&state, &desk, &headers, source, errors, None, None, unprocessable).await;
         }
     };
@@ -198,7 +190,7 @@ pub async fn submit(
     if error.for_page().is_none() {
         return Err(PageError::from(error));
     }
-    errors.add("source", error_words(&error));
+    errors.add("source", field_words(&error, "The rule could not be read."));
     view(&state, &desk, &headers, source, errors, None, None, unprocessable).await
 }
 
