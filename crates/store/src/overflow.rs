@@ -18,7 +18,7 @@ use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{Conn, args};
 use crate::error::{Rejection, StoreError};
 use crate::kernel::tickets::{load_ticket, save_decision};
-use crate::teams::{TeamChanges, update_team_row};
+use crate::teams::{TeamChanges, team_record, update_team_row};
 
 /// The `settings` entry holding the last ticket id the pass handled.
 const CURSOR_SETTING: &str = "overflow_after";
@@ -180,36 +180,6 @@ async fn write_overflow(
     )
     .await?;
     Ok(overflow)
-}
-
-/// The team's overflow setting; `NotFound` when the team does not exist.
-/// A team's settings as the audit log keeps them.
-pub(crate) async fn team_record(conn: &mut Conn<'_>, team: TeamId) -> Result<serde_json::Value, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        name: String,
-        description: String,
-        owner_on_reply: String,
-        reply_undo_seconds: i64,
-        overflow_team_id: Option<i64>,
-        overflow_after_seconds: Option<i64>,
-    }
-    let row: Option<Row> = conn
-        .fetch_optional(
-            "SELECT name, description, owner_on_reply, reply_undo_seconds, overflow_team_id, overflow_after_seconds \
-             FROM teams WHERE id = $1",
-            args![team.0],
-        )
-        .await?;
-    let row = row.ok_or(StoreError::NotFound("team"))?;
-    Ok(serde_json::json!({
-        "name": row.name,
-        "description": row.description,
-        "owner_on_reply": row.owner_on_reply,
-        "reply_undo_seconds": row.reply_undo_seconds,
-        "overflow_team": row.overflow_team_id,
-        "overflow_after_minutes": row.overflow_after_seconds.map(|seconds| seconds / 60),
-    }))
 }
 
 async fn find_team_overflow(conn: &mut Conn<'_>, team: TeamId) -> Result<Option<Overflow>, StoreError> {

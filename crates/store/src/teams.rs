@@ -32,7 +32,7 @@ impl Store {
                         )
                         .await?;
                     let id = TeamId(row.id);
-                    let record = crate::overflow::team_record(conn, id).await?;
+                    let record = team_record(conn, id).await?;
                     let entry = NewAuditEntry::of(by, "team", id.0, "created", None, Some(record), now);
                     insert_audit(conn, &entry).await?;
                     Ok(id)
@@ -102,4 +102,33 @@ pub(crate) async fn update_team_row(conn: &mut Conn<'_>, id: TeamId, changes: Te
         )
         .await?;
     if changed == 0 { Err(StoreError::NotFound("team")) } else { Ok(()) }
+}
+
+/// A team's settings as the audit log keeps them.
+pub(crate) async fn team_record(conn: &mut Conn<'_>, team: TeamId) -> Result<serde_json::Value, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        name: String,
+        description: String,
+        owner_on_reply: String,
+        reply_undo_seconds: i64,
+        overflow_team_id: Option<i64>,
+        overflow_after_seconds: Option<i64>,
+    }
+    let row: Option<Row> = conn
+        .fetch_optional(
+            "SELECT name, description, owner_on_reply, reply_undo_seconds, overflow_team_id, overflow_after_seconds \
+             FROM teams WHERE id = $1",
+            args![team.0],
+        )
+        .await?;
+    let row = row.ok_or(StoreError::NotFound("team"))?;
+    Ok(serde_json::json!({
+        "name": row.name,
+        "description": row.description,
+        "owner_on_reply": row.owner_on_reply,
+        "reply_undo_seconds": row.reply_undo_seconds,
+        "overflow_team": row.overflow_team_id,
+        "overflow_after_minutes": row.overflow_after_seconds.map(|seconds| seconds / 60),
+    }))
 }
