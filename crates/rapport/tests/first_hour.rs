@@ -103,15 +103,13 @@ async fn issue_14_a_newcomers_first_hour() {
     assert!(["chat", "email"].contains(&reply["channel"].as_str().unwrap()), "{reply}");
 
     // A customer writes through the web form and follows the emailed link.
-    let form =
-        "name=Ann+Example&email=ann%40example.com&subject=Zanzibar+invoice+missing&message=Where+is+my+invoice%3F";
-    let page = client
-        .post(format!("{base}/help/new"))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let form = [
+        ("name", "Ann Example"),
+        ("email", "ann@example.com"),
+        ("subject", "Zanzibar invoice missing"),
+        ("message", "Where is my invoice?"),
+    ];
+    let page = support::post_help_form(&client, &base, &form).await;
     assert_eq!(page.status(), StatusCode::OK);
     let mail = sink.wait_for(1, Duration::from_secs(30)).await.unwrap();
     let message = mail_parser::MessageParser::default().parse(&mail[0].data).unwrap();

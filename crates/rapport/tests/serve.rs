@@ -36,14 +36,13 @@ async fn issue_14_magic_links_point_at_the_listening_address() {
 
     rapport_channels::http::install_crypto_provider();
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let form = "name=Ann+Example&email=ann%40example.com&subject=Invoice+missing&message=Where+is+my+invoice%3F";
-    let page = client
-        .post(format!("{base}/help/new"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form)
-        .send()
-        .await
-        .unwrap();
+    let form = [
+        ("name", "Ann Example"),
+        ("email", "ann@example.com"),
+        ("subject", "Invoice missing"),
+        ("message", "Where is my invoice?"),
+    ];
+    let page = support::post_help_form(&client, &base, &form).await;
     assert_eq!(page.status(), StatusCode::OK);
     assert!(page.text().await.unwrap().contains("We are sending"), "SMTP is configured");
 

@@ -98,15 +98,8 @@ async fn send_through_every_channel(desk: &DemoDesk) -> (Vec<&'static str>, Visi
         ("submission", "hostile-submission-0001".to_owned()),
         ("website", String::new()),
     ];
-    let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-    let filed = http
-        .post(format!("{base}/help/new"))
-        .header("origin", base)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let fields: Vec<(&str, &str)> = form.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let filed = support::post_help_form(&http, base, &fields).await;
     assert!(filed.status().is_success(), "the web form: {}", filed.text().await.unwrap());
 
     // Live chat: a visitor's name and message over the widget's socket.

@@ -46,6 +46,13 @@ pub fn available() -> bool {
 impl Browser {
     /// Starts `chromedriver` and opens a headless Chromium session.
     pub async fn start() -> anyhow::Result<Browser> {
+        Browser::start_in(None).await
+    }
+
+    /// A session whose browser asks for pages in `language` first (its
+    /// `Accept-Language`, as a person who set their browser to French), or in
+    /// Chromium's default when `None`.
+    pub async fn start_in(language: Option<&str>) -> anyhow::Result<Browser> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -67,8 +74,13 @@ impl Browser {
         let profile = tempfile::tempdir()?;
         let mut args: Vec<String> = FLAGS.iter().map(|flag| (*flag).to_owned()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
+        let mut options = serde_json::json!({ "args": args });
+        if let Some(language) = language {
+            args.push(format!("--accept-lang={language}"));
+            options = serde_json::json!({ "args": args, "prefs": { "intl.accept_languages": language } });
+        }
         let mut capabilities = serde_json::Map::new();
-        capabilities.insert("goog:chromeOptions".to_owned(), serde_json::json!({ "args": args }));
+        capabilities.insert("goog:chromeOptions".to_owned(), options);
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = fantoccini::ClientBuilder::new(connector)
             .capabilities(capabilities)
@@ -100,6 +112,16 @@ impl Browser {
         let params = serde_json::json!({ "source": script });
         let command = DevTools { command: "Page.addScriptToEvaluateOnNewDocument", params };
         self.client.issue_cmd(command).await.context("adding a script to every page (goog/cdp/execute)")?;
+        Ok(())
+    }
+
+    /// Saves what the pages download into `directory` (headless Chromium
+    /// refuses downloads otherwise): a test clicks a download link and reads
+    /// the file the person would get.
+    pub async fn save_downloads_in(&self, directory: &std::path::Path) -> anyhow::Result<()> {
+        let params = serde_json::json!({ "behavior": "allow", "downloadPath": directory.display().to_string() });
+        let command = DevTools { command: "Page.setDownloadBehavior", params };
+        self.client.issue_cmd(command).await.context("allowing downloads (goog/cdp/execute)")?;
         Ok(())
     }
 }

@@ -232,3 +232,33 @@ pub async fn listening_address(lines: &mut tokio::io::Lines<BufReader<tokio::pro
     .await
     .unwrap()
 }
+
+/// Posts the help pages' web form (`/help/new`) as a browser does: it first
+/// opens the form, for the CSRF token in it and the cookie that token is tied
+/// to. `fields` are `(name, value)` pairs, sent url-encoded.
+pub async fn post_help_form(client: &reqwest::Client, base: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    let page = client.get(format!("{base}/help/new")).send().await.unwrap();
+    let cookie: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .collect();
+    let text = page.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = text.find(marker).unwrap_or_else(|| panic!("no CSRF token in {text}")) + marker.len();
+    let token: String = text[start..].chars().take_while(char::is_ascii_hexdigit).collect();
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter().copied())
+        .append_pair("csrf", &token)
+        .finish();
+    client
+        .post(format!("{base}/help/new"))
+        .header("origin", base)
+        .header("cookie", cookie.join("; "))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}

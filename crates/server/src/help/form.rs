@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
+use rapport_catalog::{Arg, Words};
 use rapport_core::event::MAX_SUBJECT_CHARS;
 use rapport_core::message::MAX_TEXT_BYTES;
 use rapport_core::{Identity, InboundAttachment};
@@ -110,63 +111,58 @@ async fn read_multipart(mut multipart: Multipart) -> Result<Fields, ReadError> {
 }
 
 /// Checks the files: how many, and their total size against `max_bytes`.
-pub fn check_files(fields: &Fields, max_bytes: usize, errors: &mut Vec<FieldError>) {
+pub fn check_files(words: &Words, fields: &Fields, max_bytes: usize, errors: &mut Vec<FieldError>) {
     if fields.files.len() > MAX_FILES {
-        errors.push(("attachments", format!("Please attach at most {MAX_FILES} files.")));
+        errors.push(("attachments", words.with("files-too-many", &[("max", Arg::Number(MAX_FILES as i64))])));
     } else if fields.file_bytes > max_bytes {
-        errors.push((
-            "attachments",
-            format!(
-                "The files are larger than {} together. Please attach smaller or fewer files.",
-                human_size(max_bytes)
-            ),
-        ));
+        let size = human_size(max_bytes);
+        errors.push(("attachments", words.with("files-too-large", &[("size", size.as_str().into())])));
     }
 }
 
 /// Checks a name: required, at most [`MAX_NAME_CHARS`], no control characters.
-pub fn check_name(name: &str, errors: &mut Vec<FieldError>) {
+pub fn check_name(words: &Words, name: &str, errors: &mut Vec<FieldError>) {
     if name.is_empty() {
-        errors.push(("name", "Please enter your name.".to_owned()));
+        errors.push(("name", words.get("name-missing")));
     } else if name.chars().count() > MAX_NAME_CHARS {
-        errors.push(("name", format!("Please shorten your name to {MAX_NAME_CHARS} characters.")));
+        errors.push(("name", words.with("name-too-long", &[("max", Arg::Number(MAX_NAME_CHARS as i64))])));
     } else if name.chars().any(char::is_control) {
-        errors.push(("name", "Please enter your name without special characters.".to_owned()));
+        errors.push(("name", words.get("name-control")));
     }
 }
 
 /// Checks and normalises an email address.
-pub fn check_email(email: &str, errors: &mut Vec<FieldError>) -> Option<Identity> {
+pub fn check_email(words: &Words, email: &str, errors: &mut Vec<FieldError>) -> Option<Identity> {
     if email.is_empty() {
-        errors.push(("email", "Please enter your email address.".to_owned()));
+        errors.push(("email", words.get("email-missing")));
         return None;
     }
     match Identity::email(email) {
         Ok(identity) => Some(identity),
         Err(_) => {
-            errors.push(("email", "Please enter a complete email address, like name@example.com.".to_owned()));
+            errors.push(("email", words.get("email-invalid")));
             None
         }
     }
 }
 
 /// Checks a subject: required, within core's limit, on one line.
-pub fn check_subject(subject: &str, errors: &mut Vec<FieldError>) {
+pub fn check_subject(words: &Words, subject: &str, errors: &mut Vec<FieldError>) {
     if subject.is_empty() {
-        errors.push(("subject", "Please enter a subject.".to_owned()));
+        errors.push(("subject", words.get("subject-missing")));
     } else if subject.chars().count() > MAX_SUBJECT_CHARS {
-        errors.push(("subject", format!("Please shorten the subject to {MAX_SUBJECT_CHARS} characters.")));
+        errors.push(("subject", words.with("subject-too-long", &[("max", Arg::Number(MAX_SUBJECT_CHARS as i64))])));
     } else if subject.chars().any(char::is_control) {
-        errors.push(("subject", "Please write the subject on one line.".to_owned()));
+        errors.push(("subject", words.get("subject-control")));
     }
 }
 
 /// Checks a message text: required, within core's limit.
-pub fn check_message(message: &str, errors: &mut Vec<FieldError>) {
+pub fn check_message(words: &Words, message: &str, errors: &mut Vec<FieldError>) {
     if message.trim().is_empty() {
-        errors.push(("message", "Please write your message.".to_owned()));
+        errors.push(("message", words.get("message-missing")));
     } else if message.len() > MAX_TEXT_BYTES {
-        errors.push(("message", "Please shorten your message; it is longer than we can take in one go.".to_owned()));
+        errors.push(("message", words.get("message-too-long")));
     }
 }
 

@@ -10,6 +10,11 @@ use sha2::{Digest, Sha256};
 /// The session cookie's name.
 pub const COOKIE: &str = "rapport_help";
 
+/// The cookie that ties a visitor's forms to their browser before they sign
+/// in (the double-submit defence: another site can make the browser post a
+/// form, but cannot read this cookie to put its token in the form).
+pub const FORM_COOKIE: &str = "rapport_help_form";
+
 /// The length of a secret as it appears in links and cookies (32 random bytes, base64url).
 const SECRET_CHARS: usize = 43;
 
@@ -33,15 +38,77 @@ pub fn well_formed(secret: &str) -> bool {
 
 /// The session secret from the request's cookies, if it has a well-formed one.
 pub fn session_secret(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, COOKIE)
+}
+
+/// The value of the cookie `wanted`, if it is a well-formed secret.
+fn cookie(headers: &HeaderMap, wanted: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(name, _)| *name == wanted)
         .map(|(_, value)| value.trim().to_owned())
         .filter(|value| well_formed(value))
+}
+
+/// The CSRF token of a visitor's forms, and the cookie to set when the
+/// browser has none to tie it to yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormToken {
+    /// The token every form carries in its `csrf` field.
+    pub token: String,
+    /// A `Set-Cookie` value, when the token comes from a new form secret.
+    pub set_cookie: Option<String>,
+}
+
+impl FormToken {
+    /// The token for a request: tied to the session when there is one, else
+    /// to the form cookie, else to a new form cookie set with the page.
+    pub fn of(headers: &HeaderMap, secure: bool) -> FormToken {
+        match token_secret(headers) {
+            Some(secret) => FormToken { token: csrf_token(&secret), set_cookie: None },
+            None => FormToken::fresh(secure),
+        }
+    }
+
+    /// The token for the session that begins with `secret` (a link just followed).
+    pub fn of_session(secret: &str) -> FormToken {
+        FormToken { token: csrf_token(secret), set_cookie: None }
+    }
+
+    /// A token from a new form secret, with its cookie.
+    fn fresh(secure: bool) -> FormToken {
+        let (secret, _) = new_secret();
+        let set_cookie = format!(
+            "{FORM_COOKIE}={secret}; Path=/help; HttpOnly; SameSite=Strict{}",
+            if secure { "; Secure" } else { "" }
+        );
+        FormToken { token: csrf_token(&secret), set_cookie: Some(set_cookie) }
+    }
+}
+
+/// The secret a request's forms are tied to: its session's, else its form cookie's.
+fn token_secret(headers: &HeaderMap) -> Option<String> {
+    session_secret(headers).or_else(|| cookie(headers, FORM_COOKIE))
+}
+
+/// True when a posted form's `csrf` field is the token of the browser that
+/// posted it. Compared in time that does not depend on where they differ.
+pub fn valid_token(headers: &HeaderMap, given: &str) -> bool {
+    let Some(secret) = token_secret(headers) else { return false };
+    let expected = csrf_token(&secret);
+    given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |difference, (a, b)| difference | (a ^ b)) == 0
+}
+
+fn csrf_token(secret: &str) -> String {
+    let mut digest = Sha256::new();
+    digest.update(b"rapport help csrf\0");
+    digest.update(secret.as_bytes());
+    hex::encode(digest.finalize())
 }
 
 /// The `Set-Cookie` value that starts a session. `Secure` when the public
@@ -74,5 +141,24 @@ mod tests {
         assert_eq!(session_secret(&headers), Some(secret));
         headers.insert(header::COOKIE, HeaderValue::from_static("rapport_help=short"));
         assert_eq!(session_secret(&headers), None);
+    }
+
+    #[test]
+    fn form_tokens_follow_the_session_else_the_form_cookie() {
+        let mut headers = HeaderMap::new();
+        let fresh = FormToken::of(&headers, true);
+        let set_cookie = fresh.set_cookie.clone().unwrap();
+        assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Secure") && set_cookie.contains("Strict"));
+        assert!(!valid_token(&headers, &fresh.token), "no cookie, no valid token");
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&cookie).unwrap());
+        assert!(valid_token(&headers, &fresh.token));
+        assert_eq!(FormToken::of(&headers, true), FormToken { token: fresh.token.clone(), set_cookie: None });
+        assert!(!valid_token(&headers, "") && !valid_token(&headers, &fresh.token[1..]));
+        // Signing in ties forms to the session instead.
+        let (session, _) = new_secret();
+        headers.insert(header::COOKIE, HeaderValue::from_str(&format!("{cookie}; {COOKIE}={session}")).unwrap());
+        assert!(!valid_token(&headers, &fresh.token));
+        assert!(valid_token(&headers, &FormToken::of_session(&session).token));
     }
 }

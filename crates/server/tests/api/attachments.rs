@@ -28,7 +28,7 @@ use crate::helpers::{Reply, TestAgent, TestApp, now, spawn_app, spawn_app_at, sp
 const BOUNDARY: &str = "rapport-attach-boundary-3c9e";
 
 /// A text field or a file of a multipart body.
-enum Part<'a> {
+pub(crate) enum Part<'a> {
     Text(&'a str, &'a str),
     File(&'a str, &'a str, &'a [u8]),
 }
@@ -59,7 +59,7 @@ fn multipart(parts: &[Part<'_>]) -> Vec<u8> {
 }
 
 impl TestApp {
-    async fn post_multipart(&self, path: &str, agent: &TestAgent, parts: &[Part<'_>]) -> Reply {
+    pub(crate) async fn post_multipart(&self, path: &str, agent: &TestAgent, parts: &[Part<'_>]) -> Reply {
         let builder = self
             .request(reqwest::Method::POST, path, Some(agent))
             .header(CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
@@ -68,7 +68,12 @@ impl TestApp {
     }
 
     /// Files an inbound message from `sender` on `channel` carrying `files`; returns the ticket.
-    async fn inbound_with_files(&self, channel: Channel, sender: Identity, files: Vec<InboundAttachment>) -> i64 {
+    pub(crate) async fn inbound_with_files(
+        &self,
+        channel: Channel,
+        sender: Identity,
+        files: Vec<InboundAttachment>,
+    ) -> i64 {
         let at = self.clock.now();
         let mut message = InboundMessage::new(channel, sender, "Broken screen".into(), "Photos attached".into(), at);
         message.external_id = Some(format!("in-{}", rand_id()));

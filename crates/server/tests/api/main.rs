@@ -30,6 +30,7 @@ mod merge;
 mod messenger;
 mod pagination;
 mod people;
+mod portal;
 mod replies;
 mod rules;
 mod search;
