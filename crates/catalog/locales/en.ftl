@@ -116,3 +116,22 @@ status-pending = Waiting for your reply
 status-in-progress = In progress
 status-solved = Solved
 status-closed = Closed
+
+## The system's emails
+
+email-greeting = Hello,
+email-greeting-named = Hello { $name },
+ack-text = Thank you for writing to us. We have received your message "{ $subject }" and opened ticket #{ $ticket } for it. A member of our team will answer you soon; to add anything, simply reply to this email and keep [#{ $ticket }] in the subject.
+web-ack-subject = Your request [#{ $ticket }]
+web-ack-text = We have received a request sent with this address from our web form and opened ticket #{ $ticket } for it. A member of our team will answer you soon; to add anything, simply reply to this email and keep [#{ $ticket }] in the subject. If you did not send it, you can ignore this email.
+portal-link-intro = You can also follow the ticket and answer on the web, without an account, by opening this link:
+portal-link-note = The link is for you alone: it works once, within { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}, and signs you in on that device. If it has expired, ask for a new one on the page it opens.
+link-email-subject = Your link to follow your requests
+link-email-intro = you asked for a link to follow your requests with us. Open it to see your tickets and answer on the web:
+link-email-note = The link is for you alone: it works once, within { $days ->
+    [one] { $days } day
+   *[other] { $days } days
+}. If you did not ask for it, you can ignore this email; nobody can use the link without access to your mailbox.

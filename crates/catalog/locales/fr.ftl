@@ -116,3 +116,22 @@ status-pending = En attente de votre réponse
 status-in-progress = En cours
 status-solved = Résolu
 status-closed = Fermé
+
+## Les e-mails du système
+
+email-greeting = Bonjour,
+email-greeting-named = Bonjour { $name },
+ack-text = Merci de nous avoir écrit. Nous avons bien reçu votre message « { $subject } » et ouvert le ticket n° { $ticket } pour y répondre. Un membre de notre équipe vous répondra bientôt ; pour ajouter quelque chose, répondez simplement à cet e-mail en gardant [#{ $ticket }] dans l'objet.
+web-ack-subject = Votre demande [#{ $ticket }]
+web-ack-text = Nous avons bien reçu une demande envoyée avec cette adresse depuis notre formulaire web et ouvert le ticket n° { $ticket } pour y répondre. Un membre de notre équipe vous répondra bientôt ; pour ajouter quelque chose, répondez simplement à cet e-mail en gardant [#{ $ticket }] dans l'objet. Si vous ne l'avez pas envoyée, vous pouvez ignorer cet e-mail.
+portal-link-intro = Vous pouvez aussi suivre le ticket et répondre en ligne, sans compte, en ouvrant ce lien :
+portal-link-note = Ce lien n'est que pour vous : il fonctionne une fois, pendant { $days ->
+    [one] { $days } jour
+   *[other] { $days } jours
+}, et vous connecte sur cet appareil. S'il a expiré, demandez-en un nouveau sur la page qu'il ouvre.
+link-email-subject = Votre lien pour suivre vos demandes
+link-email-intro = vous avez demandé un lien pour suivre vos demandes chez nous. Ouvrez-le pour voir vos tickets et répondre en ligne :
+link-email-note = Ce lien n'est que pour vous : il fonctionne une fois, pendant { $days ->
+    [one] { $days } jour
+   *[other] { $days } jours
+}. Si vous ne l'avez pas demandé, vous pouvez ignorer cet e-mail ; personne ne peut utiliser le lien sans accès à votre boîte mail.

@@ -12,6 +12,7 @@ use crate::identity::Identity;
 use crate::ids::{CustomerId, TeamId, TicketId};
 use crate::ticket::{Channel, CustomerMessageOutcome, Status, customer_message_outcome};
 use crate::time::{HOUR, Timestamp};
+use rapport_catalog::Words;
 use serde::{Deserialize, Serialize};
 
 /// A file that came with an inbound message.
@@ -71,6 +72,10 @@ pub struct InboundMessage {
     pub automatic: bool,
     /// When it was received.
     pub received_at: Timestamp,
+    /// The language the sender wrote in, where the channel tells (the web
+    /// form's page language): the automatic replies use it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl InboundMessage {
@@ -92,6 +97,7 @@ impl InboundMessage {
             team: None,
             automatic: false,
             received_at,
+            language: None,
         }
     }
 }
@@ -323,58 +329,57 @@ pub fn over_rate(recent: u32, limit: RateLimit) -> RateVerdict {
     }
 }
 
-/// The acknowledgment sent when a customer's message opens a ticket.
-pub fn acknowledgment_text(ticket: TicketId, name: Option<&str>, subject: &str) -> String {
-    let greeting = name
-        .filter(|name| !name.trim().is_empty())
-        .map_or_else(|| "Hello,".to_owned(), |name| format!("Hello {},", name.trim()));
-    format!(
-        "{greeting}\n\nThank you for writing to us. We have received your message \"{subject}\" and opened ticket \
-         #{ticket} for it. A member of our team will answer you soon; to add anything, simply reply to this \
-         email and keep [#{ticket}] in the subject.\n"
-    )
+/// The acknowledgment sent when a customer's message opens a ticket, in
+/// the customer's language (`words`).
+pub fn acknowledgment_text(words: &Words, ticket: TicketId, name: Option<&str>, subject: &str) -> String {
+    let greeting = match name.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => words.with("email-greeting-named", &[("name", name.into())]),
+        None => words.get("email-greeting"),
+    };
+    let number = ticket.0.to_string();
+    let text = words.with("ack-text", &[("subject", subject.into()), ("ticket", number.as_str().into())]);
+    format!("{greeting}\n\n{text}\n")
 }
 
 /// The acknowledgment of a web-form request. Anyone can type any address into
 /// the form, so the mail carries nothing the visitor typed (no name, no
 /// subject): the form cannot be used to send chosen words to a stranger.
-pub fn web_acknowledgment_text(ticket: TicketId) -> String {
-    format!(
-        "Hello,\n\nWe have received a request sent with this address from our web form and opened ticket \
-         #{ticket} for it. A member of our team will answer you soon; to add anything, simply reply to this \
-         email and keep [#{ticket}] in the subject. If you did not send it, you can ignore this email.\n"
-    )
+pub fn web_acknowledgment_text(words: &Words, ticket: TicketId) -> String {
+    let number = ticket.0.to_string();
+    let text = words.with("web-ack-text", &[("ticket", number.as_str().into())]);
+    format!("{}\n\n{text}\n", words.get("email-greeting"))
 }
 
 /// The subject of a web-form request's acknowledgment (see
 /// [`web_acknowledgment_text`]).
-pub fn web_acknowledgment_subject(ticket: TicketId) -> String {
-    format!("Your request [#{ticket}]")
+pub fn web_acknowledgment_subject(words: &Words, ticket: TicketId) -> String {
+    words.with("web-ack-subject", &[("ticket", ticket.0.to_string().as_str().into())])
 }
 
 /// The paragraph that follows the acknowledgment of a web-form message: the
 /// customer's personal link to the ticket on the help pages. `link` is the
 /// link itself in the email, and a stand-in in the copy kept on the ticket,
 /// so the stored text never holds a working secret.
-pub fn portal_link_text(link: &str, valid_days: i64) -> String {
-    let days = if valid_days == 1 { "1 day".to_owned() } else { format!("{valid_days} days") };
+pub fn portal_link_text(words: &Words, link: &str, valid_days: i64) -> String {
     format!(
-        "\nYou can also follow the ticket and answer on the web, without an account, by opening this \
-         link:\n\n{link}\n\nThe link is for you alone: it works once, within {days}, and signs you in on \
-         that device. If it has expired, ask for a new one on the page it opens.\n"
+        "\n{}\n\n{link}\n\n{}\n",
+        words.get("portal-link-intro"),
+        words.with("portal-link-note", &[("days", valid_days.into())])
     )
 }
 
 /// The subject of the email that answers a request for a new link.
-pub const PORTAL_LINK_SUBJECT: &str = "Your link to follow your requests";
+pub fn portal_link_subject(words: &Words) -> String {
+    words.get("link-email-subject")
+}
 
 /// The email that answers a request for a new link to the help pages.
-pub fn portal_link_request_text(link: &str, valid_days: i64) -> String {
-    let days = if valid_days == 1 { "1 day".to_owned() } else { format!("{valid_days} days") };
+pub fn portal_link_request_text(words: &Words, link: &str, valid_days: i64) -> String {
     format!(
-        "Hello,\n\nyou asked for a link to follow your requests with us. Open it to see your tickets and \
-         answer on the web:\n\n{link}\n\nThe link is for you alone: it works once, within {days}. If you did \
-         not ask for it, you can ignore this email; nobody can use the link without access to your mailbox.\n"
+        "{}\n\n{}\n\n{link}\n\n{}\n",
+        words.get("email-greeting"),
+        words.get("link-email-intro"),
+        words.with("link-email-note", &[("days", valid_days.into())])
     )
 }
 

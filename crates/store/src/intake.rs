@@ -9,6 +9,7 @@
 //! cannot be filed goes to the quarantine whole, so nothing acknowledged to the
 //! sending server is ever lost.
 
+use rapport_catalog::Words;
 use rapport_core::event::{self};
 use rapport_core::intake::{
     Candidate, InboundMessage, NewTicketReason, PORTAL_LINK_STAND_IN, Placement, RATE_WINDOW_MS, RateLimit,
@@ -628,16 +629,18 @@ async fn acknowledge(
 ) -> Result<MessageId, StoreError> {
     let now = inbound.received_at;
     let from_the_form = inbound.channel == Channel::Web;
+    // In the language the customer wrote in, where the channel tells.
+    let words = Words::negotiate(inbound.language.as_deref(), None);
     let mut text = if from_the_form {
-        rapport_core::intake::web_acknowledgment_text(ticket.id)
+        rapport_core::intake::web_acknowledgment_text(&words, ticket.id)
     } else {
-        acknowledgment_text(ticket.id, inbound.sender_name.as_deref(), &inbound.subject)
+        acknowledgment_text(&words, ticket.id, inbound.sender_name.as_deref(), &inbound.subject)
     };
     let mut sent_text = text.clone();
     if let Some(link) = link {
         insert_link(conn, link, ticket.customer, &inbound.sender, Some(ticket.id), now).await?;
-        text.push_str(&portal_link_text(PORTAL_LINK_STAND_IN, link.valid_days));
-        sent_text.push_str(&portal_link_text(&link.url, link.valid_days));
+        text.push_str(&portal_link_text(&words, PORTAL_LINK_STAND_IN, link.valid_days));
+        sent_text.push_str(&portal_link_text(&words, &link.url, link.valid_days));
     }
     let message = NewMessage {
         kind: MessageKind::Reply,
@@ -673,7 +676,7 @@ async fn acknowledge(
         }],
         cc: Vec::new(),
         subject: if from_the_form {
-            rapport_core::intake::web_acknowledgment_subject(ticket.id)
+            rapport_core::intake::web_acknowledgment_subject(&words, ticket.id)
         } else {
             // The ticket's subject: the inbound one fitted to its limit (a subject may be a megabyte).
             reply_subject(ticket.id, &ticket.subject)

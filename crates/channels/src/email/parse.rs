@@ -182,8 +182,18 @@ pub fn parse_delivered_to(
         team: options.team,
         automatic: noise != Noise::Person,
         received_at,
+        language: content_language(&message),
     };
     Ok(ParsedEmail::Message(Box::new(Parsed { message, signals, noise, recipients })))
+}
+
+/// The first language of the `Content-Language` header (RFC 3282), when it
+/// has one that looks like a language tag: the acknowledgment uses it.
+fn content_language(message: &Message<'_>) -> Option<String> {
+    let first = message.header_raw("Content-Language")?.split(',').next()?.trim();
+    let plausible =
+        !first.is_empty() && first.len() <= 35 && first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    plausible.then(|| first.to_ascii_lowercase())
 }
 
 /// The message without the mbox `From sender date` line that local delivery

@@ -161,17 +161,25 @@ fn reply_subjects_carry_one_token() {
 
 #[test]
 fn acknowledgment_names_the_ticket() {
-    let text = acknowledgment_text(TicketId(5), Some("Ada"), "Broken login");
+    let english = Words::english();
+    let text = acknowledgment_text(&english, TicketId(12345), Some("Ada"), "Broken login");
     assert!(text.starts_with("Hello Ada,"));
-    assert!(text.contains("#5") && text.contains("[#5]") && text.contains("Broken login"));
-    assert!(acknowledgment_text(TicketId(5), None, "x").starts_with("Hello,"));
+    assert!(text.contains("#12345") && text.contains("[#12345]") && text.contains("Broken login"), "{text}");
+    assert!(acknowledgment_text(&english, TicketId(5), None, "x").starts_with("Hello,"));
+    let french = Words::of("fr").unwrap_or_default();
+    let text = acknowledgment_text(&french, TicketId(5), Some("Ada"), "Connexion");
+    assert!(text.starts_with("Bonjour Ada,") && text.contains("« Connexion »") && text.contains("[#5]"), "{text}");
+    assert_eq!(web_acknowledgment_subject(&french, TicketId(5)), "Votre demande [#5]");
 }
 
 #[test]
 fn the_portal_paragraph_carries_the_link_and_its_lifetime() {
-    let text = portal_link_text("https://help.example/help/t/abc", 7);
+    let english = Words::english();
+    let text = portal_link_text(&english, "https://help.example/help/t/abc", 7);
     assert!(text.contains("\nhttps://help.example/help/t/abc\n") && text.contains("within 7 days"), "{text}");
-    assert!(portal_link_text(PORTAL_LINK_STAND_IN, 1).contains("within 1 day,"));
+    assert!(portal_link_text(&english, PORTAL_LINK_STAND_IN, 1).contains("within 1 day,"));
+    let request = portal_link_request_text(&english, "https://help.example/help/t/abc", 1);
+    assert!(request.starts_with("Hello,\n\nyou asked") && request.contains("within 1 day."), "{request}");
 }
 
 #[test]

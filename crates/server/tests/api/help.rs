@@ -14,10 +14,10 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::{Reply, TestApp, id, now, spawn_app, spawn_app_with, ticket_body};
 
-const BOUNDARY: &str = "rapport-test-boundary-7d1f";
+pub(crate) const BOUNDARY: &str = "rapport-test-boundary-7d1f";
 
 /// A `multipart/form-data` body, as a browser sends the form.
-fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
+pub(crate) fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut body = Vec::new();
     for (name, value) in fields {
         body.extend_from_slice(

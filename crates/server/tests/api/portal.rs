@@ -6,11 +6,11 @@
 
 use rapport_core::{Channel, Identity};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION};
+use reqwest::header::{ACCEPT_LANGUAGE, CONTENT_TYPE, COOKIE, LOCATION};
 use serde_json::{Value, json};
 
 use crate::attachments::Part;
-use crate::help::{as_refs, link_secret, request_fields, session_cookie, ticket_number};
+use crate::help::{BOUNDARY, as_refs, link_secret, multipart, request_fields, session_cookie, ticket_number};
 use crate::helpers::{TestApp, spawn_app};
 
 /// Files a request from `email` through the web form and follows the
@@ -229,6 +229,28 @@ async fn the_pages_speak_the_browsers_language() {
     assert!(list.text.contains("Vos demandes") && list.text.contains("Se déconnecter"), "{}", list.text);
     let page = french(&format!("/help/tickets/{number}"), Some(&ann)).await;
     assert!(page.text.contains("Envoyer la réponse") && page.text.contains("Pas encore attribué"), "{}", page.text);
+    // The acknowledgment of a form filled in French is in French, link and all.
+    let (token, cookie) = app.form_token(None).await;
+    let fields = request_fields("camille@example.com");
+    let mut sent = as_refs(&fields);
+    sent.push(("csrf", &token));
+    let builder = app
+        .request(reqwest::Method::POST, "/help/new", None)
+        .header(ACCEPT_LANGUAGE, "fr")
+        .header(COOKIE, cookie)
+        .header(CONTENT_TYPE, format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(multipart(&sent, &[]));
+    let thanks = app.send(builder).await;
+    assert!(thanks.text.contains("Merci") && thanks.text.contains("ouvert le ticket n°"), "{}", thanks.text);
+    let mail = app.take_mail().await;
+    let acknowledgment = mail.iter().find(|mail| mail.to[0].identity.value == "camille@example.com").unwrap();
+    assert!(acknowledgment.subject.starts_with("Votre demande [#"), "{}", acknowledgment.subject);
+    assert!(
+        acknowledgment.text.starts_with("Bonjour,") && acknowledgment.text.contains("pendant 7 jours"),
+        "{}",
+        acknowledgment.text
+    );
+    assert!(acknowledgment.text.contains("/help/t/"), "the link: {}", acknowledgment.text);
     let english = app.page("/help/new", None).await;
     assert!(english.text.contains("<html lang=\"en\">") && english.text.contains("Contact support"));
 }
