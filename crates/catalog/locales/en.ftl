@@ -135,3 +135,30 @@ link-email-note = The link is for you alone: it works once, within { $days ->
     [one] { $days } day
    *[other] { $days } days
 }. If you did not ask for it, you can ignore this email; nobody can use the link without access to your mailbox.
+
+## The chat widget (a variable stays as written: the widget fills it in)
+
+widget-open = Chat with us
+widget-title = Live chat
+widget-connecting = Connecting…
+widget-placeholder = Type your message…
+widget-your-message = Your message
+widget-send = Send
+widget-email = Your email address
+widget-save = Save
+widget-ask-callback = Call me back instead
+widget-phone = Your phone number
+widget-call-me = Call me
+widget-reconnecting = Reconnecting…
+widget-online = We are online.
+widget-offline = We are offline; leave a message.
+widget-callback = We will call you at { $phone }.
+widget-callback-position = We will call you at { $phone } (number { $position } in line).
+widget-queued = You are number { $position } in the queue.
+widget-queued-wait = You are number { $position } in the queue, about { $minutes } min.
+widget-joined = { $agent } joined the chat.
+widget-typing = Typing…
+widget-email-saved = Thank you: we will answer { $email } by email.
+widget-ended = The chat has ended. Write again any time.
+widget-offline-notice = No agent is available right now. Your conversation (ticket #{ $ticket }) is kept as a ticket, and we will answer you by email.
+widget-offline-notice-ask = No agent is available right now. Your conversation (ticket #{ $ticket }) is kept as a ticket: leave your email address and we will answer you by email.

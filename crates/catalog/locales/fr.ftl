@@ -135,3 +135,30 @@ link-email-note = Ce lien n'est que pour vous : il fonctionne une fois, pendant 
     [one] { $days } jour
    *[other] { $days } jours
 }. Si vous ne l'avez pas demandé, vous pouvez ignorer cet e-mail ; personne ne peut utiliser le lien sans accès à votre boîte mail.
+
+## Le widget de chat (une variable reste telle quelle : le widget la remplit)
+
+widget-open = Discuter avec nous
+widget-title = Chat en direct
+widget-connecting = Connexion…
+widget-placeholder = Écrivez votre message…
+widget-your-message = Votre message
+widget-send = Envoyer
+widget-email = Votre adresse e-mail
+widget-save = Enregistrer
+widget-ask-callback = Plutôt être rappelé
+widget-phone = Votre numéro de téléphone
+widget-call-me = Appelez-moi
+widget-reconnecting = Reconnexion…
+widget-online = Nous sommes en ligne.
+widget-offline = Nous sommes absents ; laissez-nous un message.
+widget-callback = Nous vous appellerons au { $phone }.
+widget-callback-position = Nous vous appellerons au { $phone } (n° { $position } dans la file).
+widget-queued = Vous êtes n° { $position } dans la file d'attente.
+widget-queued-wait = Vous êtes n° { $position } dans la file d'attente, environ { $minutes } min.
+widget-joined = { $agent } a rejoint la conversation.
+widget-typing = En train d'écrire…
+widget-email-saved = Merci : nous répondrons à { $email } par e-mail.
+widget-ended = La conversation est terminée. Écrivez-nous quand vous voulez.
+widget-offline-notice = Aucun agent n'est disponible pour le moment. Votre conversation (ticket n° { $ticket }) est conservée comme ticket, et nous vous répondrons par e-mail.
+widget-offline-notice-ask = Aucun agent n'est disponible pour le moment. Votre conversation (ticket n° { $ticket }) est conservée comme ticket : laissez votre adresse e-mail et nous vous répondrons par e-mail.

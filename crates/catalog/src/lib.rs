@@ -32,6 +32,8 @@ pub const DEFAULT: &str = "en";
 struct Catalog {
     tag: &'static str,
     bundle: FluentBundle<FluentResource>,
+    /// Its message ids, in the file's order.
+    ids: Vec<String>,
 }
 
 static CATALOGS: LazyLock<Vec<Catalog>> = LazyLock::new(|| {
@@ -45,13 +47,20 @@ fn load(tag: &'static str, text: &str) -> Catalog {
     // A catalog that does not parse keeps the messages that did; the tests
     // refuse such a file before it ships.
     let resource = FluentResource::try_new(text.to_owned()).unwrap_or_else(|(resource, _)| resource);
+    let ids = resource
+        .entries()
+        .filter_map(|entry| match entry {
+            fluent_syntax::ast::Entry::Message(message) => Some(message.id.name.to_owned()),
+            _ => None,
+        })
+        .collect();
     let language: LanguageIdentifier = tag.parse().unwrap_or_default();
     let mut bundle = FluentBundle::new_concurrent(vec![language]);
     // No Unicode isolation marks around values: the texts go into HTML,
     // plain-text email and chat, where the marks would show as stray bytes.
     bundle.set_use_isolating(false);
     let _ = bundle.add_resource(resource);
-    Catalog { tag, bundle }
+    Catalog { tag, bundle, ids }
 }
 
 /// A value for a message's variable.
@@ -154,6 +163,22 @@ impl Words {
             }
         }
         id.to_owned()
+    }
+}
+
+impl Words {
+    /// Every message whose id starts with `prefix`, keyed by the rest of its
+    /// id, each variable named in `variables` left in as `{name}`: texts for
+    /// a client that fills the variables in itself (the chat widget).
+    pub fn templates(&self, prefix: &str, variables: &[&str]) -> Vec<(String, String)> {
+        let marks: Vec<String> = variables.iter().map(|name| format!("{{{name}}}")).collect();
+        let args: Vec<(&str, Arg<'_>)> =
+            variables.iter().zip(&marks).map(|(name, mark)| (*name, Arg::Text(mark.as_str()))).collect();
+        CATALOGS[0]
+            .ids
+            .iter()
+            .filter_map(|id| id.strip_prefix(prefix).map(|key| (key.to_owned(), self.with(id, &args))))
+            .collect()
     }
 }
 

@@ -103,3 +103,13 @@ fn messages_take_variables_and_plurals_and_fall_back_to_english() {
     assert_eq!(names[0], ("en", "English".to_owned()));
     assert!(names.contains(&("fr", "Français".to_owned())));
 }
+
+#[test]
+fn templates_leave_variables_for_the_client() {
+    let french = Words::of("fr").unwrap_or_default();
+    let templates = french.templates("widget-", &["position", "minutes"]);
+    let queued = templates.iter().find(|(key, _)| key == "queued-wait").map(|(_, text)| text.as_str());
+    assert_eq!(queued, Some("Vous êtes n° {position} dans la file d'attente, environ {minutes} min."));
+    assert!(templates.iter().any(|(key, text)| key == "send" && text == "Envoyer"));
+    assert!(templates.iter().all(|(key, _)| !key.starts_with("widget-")));
+}

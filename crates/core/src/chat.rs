@@ -287,10 +287,14 @@ pub enum VisitorEvent {
     },
     /// No agent is available: the chat is a ticket answered by email.
     Offline {
-        /// What to show the visitor.
+        /// What to show the visitor, in English (the widget says it in the
+        /// visitor's language from `ticket` and `ask_email`).
         notice: String,
         /// True when no email address is on file yet: ask for one.
         ask_email: bool,
+        /// The ticket the conversation is kept as.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ticket: Option<TicketId>,
     },
     /// The email address is recorded for answers.
     EmailSaved {

@@ -4,8 +4,8 @@
 //! files a request on `/help/new` with a file, follows the magic link from the
 //! sink, sees that request and the earlier WhatsApp ticket with who handles
 //! them, replies with an attachment, and downloads the file an agent sent. A
-//! second browser set to French asks for a new link and reads the portal in
-//! French. Each page is checked with axe-core and screenshotted at desktop and
+//! second browser set to French asks for a new link, reads the portal in
+//! French, and gets the chat widget in French. Each page is checked with axe-core and screenshotted at desktop and
 //! phone widths for docs/portal.md. Needs Chromium, chromedriver and axe-core
 //! (`.ci/install-browser`); the `outside-servers` feature keeps it out of a
 //! plain `cargo test --workspace`.
@@ -263,5 +263,9 @@ async fn a_customer_files_follows_replies_downloads_and_reads_the_portal_in_fren
     let lang = french.find(Locator::Css("html")).await.unwrap().attr("lang").await.unwrap();
     assert_eq!(lang.as_deref(), Some("fr"));
     check_and_capture(french, "requests-fr").await;
+    // The chat widget speaks French to this browser too.
+    french.goto(&format!("{}/chat/demo", desk.base)).await.unwrap();
+    eventually("the widget loads", || async { !support::desk::text_if(french, ".rpc-btn").await.is_empty() }).await;
+    assert_eq!(text_of(french, ".rpc-btn").await, "Discuter avec nous");
     french_browser.close().await.unwrap();
 }

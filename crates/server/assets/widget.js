@@ -13,6 +13,15 @@
   if (window.__rapportChat) return;
   window.__rapportChat = true;
 
+  // The widget's words in the visitor's language: the server fills them in
+  // from its message catalogs (by the browser's Accept-Language).
+  var WORDS = {} /* words */;
+  function t(id, values) {
+    var text = WORDS[id] || id;
+    for (var name in values) text = text.split("{" + name + "}").join(String(values[name]));
+    return text;
+  }
+
   var script = document.currentScript;
   var base = new URL(script ? script.src : "/widget.js", location.href);
   var socketUrl = (base.protocol === "https:" ? "wss://" : "ws://") + base.host + "/chat/ws";
@@ -82,44 +91,44 @@
     if (text) node.textContent = text;
     return node;
   }
-  var button = element("button", "rpc-btn", "Chat with us");
+  var button = element("button", "rpc-btn", t("open"));
   button.type = "button";
   button.setAttribute("aria-expanded", "false");
   var panel = element("div", "rpc-panel");
   panel.setAttribute("role", "dialog");
-  panel.setAttribute("aria-label", "Live chat");
-  var head = element("div", "rpc-head", "Chat with us");
-  var status = element("div", "rpc-status", "Connecting…");
+  panel.setAttribute("aria-label", t("title"));
+  var head = element("div", "rpc-head", t("open"));
+  var status = element("div", "rpc-status", t("connecting"));
   status.setAttribute("aria-live", "polite");
   var list = element("div", "rpc-lines");
   var typing = element("div", "rpc-typing");
   var form = element("form", "rpc-form");
   var input = element("textarea");
   input.rows = 2;
-  input.placeholder = "Type your message…";
-  input.setAttribute("aria-label", "Your message");
-  var send = element("button", null, "Send");
+  input.placeholder = t("placeholder");
+  input.setAttribute("aria-label", t("your-message"));
+  var send = element("button", null, t("send"));
   send.type = "submit";
   form.appendChild(input);
   form.appendChild(send);
   var emailForm = element("form", "rpc-email");
   var emailInput = element("input");
   emailInput.type = "email";
-  emailInput.placeholder = "Your email address";
-  emailInput.setAttribute("aria-label", "Your email address");
-  var emailSend = element("button", null, "Save");
+  emailInput.placeholder = t("email");
+  emailInput.setAttribute("aria-label", t("email"));
+  var emailSend = element("button", null, t("save"));
   emailSend.type = "submit";
   emailForm.appendChild(emailInput);
   emailForm.appendChild(emailSend);
   // Rather than wait: a callback, in the same line as callers.
-  var askCallback = element("button", "rpc-ask", "Call me back instead");
+  var askCallback = element("button", "rpc-ask", t("ask-callback"));
   askCallback.type = "button";
   var phoneForm = element("form", "rpc-email rpc-phone");
   var phoneInput = element("input");
   phoneInput.type = "tel";
-  phoneInput.placeholder = "Your phone number";
-  phoneInput.setAttribute("aria-label", "Your phone number");
-  var phoneSend = element("button", null, "Call me");
+  phoneInput.placeholder = t("phone");
+  phoneInput.setAttribute("aria-label", t("phone"));
+  var phoneSend = element("button", null, t("call-me"));
   phoneSend.type = "submit";
   phoneForm.appendChild(phoneInput);
   phoneForm.appendChild(phoneSend);
@@ -184,7 +193,7 @@
     socket.onclose = function () {
       connected = false;
       socket = null;
-      status.textContent = "Reconnecting…";
+      status.textContent = t("reconnecting");
       setTimeout(connect, backoff + Math.random() * backoff);
       backoff = Math.min(backoff * 2, 30000);
     };
@@ -192,7 +201,7 @@
   function receive(frame) {
     switch (frame.type) {
       case "welcome":
-        status.textContent = frame.agents_online > 0 ? "We are online." : "We are offline; leave a message.";
+        status.textContent = frame.agents_online > 0 ? t("online") : t("offline");
         if (frame.email) emailInput.value = frame.email;
         break;
       case "ack":
@@ -207,36 +216,40 @@
         if (frame.from === "agent") typing.textContent = "";
         return;
       case "callback_queued":
-        status.textContent = "We will call you at " + frame.phone +
-          (frame.position ? " (number " + frame.position + " in line)." : ".");
+        status.textContent = frame.position
+          ? t("callback-position", { phone: frame.phone, position: frame.position })
+          : t("callback", { phone: frame.phone });
         askCallback.classList.remove("rpc-open");
         phoneForm.classList.remove("rpc-open");
         break;
       case "queued":
         askCallback.classList.add("rpc-open");
-        status.textContent = "You are number " + frame.position + " in the queue" +
-          (frame.wait_minutes ? ", about " + frame.wait_minutes + " min." : ".");
+        status.textContent = frame.wait_minutes
+          ? t("queued-wait", { position: frame.position, minutes: frame.wait_minutes })
+          : t("queued", { position: frame.position });
         break;
       case "joined":
-        status.textContent = frame.agent + " joined the chat.";
+        status.textContent = t("joined", { agent: frame.agent });
         emailForm.classList.remove("rpc-open");
         askCallback.classList.remove("rpc-open");
         phoneForm.classList.remove("rpc-open");
         break;
       case "typing":
-        typing.textContent = frame.typing ? "Typing…" : "";
+        typing.textContent = frame.typing ? t("typing") : "";
         break;
       case "offline":
-        status.textContent = frame.notice;
+        status.textContent = frame.ticket
+          ? t(frame.ask_email ? "offline-notice-ask" : "offline-notice", { ticket: frame.ticket })
+          : frame.notice;
         emailForm.classList.toggle("rpc-open", !!frame.ask_email);
         askCallback.classList.add("rpc-open");
         break;
       case "email_saved":
-        status.textContent = "Thank you: we will answer " + frame.email + " by email.";
+        status.textContent = t("email-saved", { email: frame.email });
         emailForm.classList.remove("rpc-open");
         break;
       case "ended":
-        status.textContent = "The chat has ended. Write again any time.";
+        status.textContent = t("ended");
         typing.textContent = "";
         break;
       case "error":

@@ -67,12 +67,36 @@ pub fn router(settings: &ChatSettings, hub: Hub) -> Router<AppState> {
         .layer(Extension(hub))
 }
 
-async fn widget() -> Response {
+/// The variables the widget fills into its words itself.
+const WIDGET_VARIABLES: [&str; 6] = ["phone", "position", "minutes", "agent", "email", "ticket"];
+
+/// `GET /widget.js`: the widget with its words in the language of the
+/// browser's `Accept-Language` (English when Rapport has no catalog for it).
+async fn widget(headers: axum::http::HeaderMap) -> Response {
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+    let words = rapport_catalog::Words::negotiate(None, accept);
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=300")],
-        WIDGET_JS,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::VARY, "Accept-Language"),
+        ],
+        widget_source(&words),
     )
         .into_response()
+}
+
+/// The widget's script with `words` in place of its empty word list.
+fn widget_source(words: &rapport_catalog::Words) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = words
+        .templates("widget-", &WIDGET_VARIABLES)
+        .into_iter()
+        .map(|(key, text)| (key, serde_json::Value::String(text)))
+        .collect();
+    // serde_json escapes quotes and control characters; `<` is escaped too so
+    // that no word can close a `<script>` element the widget is inlined in.
+    let json = serde_json::Value::Object(map).to_string().replace('<', "\\u003c");
+    WIDGET_JS.replacen("{} /* words */", &json, 1)
 }
 
 async fn demo() -> Response {

@@ -162,7 +162,10 @@ impl State {
         let Some(entry) = self.chats.get(&chat) else { return };
         let has_email = entry.email.is_some();
         let notice = offline_notice(Some(entry.ticket), has_email);
-        self.tell_visitor_of(chat, &VisitorEvent::Offline { notice, ask_email: !has_email });
+        self.tell_visitor_of(
+            chat,
+            &VisitorEvent::Offline { notice, ask_email: !has_email, ticket: Some(entry.ticket) },
+        );
     }
 
     pub(super) fn tell_visitor_of(&mut self, chat: ChatId, event: &VisitorEvent) {
