@@ -264,6 +264,7 @@ async fn the_poller_keeps_polling_every_mailbox_until_shutdown() {
     let mailboxes = vec![broken, mailbox(&dovecot, "alice"), mailbox(&dovecot, "bob")];
 
     let (filed_tx, mut filed_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (report_tx, mut report_rx) = tokio::sync::mpsc::unbounded_channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let poller = tokio::spawn(run_poller(
         mailboxes,
@@ -272,6 +273,10 @@ async fn the_poller_keeps_polling_every_mailbox_until_shutdown() {
         move |mailbox: &ImapMailbox, raw| {
             filed_tx.send((mailbox.address.clone(), subject_of(&raw))).unwrap();
             ready(Ok(()))
+        },
+        move |mailbox: &ImapMailbox, outcome: Result<(), String>| {
+            let _ = report_tx.send((mailbox.address.clone(), outcome));
+            ready(())
         },
         async move {
             let _ = stop_rx.await;
@@ -298,4 +303,12 @@ async fn the_poller_keeps_polling_every_mailbox_until_shutdown() {
     tokio::time::timeout(Duration::from_secs(5), poller).await.expect("the poller stops on shutdown").unwrap();
     assert_eq!(dovecot.count("alice", "UNSEEN").await.unwrap(), 0);
     assert_eq!(dovecot.count("bob", "UNSEEN").await.unwrap(), 0);
+    // Every poll was reported: the broken mailbox's with why, the others' as fine.
+    let mut reports = Vec::new();
+    while let Ok(report) = report_rx.try_recv() {
+        reports.push(report);
+    }
+    let broken = reports.iter().find(|(address, _)| address == "broken@support.example").expect("a report");
+    assert!(broken.1.as_ref().is_err_and(|error| !error.is_empty()), "{broken:?}");
+    assert!(reports.iter().any(|(address, outcome)| address == "alice@support.example" && outcome.is_ok()));
 }

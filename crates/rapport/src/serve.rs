@@ -193,6 +193,7 @@ async fn start_poller(
     let tls = ImapTls::webpki_roots().context("loading TLS roots for IMAP")?;
     let mailboxes: Vec<_> = config.mailboxes.iter().map(|mailbox| mailbox.imap.clone()).collect();
     let store = store.clone();
+    let checks = store.clone();
     let mail = config.server.mail.clone();
     let interval = config.poll_interval;
     tracing::info!(mailboxes = mailboxes.len(), ?interval, "polling IMAP mailboxes");
@@ -214,7 +215,22 @@ async fn start_poller(
                 Ok(())
             }
         };
-        run_poller(mailboxes, tls, interval, file, async move {
+        // Each poll's outcome, for the admin's Channels page.
+        let report = |mailbox: &rapport_channels::email::imap::ImapMailbox, outcome: Result<(), String>| {
+            let store = checks.clone();
+            let source = format!("email:{}", mailbox.address);
+            async move {
+                let now = rapport_server::Clock::system().now();
+                let recorded = match outcome {
+                    Ok(()) => store.record_channel_ok(&source, "email", now).await,
+                    Err(error) => store.record_channel_error(&source, "email", &error, now).await,
+                };
+                if let Err(error) = recorded {
+                    tracing::warn!(%error, %source, "recording a mailbox's poll failed");
+                }
+            }
+        };
+        run_poller(mailboxes, tls, interval, file, report, async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         })
         .await;

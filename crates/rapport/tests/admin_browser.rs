@@ -265,6 +265,16 @@ async fn an_admin_reads_a_held_mail_files_it_again_and_finds_it_on_its_ticket() 
         conversation.contains(&format!("{marker} message 2")),
         "the released mail is on the ticket: {conversation}"
     );
+
+    // The channels: the mail that came in, and why replies wait (no secret shown).
+    click(admin, "nav.views a[href='/admin/channels']").await;
+    eventually("the channels open", || async { path_of(admin).await == "/admin/channels" }).await;
+    let channels = text_of(admin, "table.channels").await;
+    assert!(
+        channels.contains("Email") && channels.contains("Working") && channels.contains("Not set up"),
+        "{channels}"
+    );
+    check_and_capture(admin, "admin-channels").await;
     browser.close().await.unwrap();
 }
 

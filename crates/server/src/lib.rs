@@ -83,7 +83,7 @@ fn app_with_chat(state: AppState, hub: Hub, live: workspace::live::Live) -> Rout
         .merge(help::router(&state.config))
         .merge(workspace::router())
         .merge(admin::router())
-        .merge(hooks::router())
+        .merge(hooks::router(state.clone()))
         .merge(chat::router(&state.config.chat, hub.clone()))
         .fallback(|| async { ApiError::NotFound("no such path".to_owned()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -25,13 +25,19 @@ pub struct AppState {
     pub clock: Clock,
     /// The connections and WebSockets open now, against their caps.
     pub occupancy: Arc<Occupancy>,
+    /// When this instance last recorded each webhook source's check.
+    pub recorded_checks: Arc<RecordedChecks>,
 }
+
+/// When this instance last recorded each webhook source's success (`true`)
+/// and error, so that it records each at most once a minute (see `hooks`).
+pub type RecordedChecks = std::sync::Mutex<std::collections::HashMap<(&'static str, bool), std::time::Instant>>;
 
 impl AppState {
     /// A state on the system clock.
     pub fn new(store: Store, config: ServerConfig) -> AppState {
         let occupancy = Occupancy::new(config.connections.clone());
-        AppState { store, config: Arc::new(config), clock: Clock::system(), occupancy }
+        AppState { store, config: Arc::new(config), clock: Clock::system(), occupancy, recorded_checks: Arc::default() }
     }
 
     /// Now, by this state's clock.

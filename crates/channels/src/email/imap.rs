@@ -429,18 +429,25 @@ async fn access_token(token_command: &str) -> Result<String, String> {
 /// polled one at a time, so a slow one delays the rest by at most its
 /// timeouts.
 ///
+/// Each poll's outcome goes to `report(mailbox, outcome)`: `Ok` for a poll
+/// that reached the mailbox, `Err` with why for one that did not (the admin's
+/// Channels page shows them).
+///
 /// On shutdown the poll in progress is dropped. A message being filed at
 /// that moment is still unseen and is filed again on the next start, which
 /// idempotent filing absorbs.
-pub async fn run_poller<F, Fut, S>(
+pub async fn run_poller<F, Fut, R, RFut, S>(
     mailboxes: Vec<ImapMailbox>,
     tls: ImapTls,
     interval: Duration,
     mut file: F,
+    mut report: R,
     shutdown: S,
 ) where
     F: FnMut(&ImapMailbox, Vec<u8>) -> Fut,
     Fut: Future<Output = Result<(), anyhow::Error>>,
+    R: FnMut(&ImapMailbox, Result<(), String>) -> RFut,
+    RFut: Future<Output = ()>,
     S: Future<Output = ()>,
 {
     let mut shutdown = std::pin::pin!(shutdown);
@@ -469,6 +476,7 @@ pub async fn run_poller<F, Fut, S>(
             Ok(stats) => {
                 due.consecutive_failures = 0;
                 due.next_poll = Instant::now() + interval;
+                report(mailbox, Ok(())).await;
                 if stats.fetched > 0 {
                     tracing::info!(
                         mailbox = %mailbox.address,
@@ -489,6 +497,7 @@ pub async fn run_poller<F, Fut, S>(
                     retry_in_secs = delay.as_secs(),
                     "polling an IMAP mailbox failed"
                 );
+                report(mailbox, Err(format!("{error:#}"))).await;
             }
         }
     }

@@ -19,6 +19,7 @@
 
 pub mod audit;
 pub mod calendars;
+pub mod channels;
 pub mod form;
 pub mod people;
 pub mod policies;
@@ -56,6 +57,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/calendars/{name}/delete", post(calendars::delete))
         .route("/admin/policies", get(policies::list).post(policies::submit))
         .route("/admin/rules", get(rules::list).post(rules::submit))
+        .route("/admin/channels", get(channels::channels_page))
         .route("/admin/quarantine", get(quarantine::list))
         .route("/admin/quarantine/{id}", get(quarantine::show))
         .route("/admin/quarantine/{id}/file", post(quarantine::file_again))

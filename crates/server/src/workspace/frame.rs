@@ -255,10 +255,11 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 8] = [
+pub const ADMIN_PAGES: [(&str, &str); 9] = [
     ("people", "People"),
     ("teams", "Teams"),
     ("tokens", "API tokens"),
+    ("channels", "Channels"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),
     ("rules", "Escalation rules"),

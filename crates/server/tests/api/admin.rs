@@ -76,8 +76,14 @@ async fn an_agent_gets_403_on_every_admin_page_and_action_and_nothing_changes() 
     assert!(!queue.text.contains("/admin/people"), "no admin links for an agent");
     let csrf = queue.csrf();
     let held = quarantine(&app, "held for the test").await;
-    let pages =
-        ["/admin", "/admin/people", &format!("/admin/people/{}", target.id), "/admin/audit", "/admin/quarantine"];
+    let pages = [
+        "/admin",
+        "/admin/people",
+        &format!("/admin/people/{}", target.id),
+        "/admin/audit",
+        "/admin/quarantine",
+        "/admin/channels",
+    ];
     for page in pages.iter().copied().chain([format!("/admin/quarantine/{held}").as_str()]) {
         let answer = browser.get(page).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{page}");
@@ -587,4 +593,40 @@ async fn a_team_is_made_and_its_settings_and_overflow_saved_all_or_nothing_and_a
         "{}",
         log.text
     );
+}
+
+#[tokio::test]
+async fn the_channels_page_shows_what_came_in_and_what_failed_and_no_secret() {
+    let app = spawn_app().await;
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let lead = signed_in(&app, &lead).await;
+    let empty = lead.get("/admin/channels").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.text);
+    assert!(empty.text.contains("No mailbox has been polled"), "{}", empty.text);
+    assert!(empty.text.contains("href=\"/admin/channels\""), "the admin link");
+    // A customer writes through the web form; a mailbox was polled; a
+    // provider that is not configured was called (recorded by the webhooks' layer).
+    let fields = crate::help::request_fields("ann@example.com");
+    assert_eq!(app.submit(&fields).await.status, StatusCode::OK);
+    app.store.record_channel_ok("email:help@desk.example", "email", now()).await.unwrap();
+    let hook = app.request(reqwest::Method::POST, "/hooks/telegram", None).body("{}");
+    assert_eq!(app.send(hook).await.status, StatusCode::NOT_FOUND);
+    let mut page = lead.get("/admin/channels").await;
+    for _ in 0..50 {
+        if page.text.contains("telegram") {
+            break;
+        }
+        // The check is recorded after the answer, by a task of its own.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        page = lead.get("/admin/channels").await;
+    }
+    let text = &page.text;
+    assert!(text.contains("email:help@desk.example") && text.contains("Working"), "{text}");
+    assert!(
+        text.contains("a delivery arrived for a provider that is not configured") && text.contains("Failing"),
+        "{text}"
+    );
+    assert!(text.contains("<td class=\"subject\">The web form</td>"), "{text}");
+    assert!(text.contains("no SMTP server is configured: set email.smtp_url"), "replies wait, and why: {text}");
+    assert!(!text.contains("secret") || text.contains("no secret is ever shown"), "{text}");
 }

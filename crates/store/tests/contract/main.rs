@@ -6,6 +6,7 @@ mod attachments;
 mod audit;
 mod automation;
 mod calls;
+mod channels;
 mod chat;
 mod harness;
 mod held;
