@@ -275,6 +275,19 @@ async fn an_admin_reads_a_held_mail_files_it_again_and_finds_it_on_its_ticket() 
         "{channels}"
     );
     check_and_capture(admin, "admin-channels").await;
+
+    // The customers: find the storming sender, open their page.
+    click(admin, "nav.views a[href='/admin/customers']").await;
+    eventually("the customers open", || async { path_of(admin).await == "/admin/customers" }).await;
+    check_and_capture(admin, "admin-customers").await;
+    let search = admin.find(Locator::Css("#customer-query")).await.unwrap();
+    search.send_keys("nora@storm.example").await.unwrap();
+    click(admin, "form.admin-search button").await;
+    eventually("the sender is found", || async { path_of(admin).await.starts_with("/admin/customers?q=") }).await;
+    click(admin, "table.admin-list tbody tr .subject a").await;
+    eventually("their page opens", || async { path_of(admin).await.starts_with("/admin/customers/") }).await;
+    assert!(text_of(admin, "table.identities").await.contains("nora@storm.example"));
+    check_and_capture(admin, "admin-customer").await;
     browser.close().await.unwrap();
 }
 

@@ -20,6 +20,7 @@
 pub mod audit;
 pub mod calendars;
 pub mod channels;
+pub mod customers;
 pub mod form;
 pub mod people;
 pub mod policies;
@@ -58,6 +59,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/policies", get(policies::list).post(policies::submit))
         .route("/admin/rules", get(rules::list).post(rules::submit))
         .route("/admin/channels", get(channels::channels_page))
+        .route("/admin/customers", get(customers::list))
+        .route("/admin/customers/{id}", get(customers::show).post(customers::save))
+        .route("/admin/customers/{id}/verify", post(customers::verify))
+        .route("/admin/customers/{id}/merge", post(customers::merge))
+        .route("/admin/customers/{id}/erase", post(customers::erase))
         .route("/admin/quarantine", get(quarantine::list))
         .route("/admin/quarantine/{id}", get(quarantine::show))
         .route("/admin/quarantine/{id}/file", post(quarantine::file_again))

@@ -255,10 +255,11 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 9] = [
+pub const ADMIN_PAGES: [(&str, &str); 10] = [
     ("people", "People"),
     ("teams", "Teams"),
     ("tokens", "API tokens"),
+    ("customers", "Customers"),
     ("channels", "Channels"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),

@@ -39,6 +39,10 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/tokens".to_owned(), vec![("label", "script")]),
         ("/admin/teams".to_owned(), vec![("name", "Night shift")]),
         (format!("/admin/tokens/{target}/revoke"), vec![]),
+        ("/admin/customers/1".to_owned(), vec![("name", "Renamed"), ("tier", "")]),
+        ("/admin/customers/1/verify".to_owned(), vec![("kind", "email"), ("value", "ann@example.com")]),
+        ("/admin/customers/1/merge".to_owned(), vec![("into", "2")]),
+        ("/admin/customers/1/erase".to_owned(), vec![("confirm", "1")]),
     ]
 }
 
@@ -629,4 +633,81 @@ async fn the_channels_page_shows_what_came_in_and_what_failed_and_no_secret() {
     assert!(text.contains("<td class=\"subject\">The web form</td>"), "{text}");
     assert!(text.contains("no SMTP server is configured: set email.smtp_url"), "replies wait, and why: {text}");
     assert!(!text.contains("secret") || text.contains("no secret is ever shown"), "{text}");
+}
+
+#[tokio::test]
+async fn a_supervisor_finds_a_customer_sets_the_tier_confirms_merges_and_erases_with_confirmation() {
+    let app = spawn_app().await;
+    let agent = app.agent(rapport_core::Role::Agent, &[]).await;
+    // Ann wrote twice, from two addresses; an agent added a third address to her first record.
+    let first = app.submit(&crate::help::request_fields("ann@example.com")).await;
+    let second = app.submit(&crate::help::request_fields("ann.private@example.com")).await;
+    let (first, second) = (crate::help::ticket_number(&first.text), crate::help::ticket_number(&second.text));
+    let customer_of = |ticket: i64| {
+        let app = &app;
+        async move {
+            let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+            detail["customer"].as_i64().unwrap()
+        }
+    };
+    let (ann, other) = (customer_of(first).await, customer_of(second).await);
+    let added = json!({"email": "ann@work.example"});
+    app.patch(&format!("/api/v1/customers/{ann}"), &agent, &added, None).await.expect(StatusCode::OK);
+
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let lead = signed_in(&app, &lead).await;
+    let found = lead.get("/admin/customers?q=ann%40work.example").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+    assert!(found.text.contains(&format!("href=\"/admin/customers/{ann}\"")), "{}", found.text);
+    assert!(!found.text.contains(&format!("href=\"/admin/customers/{other}\"")));
+    let page = lead.get(&format!("/admin/customers/{ann}")).await;
+    assert!(page.text.contains("Entered by agent") && page.text.contains("Confirm ann@work.example"), "{}", page.text);
+    let csrf = page.csrf();
+    let path = format!("/admin/customers/{ann}");
+
+    // A tier the matrix does not know: beside the field, nothing changed.
+    let refused = lead.post(&path, &[("csrf", &csrf), ("name", "Ann Example"), ("tier", "platinum")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.text.contains("id=\"customer-tier-error\"") && refused.text.contains("platinum"),
+        "{}",
+        refused.text
+    );
+    let saved = lead.post(&path, &[("csrf", &csrf), ("name", "Ann Example"), ("tier", "premium")]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(record["tier"], "premium");
+
+    // Confirming the address the agent entered.
+    let confirmed = lead
+        .post(&format!("{path}/verify"), &[("csrf", &csrf), ("kind", "email"), ("value", "ann@work.example")])
+        .await;
+    assert_eq!(confirmed.status, StatusCode::SEE_OTHER, "{}", confirmed.text);
+    let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
+    let work =
+        record["identities"].as_array().unwrap().iter().find(|i| i["value"] == "ann@work.example").unwrap().clone();
+    assert_eq!((work["verified"].clone(), work["added_by_agent"].clone()), (json!(true), json!(null)), "{work}");
+
+    // Merging the second record into this one: itself and a missing one are refused.
+    let other_path = format!("/admin/customers/{other}");
+    let into_itself = lead.post(&format!("{other_path}/merge"), &[("csrf", &csrf), ("into", &other.to_string())]).await;
+    assert_eq!(into_itself.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(into_itself.text.contains("cannot be merged into itself"));
+    let missing = lead.post(&format!("{other_path}/merge"), &[("csrf", &csrf), ("into", "999999")]).await;
+    assert!(missing.text.contains("There is no customer #999999"), "{}", missing.text);
+    let merged = lead.post(&format!("{other_path}/merge"), &[("csrf", &csrf), ("into", &ann.to_string())]).await;
+    assert_eq!(merged.status, StatusCode::SEE_OTHER, "{}", merged.text);
+    assert_eq!(customer_of(second).await, ann, "the ticket moved with the merge");
+    assert!(lead.get(&other_path).await.text.contains(&format!("merged into <a href=\"/admin/customers/{ann}\"")));
+
+    // Erasing needs the number typed; then the personal data is gone.
+    let unconfirmed = lead.post(&format!("{path}/erase"), &[("csrf", &csrf), ("confirm", "yes")]).await;
+    assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(unconfirmed.text.contains(&format!("Type {ann}, this customer")), "{}", unconfirmed.text);
+    let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(record["name"], "Ann Example", "nothing erased");
+    let erased = lead.post(&format!("{path}/erase"), &[("csrf", &csrf), ("confirm", &ann.to_string())]).await;
+    assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.text);
+    let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
+    assert!(record["identities"].as_array().unwrap().is_empty() && record["erased_at"].is_string(), "{record}");
 }
