@@ -364,5 +364,10 @@ async fn an_admin_sets_up_a_calendar_a_policy_with_its_preview_and_a_rule_with_i
     eventually("the rule is saved", || async { path_of(admin).await == "/admin/rules?done=saved" }).await;
     assert!(text_of(admin, "table.admin-list").await.contains("Unowned for an hour"));
     check_and_capture(admin, "admin-rules").await;
+
+    // The escalation plan those rules move tickets along.
+    click(admin, "nav.views a[href='/admin/escalation']").await;
+    eventually("the plan opens", || async { path_of(admin).await == "/admin/escalation" }).await;
+    check_and_capture(admin, "admin-escalation").await;
     browser.close().await.unwrap();
 }

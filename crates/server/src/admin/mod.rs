@@ -21,6 +21,7 @@ pub mod audit;
 pub mod calendars;
 pub mod channels;
 pub mod customers;
+pub mod escalation;
 pub mod form;
 pub mod people;
 pub mod policies;
@@ -58,6 +59,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/calendars/{name}/delete", post(calendars::delete))
         .route("/admin/policies", get(policies::list).post(policies::submit))
         .route("/admin/rules", get(rules::list).post(rules::submit))
+        .route("/admin/escalation", get(escalation::show).post(escalation::save))
         .route("/admin/channels", get(channels::channels_page))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::show).post(customers::save))

@@ -255,7 +255,7 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 10] = [
+pub const ADMIN_PAGES: [(&str, &str); 11] = [
     ("people", "People"),
     ("teams", "Teams"),
     ("tokens", "API tokens"),
@@ -264,6 +264,7 @@ pub const ADMIN_PAGES: [(&str, &str); 10] = [
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),
     ("rules", "Escalation rules"),
+    ("escalation", "Escalation plan"),
     ("quarantine", "Quarantine"),
     ("audit", "Audit log"),
 ];

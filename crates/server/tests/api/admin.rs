@@ -43,6 +43,7 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/customers/1/verify".to_owned(), vec![("kind", "email"), ("value", "ann@example.com")]),
         ("/admin/customers/1/merge".to_owned(), vec![("into", "2")]),
         ("/admin/customers/1/erase".to_owned(), vec![("confirm", "1")]),
+        ("/admin/escalation".to_owned(), vec![("level_1", "keep"), ("on_call", "")]),
     ]
 }
 
@@ -710,4 +711,37 @@ async fn a_supervisor_finds_a_customer_sets_the_tier_confirms_merges_and_erases_
     assert_eq!(erased.status, StatusCode::SEE_OTHER, "{}", erased.text);
     let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
     assert!(record["identities"].as_array().unwrap().is_empty() && record["erased_at"].is_string(), "{record}");
+}
+
+#[tokio::test]
+async fn a_supervisor_sets_the_escalation_plan_in_order_with_existing_teams() {
+    let app = spawn_app().await;
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let lead_id = lead.id;
+    let browser = signed_in(&app, &lead).await;
+    let team = app.post("/api/v1/teams", &app.admin, &json!({"name": "Tier two"})).await.expect(StatusCode::CREATED);
+    let team = team["id"].as_i64().unwrap().to_string();
+    let page = browser.get("/admin/escalation").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains(">Tier two</option>"), "{}", page.text);
+    let csrf = page.csrf();
+    let lead_value = lead_id.to_string();
+
+    // A gap between levels, or a team that does not exist: beside the level, nothing saved.
+    let gap = browser.post("/admin/escalation", &[("csrf", &csrf), ("level_1", &team), ("level_3", "keep")]).await;
+    assert_eq!(gap.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(gap.text.contains("id=\"level-3-error\"") && gap.text.contains("Fill the levels in order"), "{}", gap.text);
+    let missing = browser.post("/admin/escalation", &[("csrf", &csrf), ("level_1", "999999")]).await;
+    assert!(missing.text.contains("id=\"level-1-error\""), "{}", missing.text);
+    let plan = app.get("/api/v1/escalation", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(plan, json!({"levels": [], "on_call": null}), "nothing saved");
+
+    let fields = [("csrf", csrf.as_str()), ("level_1", &team), ("level_2", "keep"), ("on_call", &lead_value)];
+    let saved = browser.post("/admin/escalation", &fields).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let plan = app.get("/api/v1/escalation", &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(plan["levels"], json!([team.parse::<i64>().unwrap(), null]));
+    assert_eq!(plan["on_call"], json!(lead_id));
+    let shown = browser.get("/admin/escalation?done=saved").await;
+    assert!(shown.text.contains("<option value=\"keep\" selected>"), "{}", shown.text);
 }
