@@ -141,6 +141,11 @@ impl PriorityMatrix {
     pub fn tiers(&self) -> impl Iterator<Item = &str> {
         self.rows.keys().map(String::as_str)
     }
+
+    /// Each tier with its priorities for urgency low, normal, high, urgent, by tier name.
+    pub fn rows(&self) -> impl Iterator<Item = (&str, [Level; 4])> {
+        self.rows.iter().map(|(tier, row)| (tier.as_str(), *row))
+    }
 }
 
 impl Default for PriorityMatrix {

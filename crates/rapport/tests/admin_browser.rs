@@ -365,6 +365,12 @@ async fn an_admin_sets_up_a_calendar_a_policy_with_its_preview_and_a_rule_with_i
     assert!(text_of(admin, "table.admin-list").await.contains("Unowned for an hour"));
     check_and_capture(admin, "admin-rules").await;
 
+    // The priority matrix the tiers set.
+    click(admin, "nav.views a[href='/admin/priorities']").await;
+    eventually("the matrix opens", || async { path_of(admin).await == "/admin/priorities" }).await;
+    assert!(text_of(admin, "table.matrix").await.contains("premium"));
+    check_and_capture(admin, "admin-priorities").await;
+
     // The escalation plan those rules move tickets along.
     click(admin, "nav.views a[href='/admin/escalation']").await;
     eventually("the plan opens", || async { path_of(admin).await == "/admin/escalation" }).await;

@@ -25,6 +25,7 @@ pub mod escalation;
 pub mod form;
 pub mod people;
 pub mod policies;
+pub mod priorities;
 pub mod quarantine;
 pub mod rules;
 pub mod teams;
@@ -60,6 +61,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/policies", get(policies::list).post(policies::submit))
         .route("/admin/rules", get(rules::list).post(rules::submit))
         .route("/admin/escalation", get(escalation::show).post(escalation::save))
+        .route("/admin/priorities", get(priorities::show))
         .route("/admin/channels", get(channels::channels_page))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::show).post(customers::save))

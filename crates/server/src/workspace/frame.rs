@@ -255,7 +255,7 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 11] = [
+pub const ADMIN_PAGES: [(&str, &str); 12] = [
     ("people", "People"),
     ("teams", "Teams"),
     ("tokens", "API tokens"),
@@ -263,6 +263,7 @@ pub const ADMIN_PAGES: [(&str, &str); 11] = [
     ("channels", "Channels"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),
+    ("priorities", "Priority matrix"),
     ("rules", "Escalation rules"),
     ("escalation", "Escalation plan"),
     ("quarantine", "Quarantine"),

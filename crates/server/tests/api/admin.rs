@@ -742,6 +742,13 @@ async fn a_supervisor_sets_the_escalation_plan_in_order_with_existing_teams() {
     let plan = app.get("/api/v1/escalation", &app.admin).await.expect(StatusCode::OK);
     assert_eq!(plan["levels"], json!([team.parse::<i64>().unwrap(), null]));
     assert_eq!(plan["on_call"], json!(lead_id));
+    let matrix = browser.get("/admin/priorities").await;
+    assert_eq!(matrix.status, StatusCode::OK);
+    assert!(
+        matrix.text.contains("premium = [&#34;normal&#34;, &#34;high&#34;, &#34;urgent&#34;, &#34;urgent&#34;]"),
+        "{}",
+        matrix.text
+    );
     let shown = browser.get("/admin/escalation?done=saved").await;
     assert!(shown.text.contains("<option value=\"keep\" selected>"), "{}", shown.text);
 }
