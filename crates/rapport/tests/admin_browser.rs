@@ -375,5 +375,14 @@ async fn an_admin_sets_up_a_calendar_a_policy_with_its_preview_and_a_rule_with_i
     click(admin, "nav.views a[href='/admin/escalation']").await;
     eventually("the plan opens", || async { path_of(admin).await == "/admin/escalation" }).await;
     check_and_capture(admin, "admin-escalation").await;
+
+    // The demo's problem, with its linked tickets.
+    click(admin, "nav.views a[href='/admin/problems']").await;
+    eventually("the problems open", || async { path_of(admin).await == "/admin/problems" }).await;
+    check_and_capture(admin, "admin-problems").await;
+    click(admin, "table.admin-list tbody tr .subject a").await;
+    eventually("the problem opens", || async { path_of(admin).await.starts_with("/admin/problems/") }).await;
+    assert!(text_of(admin, "main").await.contains("linked tickets"));
+    check_and_capture(admin, "admin-problem").await;
     browser.close().await.unwrap();
 }

@@ -82,7 +82,7 @@ pub use organizations::OrganizationChanges;
 pub use outbox::{OutboxEntry, OutboxItem, SendOutcome};
 pub use password_links::{LinkEmail, NewPasswordLink, PasswordPurpose};
 pub use portal::{FollowedLink, MagicLink, NewPortalSession, PortalReach, PortalSession, PortalTicket, RateCheck};
-pub use problems::{MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
+pub use problems::{ListedProblem, MAX_UPDATE_CHARS, ProblemUpdate, SolvedProblem};
 pub use projector::TicketSla;
 pub use rules::{Notification, NotificationId, StoredRule, Task, TaskId};
 pub use rules_dry_run::{DRY_RUN_TICKETS, DryRun};

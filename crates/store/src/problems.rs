@@ -38,6 +38,17 @@ pub struct ProblemUpdate {
     pub queued: usize,
 }
 
+/// A problem in the list: its ticket and the tickets linked to it.
+#[derive(Debug, Clone)]
+pub struct ListedProblem {
+    /// The problem ticket.
+    pub ticket: Ticket,
+    /// Tickets linked to it.
+    pub linked: i64,
+    /// Of those, the ones not solved yet.
+    pub unsolved: i64,
+}
+
 /// What solving a problem did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SolvedProblem {
@@ -126,6 +137,33 @@ impl Store {
             })
         })
         .await
+    }
+
+    /// Every problem: each ticket that has tickets linked to it, newest first,
+    /// with how many are linked and how many of those are still unsolved.
+    pub async fn list_problems(&self, limit: i64) -> Result<Vec<ListedProblem>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct CountRow {
+            problem_id: i64,
+            linked: i64,
+            unsolved: i64,
+        }
+        let counts: Vec<CountRow> = self
+            .db
+            .fetch_all(
+                "SELECT problem_id, COUNT(*) AS linked, \
+                 CAST(SUM(CASE WHEN status IN ('new', 'open', 'pending', 'on_hold') THEN 1 ELSE 0 END) AS BIGINT) \
+                 AS unsolved FROM tickets WHERE problem_id IS NOT NULL AND merged_into IS NULL \
+                 GROUP BY problem_id ORDER BY problem_id DESC LIMIT $1",
+                args![limit],
+            )
+            .await?;
+        let mut problems = Vec::with_capacity(counts.len());
+        for count in counts {
+            let ticket = self.get_ticket(TicketId(count.problem_id), None).await?;
+            problems.push(ListedProblem { ticket, linked: count.linked, unsolved: count.unsolved });
+        }
+        Ok(problems)
     }
 
     /// The tickets linked to `problem`, by id; `NotFound` when it does not exist.

@@ -26,6 +26,7 @@ pub mod form;
 pub mod people;
 pub mod policies;
 pub mod priorities;
+pub mod problems;
 pub mod quarantine;
 pub mod rules;
 pub mod teams;
@@ -62,6 +63,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/rules", get(rules::list).post(rules::submit))
         .route("/admin/escalation", get(escalation::show).post(escalation::save))
         .route("/admin/priorities", get(priorities::show))
+        .route("/admin/problems", get(problems::list).post(problems::create))
+        .route("/admin/problems/{id}", get(problems::show))
+        .route("/admin/problems/{id}/tickets", post(problems::link))
+        .route("/admin/problems/{id}/update", post(problems::update))
         .route("/admin/channels", get(channels::channels_page))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::show).post(customers::save))

@@ -255,7 +255,7 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 12] = [
+pub const ADMIN_PAGES: [(&str, &str); 13] = [
     ("people", "People"),
     ("teams", "Teams"),
     ("tokens", "API tokens"),
@@ -266,6 +266,7 @@ pub const ADMIN_PAGES: [(&str, &str); 12] = [
     ("priorities", "Priority matrix"),
     ("rules", "Escalation rules"),
     ("escalation", "Escalation plan"),
+    ("problems", "Problems"),
     ("quarantine", "Quarantine"),
     ("audit", "Audit log"),
 ];

@@ -44,6 +44,9 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/customers/1/merge".to_owned(), vec![("into", "2")]),
         ("/admin/customers/1/erase".to_owned(), vec![("confirm", "1")]),
         ("/admin/escalation".to_owned(), vec![("level_1", "keep"), ("on_call", "")]),
+        ("/admin/problems".to_owned(), vec![("problem", "1"), ("tickets", "2")]),
+        ("/admin/problems/1/tickets".to_owned(), vec![("tickets", "2")]),
+        ("/admin/problems/1/update".to_owned(), vec![("text", "Fixed"), ("action", "solve")]),
     ]
 }
 
@@ -751,4 +754,55 @@ async fn a_supervisor_sets_the_escalation_plan_in_order_with_existing_teams() {
     );
     let shown = browser.get("/admin/escalation?done=saved").await;
     assert!(shown.text.contains("<option value=\"keep\" selected>"), "{}", shown.text);
+}
+
+#[tokio::test]
+async fn a_supervisor_links_tickets_to_a_problem_updates_the_customers_and_solves_them_all() {
+    let app = spawn_app().await;
+    let mut tickets = Vec::new();
+    for email in ["ops@desk.example", "ann@example.com", "bob@example.com"] {
+        let filed = app.submit(&crate::help::request_fields(email)).await;
+        tickets.push(crate::help::ticket_number(&filed.text));
+    }
+    let (problem, ann, bob) = (tickets[0], tickets[1], tickets[2]);
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let browser = signed_in(&app, &lead).await;
+    let page = browser.get("/admin/problems").await;
+    assert!(page.text.contains("No problem yet"), "{}", page.text);
+    let csrf = page.csrf();
+
+    // Mistakes are named beside their field, and nothing is linked.
+    let words = browser.post("/admin/problems", &[("csrf", &csrf), ("problem", "x"), ("tickets", "12, twelve")]).await;
+    assert_eq!(words.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(words.text.contains("id=\"problem-ticket-error\"") && words.text.contains("“twelve”"), "{}", words.text);
+    let itself = format!("{problem}");
+    let own = browser.post("/admin/problems", &[("csrf", &csrf), ("problem", &itself), ("tickets", &itself)]).await;
+    assert_eq!(own.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", own.text);
+    assert!(own.text.contains("id=\"problem-tickets-error\""), "{}", own.text);
+    assert!(app.store.list_problems(10).await.unwrap().is_empty());
+
+    let linked = format!("{ann}, #{bob}");
+    let made = browser.post("/admin/problems", &[("csrf", &csrf), ("problem", &itself), ("tickets", &linked)]).await;
+    assert_eq!(made.status, StatusCode::SEE_OTHER, "{}", made.text);
+    let shown = browser.get(&format!("/admin/problems/{problem}")).await;
+    assert!(
+        shown.text.contains(&format!("href=\"/desk/tickets/{ann}\"")) && shown.text.contains("2 linked tickets"),
+        "{}",
+        shown.text
+    );
+    let path = format!("/admin/problems/{problem}/update");
+    let blank = browser.post(&path, &[("csrf", &csrf), ("text", " "), ("action", "update")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let sent = browser.post(&path, &[("csrf", &csrf), ("text", "We found the cause."), ("action", "update")]).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
+    let location = sent.headers.get("location").unwrap().to_str().unwrap().to_owned();
+    assert!(location.ends_with("done=update-2"), "{location}");
+    let solved = browser.post(&path, &[("csrf", &csrf), ("text", "Fixed, sorry."), ("action", "solve")]).await;
+    assert_eq!(solved.status, StatusCode::SEE_OTHER, "{}", solved.text);
+    for ticket in [problem, ann, bob] {
+        let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+        assert_eq!(detail["status"], "solved", "ticket {ticket}");
+    }
+    let list = browser.get("/admin/problems").await;
+    assert!(list.text.contains(&format!("href=\"/admin/problems/{problem}\"")), "{}", list.text);
 }

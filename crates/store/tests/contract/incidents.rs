@@ -328,3 +328,16 @@ async fn with_no_overflow_team_the_pass_skips_past_every_settled_ticket_at_once(
         assert_eq!(store.get_ticket(id, None).await.unwrap().team, Some(team), "ticket {id}");
     }
 }
+
+#[tokio::test]
+async fn problems_are_listed_with_their_linked_and_unsolved_tickets() {
+    let store = fresh_store().await;
+    assert!(store.list_problems(10).await.unwrap().is_empty(), "no problem yet");
+    let incident = incident(&store).await;
+    let listed = store.list_problems(10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].ticket.id, listed[0].linked, listed[0].unsolved), (incident.problem, 3, 3));
+    store.solve_problem(incident.problem, None, Author::Agent(AgentId(1)), at(9)).await.unwrap();
+    let listed = store.list_problems(10).await.unwrap();
+    assert_eq!((listed[0].linked, listed[0].unsolved), (3, 0), "solved together");
+}
