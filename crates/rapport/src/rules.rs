@@ -84,16 +84,20 @@ async fn rules(store: &Store, command: RulesCommand) -> anyhow::Result<()> {
         }
         RulesCommand::Add { file, position } => {
             let rule = load_rule(&file)?;
-            let stored = store.insert_rule(rule, position, rapport_server::Clock::system().now()).await?;
+            let stored = store
+                .insert_rule(rule, position, rapport_core::Actor::System, rapport_server::Clock::system().now())
+                .await?;
             println!("added {}", describe(&stored)?);
         }
         RulesCommand::Replace { id, file } => {
             let rule = load_rule(&file)?;
-            let stored = store.update_rule(RuleId(id), rule, None, rapport_server::Clock::system().now()).await?;
+            let stored = store
+                .update_rule(RuleId(id), rule, None, rapport_core::Actor::System, rapport_server::Clock::system().now())
+                .await?;
             println!("replaced {}", describe(&stored)?);
         }
         RulesCommand::Delete { id } => {
-            store.delete_rule(RuleId(id)).await?;
+            store.delete_rule(RuleId(id), rapport_core::Actor::System, rapport_server::Clock::system().now()).await?;
             println!("rule {id} deleted");
         }
         RulesCommand::Escalation { command: None | Some(EscalationCommand::Show) } => {
@@ -110,7 +114,9 @@ async fn rules(store: &Store, command: RulesCommand) -> anyhow::Result<()> {
             if let Some(on_call) = on_call {
                 plan.on_call = agent(store, &on_call).await?;
             }
-            store.put_escalation_plan(plan.clone()).await?;
+            store
+                .put_escalation_plan(plan.clone(), rapport_core::Actor::System, rapport_server::Clock::system().now())
+                .await?;
             print!("escalation plan saved\n{}", show_plan(store, &plan).await?);
         }
     }

@@ -9,10 +9,11 @@
 //! one JSON value in `settings` under `escalation_plan`.
 
 use crate::Store;
+use crate::audit::{NewAuditEntry, insert_audit};
 use crate::db::{Conn, IdRow, args};
 use crate::error::{Rejection, StoreError};
 use rapport_core::rules::{CycleError, EVENT_WORDS, EscalationPlan, Known, Rule, RuleError, RuleId, check_cycles};
-use rapport_core::{AgentId, TeamId, TicketId, Timestamp};
+use rapport_core::{Actor, AgentId, TeamId, TicketId, Timestamp};
 
 /// The `settings` entry holding the escalation plan.
 const PLAN_SETTING: &str = "escalation_plan";
@@ -142,6 +143,15 @@ struct ValueRow {
     value: String,
 }
 
+/// A rule as the audit log records it: its name, place and definition.
+fn rule_record(stored: &StoredRule) -> Result<serde_json::Value, StoreError> {
+    Ok(serde_json::json!({
+        "name": stored.rule.name,
+        "position": stored.position,
+        "definition": serde_json::to_value(&stored.rule)?,
+    }))
+}
+
 impl Store {
     /// Every rule, in order (position, then id).
     pub async fn list_rules(&self) -> Result<Vec<StoredRule>, StoreError> {
@@ -155,6 +165,7 @@ impl Store {
         &self,
         rule: Rule,
         position: Option<i64>,
+        by: Actor,
         now: Timestamp,
     ) -> Result<StoredRule, StoreError> {
         self.write(move |conn| {
@@ -174,7 +185,10 @@ impl Store {
                     )
                     .await
                     .map_err(duplicate_name)?;
-                Ok(StoredRule { id: RuleId(row.id), position, rule, updated_at: now })
+                let stored = StoredRule { id: RuleId(row.id), position, rule, updated_at: now };
+                let record = Some(rule_record(&stored)?);
+                insert_audit(conn, &NewAuditEntry::of(by, "rule", row.id, "created", None, record, now)).await?;
+                Ok(stored)
             })
         })
         .await
@@ -187,6 +201,7 @@ impl Store {
         id: RuleId,
         rule: Rule,
         position: Option<i64>,
+        by: Actor,
         now: Timestamp,
     ) -> Result<StoredRule, StoreError> {
         self.write(move |conn| {
@@ -202,20 +217,26 @@ impl Store {
                 )
                 .await
                 .map_err(duplicate_name)?;
-                Ok(StoredRule { id, position, rule, updated_at: now })
+                let old = Some(rule_record(current)?);
+                let stored = StoredRule { id, position, rule, updated_at: now };
+                let new = Some(rule_record(&stored)?);
+                insert_audit(conn, &NewAuditEntry::of(by, "rule", id.0, "changed", old, new, now)).await?;
+                Ok(stored)
             })
         })
         .await
     }
 
-    /// Deletes rule `id`. Jobs it already queued still run.
-    pub async fn delete_rule(&self, id: RuleId) -> Result<(), StoreError> {
+    /// Deletes rule `id`, recorded as done by `by`. Jobs it already queued still run.
+    pub async fn delete_rule(&self, id: RuleId, by: Actor, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
-                let deleted = conn.execute("DELETE FROM rules WHERE id = $1", args![id.0]).await?;
-                if deleted == 0 {
-                    return Err(StoreError::NotFound("rule"));
-                }
+                lock_rules(conn).await?;
+                let stored = load_rules(conn).await?;
+                let current = stored.iter().find(|stored| stored.id == id).ok_or(StoreError::NotFound("rule"))?;
+                let old = Some(rule_record(current)?);
+                conn.execute("DELETE FROM rules WHERE id = $1", args![id.0]).await?;
+                insert_audit(conn, &NewAuditEntry::of(by, "rule", id.0, "deleted", old, None, now)).await?;
                 Ok(())
             })
         })
@@ -229,11 +250,16 @@ impl Store {
 
     /// Saves the escalation plan after checking its teams and on-call agent
     /// exist ([`Rejection::Invalid`] naming `levels`, `levels[i]` or `on_call`).
-    pub async fn put_escalation_plan(&self, plan: EscalationPlan) -> Result<(), StoreError> {
+    /// Recorded in the audit log as done by `by`, with the plan before and after.
+    pub async fn put_escalation_plan(&self, plan: EscalationPlan, by: Actor, now: Timestamp) -> Result<(), StoreError> {
         self.write(move |conn| {
             Box::pin(async move {
                 let (teams, agents) = known_people(conn).await?;
                 plan.validate(&teams, &agents).map_err(invalid)?;
+                let old = serde_json::to_value(load_plan(conn).await?)?;
+                let new = serde_json::to_value(&plan)?;
+                let entry = NewAuditEntry::of(by, "escalation_plan", "plan", "changed", Some(old), Some(new), now);
+                insert_audit(conn, &entry).await?;
                 conn.execute(
                     "INSERT INTO settings (name, value) VALUES ($1, $2) \
                      ON CONFLICT (name) DO UPDATE SET value = excluded.value",

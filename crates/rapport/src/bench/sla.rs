@@ -154,7 +154,9 @@ pub async fn run(load: SlaLoad, database_url: Option<String>) -> anyhow::Result<
 
     // The timer pass, with the server stopped so only the pass runs.
     for index in 0..load.rules {
-        store.insert_rule(timer_rule(index)?, None, rapport_server::Clock::system().now()).await?;
+        store
+            .insert_rule(timer_rule(index)?, None, rapport_core::Actor::System, rapport_server::Clock::system().now())
+            .await?;
     }
     let mut fired = rapport_store::FiredMemory::default();
     let started = Instant::now();

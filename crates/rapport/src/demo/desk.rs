@@ -30,10 +30,16 @@ pub async fn install_rules(
     let count = rules.len();
     for rule in rules {
         let name = rule.name.clone();
-        store.insert_rule(rule, None, now).await.with_context(|| format!("saving the demo rule {name:?}"))?;
+        store
+            .insert_rule(rule, None, rapport_core::Actor::System, now)
+            .await
+            .with_context(|| format!("saving the demo rule {name:?}"))?;
     }
     let plan = EscalationPlan { levels: vec![Some(escalations), None], on_call: Some(on_call) };
-    store.put_escalation_plan(plan).await.context("saving the demo's escalation plan")?;
+    store
+        .put_escalation_plan(plan, rapport_core::Actor::System, now)
+        .await
+        .context("saving the demo's escalation plan")?;
     Ok(count)
 }
 

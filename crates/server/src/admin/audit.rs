@@ -21,11 +21,13 @@ use crate::workspace::view::When;
 const PAGE_SIZE: i64 = 50;
 
 /// The kinds of setting the log records, as the filter offers them.
-pub const SUBJECTS: [(&str, &str); 6] = [
+pub const SUBJECTS: [(&str, &str); 8] = [
     ("agent", "Agents"),
     ("calendar", "Calendars"),
+    ("escalation_plan", "Escalation plan"),
     ("policy", "SLA policies"),
     ("quarantine", "Quarantine"),
+    ("rule", "Escalation rules"),
     ("team", "Teams"),
     ("token", "API tokens"),
 ];

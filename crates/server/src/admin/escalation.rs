@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_core::rules::{EscalationPlan, MAX_ESCALATION_LEVEL};
-use rapport_core::{AgentId, Role, TeamId};
+use rapport_core::{Actor, AgentId, Role, TeamId};
 
 use crate::admin::form::FormErrors;
 use crate::admin::{Manager, ManagerForm};
@@ -153,7 +153,11 @@ pub async fn save(
     let (Some(levels), Some(on_call_id), true) = (levels, on_call_id, errors.is_empty()) else {
         return view(&state, &desk, &headers, chosen, on_call, errors, None, unprocessable).await;
     };
-    match state.store.put_escalation_plan(EscalationPlan { levels, on_call: on_call_id }).await {
+    match state
+        .store
+        .put_escalation_plan(EscalationPlan { levels, on_call: on_call_id }, Actor::Agent(desk.agent.id), state.now())
+        .await
+    {
         Ok(()) => Ok(Redirect::to("/admin/escalation?done=saved").into_response()),
         Err(error) => {
             let api = ApiError::from(error);

@@ -181,7 +181,7 @@ pub async fn submit(
             Err(error) => error,
         }
     } else {
-        match state.store.insert_rule(rule, None, state.now()).await {
+        match state.store.insert_rule(rule, None, rapport_core::Actor::Agent(desk.agent.id), state.now()).await {
             Ok(_) => return Ok(Redirect::to("/admin/rules?done=saved").into_response()),
             Err(error) => error,
         }

@@ -12,8 +12,8 @@ pub(crate) mod body;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::TicketId;
 use rapport_core::rules::{EscalationPlan, Rule, RuleId};
+use rapport_core::{Actor, TicketId};
 use rapport_store::{Notification, NotificationId, StoredRule, Task};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -204,14 +204,14 @@ async fn list_rules(State(state): State<AppState>, _caller: CurrentAgent) -> Res
 )]
 async fn create_rule(
     State(state): State<AppState>,
-    _caller: Manager<ChangeRules>,
+    caller: Manager<ChangeRules>,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
 ) -> Result<(StatusCode, Json<RuleDto>), ApiError> {
     let position = query.take_position()?;
     query.finish()?;
     let rule: Rule = crate::http::body::parse::<body::Rule>(&bytes)?.into();
-    let stored = state.store.insert_rule(rule, position, state.now()).await?;
+    let stored = state.store.insert_rule(rule, position, Actor::Agent(caller.agent.id), state.now()).await?;
     Ok((StatusCode::CREATED, Json(RuleDto::from(stored))))
 }
 
@@ -233,7 +233,7 @@ async fn create_rule(
 #[tracing::instrument(skip_all, fields(rule_id = id))]
 async fn update_rule(
     State(state): State<AppState>,
-    _caller: Manager<ChangeRules>,
+    caller: Manager<ChangeRules>,
     PathId(id): PathId,
     mut query: QueryParams,
     RawJson(bytes): RawJson,
@@ -241,7 +241,8 @@ async fn update_rule(
     let position = query.take_position()?;
     query.finish()?;
     let rule: Rule = crate::http::body::parse::<body::Rule>(&bytes)?.into();
-    let stored = state.store.update_rule(RuleId(id), rule, position, state.now()).await?;
+    let stored =
+        state.store.update_rule(RuleId(id), rule, position, Actor::Agent(caller.agent.id), state.now()).await?;
     Ok(Json(RuleDto::from(stored)))
 }
 
@@ -259,10 +260,10 @@ async fn update_rule(
 #[tracing::instrument(skip_all, fields(rule_id = id))]
 async fn delete_rule(
     State(state): State<AppState>,
-    _caller: Manager<ChangeRules>,
+    caller: Manager<ChangeRules>,
     PathId(id): PathId,
 ) -> Result<StatusCode, ApiError> {
-    state.store.delete_rule(RuleId(id)).await?;
+    state.store.delete_rule(RuleId(id), Actor::Agent(caller.agent.id), state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -298,11 +299,11 @@ async fn get_escalation_plan(
 )]
 async fn put_escalation_plan(
     State(state): State<AppState>,
-    _caller: Manager<ChangeRules>,
+    caller: Manager<ChangeRules>,
     RawJson(bytes): RawJson,
 ) -> Result<Json<EscalationPlanDto>, ApiError> {
     let plan: EscalationPlan = crate::http::body::parse::<body::EscalationPlan>(&bytes)?.into();
-    state.store.put_escalation_plan(plan.clone()).await?;
+    state.store.put_escalation_plan(plan.clone(), Actor::Agent(caller.agent.id), state.now()).await?;
     Ok(Json(EscalationPlanDto::from(plan)))
 }
 

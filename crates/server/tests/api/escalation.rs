@@ -72,7 +72,7 @@ async fn rules_fire_once_escalate_level_by_level_and_survive_a_restart() {
         levels: vec![Some(TeamId(l1)), Some(TeamId(l2)), Some(TeamId(l3))],
         on_call: Some(AgentId(supervisor.id)),
     };
-    app.store.put_escalation_plan(plan).await.unwrap();
+    app.store.put_escalation_plan(plan, rapport_core::Actor::System, now()).await.unwrap();
     let now = app.clock.now();
     let rules = [
         json!({ "name": "Unowned for two hours", "trigger": { "type": "no_owner", "minutes": 120 },
@@ -87,7 +87,7 @@ async fn rules_fire_once_escalate_level_by_level_and_survive_a_restart() {
                 "actions": [{ "type": "escalate" }, { "type": "add_tag", "tag": "chased" }] }),
     ];
     for value in rules {
-        app.store.insert_rule(rule(value), None, now).await.unwrap();
+        app.store.insert_rule(rule(value), None, rapport_core::Actor::System, now).await.unwrap();
     }
     let ticket = app.create_ticket(&app.admin, &ticket_body("ann@example.com")).await;
     let id = id(&ticket);

@@ -24,7 +24,7 @@ async fn two_instances_run_each_of_ten_thousand_due_jobs_exactly_once() {
     let second = app.another_instance().await;
     let supervisor = app.agent(Role::Supervisor, &[]).await;
     let plan = EscalationPlan { levels: vec![], on_call: Some(AgentId(supervisor.id)) };
-    app.store.put_escalation_plan(plan).await.unwrap();
+    app.store.put_escalation_plan(plan, rapport_core::Actor::System, now()).await.unwrap();
     let mut tickets = Vec::new();
     for n in 0..50 {
         tickets.push(TicketId(id(&app.create_ticket(&app.admin, &ticket_body(&format!("c{n}@example.com"))).await)));

@@ -196,3 +196,42 @@ async fn a_quarantined_message_is_decided_once_filed_or_discarded_and_each_decis
     assert_eq!(entries[1].entry.new.as_ref().unwrap()["ticket"], json!(ticket.0));
     assert_eq!(entries[1].entry.actor, by);
 }
+
+#[tokio::test]
+async fn rules_and_the_escalation_plan_are_recorded_with_who_before_and_after() {
+    let store = fresh_store().await;
+    let lead = agent(&store, "lead@desk.example", Role::Supervisor, vec![]).await;
+    let actor = Actor::Agent(lead.agent);
+    let rule = |name: &str| -> rapport_core::rules::Rule {
+        serde_json::from_value(json!({
+            "name": name, "trigger": { "type": "target_breached", "target": "first_response" },
+            "conditions": [], "actions": [{ "type": "notify_supervisor", "message": "Late" }],
+        }))
+        .unwrap()
+    };
+    let stored = store.insert_rule(rule("Late"), None, actor, at(1)).await.unwrap();
+    store.update_rule(stored.id, rule("Very late"), Some(5), actor, at(2)).await.unwrap();
+    store.delete_rule(stored.id, Actor::System, at(3)).await.unwrap();
+    let entries = store.list_audit(of("rule")).await.unwrap();
+    let verbs: Vec<&str> = entries.iter().map(|entry| entry.entry.verb.as_str()).collect();
+    assert_eq!(verbs, ["deleted", "changed", "created"], "newest first");
+    let changed = &entries[1].entry;
+    assert_eq!((changed.actor, changed.subject_id.as_str()), (actor, stored.id.0.to_string().as_str()));
+    let (old, new) = (changed.old.as_ref().unwrap(), changed.new.as_ref().unwrap());
+    assert_eq!((old["name"].clone(), new["name"].clone()), (json!("Late"), json!("Very late")));
+    assert_eq!(new["position"], json!(5));
+    assert_eq!(entries[0].entry.actor, Actor::System);
+    assert!(entries[0].entry.new.is_none() && entries[0].entry.old.is_some());
+    // A refused rule records nothing.
+    let before = store.list_audit(of("rule")).await.unwrap().len();
+    let missing = store.update_rule(stored.id, rule("Gone"), None, actor, at(4)).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound(_)), "{missing:?}");
+    assert_eq!(store.list_audit(of("rule")).await.unwrap().len(), before);
+
+    let plan = rapport_core::rules::EscalationPlan { levels: vec![None], on_call: Some(lead.agent) };
+    store.put_escalation_plan(plan, actor, at(5)).await.unwrap();
+    let entry = store.list_audit(of("escalation_plan")).await.unwrap().remove(0).entry;
+    assert_eq!((entry.verb.as_str(), entry.actor), ("changed", actor));
+    assert_eq!(entry.old, Some(json!({"levels": [], "on_call": null})));
+    assert_eq!(entry.new, Some(json!({"levels": [null], "on_call": lead.agent.0})));
+}

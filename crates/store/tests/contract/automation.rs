@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use rapport_core::rules::{Action, EscalationPlan, Firing, Rule, RuleId, RuleTrigger};
-use rapport_core::{AgentId, Author, Change, Channel, Identity, Level, MessageKind, Role, TeamId, TicketId};
+use rapport_core::{Actor, AgentId, Author, Change, Channel, Identity, Level, MessageKind, Role, TeamId, TicketId};
 use rapport_store::{
     ClaimedJob, JobCounts, JobOutcome, MAX_JOB_ATTEMPTS, Rejection, Store, StoreError, StoreOptions, rule_job,
 };
@@ -63,15 +63,20 @@ async fn run_firing(store: &Store, ticket: TicketId, firing: Firing, now: rappor
 async fn rules_are_listed_in_order_updated_and_deleted() {
     let store = fresh_store().await;
     assert!(store.list_rules().await.unwrap().is_empty());
-    let first =
-        store.insert_rule(rule("Breach", "customer_replied", vec![notify("Hurry")]), None, at(1)).await.unwrap();
-    let second = store.insert_rule(rule("Tag VIP", "created", vec![Action::RaisePriority]), None, at(2)).await.unwrap();
+    let first = store
+        .insert_rule(rule("Breach", "customer_replied", vec![notify("Hurry")]), None, Actor::System, at(1))
+        .await
+        .unwrap();
+    let second = store
+        .insert_rule(rule("Tag VIP", "created", vec![Action::RaisePriority]), None, Actor::System, at(2))
+        .await
+        .unwrap();
     assert_eq!((first.position, second.position), (0, 1));
     let listed = store.list_rules().await.unwrap();
     assert_eq!(listed, vec![first.clone(), second.clone()]);
 
     let moved = store
-        .update_rule(second.id, rule("Tag VIP", "created", vec![Action::Escalate]), Some(-1), at(3))
+        .update_rule(second.id, rule("Tag VIP", "created", vec![Action::Escalate]), Some(-1), Actor::System, at(3))
         .await
         .unwrap();
     assert_eq!((moved.position, moved.updated_at), (-1, at(3)));
@@ -79,10 +84,11 @@ async fn rules_are_listed_in_order_updated_and_deleted() {
     assert_eq!(names, vec!["Tag VIP", "Breach"]);
     assert_eq!(store.list_rules().await.unwrap()[0].rule.actions, vec![Action::Escalate]);
 
-    store.delete_rule(first.id).await.unwrap();
+    store.delete_rule(first.id, Actor::System, at(0)).await.unwrap();
     assert_eq!(store.list_rules().await.unwrap(), vec![moved]);
-    assert!(matches!(store.delete_rule(first.id).await, Err(StoreError::NotFound("rule"))));
-    let missing = store.update_rule(first.id, rule("Gone", "created", vec![notify("x")]), None, at(4)).await;
+    assert!(matches!(store.delete_rule(first.id, Actor::System, at(0)).await, Err(StoreError::NotFound("rule"))));
+    let missing =
+        store.update_rule(first.id, rule("Gone", "created", vec![notify("x")]), None, Actor::System, at(4)).await;
     assert!(matches!(missing, Err(StoreError::NotFound("rule"))));
 }
 
@@ -92,36 +98,47 @@ async fn invalid_rules_are_refused_naming_the_field() {
     let billing = team(&store, "Billing").await;
 
     let missing_team = rule("Move", "created", vec![Action::MoveToTeam { team: TeamId(999) }]);
-    let (field, problem) = invalid(store.insert_rule(missing_team, None, at(1)).await.unwrap_err());
+    let (field, problem) = invalid(store.insert_rule(missing_team, None, Actor::System, at(1)).await.unwrap_err());
     assert_eq!((field.as_str(), problem.as_str()), ("actions[0].team", "team 999 does not exist"));
 
     let unknown_event = rule("Odd", "moon_rose", vec![notify("x")]);
-    assert_eq!(invalid(store.insert_rule(unknown_event, None, at(1)).await.unwrap_err()).0, "trigger.event");
+    assert_eq!(
+        invalid(store.insert_rule(unknown_event, None, Actor::System, at(1)).await.unwrap_err()).0,
+        "trigger.event"
+    );
 
     // Raising the priority triggers the tagger, whose tag triggers the raiser.
     let raiser = rule("Raise on tag", "tags_changed", vec![Action::RaisePriority]);
-    store.insert_rule(raiser, None, at(1)).await.unwrap();
+    store.insert_rule(raiser, None, Actor::System, at(1)).await.unwrap();
     let tagger = rule("Tag on priority", "priority_changed", vec![Action::AddTag { tag: "hot".into() }]);
-    let (field, problem) = invalid(store.insert_rule(tagger, None, at(2)).await.unwrap_err());
+    let (field, problem) = invalid(store.insert_rule(tagger, None, Actor::System, at(2)).await.unwrap_err());
     assert_eq!(field, "actions");
     assert!(problem.contains("Raise on tag") && problem.contains("Tag on priority"), "{problem}");
 
     // The same loop made by changing an existing rule's trigger is blamed on the trigger.
     let mover = store
-        .insert_rule(rule("Tag on move", "team_changed", vec![Action::AddTag { tag: "hot".into() }]), None, at(3))
+        .insert_rule(
+            rule("Tag on move", "team_changed", vec![Action::AddTag { tag: "hot".into() }]),
+            None,
+            Actor::System,
+            at(3),
+        )
         .await
         .unwrap();
     let looping = rule("Tag on move", "priority_changed", vec![Action::AddTag { tag: "hot".into() }]);
-    let (field, problem) = invalid(store.update_rule(mover.id, looping, None, at(4)).await.unwrap_err());
+    let (field, problem) = invalid(store.update_rule(mover.id, looping, None, Actor::System, at(4)).await.unwrap_err());
     assert_eq!(field, "trigger");
     assert!(problem.contains("Raise on tag") && problem.contains("Tag on move"), "{problem}");
 
     let duplicate = rule("Raise on tag", "created", vec![Action::MoveToTeam { team: billing }]);
-    assert_eq!(invalid(store.insert_rule(duplicate.clone(), None, at(5)).await.unwrap_err()).0, "name");
-    assert_eq!(invalid(store.update_rule(mover.id, duplicate, None, at(5)).await.unwrap_err()).0, "name");
+    assert_eq!(invalid(store.insert_rule(duplicate.clone(), None, Actor::System, at(5)).await.unwrap_err()).0, "name");
+    assert_eq!(
+        invalid(store.update_rule(mover.id, duplicate, None, Actor::System, at(5)).await.unwrap_err()).0,
+        "name"
+    );
     // Saving a rule under its own name is no clash.
     let renamed = rule("Tag on move", "created", vec![Action::MoveToTeam { team: billing }]);
-    store.update_rule(mover.id, renamed, None, at(6)).await.unwrap();
+    store.update_rule(mover.id, renamed, None, Actor::System, at(6)).await.unwrap();
     assert_eq!(store.list_rules().await.unwrap().len(), 2);
 }
 
@@ -132,8 +149,8 @@ async fn two_saves_that_loop_together_cannot_both_succeed() {
         let raiser = rule(&format!("Raise {round}"), "tags_changed", vec![Action::RaisePriority]);
         let tagger = rule(&format!("Tag {round}"), "priority_changed", vec![Action::AddTag { tag: "hot".into() }]);
         let (first, second) = (store.store.clone(), store.store.clone());
-        let one = tokio::spawn(async move { first.insert_rule(raiser, None, at(1)).await });
-        let two = tokio::spawn(async move { second.insert_rule(tagger, None, at(1)).await });
+        let one = tokio::spawn(async move { first.insert_rule(raiser, None, Actor::System, at(1)).await });
+        let two = tokio::spawn(async move { second.insert_rule(tagger, None, Actor::System, at(1)).await });
         let refused = match (one.await.unwrap(), two.await.unwrap()) {
             (Ok(_), Err(error)) | (Err(error), Ok(_)) => invalid(error),
             other => panic!("expected exactly one save to succeed, got {other:?}"),
@@ -142,7 +159,7 @@ async fn two_saves_that_loop_together_cannot_both_succeed() {
         let saved = store.list_rules().await.unwrap();
         assert_eq!(saved.len(), 1);
         // Each round races on an empty set.
-        store.delete_rule(saved[0].id).await.unwrap();
+        store.delete_rule(saved[0].id, Actor::System, at(0)).await.unwrap();
     }
 }
 
@@ -154,18 +171,18 @@ async fn the_escalation_plan_round_trips_and_is_checked() {
     let tier2 = team(&store, "Tier 2").await;
     let boss = agent(&store, "boss@example.com", Role::Supervisor, vec![]).await.agent;
     let plan = EscalationPlan { levels: vec![Some(tier1), None, Some(tier2)], on_call: Some(boss) };
-    store.put_escalation_plan(plan.clone()).await.unwrap();
+    store.put_escalation_plan(plan.clone(), Actor::System, at(0)).await.unwrap();
     assert_eq!(store.escalation_plan().await.unwrap(), plan);
     let replaced = EscalationPlan { levels: vec![Some(tier2)], on_call: None };
-    store.put_escalation_plan(replaced.clone()).await.unwrap();
+    store.put_escalation_plan(replaced.clone(), Actor::System, at(0)).await.unwrap();
     assert_eq!(store.escalation_plan().await.unwrap(), replaced);
 
     let bad_team = EscalationPlan { levels: vec![Some(tier1), Some(TeamId(77))], on_call: None };
-    assert_eq!(invalid(store.put_escalation_plan(bad_team).await.unwrap_err()).0, "levels[1]");
+    assert_eq!(invalid(store.put_escalation_plan(bad_team, Actor::System, at(0)).await.unwrap_err()).0, "levels[1]");
     let bad_agent = EscalationPlan { levels: vec![], on_call: Some(AgentId(77)) };
-    assert_eq!(invalid(store.put_escalation_plan(bad_agent).await.unwrap_err()).0, "on_call");
+    assert_eq!(invalid(store.put_escalation_plan(bad_agent, Actor::System, at(0)).await.unwrap_err()).0, "on_call");
     let too_many = EscalationPlan { levels: vec![None; 4], on_call: None };
-    assert_eq!(invalid(store.put_escalation_plan(too_many).await.unwrap_err()).0, "levels");
+    assert_eq!(invalid(store.put_escalation_plan(too_many, Actor::System, at(0)).await.unwrap_err()).0, "levels");
     assert_eq!(store.escalation_plan().await.unwrap(), replaced);
 }
 
@@ -176,7 +193,11 @@ async fn a_rule_job_escalates_from_level_one_to_two_and_notifies() {
     let tier2 = team(&store, "Tier 2").await;
     let boss = agent(&store, "boss@example.com", Role::Supervisor, vec![]).await.agent;
     store
-        .put_escalation_plan(EscalationPlan { levels: vec![Some(tier1), Some(tier2)], on_call: Some(boss) })
+        .put_escalation_plan(
+            EscalationPlan { levels: vec![Some(tier1), Some(tier2)], on_call: Some(boss) },
+            Actor::System,
+            at(0),
+        )
         .await
         .unwrap();
     let id = ticket(&store, "Printer on fire").await;
@@ -247,7 +268,10 @@ async fn the_same_firing_is_queued_once() {
 async fn a_job_whose_lease_ran_out_and_was_taken_is_lost_to_its_first_worker() {
     let store = fresh_store().await;
     let boss = agent(&store, "boss@example.com", Role::Supervisor, vec![]).await.agent;
-    store.put_escalation_plan(EscalationPlan { levels: vec![], on_call: Some(boss) }).await.unwrap();
+    store
+        .put_escalation_plan(EscalationPlan { levels: vec![], on_call: Some(boss) }, Actor::System, at(0))
+        .await
+        .unwrap();
     let id = ticket(&store, "Slow worker").await;
     let job = rule_job(id, &firing(1, "k", vec![notify("once")]), "Once", at(0)).unwrap();
     store.enqueue_jobs(vec![job], at(0)).await.unwrap();
@@ -408,7 +432,10 @@ async fn ten_thousand_jobs_run_exactly_once_across_two_stores() {
     let (first, url) = fresh_store_with_url().await;
     let second = Store::open(&url, StoreOptions::default()).await.unwrap();
     let boss = agent(&first, "boss@example.com", Role::Supervisor, vec![]).await.agent;
-    first.put_escalation_plan(EscalationPlan { levels: vec![], on_call: Some(boss) }).await.unwrap();
+    first
+        .put_escalation_plan(EscalationPlan { levels: vec![], on_call: Some(boss) }, Actor::System, at(0))
+        .await
+        .unwrap();
     let mut tickets = Vec::new();
     for index in 0..100 {
         tickets.push(ticket(&first, &format!("Ticket {index}")).await);

@@ -288,7 +288,11 @@ async fn the_sweep_measures_from_the_kept_text_what_the_event_log_gives() {
     assert_eq!((next.start, next.due), (at(900), Some(at(1800))));
     // The damaged texts are whole again: a timer rule sees both tickets.
     store
-        .put_escalation_plan(rapport_core::rules::EscalationPlan { levels: vec![], on_call: Some(lead.agent) })
+        .put_escalation_plan(
+            rapport_core::rules::EscalationPlan { levels: vec![], on_call: Some(lead.agent) },
+            rapport_core::Actor::System,
+            at(0),
+        )
         .await
         .unwrap();
     let rule: rapport_core::rules::Rule = serde_json::from_value(serde_json::json!({
@@ -297,7 +301,7 @@ async fn the_sweep_measures_from_the_kept_text_what_the_event_log_gives() {
         "actions": [{ "type": "notify_supervisor", "message": "Late" }],
     }))
     .unwrap();
-    store.insert_rule(rule, None, now).await.unwrap();
+    store.insert_rule(rule, None, rapport_core::Actor::System, now).await.unwrap();
     let pass = store.run_timers(now, &mut rapport_store::FiredMemory::default()).await.unwrap();
     assert_eq!((pass.tickets, pass.enqueued), (7, 2));
 
