@@ -288,6 +288,15 @@ async fn an_admin_reads_a_held_mail_files_it_again_and_finds_it_on_its_ticket() 
     eventually("their page opens", || async { path_of(admin).await.starts_with("/admin/customers/") }).await;
     assert!(text_of(admin, "table.identities").await.contains("nora@storm.example"));
     check_and_capture(admin, "admin-customer").await;
+
+    // The demo's organizations, each with its tier and its people.
+    click(admin, "nav.views a[href='/admin/organizations']").await;
+    eventually("the organizations open", || async { path_of(admin).await == "/admin/organizations" }).await;
+    check_and_capture(admin, "admin-organizations").await;
+    click(admin, "table.admin-list tbody tr .subject a").await;
+    eventually("one opens", || async { path_of(admin).await.starts_with("/admin/organizations/") }).await;
+    assert!(text_of(admin, "main").await.contains("Its customers"));
+    check_and_capture(admin, "admin-organization").await;
     browser.close().await.unwrap();
 }
 
@@ -364,6 +373,12 @@ async fn an_admin_sets_up_a_calendar_a_policy_with_its_preview_and_a_rule_with_i
     eventually("the rule is saved", || async { path_of(admin).await == "/admin/rules?done=saved" }).await;
     assert!(text_of(admin, "table.admin-list").await.contains("Unowned for an hour"));
     check_and_capture(admin, "admin-rules").await;
+    // It opens on its own page, to change (with a dry run) or delete.
+    click(admin, "table.admin-list tbody tr:last-child .subject a").await;
+    eventually("the rule opens", || async { path_of(admin).await.starts_with("/admin/rules/") }).await;
+    let source = admin.find(Locator::Css("#rule-source")).await.unwrap().prop("value").await.unwrap().unwrap();
+    assert!(source.contains("Unowned for an hour"), "{source}");
+    check_and_capture(admin, "admin-rule").await;
 
     // The priority matrix the tiers set.
     click(admin, "nav.views a[href='/admin/priorities']").await;

@@ -87,36 +87,17 @@ impl Store {
 
     /// Customers by id, after `after`.
     pub async fn list_customers(&self, after: Option<CustomerId>, limit: i64) -> Result<Vec<Customer>, StoreError> {
-        self.db
-            .read(move |conn| {
-                Box::pin(async move {
-                    let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2");
-                    let rows: Vec<CustomerRow> =
-                        conn.fetch_all(AssertSqlSafe(sql), args![after.map_or(0, |id| id.0), limit]).await?;
-                    let (Some(first), Some(last)) = (rows.first().map(|r| r.id), rows.last().map(|r| r.id)) else {
-                        return Ok(Vec::new());
-                    };
-                    let identities: Vec<IdentityRow> = conn
-                        .fetch_all(
-                            "SELECT customer_id, kind, value, verified_at, added_by_agent FROM identities \
-                             WHERE customer_id BETWEEN $1 AND $2 \
-                             ORDER BY kind, value",
-                            args![first, last],
-                        )
-                        .await?;
-                    let mut by_customer: HashMap<i64, Vec<IdentityRow>> = HashMap::new();
-                    for identity in identities {
-                        by_customer.entry(identity.customer_id).or_default().push(identity);
-                    }
-                    rows.into_iter()
-                        .map(|row| {
-                            let identities = by_customer.remove(&row.id).unwrap_or_default();
-                            row.into_customer(identities)
-                        })
-                        .collect()
-                })
-            })
-            .await
+        self.db.read(move |conn| Box::pin(customers_page(conn, None, after, limit))).await
+    }
+
+    /// The customers of `organization` by id, after `after`.
+    pub async fn list_organization_customers(
+        &self,
+        organization: OrganizationId,
+        after: Option<CustomerId>,
+        limit: i64,
+    ) -> Result<Vec<Customer>, StoreError> {
+        self.db.read(move |conn| Box::pin(customers_page(conn, Some(organization), after, limit))).await
     }
 
     /// Updates a customer.
@@ -350,4 +331,48 @@ fn redact_json(payload: &str, redact: &dyn Fn(&str) -> String) -> Result<String,
     let mut value: serde_json::Value = serde_json::from_str(payload)?;
     walk(&mut value, redact);
     Ok(serde_json::to_string(&value)?)
+}
+
+/// Customers by id after `after`, of `organization` when given, with their identities.
+async fn customers_page(
+    conn: &mut Conn<'_>,
+    organization: Option<OrganizationId>,
+    after: Option<CustomerId>,
+    limit: i64,
+) -> Result<Vec<Customer>, StoreError> {
+    let after = after.map_or(0, |id| id.0);
+    let (rows, member): (Vec<CustomerRow>, &str) = match organization {
+        None => {
+            let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2");
+            (conn.fetch_all(AssertSqlSafe(sql), args![after, limit]).await?, "")
+        }
+        Some(organization) => {
+            let sql = format!(
+                "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 AND organization_id = $3 ORDER BY id LIMIT $2"
+            );
+            let rows = conn.fetch_all(AssertSqlSafe(sql), args![after, limit, organization.0]).await?;
+            (rows, " AND customer_id IN (SELECT id FROM customers WHERE organization_id = $3)")
+        }
+    };
+    let (Some(first), Some(last)) = (rows.first().map(|r| r.id), rows.last().map(|r| r.id)) else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT customer_id, kind, value, verified_at, added_by_agent FROM identities \
+         WHERE customer_id BETWEEN $1 AND $2{member} ORDER BY kind, value"
+    );
+    let identities: Vec<IdentityRow> = match organization {
+        None => conn.fetch_all(AssertSqlSafe(sql), args![first, last]).await?,
+        Some(organization) => conn.fetch_all(AssertSqlSafe(sql), args![first, last, organization.0]).await?,
+    };
+    let mut by_customer: HashMap<i64, Vec<IdentityRow>> = HashMap::new();
+    for identity in identities {
+        by_customer.entry(identity.customer_id).or_default().push(identity);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let identities = by_customer.remove(&row.id).unwrap_or_default();
+            row.into_customer(identities)
+        })
+        .collect()
 }

@@ -147,7 +147,12 @@ async fn load_at(store: &Store, matrix: &PriorityMatrix, progress: Progress, now
     }
     let mut organizations = Vec::new();
     for (name, tier, _) in ORGANIZATIONS {
-        organizations.push(store.insert_organization(name.to_owned(), Tier(tier.to_owned()), now).await?.id);
+        organizations.push(
+            store
+                .insert_organization(name.to_owned(), Tier(tier.to_owned()), rapport_core::Actor::System, now)
+                .await?
+                .id,
+        );
     }
 
     // Cast the customers: some write again, on the same or another channel.

@@ -21,10 +21,11 @@ use crate::workspace::view::When;
 const PAGE_SIZE: i64 = 50;
 
 /// The kinds of setting the log records, as the filter offers them.
-pub const SUBJECTS: [(&str, &str); 8] = [
+pub const SUBJECTS: [(&str, &str); 9] = [
     ("agent", "Agents"),
     ("calendar", "Calendars"),
     ("escalation_plan", "Escalation plan"),
+    ("organization", "Organizations"),
     ("policy", "SLA policies"),
     ("quarantine", "Quarantine"),
     ("rule", "Escalation rules"),
@@ -203,34 +204,31 @@ fn line(
         Actor::Customer(id) => format!("customer #{}", id.0),
         Actor::System => "Rapport (the system or the command line)".to_owned(),
     };
+    // The record's name, as it was last.
+    let name = || {
+        let record = change.new.as_ref().or(change.old.as_ref());
+        record.and_then(|record| record.get("name")).map(|name| words(Some(name))).unwrap_or_default()
+    };
+    // Its own page while it exists; the list once it was deleted.
+    let own_page = |list: &str| match change.verb.as_str() {
+        "deleted" => Some(format!("/admin/{list}")),
+        _ => Some(format!("/admin/{list}/{}", change.subject_id)),
+    };
     let (subject, link) = match change.subject.as_str() {
         "agent" => {
             let name = change.subject_id.parse::<i64>().map(|id| name_of(AgentId(id))).unwrap_or_default();
             (format!("Agent {name}"), Some(format!("/admin/people/{}", change.subject_id)))
         }
         "team" => {
-            let name = change
-                .new
-                .as_ref()
-                .or(change.old.as_ref())
-                .and_then(|record| record.get("name"))
-                .map(|name| words(Some(name)))
-                .unwrap_or_default();
-            (format!("Team {name} (#{})", change.subject_id), Some(format!("/admin/teams/{}", change.subject_id)))
+            (format!("Team {} (#{})", name(), change.subject_id), Some(format!("/admin/teams/{}", change.subject_id)))
         }
         "calendar" => {
             (format!("calendar {}", change.subject_id), Some(format!("/admin/calendars/{}", change.subject_id)))
         }
-        "policy" => {
-            let name = change
-                .new
-                .as_ref()
-                .or(change.old.as_ref())
-                .and_then(|record| record.get("name"))
-                .map(|name| words(Some(name)))
-                .unwrap_or_default();
-            (format!("SLA policy {name} (#{})", change.subject_id), Some("/admin/policies".to_owned()))
-        }
+        "policy" => (format!("SLA policy {} (#{})", name(), change.subject_id), own_page("policies")),
+        "rule" => (format!("escalation rule {} (#{})", name(), change.subject_id), own_page("rules")),
+        "organization" => (format!("organization {} (#{})", name(), change.subject_id), own_page("organizations")),
+        "escalation_plan" => ("the escalation plan".to_owned(), Some("/admin/escalation".to_owned())),
         "token" => (format!("API token #{}", change.subject_id), Some("/admin/tokens".to_owned())),
         "quarantine" => (
             format!("quarantined message #{}", change.subject_id),

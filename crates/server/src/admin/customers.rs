@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use rapport_core::{Actor, Customer, CustomerId, Identity, IdentityKind};
+use rapport_core::{Actor, Customer, CustomerId, Identity, IdentityKind, OrganizationId};
 use rapport_store::{CustomerChanges, StoreError};
 
 use crate::admin::form::{FormErrors, field_words};
@@ -24,6 +24,9 @@ use crate::workspace::view::When;
 
 /// Customers listed on a page.
 const LISTED: i64 = 100;
+
+/// Organizations offered in a customer's menu.
+const ORGANIZATIONS: i64 = 500;
 
 /// A customer in the list.
 pub struct Listed {
@@ -85,8 +88,11 @@ struct CustomerPage {
     search: Option<String>,
     identities: Vec<IdentityRow>,
     tiers: Vec<String>,
+    /// Every organization, by id and name, for the menu.
+    organizations: Vec<(String, String)>,
     name: String,
     tier: String,
+    organization: String,
     merge_into: String,
     confirm: String,
     errors: FormErrors,
@@ -162,6 +168,7 @@ async fn customer_or_none(state: &AppState, id: i64) -> Result<Option<Customer>,
 struct Typed {
     name: Option<String>,
     tier: Option<String>,
+    organization: Option<String>,
     merge_into: String,
     confirm: String,
 }
@@ -213,6 +220,16 @@ async fn customer_view(
             .map(|identity| form_urlencoded::byte_serialize(identity.value.as_bytes()).collect()),
         identities,
         tiers: state.store.matrix().tiers().map(str::to_owned).collect(),
+        organizations: state
+            .store
+            .list_organizations(None, ORGANIZATIONS)
+            .await?
+            .into_iter()
+            .map(|organization| (organization.id.0.to_string(), organization.name))
+            .collect(),
+        organization: typed.organization.unwrap_or_else(|| {
+            customer.organization.map(|organization| organization.0.to_string()).unwrap_or_default()
+        }),
         name: typed.name.unwrap_or_else(|| customer.name.clone()),
         tier: typed.tier.unwrap_or_else(|| customer.tier.as_ref().map(|tier| tier.0.clone()).unwrap_or_default()),
         merge_into: typed.merge_into,
@@ -256,7 +273,7 @@ pub async fn show(
         .await
 }
 
-/// `POST /admin/customers/{id}`: name and tier.
+/// `POST /admin/customers/{id}`: name, organization and tier.
 pub async fn save(
     State(state): State<AppState>,
     Path(id): Path<i64>,
@@ -274,14 +291,38 @@ pub async fn save(
         "" => Some(None),
         word => known_tier(&state.store, word.to_owned()).map(Some).map_err(|error| errors.add_api(&error)).ok(),
     };
-    let typed = Typed { name: Some(name.clone()), tier: Some(tier_typed), ..Typed::default() };
-    let Some(tier) = tier.filter(|_| errors.is_empty()) else {
+    let organization_typed = fields.get("organization").trim().to_owned();
+    let organization = match organization_typed.as_str() {
+        "" => Some(None),
+        number => match number.parse::<i64>() {
+            Ok(id) => match state.store.get_organization(OrganizationId(id)).await {
+                Ok(found) => Some(Some(found.id)),
+                Err(StoreError::NotFound(_)) => {
+                    errors.add("organization", "That organization no longer exists: reload the page and choose again.");
+                    None
+                }
+                Err(error) => return Err(error.into()),
+            },
+            Err(_) => {
+                errors.add("organization", "Choose an organization from the list, or none.");
+                None
+            }
+        },
+    };
+    let typed = Typed {
+        name: Some(name.clone()),
+        tier: Some(tier_typed),
+        organization: Some(organization_typed),
+        ..Typed::default()
+    };
+    let (Some(tier), Some(organization)) = (tier.filter(|_| errors.is_empty()), organization) else {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return customer_view(&state, &desk, &headers, &customer, typed, errors, None, status).await;
     };
     let changes = CustomerChanges {
         name: Some(name),
         tier: Some(tier),
+        organization: Some(organization),
         added_by: Some(desk.agent.id),
         ..CustomerChanges::default()
     };

@@ -10,9 +10,16 @@
 //!   capacity, deactivate).
 //! - [`teams`]: teams, their settings and overflow.
 //! - [`tokens`]: API tokens (a new one's secret shown once; revoke).
+//! - [`customers`]: customers (name, organization, tier, confirm an
+//!   address, merge, erase) and [`organizations`] (name, tier, members).
+//! - [`channels`]: each mailbox and provider with its connection state.
 //! - [`calendars`]: business-hours calendars, edited as TOML, shown as a week.
-//! - [`policies`]: SLA policies in order, and a new one with its preview on a ticket.
-//! - [`rules`]: escalation rules in order, and a new one with its dry run on the open tickets.
+//! - [`policies`]: SLA policies in order, a new one with its preview on a
+//!   ticket; each opens on its own page to change (with a preview) or delete.
+//! - [`rules`]: escalation rules in order, a new one with its dry run on the
+//!   open tickets; each opens on its own page to change or delete.
+//! - [`priorities`]: the tier × urgency matrix; [`escalation`]: the plan;
+//!   [`problems`]: major incidents, their linked tickets, updates.
 //! - [`quarantine`]: held mail, read whole as text, filed again or discarded.
 //! - [`audit`]: the audit log, filterable by subject and agent.
 //! - [`form`]: errors beside their fields, as forms show them.
@@ -23,6 +30,7 @@ pub mod channels;
 pub mod customers;
 pub mod escalation;
 pub mod form;
+pub mod organizations;
 pub mod people;
 pub mod policies;
 pub mod priorities;
@@ -60,14 +68,21 @@ pub fn router() -> Router<AppState> {
         .route("/admin/calendars/{name}", get(calendars::show).post(calendars::update))
         .route("/admin/calendars/{name}/delete", post(calendars::delete))
         .route("/admin/policies", get(policies::list).post(policies::submit))
+        .route("/admin/policies/{id}", get(policies::show).post(policies::change))
+        .route("/admin/policies/{id}/delete", post(policies::delete))
         .route("/admin/rules", get(rules::list).post(rules::submit))
+        .route("/admin/rules/{id}", get(rules::show).post(rules::change))
+        .route("/admin/rules/{id}/delete", post(rules::delete))
         .route("/admin/escalation", get(escalation::show).post(escalation::save))
         .route("/admin/priorities", get(priorities::show))
         .route("/admin/problems", get(problems::list).post(problems::create))
         .route("/admin/problems/{id}", get(problems::show))
         .route("/admin/problems/{id}/tickets", post(problems::link))
+        .route("/admin/problems/{id}/tickets/{ticket}/unlink", post(problems::unlink))
         .route("/admin/problems/{id}/update", post(problems::update))
         .route("/admin/channels", get(channels::channels_page))
+        .route("/admin/organizations", get(organizations::list).post(organizations::create))
+        .route("/admin/organizations/{id}", get(organizations::show).post(organizations::save))
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::show).post(customers::save))
         .route("/admin/customers/{id}/verify", post(customers::verify))

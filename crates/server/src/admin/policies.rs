@@ -7,12 +7,13 @@
 //! names; saving is audited.
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use rapport_core::sla::SlaPolicy;
 use rapport_core::sla::projection::KeptTarget;
 use rapport_core::{Actor, TicketId};
+use rapport_store::{StoreError, StoredPolicy};
 
 use crate::admin::form::{FormErrors, field_words};
 use crate::admin::{Manager, ManagerForm};
@@ -20,7 +21,7 @@ use crate::api::service_levels::body;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::workspace::frame::{Current, Frame};
-use crate::workspace::page::{PageError, render};
+use crate::workspace::page::{PageError, message_page, render};
 use crate::workspace::session::Desk;
 use crate::workspace::view::{exact, target_words};
 
@@ -87,6 +88,7 @@ fn conditions_words(policy: &SlaPolicy) -> String {
 
 /// A policy in the list.
 pub struct Listed {
+    id: i64,
     position: i64,
     name: String,
     conditions: String,
@@ -133,6 +135,79 @@ struct PoliciesPage {
     errors: FormErrors,
     preview: Option<Preview>,
     notice: Option<&'static str>,
+    /// The policy being changed on its own page; none on the list's new-policy form.
+    editing: Option<Editing>,
+}
+
+/// The policy a page changes.
+pub struct Editing {
+    id: i64,
+    name: String,
+}
+
+/// What the form shows: the typed policy, position and preview ticket, and
+/// which stored policy it changes.
+struct Form {
+    source: String,
+    position: String,
+    ticket: String,
+    editing: Option<Editing>,
+}
+
+fn no_such_policy() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "No such policy",
+        "There is no policy with this number: it may have been deleted. Go back to the policies.",
+    )
+}
+
+async fn stored_policy(state: &AppState, id: i64) -> Result<Option<StoredPolicy>, PageError> {
+    Ok(state.store.list_policies().await?.into_iter().find(|stored| stored.id == id))
+}
+
+/// `GET /admin/policies/{id}[?done=saved]`: the policy in the editor, to
+/// change (with a preview first) or delete.
+pub async fn show(
+    State(state): State<AppState>,
+    Manager(desk): Manager,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some(stored) = stored_policy(&state, id).await? else { return Ok(no_such_policy()) };
+    let notice =
+        (query.as_deref() == Some("done=saved")).then_some("Saved. Open tickets are measured again in the background.");
+    let source =
+        serde_json::to_string_pretty(&stored.policy).map_err(|error| PageError::from(StoreError::from(error)))?;
+    let editing = Some(Editing { id, name: stored.policy.name });
+    let form = Form { source, position: stored.position.to_string(), ticket: String::new(), editing };
+    view(&state, &desk, &headers, form, FormErrors::none(), None, notice, StatusCode::OK).await
+}
+
+/// `POST /admin/policies/{id}/delete`: deletes the policy (audited).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ManagerForm { desk, .. }: ManagerForm,
+) -> Result<Response, PageError> {
+    match state.store.delete_policy(id, Actor::Agent(desk.agent.id), state.now()).await {
+        Ok(()) => Ok(Redirect::to("/admin/policies?done=deleted").into_response()),
+        Err(StoreError::NotFound(_)) => Ok(no_such_policy()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// `POST /admin/policies/{id}`: a preview of the changed policy, or
+/// `action=save` to replace it (and move it, when the position changed).
+pub async fn change(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: ManagerForm,
+) -> Result<Response, PageError> {
+    let Some(stored) = stored_policy(&state, id).await? else { return Ok(no_such_policy()) };
+    submit_for(state, headers, form, Some(Editing { id, name: stored.policy.name })).await
 }
 
 /// `GET /admin/policies`.
@@ -142,10 +217,13 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let notice =
-        (query.as_deref() == Some("done=saved")).then_some("Saved. Open tickets are measured again in the background.");
-    let typed = (STARTER.to_owned(), String::new(), String::new());
-    view(&state, &desk, &headers, typed, FormErrors::none(), None, notice, StatusCode::OK).await
+    let notice = match query.as_deref() {
+        Some("done=saved") => Some("Saved. Open tickets are measured again in the background."),
+        Some("done=deleted") => Some("Deleted. Open tickets are measured again in the background."),
+        _ => None,
+    };
+    let form = Form { source: STARTER.to_owned(), position: String::new(), ticket: String::new(), editing: None };
+    view(&state, &desk, &headers, form, FormErrors::none(), None, notice, StatusCode::OK).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -153,19 +231,21 @@ async fn view(
     state: &AppState,
     desk: &Desk,
     headers: &HeaderMap,
-    (source, position, ticket): (String, String, String),
+    Form { source, position, ticket, editing }: Form,
     errors: FormErrors,
     preview: Option<Preview>,
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let frame = Frame::build(state, desk, headers, "SLA policies".to_owned(), Current::Admin("policies")).await?;
+    let title = editing.as_ref().map_or_else(|| "SLA policies".to_owned(), |policy| format!("Policy: {}", policy.name));
+    let frame = Frame::build(state, desk, headers, title, Current::Admin("policies")).await?;
     let policies = state
         .store
         .list_policies()
         .await?
         .into_iter()
         .map(|stored| Listed {
+            id: stored.id,
             position: stored.position,
             name: stored.policy.name.clone(),
             conditions: conditions_words(&stored.policy),
@@ -173,7 +253,7 @@ async fn view(
             calendar: stored.policy.calendar.clone(),
         })
         .collect();
-    let page = PoliciesPage { frame, policies, source, position, ticket, errors, preview, notice };
+    let page = PoliciesPage { frame, policies, source, position, ticket, errors, preview, notice, editing };
     Ok(render(status, &page))
 }
 
@@ -190,12 +270,26 @@ fn read_policy(source: &str) -> Result<SlaPolicy, String> {
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    form: ManagerForm,
+) -> Result<Response, PageError> {
+    submit_for(state, headers, form, None).await
+}
+
+async fn submit_for(
+    state: AppState,
+    headers: HeaderMap,
     ManagerForm { desk, fields }: ManagerForm,
+    editing: Option<Editing>,
 ) -> Result<Response, PageError> {
     let source = fields.get("source").replace("\r\n", "\n");
     let position_text = fields.get("position").trim().to_owned();
     let ticket_text = fields.get("ticket").trim().trim_start_matches('#').to_owned();
-    let typed = (source.clone(), position_text.clone(), ticket_text.clone());
+    let typed = |editing| Form {
+        source: source.clone(),
+        position: position_text.clone(),
+        ticket: ticket_text.clone(),
+        editing,
+    };
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let mut errors = FormErrors::none();
     let policy = match read_policy(&source) {
@@ -214,13 +308,15 @@ pub async fn submit(
             }
         };
         let (Some(policy), Some(ticket)) = (policy, ticket) else {
-            return view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await;
+            return view(&state, &desk, &headers, typed(editing), errors, None, None, unprocessable).await;
         };
         return match preview(&state, &desk, policy, ticket).await? {
-            Ok(preview) => view(&state, &desk, &headers, typed, errors, Some(preview), None, StatusCode::OK).await,
+            Ok(preview) => {
+                view(&state, &desk, &headers, typed(editing), errors, Some(preview), None, StatusCode::OK).await
+            }
             Err((field, words)) => {
                 errors.add(field, words);
-                view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await
+                view(&state, &desk, &headers, typed(editing), errors, None, None, unprocessable).await
             }
         };
     }
@@ -235,17 +331,24 @@ pub async fn submit(
         },
     };
     let Some(policy) = policy.filter(|_| errors.is_empty()) else {
-        return view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await;
+        return view(&state, &desk, &headers, typed(editing), errors, None, None, unprocessable).await;
     };
-    match state.store.insert_policy(policy, position, Actor::Agent(desk.agent.id), state.now()).await {
-        Ok(_) => Ok(Redirect::to("/admin/policies?done=saved").into_response()),
-        Err(error) => {
+    let (by, now) = (Actor::Agent(desk.agent.id), state.now());
+    let saved = match &editing {
+        Some(policy_page) => state.store.update_policy(policy_page.id, policy, position, by, now).await,
+        None => state.store.insert_policy(policy, position, by, now).await,
+    };
+    match (saved, &editing) {
+        (Ok(stored), Some(_)) => Ok(Redirect::to(&format!("/admin/policies/{}?done=saved", stored.id)).into_response()),
+        (Ok(_), None) => Ok(Redirect::to("/admin/policies?done=saved").into_response()),
+        (Err(StoreError::NotFound("policy")), Some(_)) => Ok(no_such_policy()),
+        (Err(error), _) => {
             let error = ApiError::from(error);
             if error.for_page().is_none() {
                 return Err(PageError::from(error));
             }
             errors.add("source", field_words(&error, "The policy could not be read."));
-            view(&state, &desk, &headers, typed, errors, None, None, unprocessable).await
+            view(&state, &desk, &headers, typed(editing), errors, None, None, unprocessable).await
         }
     }
 }

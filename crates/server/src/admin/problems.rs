@@ -220,6 +220,10 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     let notice = match query.as_deref() {
         Some("done=linked") => Some("Linked.".to_owned()),
+        Some(done) if done.starts_with("done=unlinked-") => {
+            let ticket = done.trim_start_matches("done=unlinked-");
+            Some(format!("Unlinked ticket #{ticket}: it is no longer part of this problem."))
+        }
         Some(done) if done.starts_with("done=update-") => {
             let customers = done.trim_start_matches("done=update-");
             Some(format!("Update queued for {customers} customer(s), each on their own channel."))
@@ -255,6 +259,28 @@ pub async fn link(
             let status = link_error(&mut errors, error, "link")?;
             problem_view(&state, &desk, &headers, id, typed, String::new(), errors, None, status).await
         }
+    }
+}
+
+/// `POST /admin/problems/{id}/tickets/{ticket}/unlink`: takes a ticket
+/// linked by mistake out of the problem (recorded on the ticket).
+pub async fn unlink(
+    State(state): State<AppState>,
+    Path((id, ticket)): Path<(i64, i64)>,
+    headers: HeaderMap,
+    ManagerForm { desk, .. }: ManagerForm,
+) -> Result<Response, PageError> {
+    let author = Author::Agent(desk.agent.id);
+    match state.store.unlink_from_problem(TicketId(id), TicketId(ticket), author, state.now()).await {
+        Ok(()) => Ok(Redirect::to(&format!("/admin/problems/{id}?done=unlinked-{ticket}")).into_response()),
+        Err(StoreError::NotFound("problem")) => Ok(no_such_problem()),
+        Err(StoreError::NotFound(_)) => {
+            let mut errors = FormErrors::none();
+            errors.add("problem", format!("Ticket #{ticket} is not linked to this problem: nothing was changed."));
+            let status = StatusCode::NOT_FOUND;
+            problem_view(&state, &desk, &headers, id, String::new(), String::new(), errors, None, status).await
+        }
+        Err(error) => Err(error.into()),
     }
 }
 

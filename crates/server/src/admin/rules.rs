@@ -7,10 +7,12 @@
 //! rules).
 
 use askama::Template;
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use rapport_core::rules::{Rule, RuleTrigger, TimerKey};
+use rapport_core::Actor;
+use rapport_core::rules::{Rule, RuleId, RuleTrigger, TimerKey};
+use rapport_store::{StoreError, StoredRule};
 
 use crate::admin::form::{FormErrors, field_words};
 use crate::admin::{Manager, ManagerForm};
@@ -18,7 +20,7 @@ use crate::api::rules::body;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::workspace::frame::{Current, Frame};
-use crate::workspace::page::{PageError, render};
+use crate::workspace::page::{PageError, message_page, render};
 use crate::workspace::session::Desk;
 use crate::workspace::view::{exact, target_words};
 
@@ -70,6 +72,7 @@ fn why_words(why: &str) -> String {
 
 /// A rule in the list.
 pub struct Listed {
+    id: i64,
     position: i64,
     name: String,
     trigger: String,
@@ -95,6 +98,14 @@ struct RulesPage {
     errors: FormErrors,
     dry_run: Option<Outcome>,
     notice: Option<&'static str>,
+    /// The rule being changed on its own page; none on the list's new-rule form.
+    editing: Option<Editing>,
+}
+
+/// The rule a page changes.
+pub struct Editing {
+    id: i64,
+    name: String,
 }
 
 /// `GET /admin/rules`.
@@ -104,8 +115,61 @@ pub async fn list(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
+    let notice = match query.as_deref() {
+        Some("done=saved") => Some("Saved. It fires from now on."),
+        Some("done=deleted") => Some("Deleted. Work it had already queued still runs."),
+        _ => None,
+    };
+    let page = Form { source: STARTER.to_owned(), editing: None };
+    view(&state, &desk, &headers, page, FormErrors::none(), None, notice, StatusCode::OK).await
+}
+
+/// What the editor shows: the typed rule, and which stored rule it changes.
+struct Form {
+    source: String,
+    editing: Option<Editing>,
+}
+
+fn no_such_rule() -> Response {
+    message_page(
+        StatusCode::NOT_FOUND,
+        "No such rule",
+        "There is no rule with this number: it may have been deleted. Go back to the rules.",
+    )
+}
+
+async fn stored_rule(state: &AppState, id: i64) -> Result<Option<StoredRule>, PageError> {
+    Ok(state.store.list_rules().await?.into_iter().find(|stored| stored.id.0 == id))
+}
+
+/// `GET /admin/rules/{id}[?done=saved]`: the rule in the editor, to change
+/// (with a dry run first) or delete.
+pub async fn show(
+    State(state): State<AppState>,
+    Manager(desk): Manager,
+    Path(id): Path<i64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let Some(stored) = stored_rule(&state, id).await? else { return Ok(no_such_rule()) };
     let notice = (query.as_deref() == Some("done=saved")).then_some("Saved. It fires from now on.");
-    view(&state, &desk, &headers, STARTER.to_owned(), FormErrors::none(), None, notice, StatusCode::OK).await
+    let source =
+        serde_json::to_string_pretty(&stored.rule).map_err(|error| PageError::from(StoreError::from(error)))?;
+    let page = Form { source, editing: Some(Editing { id, name: stored.rule.name }) };
+    view(&state, &desk, &headers, page, FormErrors::none(), None, notice, StatusCode::OK).await
+}
+
+/// `POST /admin/rules/{id}/delete`: deletes the rule (audited).
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    ManagerForm { desk, .. }: ManagerForm,
+) -> Result<Response, PageError> {
+    match state.store.delete_rule(RuleId(id), Actor::Agent(desk.agent.id), state.now()).await {
+        Ok(()) => Ok(Redirect::to("/admin/rules?done=deleted").into_response()),
+        Err(StoreError::NotFound(_)) => Ok(no_such_rule()),
+        Err(error) => Err(error.into()),
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -113,19 +177,21 @@ async fn view(
     state: &AppState,
     desk: &Desk,
     headers: &HeaderMap,
-    source: String,
+    Form { source, editing }: Form,
     errors: FormErrors,
     dry_run: Option<Outcome>,
     notice: Option<&'static str>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    let frame = Frame::build(state, desk, headers, "Escalation rules".to_owned(), Current::Admin("rules")).await?;
+    let title = editing.as_ref().map_or_else(|| "Escalation rules".to_owned(), |rule| format!("Rule: {}", rule.name));
+    let frame = Frame::build(state, desk, headers, title, Current::Admin("rules")).await?;
     let rules = state
         .store
         .list_rules()
         .await?
         .into_iter()
         .map(|stored| Listed {
+            id: stored.id.0,
             position: stored.position,
             name: stored.rule.name.clone(),
             trigger: trigger_words(&stored.rule.trigger),
@@ -141,7 +207,7 @@ async fn view(
             enabled: stored.rule.enabled,
         })
         .collect();
-    let page = RulesPage { frame, rules, source, errors, dry_run, notice };
+    let page = RulesPage { frame, rules, source, errors, dry_run, notice, editing };
     Ok(render(status, &page))
 }
 
@@ -150,7 +216,28 @@ async fn view(
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    form: ManagerForm,
+) -> Result<Response, PageError> {
+    submit_for(state, headers, form, None).await
+}
+
+/// `POST /admin/rules/{id}`: a dry run of the changed rule, or `action=save`
+/// to replace it, keeping its place.
+pub async fn change(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    form: ManagerForm,
+) -> Result<Response, PageError> {
+    let Some(stored) = stored_rule(&state, id).await? else { return Ok(no_such_rule()) };
+    submit_for(state, headers, form, Some(Editing { id, name: stored.rule.name })).await
+}
+
+async fn submit_for(
+    state: AppState,
+    headers: HeaderMap,
     ManagerForm { desk, fields }: ManagerForm,
+    editing: Option<Editing>,
 ) -> Result<Response, PageError> {
     let source = fields.get("source").replace("\r\n", "\n");
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
@@ -159,11 +246,13 @@ pub async fn submit(
         Ok(rule) => rule.into(),
         Err(error) => {
             errors.add("source", field_words(&error, "The rule could not be read."));
-            return view(&state, &desk, &headers, source, errors, None, None, unprocessable).await;
+            let form = Form { source, editing };
+            return view(&state, &desk, &headers, form, errors, None, None, unprocessable).await;
         }
     };
-    let result = if fields.get("action") == "dry_run" {
-        match state.store.dry_run_rule(rule, state.now()).await {
+    let (by, now) = (Actor::Agent(desk.agent.id), state.now());
+    let refused = if fields.get("action") == "dry_run" {
+        match state.store.dry_run_rule(rule, now).await {
             Ok(found) => {
                 let outcome = Outcome {
                     count: found.tickets.len(),
@@ -176,22 +265,31 @@ pub async fn submit(
                         .map(|(ticket, why)| (ticket.0, why_words(&why)))
                         .collect(),
                 };
-                return view(&state, &desk, &headers, source, errors, Some(outcome), None, StatusCode::OK).await;
+                let form = Form { source, editing };
+                return view(&state, &desk, &headers, form, errors, Some(outcome), None, StatusCode::OK).await;
             }
             Err(error) => error,
         }
     } else {
-        match state.store.insert_rule(rule, None, rapport_core::Actor::Agent(desk.agent.id), state.now()).await {
-            Ok(_) => return Ok(Redirect::to("/admin/rules?done=saved").into_response()),
-            Err(error) => error,
+        let saved = match &editing {
+            Some(rule_page) => state.store.update_rule(RuleId(rule_page.id), rule, None, by, now).await,
+            None => state.store.insert_rule(rule, None, by, now).await,
+        };
+        match (saved, &editing) {
+            (Ok(stored), Some(_)) => {
+                return Ok(Redirect::to(&format!("/admin/rules/{}?done=saved", stored.id.0)).into_response());
+            }
+            (Ok(_), None) => return Ok(Redirect::to("/admin/rules?done=saved").into_response()),
+            (Err(StoreError::NotFound("rule")), Some(_)) => return Ok(no_such_rule()),
+            (Err(error), _) => error,
         }
     };
-    let error = ApiError::from(result);
+    let error = ApiError::from(refused);
     if error.for_page().is_none() {
         return Err(PageError::from(error));
     }
     errors.add("source", field_words(&error, "The rule could not be read."));
-    view(&state, &desk, &headers, source, errors, None, None, unprocessable).await
+    view(&state, &desk, &headers, Form { source, editing }, errors, None, None, unprocessable).await
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rapport_core::{Organization, OrganizationId, Tier};
+use rapport_core::{Actor, Organization, OrganizationId, Tier};
 use rapport_store::OrganizationChanges;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -89,7 +89,8 @@ pub struct OrganizationPatchBody {
     tier: Option<String>,
 }
 
-fn name(field: &str, name: String) -> Result<String, ApiError> {
+/// A name as the API takes it: trimmed, 1-200 characters.
+pub(crate) fn name(field: &str, name: String) -> Result<String, ApiError> {
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(ApiError::invalid(field, format!("{field} must be 1-200 characters")));
@@ -112,7 +113,7 @@ fn name(field: &str, name: String) -> Result<String, ApiError> {
 )]
 async fn create_organization(
     State(state): State<AppState>,
-    _caller: Manager<ManageOrganizations>,
+    caller: Manager<ManageOrganizations>,
     JsonBody(request): JsonBody<CreateOrganizationRequest>,
 ) -> Result<(StatusCode, Json<OrganizationDto>), ApiError> {
     let organization_name = name("name", request.name)?;
@@ -120,7 +121,8 @@ async fn create_organization(
         Some(tier) => known_tier(&state.store, tier)?,
         None => Tier::basic(),
     };
-    let organization = state.store.insert_organization(organization_name, tier, state.now()).await?;
+    let organization =
+        state.store.insert_organization(organization_name, tier, Actor::Agent(caller.agent.id), state.now()).await?;
     Ok((StatusCode::CREATED, Json(OrganizationDto::from(&organization))))
 }
 
@@ -185,7 +187,7 @@ async fn list_organizations(
 )]
 async fn update_organization(
     State(state): State<AppState>,
-    _caller: Manager<ManageOrganizations>,
+    caller: Manager<ManageOrganizations>,
     PathId(id): PathId,
     mut object: PatchObject,
 ) -> Result<Json<OrganizationDto>, ApiError> {
@@ -193,6 +195,9 @@ async fn update_organization(
     let new_name = object.string("name")?.map(|text| name("name", text)).transpose()?;
     let tier = object.string("tier")?.map(|tier| known_tier(&state.store, tier)).transpose()?;
     let changes = OrganizationChanges { name: new_name, tier };
-    let organization = state.store.update_organization(OrganizationId(id), changes).await?;
+    let organization = state
+        .store
+        .update_organization(OrganizationId(id), changes, Actor::Agent(caller.agent.id), state.now())
+        .await?;
     Ok(Json(OrganizationDto::from(&organization)))
 }

@@ -255,11 +255,12 @@ pub enum Current {
 }
 
 /// The admin pages, for supervisors and admins: URL word under `/admin/` and name.
-pub const ADMIN_PAGES: [(&str, &str); 13] = [
+pub const ADMIN_PAGES: [(&str, &str); 14] = [
     ("people", "People"),
     ("teams", "Teams"),
     ("tokens", "API tokens"),
     ("customers", "Customers"),
+    ("organizations", "Organizations"),
     ("channels", "Channels"),
     ("calendars", "Calendars"),
     ("policies", "SLA policies"),

@@ -47,6 +47,13 @@ fn actions(target: i64) -> Vec<(String, Vec<(&'static str, &'static str)>)> {
         ("/admin/problems".to_owned(), vec![("problem", "1"), ("tickets", "2")]),
         ("/admin/problems/1/tickets".to_owned(), vec![("tickets", "2")]),
         ("/admin/problems/1/update".to_owned(), vec![("text", "Fixed"), ("action", "solve")]),
+        ("/admin/problems/1/tickets/2/unlink".to_owned(), vec![]),
+        ("/admin/rules/1".to_owned(), vec![("action", "save"), ("source", RULE)]),
+        ("/admin/rules/1/delete".to_owned(), vec![]),
+        ("/admin/policies/1".to_owned(), vec![("action", "save"), ("source", "{\"name\": \"All\", \"targets\": {}}")]),
+        ("/admin/policies/1/delete".to_owned(), vec![]),
+        ("/admin/organizations".to_owned(), vec![("name", "Globex"), ("tier", "premium")]),
+        ("/admin/organizations/1".to_owned(), vec![("name", "Globex"), ("tier", "premium")]),
     ]
 }
 
@@ -91,6 +98,10 @@ async fn an_agent_gets_403_on_every_admin_page_and_action_and_nothing_changes() 
         "/admin/audit",
         "/admin/quarantine",
         "/admin/channels",
+        "/admin/organizations",
+        "/admin/organizations/1",
+        "/admin/rules/1",
+        "/admin/policies/1",
     ];
     for page in pages.iter().copied().chain([format!("/admin/quarantine/{held}").as_str()]) {
         let answer = browser.get(page).await;
@@ -447,7 +458,8 @@ async fn a_new_policy_is_previewed_on_a_ticket_before_it_is_saved_and_saving_is_
     let list = admin.get("/admin/policies?done=saved").await;
     assert!(list.text.contains("first reply 10 min (around the clock)"), "{}", list.text);
     let log = admin.get("/admin/audit?subject=policy").await;
-    assert!(log.text.contains("created <a href=\"/admin/policies\">SLA policy Fast web"), "{}", log.text);
+    let own_page = format!("created <a href=\"/admin/policies/{}\">SLA policy Fast web", first.id);
+    assert!(log.text.contains(&own_page), "{}", log.text);
 }
 
 #[tokio::test]
@@ -805,19 +817,189 @@ async fn a_supervisor_links_tickets_to_a_problem_updates_the_customers_and_solve
         "{}",
         shown.text
     );
+    // Bob was linked by mistake: unlinked, he is left out of what follows.
+    let unlink = format!("/admin/problems/{problem}/tickets/{bob}/unlink");
+    assert!(shown.text.contains(&format!("action=\"{unlink}\"")), "{}", shown.text);
+    let unlinked = browser.post(&unlink, &[("csrf", &csrf)]).await;
+    assert_eq!(unlinked.location(), format!("/admin/problems/{problem}?done=unlinked-{bob}"), "{}", unlinked.text);
+    let again = browser.post(&unlink, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+    assert!(again.text.contains(&format!("Ticket #{bob} is not linked")), "{}", again.text);
     let path = format!("/admin/problems/{problem}/update");
     let blank = browser.post(&path, &[("csrf", &csrf), ("text", " "), ("action", "update")]).await;
     assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
     let sent = browser.post(&path, &[("csrf", &csrf), ("text", "We found the cause."), ("action", "update")]).await;
     assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.text);
     let location = sent.headers.get("location").unwrap().to_str().unwrap().to_owned();
-    assert!(location.ends_with("done=update-2"), "{location}");
+    assert!(location.ends_with("done=update-1"), "{location}");
     let solved = browser.post(&path, &[("csrf", &csrf), ("text", "Fixed, sorry."), ("action", "solve")]).await;
     assert_eq!(solved.status, StatusCode::SEE_OTHER, "{}", solved.text);
-    for ticket in [problem, ann, bob] {
+    for ticket in [problem, ann] {
         let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
         assert_eq!(detail["status"], "solved", "ticket {ticket}");
     }
+    let detail = app.get(&format!("/api/v1/tickets/{bob}"), &app.admin).await.expect(StatusCode::OK);
+    assert_ne!(detail["status"], "solved", "the unlinked ticket is left as it was");
     let list = browser.get("/admin/problems").await;
     assert!(list.text.contains(&format!("href=\"/admin/problems/{problem}\"")), "{}", list.text);
+}
+
+#[tokio::test]
+async fn a_rule_opens_on_its_own_page_is_changed_after_a_dry_run_and_deleted_each_audited() {
+    let app = spawn_app().await;
+    app.create_ticket(&app.admin, &ticket_body("ana@example.com")).await;
+    app.settle().await;
+    let admin = signed_in(&app, &app.admin).await;
+    let csrf = admin.get("/admin/rules").await.csrf();
+    let saved = admin.post("/admin/rules", &[("csrf", &csrf), ("action", "save"), ("source", RULE)]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let rule = app.store.list_rules().await.unwrap().remove(0).id.0;
+    let path = format!("/admin/rules/{rule}");
+    let list = admin.get("/admin/rules").await;
+    assert!(list.text.contains(&format!("href=\"{path}\"")), "each rule opens: {}", list.text);
+
+    // Its page holds its definition, ready to change.
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(
+        page.text.contains("&#34;customer_replied&#34;") && page.text.contains("Save the changes"),
+        "{}",
+        page.text
+    );
+    let changed = RULE.replace("Follow up replies", "Chase replies").replace(r#"["new", "open"]"#, r#"["pending"]"#);
+    let dry = admin.post(&path, &[("csrf", &csrf), ("action", "dry_run"), ("source", &changed)]).await;
+    assert!(dry.text.contains("would fire on none") && dry.text.contains("Chase replies"), "{}", dry.text);
+    assert_eq!(app.store.list_rules().await.unwrap()[0].rule.name, "Follow up replies", "a dry run saves nothing");
+    let broken = admin.post(&path, &[("csrf", &csrf), ("action", "save"), ("source", "{\"name\": 4}")]).await;
+    assert_eq!(broken.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(broken.text.contains("id=\"rule-source-error\"") && broken.text.contains(&path), "{}", broken.text);
+    let saved = admin.post(&path, &[("csrf", &csrf), ("action", "save"), ("source", &changed)]).await;
+    assert_eq!(saved.location(), format!("{path}?done=saved"), "{}", saved.text);
+    let rules = app.store.list_rules().await.unwrap();
+    assert_eq!((rules.len(), rules[0].rule.name.as_str(), rules[0].id.0), (1, "Chase replies", rule));
+
+    let deleted = admin.post(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.location(), "/admin/rules?done=deleted");
+    assert!(app.store.list_rules().await.unwrap().is_empty());
+    assert_eq!(admin.get(&path).await.status, StatusCode::NOT_FOUND);
+    let again = admin.post(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+    let log = admin.get("/admin/audit?subject=rule").await;
+    for line in [
+        format!("deleted <a href=\"/admin/rules\">escalation rule Chase replies (#{rule})"),
+        format!("changed <a href=\"{path}\">escalation rule Chase replies (#{rule})"),
+        format!("created <a href=\"{path}\">escalation rule Follow up replies (#{rule})"),
+    ] {
+        assert!(log.text.contains(&line), "{line}: {}", log.text);
+    }
+}
+
+#[tokio::test]
+async fn a_policy_opens_on_its_own_page_is_changed_moved_and_deleted_each_audited() {
+    let app = spawn_app().await;
+    let admin = signed_in(&app, &app.admin).await;
+    let csrf = admin.get("/admin/policies").await.csrf();
+    let source = r#"{"name": "Chat first", "conditions": {"channels": ["chat"]},
+      "targets": {"first_response": {"seconds": 120, "business_hours": false}}}"#;
+    let saved = admin.post("/admin/policies", &[("csrf", &csrf), ("action", "save"), ("source", source)]).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let policies = app.store.list_policies().await.unwrap();
+    let stored = policies.iter().find(|stored| stored.policy.name == "Chat first").unwrap().clone();
+    let path = format!("/admin/policies/{}", stored.id);
+    assert!(admin.get("/admin/policies").await.text.contains(&format!("href=\"{path}\"")));
+
+    let page = admin.get(&path).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+    assert!(page.text.contains("&#34;Chat first&#34;") && page.text.contains("where it is now"), "{}", page.text);
+    let position = format!("value=\"{}\"", stored.position);
+    assert!(page.text.contains(&position), "its place is filled in: {}", page.text);
+    let slower = source.replace("120", "300");
+    let moved =
+        admin.post(&path, &[("csrf", &csrf), ("action", "save"), ("position", "-5"), ("source", &slower)]).await;
+    assert_eq!(moved.location(), format!("{path}?done=saved"), "{}", moved.text);
+    let first = app.store.list_policies().await.unwrap().remove(0);
+    assert_eq!((first.id, first.position), (stored.id, -5), "moved first");
+    assert_eq!(first.policy.targets.configured().next().unwrap().1.seconds, 300);
+    let bad =
+        admin.post(&path, &[("csrf", &csrf), ("action", "save"), ("position", "first"), ("source", &slower)]).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(bad.text.contains("id=\"policy-position-error\"") && bad.text.contains("value=\"first\""), "{}", bad.text);
+
+    let deleted = admin.post(&format!("{path}/delete"), &[("csrf", &csrf)]).await;
+    assert_eq!(deleted.location(), "/admin/policies?done=deleted");
+    assert!(app.store.list_policies().await.unwrap().iter().all(|kept| kept.id != stored.id));
+    assert_eq!(admin.get(&path).await.status, StatusCode::NOT_FOUND);
+    let log = admin.get("/admin/audit?subject=policy").await;
+    assert!(log.text.contains("deleted <a href=\"/admin/policies\">SLA policy Chat first"), "{}", log.text);
+    assert!(log.text.contains(&format!("changed <a href=\"{path}\">SLA policy Chat first")), "{}", log.text);
+}
+
+#[tokio::test]
+async fn a_supervisor_makes_an_organization_puts_a_customer_in_it_and_changes_its_tier_audited() {
+    let app = spawn_app().await;
+    let filed = app.submit(&crate::help::request_fields("ann@globex.example")).await;
+    let ticket = crate::help::ticket_number(&filed.text);
+    let detail = app.get(&format!("/api/v1/tickets/{ticket}"), &app.admin).await.expect(StatusCode::OK);
+    let ann = detail["customer"].as_i64().unwrap();
+    let lead = app.agent(rapport_core::Role::Supervisor, &[]).await;
+    let browser = signed_in(&app, &lead).await;
+    let page = browser.get("/admin/organizations").await;
+    assert!(page.text.contains("No organization yet"), "{}", page.text);
+    let csrf = page.csrf();
+
+    // Bad input is named beside its field; nothing is made.
+    let blank = browser.post("/admin/organizations", &[("csrf", &csrf), ("name", " "), ("tier", "platinum")]).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        blank.text.contains("id=\"organization-name-error\"") && blank.text.contains("id=\"organization-tier-error\""),
+        "{}",
+        blank.text
+    );
+    assert!(app.store.list_organizations(None, 10).await.unwrap().is_empty());
+    let made = browser.post("/admin/organizations", &[("csrf", &csrf), ("name", "Globex"), ("tier", "basic")]).await;
+    assert_eq!(made.location(), "/admin/organizations?done=created", "{}", made.text);
+    let twice = browser.post("/admin/organizations", &[("csrf", &csrf), ("name", "Globex"), ("tier", "basic")]).await;
+    assert_eq!(twice.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", twice.text);
+    assert!(twice.text.contains("exists already") && twice.text.contains("value=\"Globex\""), "{}", twice.text);
+    let globex = app.store.list_organizations(None, 10).await.unwrap().remove(0).id.0;
+
+    // Ann joins on her page; the organization lists her and counts her.
+    let customer = browser.get(&format!("/admin/customers/{ann}")).await;
+    assert!(customer.text.contains(&format!("<option value=\"{globex}\">Globex</option>")), "{}", customer.text);
+    let fields = [("csrf", csrf.as_str()), ("name", "Ann"), ("tier", ""), ("organization", "999999")];
+    let gone = browser.post(&format!("/admin/customers/{ann}"), &fields).await;
+    assert_eq!(gone.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(gone.text.contains("id=\"customer-organization-error\""), "{}", gone.text);
+    let globex_value = globex.to_string();
+    let fields = [("csrf", csrf.as_str()), ("name", "Ann"), ("tier", ""), ("organization", &globex_value)];
+    let joined = browser.post(&format!("/admin/customers/{ann}"), &fields).await;
+    assert_eq!(joined.status, StatusCode::SEE_OTHER, "{}", joined.text);
+    let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!(record["organization"], json!(globex), "{record}");
+    let list = browser.get("/admin/organizations").await;
+    assert!(list.text.contains("<td>basic</td><td>1</td>"), "{}", list.text);
+    let path = format!("/admin/organizations/{globex}");
+    let shown = browser.get(&path).await;
+    assert!(shown.text.contains(&format!("href=\"/admin/customers/{ann}\"")), "{}", shown.text);
+
+    // Its tier changes: Ann has none of her own, so she is premium now.
+    let premium = browser.post(&path, &[("csrf", &csrf), ("name", "Globex Corp"), ("tier", "premium")]).await;
+    assert_eq!(premium.location(), format!("{path}?done=saved"), "{}", premium.text);
+    let org = app.get(&format!("/api/v1/organizations/{globex}"), &app.admin).await.expect(StatusCode::OK);
+    assert_eq!((org["name"].clone(), org["tier"].clone()), (json!("Globex Corp"), json!("premium")));
+    let log = browser.get("/admin/audit?subject=organization").await;
+    assert!(log.text.contains("organization Globex Corp"), "{}", log.text);
+    let entries = app
+        .store
+        .list_audit(rapport_store::AuditFilter {
+            subject: Some("organization".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let changed = &entries[0].entry;
+    assert_eq!(changed.actor, rapport_core::Actor::Agent(rapport_core::AgentId(lead.id)));
+    assert_eq!(changed.old, Some(json!({"name": "Globex", "tier": "basic"})));
+    assert_eq!(changed.new, Some(json!({"name": "Globex Corp", "tier": "premium"})));
 }

@@ -68,15 +68,69 @@ async fn identities_are_unique_across_customers() {
 #[tokio::test]
 async fn organizations_teams_and_agents_round_trip() {
     let store = fresh_store().await;
-    let organization = store.insert_organization("Globex".into(), Tier("business".into()), T0).await.unwrap();
+    let lead = Actor::Agent(rapport_core::AgentId(7));
+    let organization = store.insert_organization("Globex".into(), Tier("business".into()), lead, T0).await.unwrap();
     let renamed = store
         .update_organization(
             organization.id,
             rapport_store::OrganizationChanges { name: Some("Globex Corp".into()), tier: None },
+            lead,
+            T0,
         )
         .await
         .unwrap();
     assert_eq!((renamed.name.as_str(), renamed.tier.0.as_str()), ("Globex Corp", "business"));
+    let unchanged = rapport_store::OrganizationChanges { name: Some("Globex Corp".into()), tier: None };
+    store.update_organization(organization.id, unchanged, lead, T0).await.unwrap();
+    let missing = rapport_store::OrganizationChanges { name: Some("Nobody".into()), tier: None };
+    let error = store.update_organization(rapport_core::OrganizationId(9999), missing, lead, T0).await.unwrap_err();
+    assert!(matches!(error, StoreError::NotFound("organization")), "{error:?}");
+    // Created and renamed are recorded with who and the record before and
+    // after; saving without a change, or a missing one, records nothing.
+    let filter = rapport_store::AuditFilter { subject: Some("organization".into()), limit: 10, ..Default::default() };
+    let entries = store.list_audit(filter).await.unwrap();
+    let seen: Vec<(&str, Option<&serde_json::Value>, Option<&serde_json::Value>)> = entries
+        .iter()
+        .map(|entry| (entry.entry.verb.as_str(), entry.entry.old.as_ref(), entry.entry.new.as_ref()))
+        .collect();
+    let globex = serde_json::json!({ "name": "Globex", "tier": "business" });
+    let corp = serde_json::json!({ "name": "Globex Corp", "tier": "business" });
+    assert_eq!(seen, vec![("changed", Some(&globex), Some(&corp)), ("created", None, Some(&globex))]);
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry.entry.actor == lead && entry.entry.subject_id == organization.id.0.to_string())
+    );
+    // A customer joins; the organization lists its customers and counts them.
+    let member = store
+        .insert_customer(NewCustomer {
+            name: "Member".into(),
+            organization: None,
+            tier: None,
+            identities: vec![Identity::email("m@globex.example").unwrap()],
+            added_by: None,
+            now: T0,
+        })
+        .await
+        .unwrap();
+    store
+        .insert_customer(NewCustomer {
+            name: "Outsider".into(),
+            organization: None,
+            tier: None,
+            identities: vec![Identity::email("o@elsewhere.example").unwrap()],
+            added_by: None,
+            now: T0,
+        })
+        .await
+        .unwrap();
+    let join = rapport_store::CustomerChanges { organization: Some(Some(organization.id)), ..Default::default() };
+    store.update_customer(member.id, join).await.unwrap();
+    let members = store.list_organization_customers(organization.id, None, 10).await.unwrap();
+    assert_eq!(members.iter().map(|customer| customer.name.as_str()).collect::<Vec<_>>(), vec!["Member"]);
+    assert_eq!(members[0].identities, vec![Identity::email("m@globex.example").unwrap()]);
+    assert!(store.list_organization_customers(organization.id, Some(member.id), 10).await.unwrap().is_empty());
+    assert_eq!(store.organization_sizes().await.unwrap().get(&organization.id), Some(&1));
     let team = store.insert_team("Billing".into(), "Money".into(), T0).await.unwrap();
     let duplicate = store.insert_team("Billing".into(), String::new(), T0).await.unwrap_err();
     assert!(matches!(duplicate, StoreError::Conflict { .. }));

@@ -349,14 +349,17 @@ async fn a_change_of_tier_measures_the_customers_open_tickets_again() {
 
     // The other customer joins an organization, whose tier then changes:
     // each change marks the customer's open ticket.
-    let org = store.insert_organization("Globex".into(), rapport_core::Tier("basic".into()), at(30)).await.unwrap();
+    let org = store
+        .insert_organization("Globex".into(), rapport_core::Tier("basic".into()), rapport_core::Actor::System, at(30))
+        .await
+        .unwrap();
     let join = rapport_store::CustomerChanges { organization: Some(Some(org.id)), ..Default::default() };
     store.update_customer(other.customer, join).await.unwrap();
     assert_eq!(store.count_sla_backlog().await.unwrap(), 1);
     project_all(&store, at(40)).await;
     let upgrade =
         rapport_store::OrganizationChanges { tier: Some(rapport_core::Tier("premium".into())), ..Default::default() };
-    store.update_organization(org.id, upgrade).await.unwrap();
+    store.update_organization(org.id, upgrade, rapport_core::Actor::System, at(40)).await.unwrap();
     assert_eq!(store.count_sla_backlog().await.unwrap(), 1);
     project_all(&store, at(50)).await;
     let upgraded = store.find_ticket_sla(other.id).await.unwrap().unwrap();

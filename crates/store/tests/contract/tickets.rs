@@ -27,7 +27,10 @@ async fn create_matches_customers_by_normalised_identity() {
 #[tokio::test]
 async fn create_derives_priority_from_the_customers_tier() {
     let store = fresh_store().await;
-    let organization = store.insert_organization("Northwind".into(), Tier("premium".into()), T0).await.unwrap();
+    let organization = store
+        .insert_organization("Northwind".into(), Tier("premium".into()), rapport_core::Actor::System, T0)
+        .await
+        .unwrap();
     let created = store.create_ticket(request("Premium", "p@example.com")).await.unwrap();
     assert_eq!(created.ticket.priority, Level::Low, "basic × normal");
     let changes = rapport_store::CustomerChanges { organization: Some(Some(organization.id)), ..Default::default() };
@@ -211,7 +214,10 @@ async fn keyset_pages_cover_every_ticket_once_in_order() {
 async fn lists_filter_by_the_customers_effective_tier() {
     let store = fresh_store().await;
     let supervisor = agent(&store, "s@rapport.example", Role::Supervisor, vec![]).await;
-    let vip_org = store.insert_organization("Big Co".into(), Tier("premium".into()), at(0)).await.unwrap();
+    let vip_org = store
+        .insert_organization("Big Co".into(), Tier("premium".into()), rapport_core::Actor::System, at(0))
+        .await
+        .unwrap();
     let own = store.create_ticket(request("Own tier", "own@example.com")).await.unwrap().ticket;
     let by_org = store.create_ticket(request("Org tier", "org@example.com")).await.unwrap().ticket;
     let both = store.create_ticket(request("Own beats org", "both@example.com")).await.unwrap().ticket;
