@@ -24,6 +24,7 @@ pub mod overflow;
 pub mod priority;
 pub mod problem;
 pub mod reply;
+pub mod routing;
 pub mod rules;
 pub mod secret;
 pub mod sla;

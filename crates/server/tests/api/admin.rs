@@ -977,7 +977,7 @@ async fn a_supervisor_makes_an_organization_puts_a_customer_in_it_and_changes_it
     let record = app.get(&format!("/api/v1/customers/{ann}"), &app.admin).await.expect(StatusCode::OK);
     assert_eq!(record["organization"], json!(globex), "{record}");
     let list = browser.get("/admin/organizations").await;
-    assert!(list.text.contains("<td>basic</td><td>1</td>"), "{}", list.text);
+    assert!(list.text.contains("<td>basic</td><td>1 customer</td>"), "{}", list.text);
     let path = format!("/admin/organizations/{globex}");
     let shown = browser.get(&path).await;
     assert!(shown.text.contains(&format!("href=\"/admin/customers/{ann}\"")), "{}", shown.text);
