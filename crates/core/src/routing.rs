@@ -20,6 +20,7 @@ mod why;
 mod tests;
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use crate::ids::{AgentId, TicketId};
 use crate::priority::Level;
@@ -129,14 +130,19 @@ impl Seat {
     /// Whether they answer in `language` (matched on the primary tag, so
     /// `de-AT` is answered by a `de` speaker).
     pub fn speaks(&self, language: &str) -> bool {
-        let wanted = primary_tag(language);
-        self.languages.iter().any(|spoken| primary_tag(spoken) == wanted)
+        let wanted = primary_subtag(language);
+        self.languages.iter().any(|spoken| primary_subtag(spoken).eq_ignore_ascii_case(wanted))
     }
+}
+
+/// A language tag's primary subtag as written: `de-AT` → `de`.
+fn primary_subtag(tag: &str) -> &str {
+    tag.split(['-', '_']).next().unwrap_or_default().trim()
 }
 
 /// A language tag's primary subtag, lower-cased: `de-AT` → `de`.
 pub fn primary_tag(tag: &str) -> String {
-    tag.split(['-', '_']).next().unwrap_or_default().trim().to_ascii_lowercase()
+    primary_subtag(tag).to_ascii_lowercase()
 }
 
 /// Why an agent may not take a ticket.
@@ -246,40 +252,48 @@ pub struct Decision {
 /// The agent the ticket goes to among `seats`, or none when nobody eligible
 /// has room. The customer's previous owner wins when eligible.
 pub fn choose_agent(need: &Need, seats: &[Seat]) -> Option<Decision> {
-    let index = choose_index(need, seats)?;
-    Some(decide(need, &seats[index], seats))
+    let choice = choose_index(need, seats)?;
+    Some(decide(need, &seats[choice.index], choice))
 }
 
-fn choose_index(need: &Need, seats: &[Seat]) -> Option<usize> {
+/// The seat chosen, and how.
+#[derive(Debug, Clone, Copy)]
+struct Choice {
+    index: usize,
+    previous_owner: bool,
+    /// Another eligible seat was as loaded: round robin decided.
+    round_robin: bool,
+}
+
+fn choose_index(need: &Need, seats: &[Seat]) -> Option<Choice> {
     if let Some(previous) = need.previous_owner
         && let Some(index) = seats.iter().position(|seat| seat.agent == previous)
         && eligibility(&seats[index], need).is_ok()
     {
-        return Some(index);
+        return Some(Choice { index, previous_owner: true, round_robin: false });
     }
-    let mut best: Option<usize> = None;
+    let mut best: Option<Choice> = None;
     for (index, seat) in seats.iter().enumerate() {
         if eligibility(seat, need).is_err() {
             continue;
         }
-        best = match best {
-            Some(current) if load_order(&seats[current], seat, need.channel) != Ordering::Greater => Some(current),
-            _ => Some(index),
-        };
+        best = Some(match best {
+            None => Choice { index, previous_owner: false, round_robin: false },
+            Some(current) => match load_share_order(seat, &seats[current.index], need.channel) {
+                Ordering::Less => Choice { index, previous_owner: false, round_robin: false },
+                Ordering::Greater => current,
+                Ordering::Equal => {
+                    let wins = load_order(seat, &seats[current.index], need.channel) == Ordering::Less;
+                    Choice { index: if wins { index } else { current.index }, previous_owner: false, round_robin: true }
+                }
+            },
+        });
     }
     best
 }
 
-fn decide(need: &Need, seat: &Seat, seats: &[Seat]) -> Decision {
+fn decide(need: &Need, seat: &Seat, choice: Choice) -> Decision {
     let slots = seat.slots(need.channel).copied();
-    let previous_owner = need.previous_owner == Some(seat.agent);
-    // Round robin decided it when another eligible seat was as loaded.
-    let round_robin = !previous_owner
-        && seats.iter().any(|other| {
-            other.agent != seat.agent
-                && load_share_order(other, seat, need.channel) == Ordering::Equal
-                && eligibility(other, need).is_ok()
-        });
     Decision {
         ticket: need.ticket,
         agent: seat.agent,
@@ -288,8 +302,8 @@ fn decide(need: &Need, seat: &Seat, seats: &[Seat]) -> Decision {
             language: need.language.as_ref().map(|language| primary_tag(language)),
             load: slots.map_or(0, |slots| slots.load),
             capacity: slots.map_or(0, |slots| slots.capacity),
-            previous_owner,
-            round_robin,
+            previous_owner: choice.previous_owner,
+            round_robin: choice.round_robin,
         },
     }
 }
@@ -310,15 +324,27 @@ pub fn next_for<'a>(seat: &Seat, waiting: &'a [Need]) -> Option<&'a Need> {
 pub fn hand_out(waiting: &[Need], seats: &mut [Seat], sequence: &mut u64) -> Vec<Decision> {
     let mut order: Vec<&Need> = waiting.iter().collect();
     order.sort_by(|a, b| ticket_order(a, b));
+    // How many seats can still take a ticket of each channel: once none can,
+    // the rest of that channel's tickets wait without a search.
+    let mut room: HashMap<Channel, usize> = HashMap::new();
+    for seat in seats.iter().filter(|seat| seat.presence == Presence::Online && seat.on_shift) {
+        for slots in seat.slots.iter().filter(|slots| slots.has_room()) {
+            *room.entry(slots.channel).or_default() += 1;
+        }
+    }
     let mut decisions = Vec::new();
     for need in order {
-        let Some(index) = choose_index(need, seats) else { continue };
-        let decision = decide(need, &seats[index], seats);
+        let Some(open) = room.get_mut(&need.channel).filter(|open| **open > 0) else { continue };
+        let Some(choice) = choose_index(need, seats) else { continue };
+        let decision = decide(need, &seats[choice.index], choice);
         *sequence += 1;
-        let seat = &mut seats[index];
+        let seat = &mut seats[choice.index];
         seat.last_assigned = *sequence;
         if let Some(slots) = seat.slots_mut(need.channel) {
             slots.load += 1;
+            if !slots.has_room() {
+                *open -= 1;
+            }
         }
         decisions.push(decision);
     }

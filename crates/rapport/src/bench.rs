@@ -14,6 +14,7 @@ mod chat;
 mod hooks;
 mod load;
 mod mail;
+mod routing;
 mod server;
 mod sla;
 mod workload;
@@ -43,7 +44,7 @@ pub struct BenchArgs {
     /// Admin API token for the server given with --url
     #[arg(long, env = "RAPPORT_BENCH_TOKEN")]
     pub token: Option<String>,
-    /// Number of queue-view and search requests to time
+    /// Number of queue-view and search requests to time (with --routing: decisions of each kind)
     #[arg(long, default_value_t = 500)]
     pub queries: usize,
     /// Concurrent queue-view and search requests (default: one per CPU core, so that latency is
@@ -108,6 +109,13 @@ pub struct BenchArgs {
     /// With --workspace: messages posted while the tabs watch
     #[arg(long, default_value_t = 20)]
     pub workspace_rounds: usize,
+    /// Measure the router instead (in process): this many agents, --routing-tickets waiting
+    /// tickets, --queries decisions of each kind (a ticket to an agent; an agent's next ticket)
+    #[arg(long, value_name = "AGENTS")]
+    pub routing: Option<usize>,
+    /// With --routing: waiting tickets
+    #[arg(long, default_value_t = 10_000)]
+    pub routing_tickets: usize,
     /// Keep the benchmark's temporary database instead of removing it (to profile against it)
     #[arg(long)]
     pub keep_files: bool,
@@ -172,6 +180,18 @@ pub async fn run(args: BenchArgs, database_url: Option<String>) -> anyhow::Resul
             change: args.sla_change,
         };
         let report = sla::run(load, database_url).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
+        } else {
+            print!("{}", report.table());
+        }
+        return Ok(());
+    }
+    if let Some(agents) = args.routing {
+        anyhow::ensure!(agents > 0, "--routing must be at least 1 agent");
+        anyhow::ensure!(args.routing_tickets > 0, "--routing-tickets must be at least 1");
+        anyhow::ensure!(args.queries > 0, "--queries must be at least 1");
+        let report = routing::run(agents, args.routing_tickets, args.queries);
         if args.json {
             println!("{}", serde_json::to_string(&report).context("encoding the benchmark report")?);
         } else {
@@ -552,6 +572,8 @@ mod tests {
             workspace_messages: 200,
             workspace_sessions: 500,
             workspace_rounds: 20,
+            routing: None,
+            routing_tickets: 10_000,
             keep_files: false,
         };
         assert_eq!(query_concurrency(&args(Some(32), 32)), 8);
